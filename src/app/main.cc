@@ -1,0 +1,180 @@
+// drosera: one binary, subcommands. This file only parses the command line and wires the
+// libraries together; the work is in src/<component>/.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sstream>
+
+#include "core/config_load.h"
+#include "sensor/sensor.h"
+
+#ifndef DROSERA_VERSION
+#define DROSERA_VERSION "0.0.0"
+#endif
+
+namespace {
+
+using drosera::core::Config;
+
+struct CommonOptions {
+  std::string config_file;
+  std::string data_dir;
+};
+
+void addCommon(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("-c,--config", o.config_file, "TOML configuration file (default: built-in)");
+  cmd->add_option("-d,--data-dir", o.data_dir, "data folder (overrides general.data_dir)");
+}
+
+// Loads the configuration (or the defaults), applies command-line overrides, makes paths
+// absolute. Exits with a message naming the key on bad configuration.
+bool loadConfig(const CommonOptions& o, Config* out) {
+  if (!o.config_file.empty()) {
+    auto r = drosera::core::loadConfigFile(o.config_file);
+    if (!r) {
+      std::fprintf(stderr, "drosera: configuration error: %s\n", r.status().message().c_str());
+      return false;
+    }
+    *out = *r;
+  }
+  if (!o.data_dir.empty()) out->general.data_dir = o.data_dir;
+  std::error_code ec;
+  out->general.data_dir = std::filesystem::absolute(out->general.data_dir, ec).lexically_normal();
+  if (!out->event_log.path.empty()) {
+    out->event_log.path = std::filesystem::absolute(out->event_log.path, ec).lexically_normal();
+  }
+  return true;
+}
+
+void setupLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("drosera");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// Blocks the termination signals in every thread; the main thread waits for them.
+sigset_t blockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int waitForSignal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+void printBanner(const drosera::sensor::Sensor& s, const Config& c, const char* what) {
+  std::ostringstream os;
+  os << "drosera " << DROSERA_VERSION << " " << what << " is running\n"
+     << "  sensor id:    " << s.sensorId() << "\n"
+     << "  data folder:  " << s.paths().data_dir << "\n"
+     << "  event log:    " << s.paths().event_log << "\n"
+     << "  status:       " << s.paths().status_file << "  (drosera status -d "
+     << s.paths().data_dir << ")\n"
+     << "  listening on:\n";
+  for (const auto& b : s.bound()) {
+    const auto& l = c.server.listeners[b.index];
+    const bool v6 = b.address.find(':') != std::string::npos;
+    os << "    " << (l.tls ? "https://" : "http://") << (v6 ? "[" : "") << b.address
+       << (v6 ? "]" : "") << ":" << b.port << "  (" << l.kind << " port"
+       << (l.proxy_protocol ? ", PROXY protocol" : "") << ")\n";
+  }
+  os << "  stop with Ctrl-C or: kill " << ::getpid() << "\n";
+  std::cout << os.str() << std::flush;
+}
+
+int runSensor(const CommonOptions& o, const char* what) {
+  const sigset_t sigs = blockSignals();
+  Config config;
+  if (!loadConfig(o, &config)) return 2;
+  setupLogging(config.general.log_level);
+  auto sensor = drosera::sensor::Sensor::create(config);
+  if (!sensor) {
+    std::fprintf(stderr, "drosera: %s\n", sensor.status().message().c_str());
+    return 1;
+  }
+  auto st = (*sensor)->start();
+  if (!st) {
+    std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
+    return 1;
+  }
+  printBanner(**sensor, config, what);
+  const int sig = waitForSignal(sigs);
+  spdlog::info("signal {} received, stopping", sig);
+  (*sensor)->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+int configCheck(const std::string& file) {
+  auto r = drosera::core::loadConfigFile(file);
+  if (!r) {
+    std::fprintf(stderr, "drosera: configuration error: %s\n", r.status().message().c_str());
+    return 2;
+  }
+  std::printf("%s: configuration is valid\n", file.c_str());
+  return 0;
+}
+
+int status(const CommonOptions& o) {
+  Config config;
+  if (!loadConfig(o, &config)) return 2;
+  const std::string path = config.general.data_dir + "/status.json";
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "drosera: no status at %s (is a sensor using this data folder?)\n",
+                 path.c_str());
+    return 1;
+  }
+  std::cout << in.rdbuf();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"drosera: a web honeypot that turns attacks into threat intelligence"};
+  app.set_version_flag("-V,--version", std::string("drosera ") + DROSERA_VERSION);
+  app.require_subcommand(1);
+
+  CommonOptions run_opts, sensor_opts, status_opts;
+  auto* run = app.add_subcommand("run", "sensor and collector in one process, data in one folder");
+  addCommon(run, run_opts);
+  auto* sensor = app.add_subcommand("sensor", "the honeypot sensor only");
+  addCommon(sensor, sensor_opts);
+  auto* status_cmd = app.add_subcommand("status", "print the status of a running sensor");
+  addCommon(status_cmd, status_opts);
+
+  auto* config = app.add_subcommand("config", "check or print the configuration");
+  config->require_subcommand(1);
+  std::string check_file;
+  auto* check = config->add_subcommand("check", "validate a configuration file");
+  check->add_option("file", check_file, "the TOML file")->required();
+  auto* def = config->add_subcommand("default", "print the default configuration, commented");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*run) return runSensor(run_opts, "(run)");
+  if (*sensor) return runSensor(sensor_opts, "sensor");
+  if (*status_cmd) return status(status_opts);
+  if (*check) return configCheck(check_file);
+  if (*def) {
+    std::cout << drosera::core::defaultConfigToml();
+    return 0;
+  }
+  return 0;
+}

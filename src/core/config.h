@@ -1,0 +1,111 @@
+// The whole configuration of a drosera process as plain values. Every field has its default
+// here; src/core/config_load.cc maps the TOML file onto it (key names, comments, validation).
+// `drosera config default` prints this file's defaults with a comment per key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace drosera::core {
+
+struct GeneralConfig {
+  std::string data_dir = "drosera-data";  // relative paths are taken from the working directory
+  std::string log_level = "info";         // trace, debug, info, warn, error
+};
+
+struct SensorConfig {
+  std::string id;                    // empty: generated on first start and kept in the data folder
+  double status_interval_s = 10;     // how often the status file and the status log line update
+};
+
+struct ListenerConfig {
+  uint16_t port = 0;
+  std::string kind = "real";         // real | fake (any request on a fake port is a trap hit)
+  bool tls = false;
+  bool proxy_protocol = false;       // expect a PROXY v1/v2 header from trusted proxies
+  std::string persona;               // empty: server.persona
+  std::string site;                  // empty: site.root
+};
+
+struct ServerConfig {
+  std::vector<std::string> bind = {"0.0.0.0", "::"};
+  std::string persona = "apache";    // apache | nginx | iis
+  std::string server_header;         // empty: the persona's own Server header
+  int io_threads = 1;
+  std::vector<ListenerConfig> listeners = {
+      {8080, "real", false, false, "", ""},
+      {8000, "fake", false, false, "", ""},
+      {8888, "fake", false, false, "", ""},
+      {8443, "real", true, false, "", ""},
+  };
+  std::vector<std::string> trusted_proxies;  // IPs or CIDRs whose X-Forwarded-For/PROXY is believed
+  std::string tls_cert;              // empty: generated per install in <data_dir>/tls/
+  std::string tls_key;
+};
+
+struct LimitsConfig {
+  uint64_t max_request_line = 8190;        // bytes; longer answers 414 (Apache's LimitRequestLine)
+  uint64_t max_header_line = 8190;         // bytes per header line; longer answers 431
+  uint64_t max_header_bytes = 65536;       // all header lines together; more answers 431
+  uint64_t max_headers = 100;              // header count; more answers 431
+  uint64_t max_body_bytes = 1048576;       // request body; more answers 413
+  double header_timeout_s = 20;            // whole request head must arrive within this
+  double body_timeout_s = 30;              // whole body must arrive within this
+  double keepalive_timeout_s = 5;          // idle time between requests on one connection
+  uint64_t max_keepalive_requests = 100;   // requests per connection
+  uint64_t max_connections = 4096;         // all listeners together
+  uint64_t max_connections_per_ip = 64;    // per source address (socket peer)
+};
+
+struct SiteConfig {
+  std::string root;                        // empty: the site/ folder shipped with drosera
+  uint64_t max_file_bytes = 4194304;       // site files larger than this are not served
+};
+
+struct EngineConfig {
+  std::string rule_engine = "DetectionOnly";  // DetectionOnly | On (the decoy never blocks)
+  std::string crs_dir = "/usr/share/modsecurity-crs";
+  std::string crs_setup = "/etc/modsecurity/crs/crs-setup.conf";
+  int paranoia_level = 1;                  // 1..4
+  int executing_paranoia_level = 0;        // 0: same as paranoia_level
+  int inbound_threshold = 5;
+  int outbound_threshold = 4;
+  std::vector<std::string> extra_rules;    // rule files loaded after the CRS
+  bool inspect_response_body = false;      // the decoy's own bodies are not inspected by default
+  std::string unicode_map = "/etc/modsecurity/unicode.mapping";
+  int pcre_match_limit = 1000;
+};
+
+struct InspectionConfig {
+  int threads = 0;                         // 0: one per core
+  uint64_t queue_max_items = 10000;        // captures held in RAM; the rest wait on disk
+  uint64_t queue_max_bytes = 67108864;
+  uint64_t backlog_max_bytes = 1073741824; // disk cap; past it requests are logged uninspected
+  double shutdown_drain_s = 5;             // inspect what is queued for this long at shutdown
+  std::string fsync = "interval";          // always | interval | never (the capture journal)
+  double fsync_interval_s = 1;
+};
+
+struct EventLogConfig {
+  std::string path;                        // empty: <data_dir>/events/event.log
+  uint64_t rotate_bytes = 67108864;
+  uint64_t keep_files = 20;                // rotated files kept
+  std::string fsync = "interval";          // always | interval | never
+  double fsync_interval_s = 1;
+  uint64_t max_body_bytes = 65536;         // request body bytes copied into the event
+  bool raw_request = true;                 // keep the raw request bytes (base64) in drosera.raw
+};
+
+struct Config {
+  GeneralConfig general;
+  SensorConfig sensor;
+  ServerConfig server;
+  LimitsConfig limits;
+  SiteConfig site;
+  EngineConfig engine;
+  InspectionConfig inspection;
+  EventLogConfig event_log;
+};
+
+}  // namespace drosera::core

@@ -1,0 +1,569 @@
+#include "core/config_load.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <toml.hpp>
+
+namespace drosera::core {
+namespace {
+
+using Value = toml::value;
+
+// A problem with one value; the loader adds file, line and key.
+using Problem = std::optional<std::string>;
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string fmtDouble(double d) {
+  std::ostringstream os;
+  os << d;
+  std::string s = os.str();
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string describeType(const Value& v) {
+  switch (v.type()) {
+    case toml::value_t::boolean: return "a boolean";
+    case toml::value_t::integer: return "an integer";
+    case toml::value_t::floating: return "a number";
+    case toml::value_t::string: return "a string";
+    case toml::value_t::array: return "an array";
+    case toml::value_t::table: return "a table";
+    default: return "a date/time";
+  }
+}
+
+// ---- value parsers: toml value -> C++ value, or a problem --------------------------------
+
+Problem parseBool(const Value& v, bool& out) {
+  if (!v.is_boolean()) return "expected true or false, got " + describeType(v);
+  out = v.as_boolean();
+  return std::nullopt;
+}
+
+Problem parseInt(const Value& v, int64_t lo, int64_t hi, int64_t& out) {
+  if (!v.is_integer()) return "expected an integer, got " + describeType(v);
+  int64_t x = v.as_integer();
+  if (x < lo || x > hi) {
+    return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " (got " +
+           std::to_string(x) + ")";
+  }
+  out = x;
+  return std::nullopt;
+}
+
+Problem parseString(const Value& v, const std::vector<std::string>& allowed, std::string& out) {
+  if (!v.is_string()) return "expected a string, got " + describeType(v);
+  std::string s = v.as_string();
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return "must be one of " + list + " (got " + quote(s) + ")";
+  }
+  out = s;
+  return std::nullopt;
+}
+
+Problem parseStringList(const Value& v, std::vector<std::string>& out) {
+  if (!v.is_array()) return "expected an array of strings, got " + describeType(v);
+  std::vector<std::string> r;
+  for (const auto& e : v.as_array()) {
+    if (!e.is_string()) return "expected an array of strings, found " + describeType(e);
+    r.push_back(e.as_string());
+  }
+  out = std::move(r);
+  return std::nullopt;
+}
+
+// "64MiB", "512k", 1048576
+Problem parseBytes(const Value& v, uint64_t lo, uint64_t& out) {
+  uint64_t x = 0;
+  if (v.is_integer()) {
+    if (v.as_integer() < 0) return "must not be negative";
+    x = static_cast<uint64_t>(v.as_integer());
+  } else if (v.is_string()) {
+    const std::string& s = v.as_string();
+    size_t i = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == 0 || i > 15) return "expected a size such as 65536, \"64KiB\" or \"16MiB\" (got " + quote(s) + ")";
+    x = std::stoull(s.substr(0, i));
+    std::string unit = s.substr(i);
+    while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+    std::transform(unit.begin(), unit.end(), unit.begin(), ::tolower);
+    uint64_t mult = 0;
+    if (unit.empty() || unit == "b") mult = 1;
+    else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1ull << 10;
+    else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1ull << 20;
+    else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1ull << 30;
+    else return "unknown size unit " + quote(unit) + " (use B, KiB, MiB or GiB)";
+    x *= mult;
+  } else {
+    return "expected a size (integer bytes or a string like \"16MiB\"), got " + describeType(v);
+  }
+  if (x < lo) return "must be at least " + std::to_string(lo) + " (got " + std::to_string(x) + ")";
+  out = x;
+  return std::nullopt;
+}
+
+// 5, 0.5, "200ms", "5s", "2m"
+Problem parseSeconds(const Value& v, double lo, double hi, double& out) {
+  double x = 0;
+  if (v.is_integer()) {
+    x = static_cast<double>(v.as_integer());
+  } else if (v.is_floating()) {
+    x = v.as_floating();
+  } else if (v.is_string()) {
+    const std::string& s = v.as_string();
+    size_t used = 0;
+    try {
+      x = std::stod(s, &used);
+    } catch (const std::exception&) {
+      return "expected a duration such as 5, 0.5, \"200ms\" or \"2m\" (got " + quote(s) + ")";
+    }
+    std::string unit = s.substr(used);
+    if (unit == "ms") x /= 1000;
+    else if (unit == "s" || unit.empty()) {}
+    else if (unit == "m") x *= 60;
+    else if (unit == "h") x *= 3600;
+    else return "unknown duration unit " + quote(unit) + " (use ms, s, m or h)";
+  } else {
+    return "expected a duration in seconds, got " + describeType(v);
+  }
+  if (!std::isfinite(x) || x < lo || x > hi) {
+    return "must be between " + fmtDouble(lo) + " and " + fmtDouble(hi) + " seconds (got " +
+           fmtDouble(x) + ")";
+  }
+  out = x;
+  return std::nullopt;
+}
+
+// ---- the schema -----------------------------------------------------------------------
+
+template <typename S>
+struct Field {
+  std::string name;
+  std::string doc;
+  std::function<Problem(const Value&, S&)> apply;
+  std::function<std::string(const S&)> show;
+};
+
+template <typename S>
+Field<S> boolField(std::string name, bool S::*m, std::string doc) {
+  return {name, doc, [m](const Value& v, S& s) { return parseBool(v, s.*m); },
+          [m](const S& s) { return std::string(s.*m ? "true" : "false"); }};
+}
+
+template <typename S, typename I>
+Field<S> intField(std::string name, I S::*m, int64_t lo, int64_t hi, std::string doc) {
+  return {name, doc,
+          [m, lo, hi](const Value& v, S& s) {
+            int64_t x = 0;
+            Problem p = parseInt(v, lo, hi, x);
+            if (!p) s.*m = static_cast<I>(x);
+            return p;
+          },
+          [m](const S& s) { return std::to_string(s.*m); }};
+}
+
+template <typename S>
+Field<S> bytesField(std::string name, uint64_t S::*m, uint64_t lo, std::string doc) {
+  return {name, doc, [m, lo](const Value& v, S& s) { return parseBytes(v, lo, s.*m); },
+          [m](const S& s) { return std::to_string(s.*m); }};
+}
+
+template <typename S>
+Field<S> secondsField(std::string name, double S::*m, double lo, double hi, std::string doc) {
+  return {name, doc, [m, lo, hi](const Value& v, S& s) { return parseSeconds(v, lo, hi, s.*m); },
+          [m](const S& s) { return fmtDouble(s.*m); }};
+}
+
+template <typename S>
+Field<S> stringField(std::string name, std::string S::*m, std::vector<std::string> allowed,
+                     std::string doc) {
+  return {name, doc,
+          [m, allowed](const Value& v, S& s) { return parseString(v, allowed, s.*m); },
+          [m](const S& s) { return quote(s.*m); }};
+}
+
+template <typename S>
+Field<S> listField(std::string name, std::vector<std::string> S::*m, std::string doc) {
+  return {name, doc, [m](const Value& v, S& s) { return parseStringList(v, s.*m); },
+          [m](const S& s) {
+            std::string out = "[";
+            for (size_t i = 0; i < (s.*m).size(); ++i) out += (i ? ", " : "") + quote((s.*m)[i]);
+            return out + "]";
+          }};
+}
+
+const std::vector<std::string> kPersonas = {"apache", "nginx", "iis"};
+const std::vector<std::string> kFsync = {"always", "interval", "never"};
+
+std::vector<Field<ListenerConfig>> listenerFields() {
+  using L = ListenerConfig;
+  return {
+      intField("port", &L::port, 0, 65535, "TCP port (0: any free port, for tests)"),
+      stringField("kind", &L::kind, {"real", "fake"},
+                  "real: the decoy site; fake: a honeytrap port, any request on it is a trap hit"),
+      boolField("tls", &L::tls, "serve HTTPS on this port"),
+      boolField("proxy_protocol", &L::proxy_protocol,
+                "expect a PROXY protocol v1/v2 header from server.trusted_proxies"),
+      stringField("persona", &L::persona, {"", "apache", "nginx", "iis"},
+                  "persona of this port; empty: server.persona"),
+      stringField("site", &L::site, {}, "site folder of this port; empty: site.root"),
+  };
+}
+
+// A section: a table in the file, its fields, and (for [server]) the listener array.
+struct Section {
+  std::string name;
+  std::string doc;
+  std::vector<Field<Config>> fields;
+};
+
+// Lifts a field of a sub-struct (e.g. LimitsConfig) to a field of Config.
+template <typename S>
+Field<Config> lift(S Config::*sub, Field<S> f) {
+  auto apply = f.apply;
+  auto show = f.show;
+  return {f.name, f.doc, [sub, apply](const Value& v, Config& c) { return apply(v, c.*sub); },
+          [sub, show](const Config& c) { return show(c.*sub); }};
+}
+
+std::vector<Section> schema() {
+  using G = GeneralConfig;
+  using Se = SensorConfig;
+  using Sv = ServerConfig;
+  using Li = LimitsConfig;
+  using Si = SiteConfig;
+  using E = EngineConfig;
+  using I = InspectionConfig;
+  using Ev = EventLogConfig;
+  constexpr int64_t kMaxInt = 1'000'000'000;
+  return {
+      {"general", "Process-wide settings.",
+       {lift(&Config::general, stringField("data_dir", &G::data_dir, {},
+                                           "folder for all state: events, journal, keys, TLS")),
+        lift(&Config::general, stringField("log_level", &G::log_level,
+                                           {"trace", "debug", "info", "warn", "error"},
+                                           "log verbosity on stderr"))}},
+      {"sensor", "Identity and status of this sensor.",
+       {lift(&Config::sensor, stringField("id", &Se::id, {},
+                                          "sensor id; empty: generated once, kept in data_dir")),
+        lift(&Config::sensor, secondsField("status_interval_s", &Se::status_interval_s, 0.1, 3600,
+                                           "seconds between status file updates and log lines"))}},
+      {"server", "Listeners and how the server presents itself.",
+       {lift(&Config::server, listField("bind", &Sv::bind,
+                                        "addresses to listen on (IPv4 and IPv6)")),
+        lift(&Config::server, stringField("persona", &Sv::persona, kPersonas,
+                                          "which real server the decoy imitates (headers, error pages)")),
+        lift(&Config::server, stringField("server_header", &Sv::server_header, {},
+                                          "Server header; empty: the persona's own")),
+        lift(&Config::server, intField("io_threads", &Sv::io_threads, 1, 64,
+                                       "threads answering requests")),
+        lift(&Config::server, listField("trusted_proxies", &Sv::trusted_proxies,
+                                        "proxies (IP or CIDR) whose X-Forwarded-For / PROXY header is believed")),
+        lift(&Config::server, stringField("tls_cert", &Sv::tls_cert, {},
+                                          "PEM certificate; empty: generated per install")),
+        lift(&Config::server, stringField("tls_key", &Sv::tls_key, {},
+                                          "PEM private key; empty: generated per install"))}},
+      {"limits", "Bounds on what one client may send; every limit hit is recorded in the event.",
+       {lift(&Config::limits, bytesField("max_request_line", &Li::max_request_line, 16,
+                                         "bytes in the request line; more answers 414")),
+        lift(&Config::limits, bytesField("max_header_line", &Li::max_header_line, 16,
+                                         "bytes in one header line; more answers 431")),
+        lift(&Config::limits, bytesField("max_header_bytes", &Li::max_header_bytes, 64,
+                                         "bytes in all header lines; more answers 431")),
+        lift(&Config::limits, intField("max_headers", &Li::max_headers, 1, 100000,
+                                       "header lines; more answers 431")),
+        lift(&Config::limits, bytesField("max_body_bytes", &Li::max_body_bytes, 0,
+                                         "request body bytes; more answers 413")),
+        lift(&Config::limits, secondsField("header_timeout_s", &Li::header_timeout_s, 0.05, 3600,
+                                           "seconds for the whole request head; slower answers 408")),
+        lift(&Config::limits, secondsField("body_timeout_s", &Li::body_timeout_s, 0.05, 3600,
+                                           "seconds for the whole body; slower answers 408")),
+        lift(&Config::limits, secondsField("keepalive_timeout_s", &Li::keepalive_timeout_s, 0.05,
+                                           3600, "idle seconds between requests on a connection")),
+        lift(&Config::limits, intField("max_keepalive_requests", &Li::max_keepalive_requests, 1,
+                                       kMaxInt, "requests served on one connection")),
+        lift(&Config::limits, intField("max_connections", &Li::max_connections, 1, kMaxInt,
+                                       "open connections on all listeners")),
+        lift(&Config::limits, intField("max_connections_per_ip", &Li::max_connections_per_ip, 1,
+                                       kMaxInt, "open connections from one address"))}},
+      {"site", "The decoy web site.",
+       {lift(&Config::site, stringField("root", &Si::root, {},
+                                        "site folder; empty: the site shipped with drosera")),
+        lift(&Config::site, bytesField("max_file_bytes", &Si::max_file_bytes, 1,
+                                       "larger files in the site folder are not served"))}},
+      {"engine", "ModSecurity and the OWASP Core Rule Set.",
+       {lift(&Config::engine, stringField("rule_engine", &E::rule_engine, {"DetectionOnly", "On"},
+                                          "SecRuleEngine; the decoy answers the same either way")),
+        lift(&Config::engine, stringField("crs_dir", &E::crs_dir, {},
+                                          "CRS folder holding rules/ (Debian package modsecurity-crs)")),
+        lift(&Config::engine, stringField("crs_setup", &E::crs_setup, {},
+                                          "crs-setup.conf; empty: none")),
+        lift(&Config::engine, intField("paranoia_level", &E::paranoia_level, 1, 4,
+                                       "CRS paranoia level")),
+        lift(&Config::engine, intField("executing_paranoia_level", &E::executing_paranoia_level, 0,
+                                       4, "CRS executing paranoia level; 0: paranoia_level")),
+        lift(&Config::engine, intField("inbound_threshold", &E::inbound_threshold, 1, 100000,
+                                       "CRS inbound anomaly score threshold")),
+        lift(&Config::engine, intField("outbound_threshold", &E::outbound_threshold, 1, 100000,
+                                       "CRS outbound anomaly score threshold")),
+        lift(&Config::engine, listField("extra_rules", &E::extra_rules,
+                                        "rule files loaded after the CRS")),
+        lift(&Config::engine, boolField("inspect_response_body", &E::inspect_response_body,
+                                        "also inspect the decoy's own response bodies (slower)")),
+        lift(&Config::engine, stringField("unicode_map", &E::unicode_map, {},
+                                          "SecUnicodeMapFile; empty: none")),
+        lift(&Config::engine, intField("pcre_match_limit", &E::pcre_match_limit, 100, 10000000,
+                                       "SecPcreMatchLimit"))}},
+      {"inspection", "The queue between answering and inspecting.",
+       {lift(&Config::inspection, intField("threads", &I::threads, 0, 256,
+                                           "inspector threads; 0: one per core")),
+        lift(&Config::inspection, intField("queue_max_items", &I::queue_max_items, 1, kMaxInt,
+                                           "captures waiting in memory; more wait on disk")),
+        lift(&Config::inspection, bytesField("queue_max_bytes", &I::queue_max_bytes, 1024,
+                                             "bytes of captures waiting in memory")),
+        lift(&Config::inspection, bytesField("backlog_max_bytes", &I::backlog_max_bytes, 1024,
+                                             "disk cap of the capture journal; past it requests are logged uninspected")),
+        lift(&Config::inspection, secondsField("shutdown_drain_s", &I::shutdown_drain_s, 0, 3600,
+                                               "seconds spent inspecting the queue at shutdown; the rest waits on disk")),
+        lift(&Config::inspection, stringField("fsync", &I::fsync, kFsync,
+                                              "when the capture journal is synced to disk")),
+        lift(&Config::inspection, secondsField("fsync_interval_s", &I::fsync_interval_s, 0.01,
+                                               3600, "seconds between syncs when fsync = interval"))}},
+      {"event_log", "The sensor's event log: one ModSecurity v3 JSON audit record per line.",
+       {lift(&Config::event_log, stringField("path", &Ev::path, {},
+                                             "empty: <data_dir>/events/event.log")),
+        lift(&Config::event_log, bytesField("rotate_bytes", &Ev::rotate_bytes, 4096,
+                                            "rotate the file at this size")),
+        lift(&Config::event_log, intField("keep_files", &Ev::keep_files, 1, 100000,
+                                          "rotated files kept")),
+        lift(&Config::event_log, stringField("fsync", &Ev::fsync, kFsync,
+                                             "when the event log is synced to disk")),
+        lift(&Config::event_log, secondsField("fsync_interval_s", &Ev::fsync_interval_s, 0.01,
+                                              3600, "seconds between syncs when fsync = interval")),
+        lift(&Config::event_log, bytesField("max_body_bytes", &Ev::max_body_bytes, 0,
+                                            "request body bytes copied into the event")),
+        lift(&Config::event_log, boolField("raw_request", &Ev::raw_request,
+                                           "keep the raw request bytes (base64) in the event"))}},
+  };
+}
+
+// ---- loading ------------------------------------------------------------------------
+
+size_t editDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string suggest(const std::string& name, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& c : candidates) {
+    size_t d = editDistance(name, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+std::string where(const std::string& file, const Value& v) {
+  auto loc = v.location();
+  return file + ":" + std::to_string(loc.line());
+}
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  Status load(const Value& root, Config& config) {
+    if (!root.is_table()) return Status::invalidArgument(file_ + ": not a TOML table");
+    const auto sections = schema();
+    std::vector<std::string> section_names;
+    for (const auto& s : sections) section_names.push_back(s.name);
+    for (const auto& [sname, svalue] : root.as_table()) {
+      auto it = std::find_if(sections.begin(), sections.end(),
+                             [&](const Section& s) { return s.name == sname; });
+      if (it == sections.end()) {
+        return fail(svalue, "unknown section '" + sname + "'" + suggest(sname, section_names));
+      }
+      if (!svalue.is_table()) return fail(svalue, sname + ": expected a table [" + sname + "]");
+      Status st = loadSection(*it, svalue, config);
+      if (!st) return st;
+    }
+    return Status::ok();
+  }
+
+ private:
+  Status fail(const Value& v, const std::string& msg) {
+    return Status::invalidArgument(where(file_, v) + ": " + msg);
+  }
+
+  Status loadSection(const Section& section, const Value& table, Config& config) {
+    std::vector<std::string> names;
+    for (const auto& f : section.fields) names.push_back(f.name);
+    if (section.name == "server") names.push_back("listener");
+    for (const auto& [key, v] : table.as_table()) {
+      const std::string full = section.name + "." + key;
+      if (section.name == "server" && key == "listener") {
+        Status st = loadListeners(v, config.server.listeners);
+        if (!st) return st;
+        continue;
+      }
+      auto it = std::find_if(section.fields.begin(), section.fields.end(),
+                             [&](const Field<Config>& f) { return f.name == key; });
+      if (it == section.fields.end()) {
+        return fail(v, "unknown key '" + full + "'" + suggest(key, names));
+      }
+      if (Problem p = it->apply(v, config)) return fail(v, full + ": " + *p);
+    }
+    return Status::ok();
+  }
+
+  Status loadListeners(const Value& v, std::vector<ListenerConfig>& out) {
+    if (!v.is_array()) {
+      return fail(v, "server.listener: expected an array of tables [[server.listener]]");
+    }
+    const auto fields = listenerFields();
+    std::vector<std::string> names;
+    for (const auto& f : fields) names.push_back(f.name);
+    std::vector<ListenerConfig> result;
+    for (const auto& entry : v.as_array()) {
+      if (!entry.is_table()) return fail(entry, "server.listener: expected a table");
+      ListenerConfig l;
+      bool has_port = false;
+      for (const auto& [key, fv] : entry.as_table()) {
+        auto it = std::find_if(fields.begin(), fields.end(),
+                               [&](const Field<ListenerConfig>& f) { return f.name == key; });
+        if (it == fields.end()) {
+          return fail(fv, "unknown key 'server.listener." + key + "'" + suggest(key, names));
+        }
+        if (Problem p = it->apply(fv, l)) return fail(fv, "server.listener." + key + ": " + *p);
+        has_port |= key == "port";
+      }
+      if (!has_port) return fail(entry, "server.listener: every listener needs a port");
+      result.push_back(l);
+    }
+    out = std::move(result);
+    return Status::ok();
+  }
+
+  std::string file_;
+};
+
+Result<Config> loadValue(const Value& root, const std::string& name) {
+  Config config;
+  Status st = Loader(name).load(root, config);
+  if (!st) return st;
+  st = validateConfig(config);
+  if (!st) return Status::invalidArgument(name + ": " + st.message());
+  return config;
+}
+
+}  // namespace
+
+Result<Config> loadConfigString(std::string_view text, const std::string& name) {
+  try {
+    std::istringstream in{std::string(text)};
+    Value root = toml::parse(in, name);
+    return loadValue(root, name);
+  } catch (const toml::syntax_error& e) {
+    return Status::invalidArgument(std::string("TOML syntax error: ") + e.what());
+  } catch (const std::exception& e) {
+    return Status::invalidArgument(name + ": " + e.what());
+  }
+}
+
+Result<Config> loadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::notFound("cannot read configuration file " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return loadConfigString(ss.str(), path);
+}
+
+Status validateConfig(const Config& c) {
+  if (c.server.listeners.empty()) {
+    return Status::invalidArgument("server.listener: at least one listener is needed");
+  }
+  if (c.server.bind.empty()) return Status::invalidArgument("server.bind: no address to listen on");
+  std::set<uint16_t> ports;
+  bool any_real = false;
+  for (const auto& l : c.server.listeners) {
+    if (l.port != 0 && !ports.insert(l.port).second) {
+      return Status::invalidArgument("server.listener: port " + std::to_string(l.port) +
+                                     " is configured twice");
+    }
+    any_real |= l.kind == "real";
+  }
+  if (!any_real) {
+    return Status::invalidArgument("server.listener: at least one listener must be kind = \"real\"");
+  }
+  if (c.server.tls_cert.empty() != c.server.tls_key.empty()) {
+    return Status::invalidArgument("server.tls_cert and server.tls_key must be set together");
+  }
+  if (c.limits.max_header_line > c.limits.max_header_bytes) {
+    return Status::invalidArgument("limits.max_header_line is larger than limits.max_header_bytes");
+  }
+  if (c.engine.executing_paranoia_level != 0 &&
+      c.engine.executing_paranoia_level < c.engine.paranoia_level) {
+    return Status::invalidArgument(
+        "engine.executing_paranoia_level must be 0 or at least engine.paranoia_level");
+  }
+  return Status::ok();
+}
+
+std::string defaultConfigToml() {
+  const Config config;
+  std::string out =
+      "# drosera configuration. Every key is shown with its default; a file only needs the keys\n"
+      "# it changes. Sizes take bytes or \"64KiB\"/\"16MiB\"/\"1GiB\"; durations take seconds or\n"
+      "# \"200ms\"/\"5s\"/\"2m\".\n";
+  for (const auto& s : schema()) {
+    out += "\n# " + s.doc + "\n[" + s.name + "]\n";
+    for (const auto& f : s.fields) {
+      out += f.name + " = " + f.show(config) + "  # " + f.doc + "\n";
+    }
+  }
+  out +=
+      "\n# Listeners: the real port serves the decoy site, every fake port is a honeytrap.\n"
+      "# Giving [[server.listener]] tables replaces this whole list.\n";
+  const auto fields = listenerFields();
+  bool first = true;
+  for (const auto& l : config.server.listeners) {
+    out += "[[server.listener]]\n";
+    for (const auto& f : fields) {
+      out += f.name + " = " + f.show(l);
+      if (first) out += "  # " + f.doc;
+      out += "\n";
+    }
+    first = false;
+  }
+  return out;
+}
+
+}  // namespace drosera::core

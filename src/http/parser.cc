@@ -1,0 +1,555 @@
+#include "http/parser.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace drosera::http {
+namespace {
+
+bool isTchar(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool isWs(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && isWs(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isWs(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Whether a comma-separated header value contains `token` (case-insensitive).
+bool hasToken(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view part = trim(value.substr(0, comma));
+    if (iequals(part, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Strictly decimal, no sign, no overflow.
+bool parseDecimal(std::string_view s, uint64_t* out) {
+  s = trim(s);
+  if (s.empty() || s.size() > 19) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+    const auto c = static_cast<unsigned char>(a[i] | 0x20);
+    if ((c < 'a' || c > 'z') && a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+const std::string* findHeader(const std::vector<core::Header>& headers, std::string_view name) {
+  for (const auto& h : headers) {
+    if (iequals(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+int statusFor(ParseError e) {
+  switch (e) {
+    case ParseError::kNone: return 200;
+    case ParseError::kBadRequest: return 400;
+    case ParseError::kUriTooLong: return 414;
+    case ParseError::kHeadersTooLarge: return 431;
+    case ParseError::kBodyTooLarge: return 413;
+    case ParseError::kNotImplemented: return 501;
+    case ParseError::kVersionNotSupported: return 505;
+  }
+  return 400;
+}
+
+void RequestParser::reset() {
+  state_ = State::kRequestLine;
+  pos_ = 0;
+  consumed_ = 0;
+  header_bytes_ = 0;
+  body_remaining_ = 0;
+  chunk_remaining_ = 0;
+  raw_body_bytes_ = 0;
+  chunked_ = false;
+  expect_continue_ = false;
+  keep_alive_ = false;
+  error_ = ParseError::kNone;
+  request_ = core::HttpRequestData{};
+  anomalies_.clear();
+  limits_hit_.clear();
+}
+
+void RequestParser::anomaly(const char* what) {
+  if (std::find(anomalies_.begin(), anomalies_.end(), what) == anomalies_.end()) {
+    anomalies_.emplace_back(what);
+  }
+}
+
+void RequestParser::limit(const char* what) {
+  if (std::find(limits_hit_.begin(), limits_hit_.end(), what) == limits_hit_.end()) {
+    limits_hit_.emplace_back(what);
+  }
+}
+
+ParseState RequestParser::fail(ParseError e, const char* what) {
+  if (what) anomaly(what);
+  if (error_ == ParseError::kNone) error_ = e;
+  state_ = State::kError;
+  keep_alive_ = false;
+  return ParseState::kError;
+}
+
+bool RequestParser::nextLine(std::string_view in, uint64_t max, std::string_view* line,
+                             bool* too_long) {
+  *too_long = false;
+  size_t lf = in.find('\n', pos_);
+  if (lf == std::string_view::npos) {
+    if (in.size() - pos_ > max) *too_long = true;
+    return false;
+  }
+  size_t end = lf;
+  if (end > pos_ && in[end - 1] == '\r') {
+    --end;
+  } else {
+    anomaly("bare_lf");
+  }
+  if (end - pos_ > max) *too_long = true;
+  *line = in.substr(pos_, end - pos_);
+  pos_ = lf + 1;
+  return true;
+}
+
+bool RequestParser::parseRequestLine(std::string_view line) {
+  if (line.find('\0') != std::string_view::npos) anomaly("nul_in_request_line");
+  if (line.find('\r') != std::string_view::npos) anomaly("bare_cr");
+  // Split on runs of spaces and tabs; be lenient about how many.
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && isWs(line[i])) ++i;
+    size_t start = i;
+    while (i < line.size() && !isWs(line[i])) ++i;
+    if (i > start) parts.push_back(line.substr(start, i - start));
+  }
+  if (line.size() != 0 && (isWs(line.front()) || line.find("  ") != std::string_view::npos)) {
+    anomaly("extra_whitespace");
+  }
+  if (parts.empty()) {
+    anomaly("empty_request_line");
+    return false;
+  }
+  request_.method = std::string(parts[0]);
+  bool ok = true;
+  for (char c : parts[0]) {
+    if (!isTchar(static_cast<unsigned char>(c))) {
+      anomaly("invalid_method");
+      ok = false;
+      break;
+    }
+  }
+  if (parts.size() == 1) {
+    anomaly("missing_target");
+    return false;
+  }
+  std::string_view version;
+  if (parts.size() == 2) {
+    request_.target = std::string(parts[1]);
+    anomaly("http09");
+    request_.version = "0.9";
+    return false;
+  }
+  if (parts.size() > 3) {
+    // "GET /a b HTTP/1.1": spaces inside the target. Keep them for the engine.
+    anomaly("space_in_target");
+    const char* first = parts[1].data();
+    const char* last = parts[parts.size() - 2].data() + parts[parts.size() - 2].size();
+    request_.target = std::string(first, static_cast<size_t>(last - first));
+    ok = false;
+  } else {
+    request_.target = std::string(parts[1]);
+  }
+  version = parts.back();
+  for (unsigned char c : request_.target) {
+    if (c < 0x20 || c == 0x7F) {
+      anomaly("control_in_target");
+      ok = false;
+      break;
+    }
+  }
+  if (version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
+      version[5] >= '0' && version[5] <= '9' && version[6] == '.' && version[7] >= '0' &&
+      version[7] <= '9') {
+    request_.version = std::string(version.substr(5));
+    if (version[5] != '1') {
+      anomaly("unsupported_version");
+      if (error_ == ParseError::kNone) error_ = ParseError::kVersionNotSupported;
+      return false;
+    }
+  } else {
+    request_.version = std::string(version);
+    anomaly("invalid_version");
+    return false;
+  }
+  if (!request_.target.empty() && request_.target[0] != '/' && request_.target != "*" &&
+      request_.target.rfind("http://", 0) != 0 && request_.target.rfind("https://", 0) != 0 &&
+      request_.method != "CONNECT") {
+    anomaly("invalid_target");
+    ok = false;
+  }
+  return ok;
+}
+
+void RequestParser::parseHeaderLine(std::string_view line) {
+  if (line.find('\0') != std::string_view::npos) {
+    anomaly("nul_in_header");
+    if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+  }
+  if (line.find('\r') != std::string_view::npos) {
+    anomaly("bare_cr");
+    if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+  }
+  if (isWs(line.front())) {
+    // obs-fold: a continuation of the previous header. Rejected by real servers.
+    anomaly("obs_fold");
+    if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+    if (!request_.headers.empty()) {
+      request_.headers.back().value += ' ';
+      request_.headers.back().value += std::string(trim(line));
+    }
+    return;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) {
+    anomaly("header_without_colon");
+    if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+    request_.headers.push_back({std::string(trim(line)), ""});
+    return;
+  }
+  std::string_view name = line.substr(0, colon);
+  if (!name.empty() && isWs(name.back())) {
+    anomaly("space_before_colon");
+    if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+    name = trim(name);
+  }
+  if (name.empty()) {
+    anomaly("empty_header_name");
+    if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+  }
+  for (char c : name) {
+    if (!isTchar(static_cast<unsigned char>(c))) {
+      anomaly("invalid_header_name");
+      break;
+    }
+  }
+  request_.headers.push_back({std::string(name), std::string(trim(line.substr(colon + 1)))});
+}
+
+bool RequestParser::finishHead() {
+  // Connection semantics.
+  const std::string* connection = findHeader(request_.headers, "Connection");
+  if (request_.version == "1.1") {
+    keep_alive_ = !(connection && hasToken(*connection, "close"));
+    if (!findHeader(request_.headers, "Host")) {
+      anomaly("missing_host");
+      if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+    }
+  } else {
+    keep_alive_ = connection && hasToken(*connection, "keep-alive");
+  }
+  const std::string* expect = findHeader(request_.headers, "Expect");
+  expect_continue_ = expect && iequals(trim(*expect), "100-continue") && request_.version == "1.1";
+
+  // Framing: Transfer-Encoding wins over Content-Length, but both at once is smuggling.
+  const std::string* te = nullptr;
+  const std::string* cl = nullptr;
+  int cl_count = 0;
+  for (const auto& h : request_.headers) {
+    if (iequals(h.name, "Transfer-Encoding")) {
+      if (te) anomaly("duplicate_transfer_encoding");
+      te = &h.value;
+    } else if (iequals(h.name, "Content-Length")) {
+      if (cl && *cl != h.value) {
+        anomaly("conflicting_content_length");
+        if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+      }
+      cl = &h.value;
+      ++cl_count;
+    }
+  }
+  if (cl_count > 1) anomaly("duplicate_content_length");
+  if (te) {
+    if (cl) {
+      anomaly("content_length_and_transfer_encoding");
+      if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+    }
+    // The last coding must be chunked; other codings are not implemented.
+    std::string_view v = trim(*te);
+    size_t comma = v.rfind(',');
+    std::string_view last = trim(comma == std::string_view::npos ? v : v.substr(comma + 1));
+    if (!iequals(last, "chunked") || comma != std::string_view::npos) {
+      anomaly("unsupported_transfer_encoding");
+      if (error_ == ParseError::kNone) error_ = ParseError::kNotImplemented;
+      return false;
+    }
+    chunked_ = true;
+    return true;
+  }
+  if (cl) {
+    uint64_t n = 0;
+    if (!parseDecimal(*cl, &n)) {
+      anomaly("invalid_content_length");
+      if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+      return false;
+    }
+    body_remaining_ = n;
+    request_.body_bytes = n;
+    if (n > limits_.max_body_bytes) {
+      limit("max_body_bytes");
+      if (error_ == ParseError::kNone) error_ = ParseError::kBodyTooLarge;
+    }
+  }
+  return true;
+}
+
+ParseState RequestParser::parse(std::string_view in) {
+  std::string_view line;
+  bool too_long = false;
+  while (true) {
+    switch (state_) {
+      case State::kRequestLine: {
+        // Tolerate empty lines before the request line (RFC 9112 2.2).
+        while (pos_ < in.size() && (in[pos_] == '\r' || in[pos_] == '\n')) ++pos_;
+        if (pos_ >= in.size()) return ParseState::kNeedMore;
+        if (!nextLine(in, limits_.max_request_line, &line, &too_long)) {
+          if (too_long) {
+            limit("max_request_line");
+            // Keep what arrived for the engine: the method and the start of the target.
+            parseRequestLine(in.substr(pos_, std::min<size_t>(in.size() - pos_,
+                                                               limits_.max_request_line)));
+            consumed_ = in.size();
+            return fail(ParseError::kUriTooLong, nullptr);
+          }
+          return ParseState::kNeedMore;
+        }
+        if (too_long) {
+          limit("max_request_line");
+          parseRequestLine(line);
+          consumed_ = pos_;
+          return fail(ParseError::kUriTooLong, nullptr);
+        }
+        if (!parseRequestLine(line)) {
+          if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+          if (request_.version == "0.9" || request_.target.empty()) {
+            consumed_ = pos_;
+            return fail(error_, nullptr);
+          }
+          // Keep reading headers that already arrived, for the engine; answer the error after.
+        }
+        state_ = State::kHeaders;
+        break;
+      }
+      case State::kHeaders: {
+        if (!nextLine(in, limits_.max_header_line, &line, &too_long)) {
+          if (too_long || header_bytes_ + (in.size() - pos_) > limits_.max_header_bytes) {
+            limit(too_long ? "max_header_line" : "max_header_bytes");
+            consumed_ = in.size();
+            return fail(ParseError::kHeadersTooLarge, nullptr);
+          }
+          if (error_ != ParseError::kNone) {
+            // A broken request line: do not wait for more; answer with what we have.
+            consumed_ = in.size();
+            return fail(error_, nullptr);
+          }
+          return ParseState::kNeedMore;
+        }
+        if (too_long) {
+          limit("max_header_line");
+          parseHeaderLine(line.substr(0, limits_.max_header_line));
+          consumed_ = pos_;
+          return fail(ParseError::kHeadersTooLarge, nullptr);
+        }
+        if (line.empty()) {
+          bool body_ok = finishHead();
+          if (error_ != ParseError::kNone || !body_ok) {
+            consumed_ = pos_;
+            // Whatever body bytes already arrived are kept for the engine.
+            if (body_remaining_ > 0 && error_ != ParseError::kBodyTooLarge) {
+              size_t take = std::min<uint64_t>(body_remaining_, in.size() - pos_);
+              take = std::min<uint64_t>(take, limits_.max_body_bytes);
+              request_.body.assign(in.substr(pos_, take));
+              consumed_ += take;
+            } else if (error_ == ParseError::kBodyTooLarge) {
+              size_t take = std::min<uint64_t>(limits_.max_body_bytes, in.size() - pos_);
+              request_.body.assign(in.substr(pos_, take));
+              consumed_ += take;
+            }
+            return fail(error_ == ParseError::kNone ? ParseError::kBadRequest : error_, nullptr);
+          }
+          state_ = chunked_ ? State::kChunkSize : State::kBody;
+          break;
+        }
+        header_bytes_ += line.size() + 2;
+        if (header_bytes_ > limits_.max_header_bytes) {
+          limit("max_header_bytes");
+          parseHeaderLine(line);
+          consumed_ = pos_;
+          return fail(ParseError::kHeadersTooLarge, nullptr);
+        }
+        if (request_.headers.size() >= limits_.max_headers) {
+          limit("max_headers");
+          consumed_ = pos_;
+          return fail(ParseError::kHeadersTooLarge, nullptr);
+        }
+        parseHeaderLine(line);
+        break;
+      }
+      case State::kBody: {
+        size_t avail = in.size() - pos_;
+        size_t take = std::min<uint64_t>(avail, body_remaining_);
+        request_.body.append(in.substr(pos_, take));
+        pos_ += take;
+        body_remaining_ -= take;
+        if (body_remaining_ > 0) return ParseState::kNeedMore;
+        expect_continue_ = false;
+        state_ = State::kDone;
+        consumed_ = pos_;
+        return ParseState::kComplete;
+      }
+      case State::kChunkSize: {
+        expect_continue_ = false;
+        size_t line_start = pos_;
+        if (!nextLine(in, 4096, &line, &too_long)) {
+          if (too_long) {
+            consumed_ = in.size();
+            return fail(ParseError::kBadRequest, "bad_chunk_size");
+          }
+          return ParseState::kNeedMore;
+        }
+        raw_body_bytes_ += pos_ - line_start;
+        std::string_view size_text = line.substr(0, line.find(';'));
+        if (size_text.size() != line.size()) anomaly("chunk_extension");
+        size_text = trim(size_text);
+        uint64_t size = 0;
+        bool valid = !size_text.empty() && size_text.size() <= 15;
+        for (char c : size_text) {
+          int d = (c >= '0' && c <= '9')   ? c - '0'
+                  : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                  : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                           : -1;
+          if (d < 0) {
+            valid = false;
+            break;
+          }
+          size = size * 16 + static_cast<uint64_t>(d);
+        }
+        if (!valid || too_long) {
+          consumed_ = pos_;
+          return fail(ParseError::kBadRequest, "bad_chunk_size");
+        }
+        if (size == 0) {
+          state_ = State::kTrailers;
+          break;
+        }
+        if (request_.body_bytes + size > limits_.max_body_bytes) {
+          limit("max_body_bytes");
+          request_.body_bytes += size;
+          size_t take = std::min<uint64_t>(
+              {size, in.size() - pos_, limits_.max_body_bytes - request_.body.size()});
+          request_.body.append(in.substr(pos_, take));
+          consumed_ = pos_ + take;
+          return fail(ParseError::kBodyTooLarge, nullptr);
+        }
+        request_.body_bytes += size;
+        chunk_remaining_ = size;
+        state_ = State::kChunkData;
+        break;
+      }
+      case State::kChunkData: {
+        size_t avail = in.size() - pos_;
+        size_t take = std::min<uint64_t>(avail, chunk_remaining_);
+        request_.body.append(in.substr(pos_, take));
+        pos_ += take;
+        raw_body_bytes_ += take;
+        chunk_remaining_ -= take;
+        if (chunk_remaining_ > 0) return ParseState::kNeedMore;
+        state_ = State::kChunkDataEnd;
+        break;
+      }
+      case State::kChunkDataEnd: {
+        if (pos_ >= in.size()) return ParseState::kNeedMore;
+        if (in[pos_] == '\n') {
+          anomaly("bare_lf");
+          ++pos_;
+        } else if (in[pos_] == '\r') {
+          if (pos_ + 1 >= in.size()) return ParseState::kNeedMore;
+          if (in[pos_ + 1] != '\n') {
+            consumed_ = pos_;
+            return fail(ParseError::kBadRequest, "bad_chunk_end");
+          }
+          pos_ += 2;
+        } else {
+          consumed_ = pos_;
+          return fail(ParseError::kBadRequest, "bad_chunk_end");
+        }
+        raw_body_bytes_ += 2;
+        if (raw_body_bytes_ > 2 * limits_.max_body_bytes + 65536) {
+          limit("max_body_bytes");
+          consumed_ = pos_;
+          return fail(ParseError::kBodyTooLarge, "chunk_overhead");
+        }
+        state_ = State::kChunkSize;
+        break;
+      }
+      case State::kTrailers: {
+        if (!nextLine(in, limits_.max_header_line, &line, &too_long)) {
+          if (too_long) {
+            limit("max_header_line");
+            consumed_ = in.size();
+            return fail(ParseError::kHeadersTooLarge, nullptr);
+          }
+          return ParseState::kNeedMore;
+        }
+        if (line.empty()) {
+          state_ = State::kDone;
+          consumed_ = pos_;
+          return ParseState::kComplete;
+        }
+        anomaly("chunked_trailer");
+        header_bytes_ += line.size() + 2;
+        if (header_bytes_ > limits_.max_header_bytes ||
+            request_.headers.size() >= limits_.max_headers) {
+          limit(header_bytes_ > limits_.max_header_bytes ? "max_header_bytes" : "max_headers");
+          consumed_ = pos_;
+          return fail(ParseError::kHeadersTooLarge, nullptr);
+        }
+        parseHeaderLine(line);
+        break;
+      }
+      case State::kDone:
+        return ParseState::kComplete;
+      case State::kError:
+        return ParseState::kError;
+    }
+  }
+}
+
+}  // namespace drosera::http

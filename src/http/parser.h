@@ -1,0 +1,102 @@
+// A lenient, incremental HTTP/1.x request parser. It never refuses to look at bytes: whatever a
+// client sends is parsed as far as it goes, every deviation is noted as an anomaly, and the
+// answer a real server would give (400, 413, 414, 431, 501, 505) is reported as data.
+// One parser per connection, reused across pipelined requests; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/capture.h"
+
+namespace drosera::http {
+
+struct ParserLimits {
+  uint64_t max_request_line = 8190;
+  uint64_t max_header_line = 8190;
+  uint64_t max_header_bytes = 65536;
+  uint64_t max_headers = 100;
+  uint64_t max_body_bytes = 1048576;
+};
+
+// Why a request cannot be served normally. The persona turns it into a status and a page.
+enum class ParseError {
+  kNone,
+  kBadRequest,          // 400: malformed request line, header or chunking
+  kUriTooLong,          // 414
+  kHeadersTooLarge,     // 431: a header line, all headers, or too many of them
+  kBodyTooLarge,        // 413
+  kNotImplemented,      // 501: unknown transfer coding
+  kVersionNotSupported  // 505
+};
+
+int statusFor(ParseError e);
+
+enum class ParseState { kNeedMore, kComplete, kError };
+
+class RequestParser {
+ public:
+  explicit RequestParser(const ParserLimits& limits) : limits_(limits) {}
+
+  // Parses `input`: all bytes received and not yet consumed by earlier requests on this
+  // connection. Call again with the same bytes plus more after kNeedMore; the parser resumes
+  // where it stopped. On kComplete, consumed() bytes belong to this request and the rest start
+  // the next (pipelined) one. On kError, error() says why; the request holds what was parsed.
+  ParseState parse(std::string_view input);
+
+  // Starts the next request on the same connection.
+  void reset();
+
+  core::HttpRequestData& request() { return request_; }
+  const std::vector<std::string>& anomalies() const { return anomalies_; }
+  std::vector<std::string>& anomalies() { return anomalies_; }
+  const std::vector<std::string>& limitsHit() const { return limits_hit_; }
+  ParseError error() const { return error_; }
+  size_t consumed() const { return consumed_; }
+  bool headComplete() const { return state_ >= State::kBody; }
+  bool bodyComplete() const { return state_ == State::kDone; }
+  // The client asked for "100 Continue" and the body has not started.
+  bool expectsContinue() const { return expect_continue_; }
+  // Keep-alive per HTTP version and the Connection header (valid once the head is complete).
+  bool keepAlive() const { return keep_alive_; }
+  bool isHead() const { return request_.method == "HEAD"; }
+
+ private:
+  enum class State { kRequestLine, kHeaders, kBody, kChunkSize, kChunkData, kChunkDataEnd,
+                     kTrailers, kDone, kError };
+
+  // Returns the next line starting at pos_ (without CR/LF), or false if it is not complete.
+  // Sets *too_long when more than `max` bytes arrived without a line end.
+  bool nextLine(std::string_view in, uint64_t max, std::string_view* line, bool* too_long);
+  bool parseRequestLine(std::string_view line);
+  void parseHeaderLine(std::string_view line);
+  bool finishHead();
+  ParseState fail(ParseError e, const char* anomaly);
+  void anomaly(const char* what);
+  void limit(const char* what);
+
+  ParserLimits limits_;
+  State state_ = State::kRequestLine;
+  size_t pos_ = 0;             // next unparsed byte in the input
+  size_t consumed_ = 0;
+  uint64_t header_bytes_ = 0;
+  uint64_t body_remaining_ = 0;
+  uint64_t chunk_remaining_ = 0;
+  uint64_t raw_body_bytes_ = 0;
+  bool chunked_ = false;
+  bool expect_continue_ = false;
+  bool keep_alive_ = false;
+  ParseError error_ = ParseError::kNone;
+  core::HttpRequestData request_;
+  std::vector<std::string> anomalies_;
+  std::vector<std::string> limits_hit_;
+};
+
+// Case-insensitive ASCII comparison, for header names.
+bool iequals(std::string_view a, std::string_view b);
+// The value of the first header called `name`, or nullptr.
+const std::string* findHeader(const std::vector<core::Header>& headers, std::string_view name);
+
+}  // namespace drosera::http

@@ -1,0 +1,206 @@
+#include "http/response.h"
+
+#include <ctime>
+
+#include "http/parser.h"
+
+namespace drosera::http {
+
+Persona makePersona(std::string_view name, std::string_view server_header) {
+  Persona p;
+  if (name == "nginx") {
+    p = {"nginx", "nginx/1.22.1"};
+  } else if (name == "iis") {
+    p = {"iis", "Microsoft-IIS/10.0"};
+  } else {
+    p = {"apache", "Apache/2.4.62 (Debian)"};
+  }
+  if (!server_header.empty()) p.server_header = std::string(server_header);
+  return p;
+}
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
+    case 416: return "Requested Range Not Satisfiable";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+std::string htmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) break;  // drop control bytes
+        out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// What Apache 2.4 says in the body of its default error documents.
+const char* apacheExplanation(int status) {
+  switch (status) {
+    case 400: return "<p>Your browser sent a request that this server could not understand.<br />\n</p>\n";
+    case 401:
+      return "<p>This server could not verify that you\nare authorized to access the document\n"
+             "requested.  Either you supplied the wrong\ncredentials (e.g., bad password), or your\n"
+             "browser doesn't understand how to supply\nthe credentials required.</p>\n";
+    case 403: return "<p>You don't have permission to access this resource.</p>\n";
+    case 404: return "<p>The requested URL was not found on this server.</p>\n";
+    case 405: return "<p>The requested method is not allowed for this URL.</p>\n";
+    case 408: return "<p>Server timeout waiting for the HTTP request from the client.</p>\n";
+    case 413:
+      return "The requested resource does not allow request data with the requested method or "
+             "the amount of data provided in the request exceeds the capacity limit.\n";
+    case 414:
+      return "<p>The requested URL's length exceeds the capacity\nlimit for this server.<br />\n</p>\n";
+    case 431:
+      return "<p>Your browser sent a request that this server could not understand.<br />\n"
+             "Size of a request header field exceeds server limit.<br />\n</p>\n";
+    case 501: return "<p>The requested method is not supported by this server.</p>\n";
+    case 503:
+      return "<p>The server is temporarily unable to service your\nrequest due to maintenance "
+             "downtime or capacity\nproblems. Please try again later.</p>\n";
+    case 505: return "<p>The HTTP version is not supported by this server.</p>\n";
+    default:
+      return "<p>The server encountered an internal error or\nmisconfiguration and was unable "
+             "to complete\nyour request.</p>\n";
+  }
+}
+
+}  // namespace
+
+std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port) {
+  const std::string code = std::to_string(status);
+  const std::string reason = reasonPhrase(status);
+  if (persona.name == "nginx") {
+    std::string title = code + " " + reason;
+    if (status == 431) title = "400 Request Header Or Cookie Too Large";
+    return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" +
+           title + "</h1></center>\r\n<hr><center>" + htmlEscape(persona.server_header) +
+           "</center>\r\n</body>\r\n</html>\r\n";
+  }
+  if (persona.name == "iis") {
+    if (status == 404) {
+      return "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
+             "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n<html "
+             "xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<meta http-equiv=\"Content-Type\" "
+             "content=\"text/html; charset=iso-8859-1\"/>\r\n<title>404 - File or directory not "
+             "found.</title>\r\n</head>\r\n<body>\r\n<div id=\"header\"><h1>Server "
+             "Error</h1></div>\r\n<div id=\"content\">\r\n <div class=\"content-container\"><fieldset>\r\n"
+             "  <h2>404 - File or directory not found.</h2>\r\n  <h3>The resource you are looking for "
+             "might have been removed, had its name changed, or is temporarily unavailable.</h3>\r\n"
+             " </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n";
+    }
+    return "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"\"http://www.w3.org/TR/html4/strict.dtd\">\r\n"
+           "<HTML><HEAD><TITLE>" + reason + "</TITLE>\r\n<META HTTP-EQUIV=\"Content-Type\" "
+           "Content=\"text/html; charset=us-ascii\"></HEAD>\r\n<BODY><h2>" + reason +
+           "</h2>\r\n<hr><p>HTTP Error " + code + ". The request is invalid.</p>\r\n</BODY></HTML>\r\n";
+  }
+  const std::string shown = status == 431 ? std::string("Bad Request") : reason;
+  return "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>" + code +
+         " " + shown + "</title>\n</head><body>\n<h1>" + shown + "</h1>\n" +
+         apacheExplanation(status) + "<hr>\n<address>" + htmlEscape(persona.server_header) +
+         " Server at " + htmlEscape(host) + " Port " + std::to_string(port) +
+         "</address>\n</body></html>\n";
+}
+
+std::string httpDate(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(buf, n);
+}
+
+std::string serialize(const Persona& persona, const Response& r, bool keep_alive,
+                      uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10) {
+  std::string out;
+  out.reserve(256 + r.body.size());
+  out += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += reasonPhrase(r.status);
+  out += "\r\n";
+  const std::string date = httpDate(std::time(nullptr));
+  auto add = [&](std::string_view name, std::string_view value) {
+    out.append(name);
+    out += ": ";
+    out.append(value);
+    out += "\r\n";
+  };
+  const std::string* content_type = findHeader(r.headers, "Content-Type");
+  const bool has_body_status = r.status != 204 && r.status != 304 && r.status >= 200;
+  if (persona.name == "nginx") {
+    add("Server", persona.server_header);
+    add("Date", date);
+    if (content_type) add("Content-Type", *content_type);
+    if (has_body_status) add("Content-Length", std::to_string(r.body.size()));
+    for (const auto& h : r.headers) {
+      if (!iequals(h.name, "Content-Type")) add(h.name, h.value);
+    }
+    add("Connection", keep_alive ? "keep-alive" : "close");
+  } else if (persona.name == "iis") {
+    if (content_type) add("Content-Type", *content_type);
+    for (const auto& h : r.headers) {
+      if (!iequals(h.name, "Content-Type")) add(h.name, h.value);
+    }
+    add("Server", persona.server_header);
+    add("X-Powered-By", "ASP.NET");
+    add("Date", date);
+    if (!keep_alive) add("Connection", "close");
+    if (has_body_status) add("Content-Length", std::to_string(r.body.size()));
+  } else {
+    // Apache: Date, Server, resource headers, Content-Length, Keep-Alive, Connection, Content-Type.
+    add("Date", date);
+    add("Server", persona.server_header);
+    for (const auto& h : r.headers) {
+      if (!iequals(h.name, "Content-Type")) add(h.name, h.value);
+    }
+    if (has_body_status) add("Content-Length", std::to_string(r.body.size()));
+    if (keep_alive) {
+      add("Keep-Alive", "timeout=" + std::to_string(keep_alive_timeout_s) +
+                            ", max=" + std::to_string(keep_alive_max));
+      add("Connection", "Keep-Alive");
+    } else {
+      add("Connection", "close");
+    }
+    if (content_type) add("Content-Type", *content_type);
+  }
+  out += "\r\n";
+  if (!r.omit_body) out += r.body;
+  return out;
+}
+
+}  // namespace drosera::http

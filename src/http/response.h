@@ -1,0 +1,49 @@
+// A response as the decoy sends it, and the persona that shapes its headers and error pages so
+// that the server looks like a common real server, never like drosera. Values; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/capture.h"
+
+namespace drosera::http {
+
+struct Response {
+  int status = 200;
+  std::vector<core::Header> headers;  // besides Date, Server, Content-Length, Connection
+  std::string body;
+  bool close = false;                 // close the connection after this response
+  bool omit_body = false;             // HEAD: send the headers only
+};
+
+// A real server drosera imitates.
+struct Persona {
+  std::string name;            // apache | nginx | iis
+  std::string server_header;   // e.g. "Apache/2.4.62 (Debian)"
+};
+
+// A built-in persona by name ("apache" when unknown); `server_header` overrides if not empty.
+Persona makePersona(std::string_view name, std::string_view server_header);
+
+const char* reasonPhrase(int status);
+
+// The persona's own error page for `status`, as that server would render it. `host` and
+// `port` appear where the real server shows them (Apache's <address> line); `host` is
+// HTML-escaped here.
+std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port);
+
+// Serialises status line and headers (with Date, Server, Content-Length and the connection
+// headers in the order the persona's server sends them), then the body. `keep_alive_max` is
+// the number of further requests allowed on the connection (Apache announces it).
+std::string serialize(const Persona& persona, const Response& response, bool keep_alive,
+                      uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10);
+
+// RFC 7231 IMF-fixdate for `unix_seconds` ("Mon, 30 Nov 2026 07:24:48 GMT").
+std::string httpDate(int64_t unix_seconds);
+
+std::string htmlEscape(std::string_view text);
+
+}  // namespace drosera::http

@@ -1,0 +1,681 @@
+#include "http/server.h"
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "http/proxy_protocol.h"
+
+namespace drosera::http {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int64_t nowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Clock::duration secs(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+constexpr size_t kReadChunk = 16384;
+constexpr size_t kLingerBytes = 65536;
+
+void addUnique(std::vector<std::string>& v, const std::string& s) {
+  if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+}  // namespace
+
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void start() = 0;
+  virtual void stopSoon() = 0;
+  // Closes at once; only while no io thread runs (Server::stop).
+  virtual void forceClose() = 0;
+  std::list<std::weak_ptr<SessionBase>>::iterator registry_pos;
+};
+
+struct Server::Impl {
+  Impl(ServerOptions o, Handler& h) : opt(std::move(o)), handler(h) {}
+
+  ServerOptions opt;
+  Handler& handler;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::optional<ssl::context> ssl_ctx;
+  struct Acceptor {
+    size_t index;
+    std::unique_ptr<tcp::acceptor> acceptor;
+  };
+  std::vector<Acceptor> acceptors;
+  std::vector<BoundListener> bound;
+  std::vector<std::thread> threads;
+  ServerStats stats;
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;  // guards per_ip and sessions
+  std::unordered_map<std::string, uint64_t> per_ip;
+  std::list<std::weak_ptr<SessionBase>> sessions;
+
+  void accept(size_t acceptor_pos);
+  void onAccepted(size_t acceptor_pos, tcp::socket socket);
+
+  // Returns false if the per-IP limit is exceeded (the connection is still counted).
+  bool countIp(const std::string& ip) {
+    std::lock_guard lock(mu);
+    return ++per_ip[ip] <= opt.max_connections_per_ip;
+  }
+  void uncountIp(const std::string& ip) {
+    std::lock_guard lock(mu);
+    auto it = per_ip.find(ip);
+    if (it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+  }
+  void registerSession(const std::shared_ptr<SessionBase>& s) {
+    std::lock_guard lock(mu);
+    s->registry_pos = sessions.insert(sessions.end(), s);
+  }
+  void unregisterSession(SessionBase* s) {
+    std::lock_guard lock(mu);
+    sessions.erase(s->registry_pos);
+  }
+};
+
+namespace {
+
+template <typename Stream>
+tcp::socket& lowest(Stream& s) {
+  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    return s;
+  } else {
+    return s.next_layer();
+  }
+}
+
+template <typename Stream>
+class Session final : public SessionBase {
+ public:
+  Session(Server::Impl& srv, Stream stream, size_t listener, std::string peer_ip, bool ip_ok)
+      : srv_(srv),
+        stream_(std::move(stream)),
+        spec_(srv.opt.listeners[listener]),
+        timer_(lowest(stream_).get_executor()),
+        parser_(srv.opt.parser),
+        over_ip_limit_(!ip_ok) {
+    boost::system::error_code ec;
+    auto remote = lowest(stream_).remote_endpoint(ec);
+    auto local = lowest(stream_).local_endpoint(ec);
+    peer_ = {std::move(peer_ip), remote.port()};
+    local_ = {canonicalIp(local.address().to_string()), local.port()};
+    client_ = peer_;
+    peer_trusted_ = !srv_.opt.trusted_proxies.empty() && srv_.opt.trusted_proxies.contains(peer_.ip);
+    if (over_ip_limit_ && peer_trusted_) over_ip_limit_ = false;
+  }
+
+  ~Session() override {
+    srv_.uncountIp(peer_.ip);
+    srv_.stats.connections_active.fetch_sub(1, std::memory_order_relaxed);
+    srv_.unregisterSession(this);
+  }
+
+  void start() override {
+    if (spec_.proxy_protocol && peer_trusted_) {
+      armTimer(srv_.opt.header_timeout_s);
+      peekProxyHeader();
+    } else {
+      startTls();
+    }
+  }
+
+  void stopSoon() override {
+    asio::post(lowest(stream_).get_executor(), [self = shared_from_this(), this] {
+      stop_requested_ = true;
+      if (phase_ == Phase::kIdle && buf_.empty()) {
+        boost::system::error_code ec;
+        lowest(stream_).cancel(ec);
+      }
+    });
+  }
+
+  void forceClose() override {
+    stop_requested_ = true;
+    closeNow();
+  }
+
+ private:
+  enum class Phase { kIdle, kHead, kBody, kWriting, kClosing };
+
+  std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+
+  void armTimer(double seconds) {
+    deadline_ = Clock::now() + secs(seconds);
+    timed_out_ = false;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([s = self()](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted) return;
+      if (Clock::now() < s->deadline_) return;  // re-armed meanwhile
+      s->timed_out_ = true;
+      boost::system::error_code ignored;
+      lowest(s->stream_).cancel(ignored);
+    });
+  }
+
+  // ---- PROXY protocol (before TLS): peek, parse, then consume exactly the header -----------
+  void peekProxyHeader() {
+    lowest(stream_).async_wait(tcp::socket::wait_read, [s = self()](boost::system::error_code ec) {
+      if (ec || s->timed_out_) return s->closeNow();
+      char tmp[4096 + 16];
+      size_t n = lowest(s->stream_).receive(asio::buffer(tmp), tcp::socket::message_peek, ec);
+      if (ec || n == 0) return s->closeNow();
+      ProxyHeader h;
+      switch (parseProxyHeader(std::string_view(tmp, n), &h)) {
+        case ProxyParse::kNeedMore: {
+          // Wait a little for the rest; the header timer bounds the total.
+          auto t = std::make_shared<asio::steady_timer>(lowest(s->stream_).get_executor());
+          t->expires_after(std::chrono::milliseconds(10));
+          t->async_wait([s, t](boost::system::error_code) { s->peekProxyHeader(); });
+          return;
+        }
+        case ProxyParse::kOk: {
+          lowest(s->stream_).receive(asio::buffer(tmp, h.length), 0, ec);
+          if (ec) return s->closeNow();
+          if (!h.local && !h.src_ip.empty()) {
+            s->client_ = {canonicalIp(h.src_ip), h.src_port};
+            s->client_source_ = h.version == 1 ? "proxy-v1" : "proxy-v2";
+          }
+          s->proxy_used_ = true;
+          break;
+        }
+        case ProxyParse::kNotProxy:
+          s->session_anomalies_.push_back("missing_proxy_header");
+          break;
+        case ProxyParse::kInvalid:
+          s->session_anomalies_.push_back("invalid_proxy_header");
+          break;
+      }
+      s->startTls();
+    });
+  }
+
+  void startTls() {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      waitForRequest();
+    } else {
+      armTimer(srv_.opt.header_timeout_s);
+      stream_.async_handshake(ssl::stream_base::server, [s = self()](boost::system::error_code ec) {
+        if (ec) {
+          s->srv_.stats.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+          return s->closeNow();
+        }
+        SSL* native = s->stream_.native_handle();
+        if (const char* sni = SSL_get_servername(native, TLSEXT_NAMETYPE_host_name)) s->sni_ = sni;
+        s->tls_version_ = SSL_get_version(native);
+        s->waitForRequest();
+      });
+    }
+  }
+
+  // ---- reading requests --------------------------------------------------------------------
+  void waitForRequest() {
+    phase_ = Phase::kIdle;
+    if (served_ == 0) {
+      armTimer(srv_.opt.header_timeout_s);
+    } else {
+      armTimer(srv_.opt.keepalive_timeout_s);
+    }
+    if (!buf_.empty()) {
+      beginRequest();
+      return process();
+    }
+    doRead();
+  }
+
+  void beginRequest() {
+    phase_ = Phase::kHead;
+    started_us_ = nowUs();
+    if (served_ > 0) armTimer(srv_.opt.header_timeout_s);
+  }
+
+  void doRead() {
+    if (stop_requested_ && phase_ == Phase::kIdle && buf_.empty()) return closeNow();
+    const size_t old = buf_.size();
+    buf_.resize(old + kReadChunk);
+    stream_.async_read_some(asio::buffer(buf_.data() + old, kReadChunk),
+                            [s = self(), old](boost::system::error_code ec, size_t n) {
+                              s->buf_.resize(old + n);
+                              s->onRead(ec);
+                            });
+  }
+
+  void onRead(boost::system::error_code ec) {
+    if (ec) {
+      if (timed_out_ && (phase_ == Phase::kHead || phase_ == Phase::kBody)) {
+        srv_.stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+        extra_limits_.push_back(phase_ == Phase::kHead ? "header_timeout" : "body_timeout");
+        return answerError(408);
+      }
+      if (phase_ == Phase::kHead || phase_ == Phase::kBody) {
+        // The client went away mid-request: record what it sent, no answer possible.
+        session_anomalies_.push_back("incomplete_request");
+        finishWithoutAnswer();
+      }
+      return closeNow();
+    }
+    if (phase_ == Phase::kIdle) beginRequest();
+    process();
+  }
+
+  void process() {
+    ParseState st = parser_.parse(buf_);
+    switch (st) {
+      case ParseState::kNeedMore:
+        if (parser_.headComplete() && phase_ == Phase::kHead) {
+          phase_ = Phase::kBody;
+          armTimer(srv_.opt.body_timeout_s);
+        }
+        if (parser_.expectsContinue() && !sent_continue_ && !over_ip_limit_) {
+          sent_continue_ = true;
+          auto msg = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
+          asio::async_write(stream_, asio::buffer(*msg),
+                            [s = self(), msg](boost::system::error_code ec, size_t) {
+                              if (ec) return s->closeNow();
+                              s->doRead();
+                            });
+          return;
+        }
+        return doRead();
+      case ParseState::kComplete:
+        if (over_ip_limit_) {
+          extra_limits_.push_back("max_connections_per_ip");
+          srv_.stats.per_ip_limited.fetch_add(1, std::memory_order_relaxed);
+          return answerError(503);
+        }
+        return answer();
+      case ParseState::kError:
+        srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+        return answerError(statusFor(parser_.error()));
+    }
+  }
+
+  // Moves the parsed request and its context into a capture.
+  core::Capture takeCapture(size_t raw_len) {
+    core::Capture c;
+    c.received_us = started_us_ ? started_us_ : nowUs();
+    c.peer = peer_;
+    c.local = local_;
+    c.client = client_;
+    c.client_source = client_source_;
+    c.listener_port = local_.port;
+    c.listener_kind = spec_.kind;
+    c.tls = !std::is_same_v<Stream, tcp::socket>;
+    c.tls_version = tls_version_;
+    c.tls_sni = sni_;
+    c.request = std::move(parser_.request());
+    c.head_complete = parser_.headComplete();
+    c.body_complete = parser_.bodyComplete();
+    raw_len = std::min(raw_len, buf_.size());
+    c.raw.assign(buf_.data(), raw_len);
+    c.raw_bytes = raw_len;
+    c.limits_hit = parser_.limitsHit();
+    for (const auto& l : extra_limits_) addUnique(c.limits_hit, l);
+    c.anomalies = parser_.anomalies();
+    for (const auto& a : session_anomalies_) addUnique(c.anomalies, a);
+    if (peer_trusted_ && !proxy_used_) resolveForwardedFor(c);
+    return c;
+  }
+
+  // The client behind trusted proxies: the right-most X-Forwarded-For entry that is not itself
+  // a trusted proxy.
+  void resolveForwardedFor(core::Capture& c) {
+    const std::string* xff = findHeader(c.request.headers, "X-Forwarded-For");
+    if (!xff) return;
+    std::vector<std::string> hops;
+    std::string_view v = *xff;
+    while (!v.empty()) {
+      size_t comma = v.find(',');
+      std::string_view part = v.substr(0, comma);
+      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+      while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+      if (!part.empty()) hops.emplace_back(part);
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+    for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+      std::array<uint8_t, 16> a{};
+      if (!parseIp(*it, &a)) {
+        addUnique(c.anomalies, "invalid_x_forwarded_for");
+        return;
+      }
+      if (!srv_.opt.trusted_proxies.contains(*it) || std::next(it) == hops.rend()) {
+        c.client = {canonicalIp(*it), 0};
+        c.client_source = "x-forwarded-for";
+        return;
+      }
+    }
+  }
+
+  std::string hostForPages(const core::Capture& c) const {
+    const std::string* host = findHeader(c.request.headers, "Host");
+    std::string h = host ? *host : local_.ip;
+    if (auto colon = h.rfind(':'); colon != std::string::npos && h.find(']') == std::string::npos &&
+                                   h.find(':') == colon) {
+      h.resize(colon);
+    }
+    if (h.size() > 255) h.resize(255);
+    return h;
+  }
+
+  void answer() {
+    srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
+    const size_t consumed = parser_.consumed();
+    const bool keep = parser_.keepAlive();
+    const bool http10 = parser_.request().version == "1.0";
+    const bool head = parser_.isHead();
+    cap_ = takeCapture(consumed);
+    Response r = srv_.handler.respond(cap_, spec_);
+    if (head) r.omit_body = true;
+    const bool keep_alive = keep && !r.close && !stop_requested_ &&
+                            served_ + 1 < srv_.opt.max_keepalive_requests;
+    send(std::move(r), keep_alive, http10, consumed);
+  }
+
+  void answerError(int status) {
+    srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
+    const bool http10 = parser_.request().version == "1.0";
+    const bool head = parser_.isHead();
+    cap_ = takeCapture(parser_.consumed() ? parser_.consumed() : buf_.size());
+    Response r;
+    r.status = status;
+    r.headers.push_back({"Content-Type", spec_.persona.name == "apache"
+                                             ? "text/html; charset=iso-8859-1"
+                                             : "text/html"});
+    r.body = errorPage(spec_.persona, status, hostForPages(cap_), local_.port);
+    r.close = true;
+    r.omit_body = head && status != 400;
+    send(std::move(r), false, http10, buf_.size());
+  }
+
+  void send(Response r, bool keep_alive, bool http10, size_t consumed) {
+    phase_ = Phase::kWriting;
+    cap_.response.status = r.status;
+    cap_.response.headers = r.headers;
+    cap_.response.body_bytes = r.omit_body ? 0 : r.body.size();
+    const uint64_t remaining = srv_.opt.max_keepalive_requests - served_ - 1;
+    out_ = serialize(spec_.persona, r, keep_alive,
+                     static_cast<uint64_t>(srv_.opt.keepalive_timeout_s), remaining, http10);
+    cap_.response.headers.insert(cap_.response.headers.begin(),
+                                 {"Server", spec_.persona.server_header});
+    cap_.response.headers.push_back({"Content-Length", std::to_string(r.body.size())});
+    if (srv_.opt.keepalive_timeout_s > 0) armTimer(srv_.opt.body_timeout_s);  // write deadline
+    asio::async_write(stream_, asio::buffer(out_),
+                      [s = self(), keep_alive, consumed](boost::system::error_code ec, size_t) {
+                        s->cap_.answered_us = nowUs();
+                        s->srv_.handler.captured(std::move(s->cap_));
+                        ++s->served_;
+                        if (ec || !keep_alive) return s->closeGracefully();
+                        s->buf_.erase(0, std::min(consumed, s->buf_.size()));
+                        s->parser_.reset();
+                        s->extra_limits_.clear();
+                        s->session_anomalies_.clear();
+                        s->sent_continue_ = false;
+                        s->started_us_ = 0;
+                        s->waitForRequest();
+                      });
+  }
+
+  void finishWithoutAnswer() {
+    if (buf_.empty()) return;
+    core::Capture c = takeCapture(buf_.size());
+    c.answered_us = 0;
+    srv_.handler.captured(std::move(c));
+  }
+
+  // ---- closing -------------------------------------------------------------------------
+  void closeGracefully() {
+    phase_ = Phase::kClosing;
+    boost::system::error_code ec;
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      // Lingering close: stop sending, drain what the client still sends for a moment so
+      // that the answer is not destroyed by a reset.
+      stream_.shutdown(tcp::socket::shutdown_send, ec);
+      armTimer(2.0);
+      linger_ = 0;
+      drain();
+    } else {
+      armTimer(1.0);
+      stream_.async_shutdown([s = self()](boost::system::error_code) { s->closeNow(); });
+    }
+  }
+
+  void drain() {
+    auto scratch = std::make_shared<std::array<char, 4096>>();
+    lowest(stream_).async_read_some(
+        asio::buffer(*scratch), [s = self(), scratch](boost::system::error_code ec, size_t n) {
+          s->linger_ += n;
+          if (ec || s->linger_ > kLingerBytes) return s->closeNow();
+          s->drain();
+        });
+  }
+
+  void closeNow() {
+    boost::system::error_code ec;
+    timer_.cancel();
+    lowest(stream_).close(ec);
+  }
+
+  Server::Impl& srv_;
+  Stream stream_;
+  const ListenerSpec& spec_;
+  asio::steady_timer timer_;
+  Clock::time_point deadline_{};
+  bool timed_out_ = false;
+  RequestParser parser_;
+  std::string buf_;
+  std::string out_;
+  core::Capture cap_;
+  core::Endpoint peer_, local_, client_;
+  std::string client_source_ = "socket";
+  bool peer_trusted_ = false;
+  bool proxy_used_ = false;
+  bool over_ip_limit_ = false;
+  bool stop_requested_ = false;
+  bool sent_continue_ = false;
+  std::string sni_, tls_version_;
+  std::vector<std::string> extra_limits_;
+  std::vector<std::string> session_anomalies_;
+  Phase phase_ = Phase::kIdle;
+  uint64_t served_ = 0;
+  int64_t started_us_ = 0;
+  size_t linger_ = 0;
+};
+
+}  // namespace
+
+void Server::Impl::accept(size_t pos) {
+  auto& a = *acceptors[pos].acceptor;
+  a.async_accept(asio::make_strand(ioc), [this, pos](boost::system::error_code ec,
+                                                      tcp::socket socket) {
+    if (stopping.load()) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // Out of descriptors or similar: back off briefly instead of spinning.
+      auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
+      t->async_wait([this, pos, t](boost::system::error_code) { accept(pos); });
+      return;
+    }
+    onAccepted(pos, std::move(socket));
+    accept(pos);
+  });
+}
+
+void Server::Impl::onAccepted(size_t pos, tcp::socket socket) {
+  const size_t index = acceptors[pos].index;
+  if (stats.connections_active.load(std::memory_order_relaxed) >= opt.max_connections) {
+    stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+    boost::system::error_code ec;
+    socket.close(ec);
+    return;
+  }
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) return;
+  socket.set_option(tcp::no_delay(true), ec);
+  std::string ip = canonicalIp(remote.address().to_string());
+  const bool ip_ok = countIp(ip);
+  stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  stats.connections_active.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<SessionBase> s;
+  if (opt.listeners[index].tls) {
+    s = std::make_shared<Session<ssl::stream<tcp::socket>>>(
+        *this, ssl::stream<tcp::socket>(std::move(socket), *ssl_ctx), index, std::move(ip), ip_ok);
+  } else {
+    s = std::make_shared<Session<tcp::socket>>(*this, std::move(socket), index, std::move(ip),
+                                               ip_ok);
+  }
+  registerSession(s);
+  s->start();
+}
+
+Server::Server(ServerOptions options, Handler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+Server::~Server() { stop(0); }
+
+const std::vector<BoundListener>& Server::bound() const { return impl_->bound; }
+const ServerStats& Server::stats() const { return impl_->stats; }
+
+core::Status Server::start() {
+  auto& im = *impl_;
+  bool any_tls = false;
+  for (const auto& l : im.opt.listeners) any_tls |= l.tls;
+  if (any_tls) {
+    try {
+      im.ssl_ctx.emplace(ssl::context::tls_server);
+      im.ssl_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                              ssl::context::no_sslv3 | ssl::context::single_dh_use);
+      im.ssl_ctx->use_certificate_chain_file(im.opt.tls_cert_path);
+      im.ssl_ctx->use_private_key_file(im.opt.tls_key_path, ssl::context::pem);
+    } catch (const std::exception& e) {
+      return core::Status::invalidArgument("TLS certificate " + im.opt.tls_cert_path + " / key " +
+                                           im.opt.tls_key_path + ": " + e.what());
+    }
+  }
+  for (size_t i = 0; i < im.opt.listeners.size(); ++i) {
+    uint16_t port = im.opt.listeners[i].port;
+    size_t bound_here = 0;
+    std::string last_error;
+    for (const auto& addr_text : im.opt.bind) {
+      boost::system::error_code ec;
+      auto addr = asio::ip::make_address(addr_text, ec);
+      if (ec) return core::Status::invalidArgument("server.bind: not an IP address: " + addr_text);
+      tcp::endpoint ep(addr, port);
+      auto acc = std::make_unique<tcp::acceptor>(im.ioc);
+      acc->open(ep.protocol(), ec);
+      if (ec) {
+        // e.g. no IPv6 on this host
+        spdlog::warn("cannot open a socket for {} ({}), skipped", addr_text, ec.message());
+        last_error = ec.message();
+        continue;
+      }
+      acc->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+      acc->bind(ep, ec);
+      if (ec) {
+        if (ec == boost::system::errc::address_not_available && addr.is_v6()) {
+          spdlog::warn("cannot bind [{}]:{} ({}), skipped", addr_text, port, ec.message());
+          continue;
+        }
+        return core::Status::unavailable("cannot listen on " + addr_text + " port " +
+                                         std::to_string(port) + ": " + ec.message());
+      }
+      acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        return core::Status::unavailable("cannot listen on " + addr_text + " port " +
+                                         std::to_string(port) + ": " + ec.message());
+      }
+      uint16_t actual = acc->local_endpoint(ec).port();
+      // Port 0 means "any": the other addresses of this listener use the port the first got.
+      if (port == 0) port = actual;
+      im.bound.push_back({i, addr_text, actual});
+      im.acceptors.push_back({i, std::move(acc)});
+      ++bound_here;
+    }
+    if (bound_here == 0) {
+      return core::Status::unavailable("cannot listen on port " + std::to_string(port) + ": " +
+                                       last_error);
+    }
+    im.opt.listeners[i].port = port;
+  }
+  im.work.emplace(im.ioc.get_executor());
+  for (size_t i = 0; i < im.acceptors.size(); ++i) im.accept(i);
+  for (int t = 0; t < std::max(1, im.opt.io_threads); ++t) {
+    im.threads.emplace_back([&im] { im.ioc.run(); });
+  }
+  return core::Status::ok();
+}
+
+void Server::stop(double grace_s) {
+  auto& im = *impl_;
+  if (im.threads.empty()) return;
+  if (!im.stopping.exchange(true)) {
+    asio::post(im.ioc, [&im] {
+      for (auto& a : im.acceptors) {
+        boost::system::error_code ec;
+        a.acceptor->close(ec);
+      }
+    });
+    std::vector<std::shared_ptr<SessionBase>> live;
+    {
+      std::lock_guard lock(im.mu);
+      for (auto& w : im.sessions) {
+        if (auto s = w.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live) s->stopSoon();
+    live.clear();
+    im.work.reset();
+    const auto until = Clock::now() + secs(grace_s);
+    while (Clock::now() < until) {
+      {
+        std::lock_guard lock(im.mu);
+        if (im.sessions.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  im.ioc.stop();
+  for (auto& t : im.threads) {
+    if (t.joinable()) t.join();
+  }
+  im.threads.clear();
+  // Close what is still open and let its handlers run out on this thread, so that no session
+  // outlives the server.
+  std::vector<std::shared_ptr<SessionBase>> live;
+  {
+    std::lock_guard lock(im.mu);
+    for (auto& w : im.sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->forceClose();
+  live.clear();
+  im.ioc.restart();
+  im.ioc.run();
+}
+
+}  // namespace drosera::http

@@ -1,0 +1,96 @@
+// The HTTP(S) server: listeners on the real and fake ports, one session per connection,
+// the lenient parser, limits on size, time and connections, trusted-proxy resolution.
+// It knows nothing about the decoy site or inspection: a Handler builds each answer and
+// receives each finished capture. Thread-safety: start/stop/stats may be called from any
+// thread; the handler is called on the io threads concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/capture.h"
+#include "core/status.h"
+#include "http/ip_match.h"
+#include "http/parser.h"
+#include "http/response.h"
+
+namespace drosera::http {
+
+struct ListenerSpec {
+  size_t index = 0;            // the owner's number for this listener (e.g. its config entry)
+  uint16_t port = 0;
+  std::string kind = "real";   // real | fake
+  bool tls = false;
+  bool proxy_protocol = false;
+  Persona persona;
+};
+
+struct ServerOptions {
+  std::vector<std::string> bind = {"0.0.0.0"};
+  std::vector<ListenerSpec> listeners;
+  ParserLimits parser;
+  double header_timeout_s = 20;
+  double body_timeout_s = 30;
+  double keepalive_timeout_s = 5;
+  uint64_t max_keepalive_requests = 100;
+  uint64_t max_connections = 4096;
+  uint64_t max_connections_per_ip = 64;
+  IpMatcher trusted_proxies;
+  std::string tls_cert_path;
+  std::string tls_key_path;
+  int io_threads = 1;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Builds the answer to a complete, well-formed request. `capture` holds the request and its
+  // context (client, listener, TLS); the handler may annotate it. Called on io threads.
+  virtual Response respond(core::Capture& capture, const ListenerSpec& listener) = 0;
+  // The response (or error answer) was written, or the client went away: the capture is final.
+  virtual void captured(core::Capture&& capture) = 0;
+};
+
+struct ServerStats {
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_rejected{0};   // over limits.max_connections
+  std::atomic<uint64_t> connections_active{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> bad_requests{0};
+  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};
+  std::atomic<uint64_t> per_ip_limited{0};
+};
+
+struct BoundListener {
+  size_t index;        // into ServerOptions::listeners
+  std::string address;
+  uint16_t port;       // the port actually bound (differs when configured as 0)
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler& handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every listener on every address. Fails naming address and port if one cannot be
+  // bound (an address family missing on this host is skipped with a warning).
+  core::Status start();
+  const std::vector<BoundListener>& bound() const;
+  // Stops accepting, lets requests in progress finish (up to `grace_s`), closes the rest.
+  void stop(double grace_s = 2.0);
+  const ServerStats& stats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace drosera::http

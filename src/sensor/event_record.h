@@ -1,0 +1,45 @@
+// Builds one event line: the ModSecurity v3 JSON audit record of a capture (transaction,
+// request with body, response, producer, messages) plus the top-level "drosera" object
+// (DESIGN.md decision 4). Valid JSON whatever bytes the client sent. Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/capture.h"
+#include "core/verdict.h"
+
+namespace drosera::sensor {
+
+inline constexpr int kEventSchemaVersion = 1;
+
+struct EventContext {
+  std::string sensor_id;
+  std::string producer;                 // "ModSecurity v3.0.9 (Linux)"
+  std::string connector;                // "drosera 0.1.0"
+  std::string rule_engine;              // "DetectionOnly"
+  std::vector<std::string> components;  // "OWASP_CRS/3.3.4"
+  uint64_t max_body_bytes = 65536;
+  uint64_t max_raw_bytes = 262144;
+  bool raw_request = true;
+};
+
+enum class InspectionState { kInspected, kUninspected, kEngineError };
+
+struct InspectionInfo {
+  InspectionState state = InspectionState::kInspected;
+  std::string reason;       // why uninspected: "backlog_full", "journal_error"
+  int64_t inspected_us = 0; // when the engine finished (epoch µs)
+};
+
+// The JSON line (no trailing newline).
+std::string buildEventLine(const core::Capture& capture, const core::Verdict& verdict,
+                           const InspectionInfo& inspection, const EventContext& context);
+
+// "Mon Nov 30 07:24:48 2026" (UTC), as ModSecurity v3 writes transaction.time_stamp.
+std::string modsecTimestamp(int64_t unix_us);
+// "2026-11-30T07:24:48.123456Z"
+std::string isoTimestamp(int64_t unix_us);
+
+}  // namespace drosera::sensor

@@ -1,0 +1,242 @@
+#include "sensor/inspection_pool.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "sensor/capture_codec.h"
+
+namespace drosera::sensor {
+namespace {
+int64_t nowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+InspectionPool::InspectionPool(engine::Inspector& inspector,
+                               std::unique_ptr<CaptureJournal> journal, PoolOptions options,
+                               VerdictSink sink, SyncFn sync_events)
+    : inspector_(inspector),
+      journal_(std::move(journal)),
+      opt_(options),
+      sink_(std::move(sink)),
+      sync_events_(std::move(sync_events)) {
+  next_dispatch_seq_ = journal_->checkpointSeq();
+  next_dispatch_pos_ = journal_->checkpointPos();
+}
+
+InspectionPool::~InspectionPool() { stop(0); }
+
+void InspectionPool::start() {
+  const uint64_t pending = journal_->nextSeq() - next_dispatch_seq_;
+  if (pending > 0) {
+    spdlog::info("inspecting {} captures left in the journal by the previous run", pending);
+  }
+  for (int i = 0; i < std::max(1, opt_.threads); ++i) threads_.emplace_back([this] { worker(); });
+  maintenance_ = std::thread([this] { maintenance(); });
+}
+
+bool InspectionPool::submit(core::Capture& capture, std::string* why) {
+  std::string payload;
+  std::unique_lock lock(mu_);
+  capture.seq = journal_->nextSeq();
+  encodeCapture(capture, payload);
+  if (journal_->pendingBytes() + payload.size() > opt_.backlog_max_bytes) {
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    *why = "backlog_full";
+    return false;
+  }
+  auto rec = journal_->append(payload);
+  if (!rec) {
+    journal_errors_.fetch_add(1, std::memory_order_relaxed);
+    *why = "journal_error";
+    return false;
+  }
+  if (opt_.fsync == FsyncPolicy::kAlways) journal_->sync();
+  // Keep it in memory only if it continues the run the workers read from memory.
+  const bool contiguous = memory_.empty() ? rec->seq == next_dispatch_seq_
+                                          : rec->seq == memory_.back().seq + 1;
+  const size_t bytes = captureFootprint(capture);
+  if (contiguous && memory_.size() < opt_.queue_max_items &&
+      memory_bytes_ + bytes <= opt_.queue_max_bytes) {
+    memory_bytes_ += bytes;
+    memory_.push_back(Item{rec->seq, rec->pos, rec->next, std::move(capture), bytes});
+  }
+  backlog_peak_ = std::max(backlog_peak_, journal_->nextSeq() - next_dispatch_seq_ +
+                                              static_cast<uint64_t>(in_flight_.size()));
+  lock.unlock();
+  cv_.notify_one();
+  return true;
+}
+
+bool InspectionPool::takeLocked(std::unique_lock<std::mutex>&, Item* out) {
+  while (next_dispatch_seq_ < journal_->nextSeq()) {
+    if (!memory_.empty() && memory_.front().seq == next_dispatch_seq_) {
+      *out = std::move(memory_.front());
+      memory_.pop_front();
+      memory_bytes_ -= out->bytes;
+    } else {
+      // Not in memory: read it back from the journal.
+      JournalPos skip_to;
+      auto r = journal_->read(next_dispatch_pos_, &skip_to);
+      if (!r) {
+        journal_errors_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("capture journal: {}; skipping to the next segment", r.status().message());
+        next_dispatch_pos_ = skip_to;
+        // The seq of the next readable record is unknown until read; resynchronise below.
+        auto again = journal_->read(next_dispatch_pos_, &skip_to);
+        if (again && again->has_value()) {
+          next_dispatch_seq_ = (*again)->seq;
+        } else {
+          next_dispatch_seq_ = journal_->nextSeq();
+          next_dispatch_pos_ = journal_->endPos();
+        }
+        continue;
+      }
+      if (!r->has_value()) {
+        // The journal ends earlier than its sequence says (torn tail cut at open).
+        next_dispatch_seq_ = journal_->nextSeq();
+        next_dispatch_pos_ = journal_->endPos();
+        return false;
+      }
+      JournalRecord& rec = **r;
+      if (rec.seq != next_dispatch_seq_) next_dispatch_seq_ = rec.seq;
+      auto cap = decodeCapture(rec.payload);
+      if (!cap) {
+        journal_errors_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("capture journal: undecodable record {}, skipped", rec.seq);
+        next_dispatch_seq_ = rec.seq + 1;
+        next_dispatch_pos_ = rec.next;
+        continue;
+      }
+      cap->seq = rec.seq;
+      *out = Item{rec.seq, rec.pos, rec.next, std::move(*cap), 0};
+      // Memory items before this seq can no longer be contiguous; drop stale ones.
+      while (!memory_.empty() && memory_.front().seq <= rec.seq) {
+        memory_bytes_ -= memory_.front().bytes;
+        memory_.pop_front();
+      }
+    }
+    next_dispatch_seq_ = out->seq + 1;
+    next_dispatch_pos_ = out->next;
+    in_flight_.emplace(out->seq, out->pos);
+    return true;
+  }
+  return false;
+}
+
+void InspectionPool::worker() {
+  while (true) {
+    Item item;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || next_dispatch_seq_ < journal_->nextSeq(); });
+      if (stopping_) return;
+      if (!takeLocked(lock, &item)) continue;
+    }
+    core::Verdict verdict = inspector_.inspect(item.capture);
+    const int64_t done = nowUs();
+    const int64_t since = item.capture.answered_us ? item.capture.answered_us
+                                                   : item.capture.received_us;
+    last_lag_ms_.store((done - since) / 1000, std::memory_order_relaxed);
+    // Writing the event must not fail silently: retry while the disk is full.
+    int attempt = 0;
+    while (!sink_(item.capture, verdict, done)) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;  // left in flight: the checkpoint keeps it for the next start
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 5))));
+      ++attempt;
+    }
+    inspected_.fetch_add(1, std::memory_order_relaxed);
+    finish(item.seq);
+  }
+}
+
+void InspectionPool::finish(uint64_t seq) {
+  std::lock_guard lock(mu_);
+  in_flight_.erase(seq);
+  if (in_flight_.empty() && next_dispatch_seq_ >= journal_->nextSeq()) idle_cv_.notify_all();
+}
+
+void InspectionPool::checkpointNow() {
+  uint64_t seq;
+  JournalPos pos;
+  {
+    std::lock_guard lock(mu_);
+    if (in_flight_.empty()) {
+      seq = next_dispatch_seq_;
+      pos = next_dispatch_pos_;
+    } else {
+      seq = in_flight_.begin()->first;
+      pos = in_flight_.begin()->second;
+    }
+  }
+  // Events up to `seq` are written; make them durable before the journal forgets them.
+  if (sync_events_) sync_events_();
+  std::lock_guard lock(mu_);
+  if (seq == journal_->checkpointSeq()) return;
+  auto st = journal_->checkpoint(seq, pos);
+  if (!st) {
+    journal_errors_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("capture journal checkpoint: {}", st.message());
+  }
+}
+
+void InspectionPool::maintenance() {
+  const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::duration<double>(std::min(opt_.fsync_interval_s, 1.0)));
+  std::unique_lock lock(maint_mu_);
+  while (!maint_stop_) {
+    maint_cv_.wait_for(lock, interval, [&] { return maint_stop_; });
+    if (maint_stop_) break;
+    lock.unlock();
+    if (opt_.fsync == FsyncPolicy::kInterval) journal_->sync();
+    checkpointNow();
+    lock.lock();
+  }
+}
+
+void InspectionPool::stop(double drain_s) {
+  if (threads_.empty() && !maintenance_.joinable()) return;
+  {
+    std::unique_lock lock(mu_);
+    idle_cv_.wait_for(lock, std::chrono::duration<double>(drain_s), [&] {
+      return in_flight_.empty() && next_dispatch_seq_ >= journal_->nextSeq();
+    });
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  {
+    std::lock_guard lock(maint_mu_);
+    maint_stop_ = true;
+  }
+  maint_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  journal_->sync();
+  checkpointNow();
+  const uint64_t left = journal_->nextSeq() - journal_->checkpointSeq();
+  if (left > 0) spdlog::info("{} captures wait in the journal for the next start", left);
+}
+
+PoolStats InspectionPool::stats() const {
+  PoolStats s;
+  std::lock_guard lock(mu_);
+  s.queued_memory = memory_.size();
+  s.queued_bytes = memory_bytes_;
+  s.backlog = journal_->nextSeq() - next_dispatch_seq_ + in_flight_.size();
+  s.backlog_disk_bytes = journal_->pendingBytes();
+  s.inspected = inspected_.load();
+  s.rejected_backlog_full = rejected_.load();
+  s.journal_errors = journal_errors_.load();
+  s.last_lag_ms = last_lag_ms_.load();
+  s.backlog_peak = backlog_peak_;
+  return s;
+}
+
+}  // namespace drosera::sensor

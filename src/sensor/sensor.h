@@ -1,0 +1,92 @@
+// The sensor: wires the HTTP server, the decoy site, the inspection pool and the event log.
+// It answers every request from the site at once and hands the capture on; inspection and the
+// event line follow on the inspector threads. Thread-safety: respond()/captured() are called
+// concurrently by the server; start/stop from the owner thread; status() from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "engine/inspector.h"
+#include "http/server.h"
+#include "sensor/event_log.h"
+#include "sensor/event_record.h"
+#include "sensor/inspection_pool.h"
+#include "sensor/site.h"
+
+namespace drosera::sensor {
+
+struct SensorPaths {
+  std::string data_dir;
+  std::string event_log;
+  std::string journal_dir;
+  std::string status_file;
+  std::string tls_dir;
+};
+
+class Sensor final : public http::Handler {
+ public:
+  // Builds everything from the configuration (loading the engine and the site) without
+  // listening yet. `inspector` overrides the ModSecurity engine (tests, benchmarks).
+  static core::Result<std::unique_ptr<Sensor>> create(
+      const core::Config& config, std::unique_ptr<engine::Inspector> inspector = nullptr);
+  ~Sensor() override;
+
+  core::Status start();
+  // Stops listening, drains inspection for inspection.shutdown_drain_s, persists progress.
+  void stop();
+
+  const std::vector<http::BoundListener>& bound() const { return server_->bound(); }
+  const SensorPaths& paths() const { return paths_; }
+  const std::string& sensorId() const { return context_.sensor_id; }
+  std::string statusJson() const;
+
+  http::Response respond(core::Capture& capture, const http::ListenerSpec& listener) override;
+  void captured(core::Capture&& capture) override;
+
+ private:
+  Sensor() = default;
+  bool writeEvent(const core::Capture& c, const core::Verdict& v, int64_t done_us);
+  void writeUninspected(core::Capture& c, const std::string& reason);
+  std::string newUniqueId();
+  void statusLoop();
+
+  core::Config config_;
+  SensorPaths paths_;
+  EventContext context_;
+  std::unique_ptr<engine::Inspector> inspector_;
+  std::map<std::string, Site> sites_;  // by root folder
+  std::vector<const Site*> listener_sites_;
+  std::unique_ptr<EventLog> event_log_;
+  std::unique_ptr<InspectionPool> pool_;
+  std::unique_ptr<http::Server> server_;
+
+  uint64_t id_nonce_ = 0;
+  std::atomic<uint64_t> id_counter_{0};
+  std::atomic<uint64_t> uninspected_{0};
+  std::atomic<uint64_t> events_lost_{0};
+  std::atomic<uint64_t> captures_{0};
+  int64_t started_us_ = 0;
+
+  std::thread status_thread_;
+  std::mutex status_mu_;
+  std::condition_variable status_cv_;
+  bool status_stop_ = false;
+  bool started_ = false;
+};
+
+// Where the default decoy site and other shipped data live.
+std::string shareDir();
+// Reads <data_dir>/sensor-id, creating it on first start. Empty `configured` means generate.
+core::Result<std::string> loadOrCreateSensorId(const std::string& data_dir,
+                                               const std::string& configured);
+
+}  // namespace drosera::sensor

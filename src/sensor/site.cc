@@ -1,0 +1,290 @@
+#include "sensor/site.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <toml.hpp>
+
+#include "http/parser.h"
+
+namespace drosera::sensor {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kMessageToken = "{{message}}";
+
+std::string contentTypeFor(const std::string& ext) {
+  static const std::map<std::string, std::string, std::less<>> kTypes = {
+      {".html", "text/html"},           {".htm", "text/html"},
+      {".php", "text/html; charset=UTF-8"},
+      {".css", "text/css"},             {".js", "application/javascript"},
+      {".json", "application/json"},    {".xml", "application/xml"},
+      {".txt", "text/plain"},           {".svg", "image/svg+xml"},
+      {".png", "image/png"},            {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},          {".gif", "image/gif"},
+      {".ico", "image/vnd.microsoft.icon"}, {".webp", "image/webp"},
+      {".woff", "font/woff"},           {".woff2", "font/woff2"},
+      {".pdf", "application/pdf"},      {".zip", "application/zip"},
+      {".gz", "application/gzip"},      {".sql", "application/sql"},
+      {".bak", "application/x-trash"},  {".env", "text/plain"},
+  };
+  auto it = kTypes.find(ext);
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string replaceToken(const std::string& body, std::string_view message) {
+  size_t pos = body.find(kMessageToken);
+  if (pos == std::string::npos) return body;
+  std::string out;
+  out.reserve(body.size() + message.size());
+  out.append(body, 0, pos);
+  out.append(message);
+  out.append(body, pos + kMessageToken.size());
+  return out;
+}
+
+}  // namespace
+
+std::string Site::normalizePath(std::string_view target) {
+  // Absolute-form targets ("http://host/path") carry the path after the authority.
+  if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
+    size_t slash = target.find('/', target.find("//") + 2);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  target = target.substr(0, target.find_first_of("?#"));
+  std::string decoded;
+  decoded.reserve(target.size());
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == '%' && i + 2 < target.size()) {
+      int hi = hexValue(target[i + 1]);
+      int lo = hexValue(target[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        decoded += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    decoded += target[i];
+  }
+  if (decoded.find('\0') != std::string::npos) return "";
+  std::vector<std::string> segs;
+  size_t i = 0;
+  const bool trailing = !decoded.empty() && (decoded.back() == '/' || decoded.back() == '\\');
+  while (i <= decoded.size()) {
+    size_t j = decoded.find_first_of("/\\", i);
+    if (j == std::string::npos) j = decoded.size();
+    std::string seg = decoded.substr(i, j - i);
+    if (seg == "..") {
+      if (segs.empty()) return "";
+      segs.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      segs.push_back(seg);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& s : segs) out += "/" + s;
+  if (out.empty() || trailing) out += "/";
+  return out;
+}
+
+core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) {
+  Site site;
+  site.root_ = root;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) {
+    return core::Status::notFound("site.root: " + root + " is not a folder");
+  }
+  for (auto it = fs::recursive_directory_iterator(root, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const fs::path rel = fs::relative(it->path(), root, ec);
+    const std::string url = "/" + rel.generic_string();
+    if (url == "/site.toml") continue;  // the manifest is never served
+    const uint64_t size = it->file_size(ec);
+    if (size > max_file_bytes) continue;
+    std::ifstream in(it->path(), std::ios::binary);
+    if (!in) return core::Status::ioError("site: cannot read " + it->path().string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    File f;
+    f.body = ss.str();
+    std::string ext = it->path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    f.content_type = contentTypeFor(ext);
+    f.dynamic = ext == ".php";
+    struct stat st {};
+    if (::stat(it->path().c_str(), &st) == 0) {
+      f.mtime = st.st_mtime;
+      const uint64_t mtime_us =
+          static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000 + st.st_mtim.tv_nsec / 1000;
+      char etag[64];
+      std::snprintf(etag, sizeof etag, "\"%llx-%llx\"",
+                    static_cast<unsigned long long>(f.body.size()),
+                    static_cast<unsigned long long>(mtime_us));
+      f.etag = etag;
+      f.last_modified = http::httpDate(st.st_mtime);
+    }
+    site.files_.emplace(url, std::move(f));
+  }
+  if (ec) return core::Status::ioError("site: cannot list " + root + ": " + ec.message());
+  if (site.files_.empty()) return core::Status::notFound("site.root: " + root + " has no files");
+
+  const std::string manifest = root + "/site.toml";
+  if (fs::exists(manifest, ec)) {
+    try {
+      const auto data = toml::parse(manifest);
+      if (data.contains("post")) {
+        for (const auto& p : toml::find(data, "post").as_array()) {
+          PostRoute r;
+          const auto path = toml::find<std::string>(p, "path");
+          r.page = toml::find<std::string>(p, "page");
+          r.status = toml::find_or<int>(p, "status", 200);
+          r.message = toml::find_or<std::string>(p, "message", "");
+          if (!site.files_.count("/" + r.page)) {
+            return core::Status::invalidArgument(
+                toml::format_error(manifest + ": post page '" + r.page + "' is not in the site",
+                                   p, "this entry"));
+          }
+          site.posts_[path] = std::move(r);
+        }
+      }
+    } catch (const std::exception& e) {
+      return core::Status::invalidArgument(std::string("site manifest: ") + e.what());
+    }
+  }
+  return site;
+}
+
+const std::string* Site::file(std::string_view path) const {
+  auto it = files_.find(path);
+  return it == files_.end() ? nullptr : &it->second.body;
+}
+
+const Site::File* Site::find(const std::string& path, std::string* redirect) const {
+  if (path.empty()) return nullptr;
+  if (path.back() == '/') {
+    for (const char* index : {"index.html", "index.php"}) {
+      auto it = files_.find(path + index);
+      if (it != files_.end()) return &it->second;
+    }
+    return nullptr;
+  }
+  auto it = files_.find(path);
+  if (it != files_.end()) return &it->second;
+  // A folder named without its slash: real servers redirect.
+  auto dir = files_.lower_bound(path + "/");
+  if (dir != files_.end() && dir->first.rfind(path + "/", 0) == 0) *redirect = path + "/";
+  return nullptr;
+}
+
+http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
+                               std::string_view message) const {
+  http::Response r;
+  r.status = 200;
+  if (f.dynamic) {
+    r.body = replaceToken(f.body, message);
+    r.headers.push_back({"Expires", "Thu, 19 Nov 1981 08:52:00 GMT"});
+    r.headers.push_back({"Cache-Control", "no-store, no-cache, must-revalidate"});
+    r.headers.push_back({"Pragma", "no-cache"});
+    r.headers.push_back({"Vary", "Accept-Encoding"});
+    r.headers.push_back({"Content-Type", f.content_type});
+    return r;
+  }
+  const std::string* inm = http::findHeader(req.headers, "If-None-Match");
+  const std::string* ims = http::findHeader(req.headers, "If-Modified-Since");
+  if ((inm && *inm == f.etag) || (!inm && ims && *ims == f.last_modified)) {
+    r.status = 304;
+    r.headers.push_back({"Last-Modified", f.last_modified});
+    r.headers.push_back({"ETag", f.etag});
+    return r;
+  }
+  r.body = f.body;
+  r.headers.push_back({"Last-Modified", f.last_modified});
+  r.headers.push_back({"ETag", f.etag});
+  r.headers.push_back({"Accept-Ranges", "bytes"});
+  if (f.content_type.rfind("text/", 0) == 0 || f.content_type.find("javascript") != std::string::npos ||
+      f.content_type.find("xml") != std::string::npos) {
+    r.headers.push_back({"Vary", "Accept-Encoding"});
+  }
+  r.headers.push_back({"Content-Type", f.content_type});
+  return r;
+}
+
+http::Response Site::error(int status, const core::HttpRequestData& req,
+                           const http::Persona& persona, uint16_t port) const {
+  http::Response r;
+  r.status = status;
+  const std::string* host = http::findHeader(req.headers, "Host");
+  std::string h = host ? host->substr(0, host->find(':')) : "localhost";
+  if (h.size() > 255) h.resize(255);
+  r.body = http::errorPage(persona, status, h, port);
+  r.headers.push_back({"Content-Type", persona.name == "apache" ? "text/html; charset=iso-8859-1"
+                                                                : "text/html"});
+  return r;
+}
+
+http::Response Site::handle(const core::HttpRequestData& req, const http::Persona& persona,
+                            uint16_t port) const {
+  const std::string path = normalizePath(req.target);
+  const std::string& m = req.method;
+  if (path.empty()) return error(400, req, persona, port);
+  if (m == "OPTIONS") {
+    http::Response r;
+    r.status = 200;
+    r.headers.push_back({"Allow", "GET,POST,OPTIONS,HEAD"});
+    r.headers.push_back({"Content-Type", "text/html"});
+    return r;
+  }
+  if (m == "POST") {
+    auto post = posts_.find(path);
+    if (post != posts_.end()) {
+      const File& page = files_.at("/" + post->second.page);
+      http::Response r = serveFile(page, req, post->second.message);
+      r.status = post->second.status;
+      return r;
+    }
+  }
+  std::string redirect;
+  const File* f = find(path, &redirect);
+  if (!redirect.empty() && (m == "GET" || m == "HEAD")) {
+    http::Response r = error(301, req, persona, port);
+    const std::string* host = http::findHeader(req.headers, "Host");
+    std::string location = "http://" + (host ? *host : std::string("localhost")) + redirect;
+    for (char& c : location) {
+      if (static_cast<unsigned char>(c) < 0x21 || c == 0x7F) c = '_';  // no header injection
+    }
+    if (persona.name == "apache") {
+      r.body = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
+               "<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n"
+               "<p>The document has moved <a href=\"" + http::htmlEscape(location) +
+               "\">here</a>.</p>\n<hr>\n<address>" + http::htmlEscape(persona.server_header) +
+               " Server at " + http::htmlEscape(host ? host->substr(0, host->find(':')) : "localhost") +
+               " Port " + std::to_string(port) + "</address>\n</body></html>\n";
+    }
+    r.headers.insert(r.headers.begin(), {"Location", location});
+    return r;
+  }
+  static const char* kKnown[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT",
+                                 "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",
+                                 "LOCK", "UNLOCK"};
+  const bool known = std::find(std::begin(kKnown), std::end(kKnown), m) != std::end(kKnown);
+  if (!known) return error(501, req, persona, port);
+  if (!f) return error(404, req, persona, port);
+  if (m == "GET" || m == "HEAD") return serveFile(*f, req, "");
+  if (m == "POST" && f->dynamic) return serveFile(*f, req, "");
+  http::Response r = error(405, req, persona, port);
+  r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
+  return r;
+}
+
+}  // namespace drosera::sensor

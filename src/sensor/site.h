@@ -1,0 +1,62 @@
+// The decoy web site: a folder of pages served like a small real application, with POST
+// handling described by the folder's site.toml. Files are read once at load time (bounded), so
+// a request never touches the file system. Thread-safety: read-only after load(); handle() may
+// be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/capture.h"
+#include "core/status.h"
+#include "http/response.h"
+
+namespace drosera::sensor {
+
+class Site {
+ public:
+  // Loads `root`; errors name the file (site.toml problems name the line).
+  static core::Result<Site> load(const std::string& root, uint64_t max_file_bytes);
+
+  // The answer to a well-formed request, as the persona's server would give it.
+  http::Response handle(const core::HttpRequestData& request, const http::Persona& persona,
+                        uint16_t port) const;
+
+  // The body of a site file by URL path ("/robots.txt"), or nullptr.
+  const std::string* file(std::string_view path) const;
+  size_t fileCount() const { return files_.size(); }
+  const std::string& root() const { return root_; }
+
+  // Percent-decodes the path of a request target and resolves "." and ".." segments;
+  // returns "" when it would leave the site root. Exposed for tests.
+  static std::string normalizePath(std::string_view target);
+
+ private:
+  struct File {
+    std::string body;
+    std::string content_type;
+    std::string etag;
+    std::string last_modified;
+    int64_t mtime = 0;
+    bool dynamic = false;  // .php: rendered, no validators
+  };
+  struct PostRoute {
+    std::string page;
+    int status = 200;
+    std::string message;
+  };
+
+  http::Response serveFile(const File& f, const core::HttpRequestData& req,
+                           std::string_view message) const;
+  http::Response error(int status, const core::HttpRequestData& req,
+                       const http::Persona& persona, uint16_t port) const;
+  const File* find(const std::string& path, std::string* redirect) const;
+
+  std::string root_;
+  std::map<std::string, File, std::less<>> files_;  // URL path -> file
+  std::map<std::string, PostRoute, std::less<>> posts_;
+};
+
+}  // namespace drosera::sensor
