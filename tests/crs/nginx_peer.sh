@@ -129,6 +129,8 @@ http {
             # every path serves index.html through the static handler so
             # ModSecurity sees all request phases (incl. the request body)
             try_files \$uri /index.html;
+            # static files answer 405 to POST etc.; answer 200 instead
+            error_page 405 =200 /index.html;
         }
     }
 }
