@@ -226,8 +226,20 @@ core::Status Sensor::start() {
     return st;
   }
   started_ = true;
+  writeStatusFile();
   status_thread_ = std::thread([this] { statusLoop(); });
   return core::Status::ok();
+}
+
+void Sensor::writeStatusFile() const {
+  const std::string tmp = paths_.status_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << statusJson() << "\n";
+    if (!out) return;
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::rename(tmp.c_str(), paths_.status_file.c_str());
 }
 
 void Sensor::stop() {
@@ -242,9 +254,7 @@ void Sensor::stop() {
   status_cv_.notify_all();
   if (status_thread_.joinable()) status_thread_.join();
   event_log_->sync();
-  // Final status for `drosera status`.
-  std::ofstream(paths_.status_file + ".tmp") << statusJson() << "\n";
-  std::rename((paths_.status_file + ".tmp").c_str(), paths_.status_file.c_str());
+  writeStatusFile();  // final figures for `drosera status`
 }
 
 std::string Sensor::newUniqueId() {
@@ -317,6 +327,7 @@ std::string Sensor::statusJson() const {
   j["sensor"] = context_.sensor_id;
   j["version"] = DROSERA_VERSION;
   j["pid"] = ::getpid();
+  j["running"] = started_.load();
   j["updated_at"] = isoTimestamp(nowUs());
   j["started_at"] = isoTimestamp(started_us_);
   j["data_dir"] = paths_.data_dir;
@@ -363,13 +374,7 @@ void Sensor::statusLoop() {
     status_cv_.wait_for(lock, interval, [&] { return status_stop_; });
     if (status_stop_) break;
     lock.unlock();
-    const std::string json = statusJson();
-    const std::string tmp = paths_.status_file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << json << "\n";
-    }
-    std::rename(tmp.c_str(), paths_.status_file.c_str());
+    writeStatusFile();
     const auto ps = pool_->stats();
     const uint64_t requests = server_->stats().requests.load();
     if (ps.backlog > 0 || requests != last_requests) {

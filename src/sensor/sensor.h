@@ -58,6 +58,7 @@ class Sensor final : public http::Handler {
   void writeUninspected(core::Capture& c, const std::string& reason);
   std::string newUniqueId();
   void statusLoop();
+  void writeStatusFile() const;
 
   core::Config config_;
   SensorPaths paths_;
@@ -80,7 +81,7 @@ class Sensor final : public http::Handler {
   std::mutex status_mu_;
   std::condition_variable status_cv_;
   bool status_stop_ = false;
-  bool started_ = false;
+  std::atomic<bool> started_{false};
 };
 
 // Where the default decoy site and other shipped data live.

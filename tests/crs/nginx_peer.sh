@@ -126,11 +126,23 @@ http {
         root $DIR/html;
 
         location / {
-            # every path serves index.html through the static handler so
-            # ModSecurity sees all request phases (incl. the request body)
-            try_files \$uri /index.html;
-            # static files answer 405 to POST etc.; answer 200 instead
-            error_page 405 =200 /index.html;
+            # Proxy to a private backend (unix socket, ModSecurity off) that
+            # answers 200 for any method and path. Content handlers like
+            # proxy_pass run after ModSecurity's phases, so every phase
+            # (headers, body, response headers, logging) is processed;
+            # 'return 200' here would bypass the rules.
+            proxy_pass http://unix:$DIR/backend.sock;
+            proxy_set_header Host \$host;
+        }
+    }
+
+    server {
+        listen unix:$DIR/backend.sock;
+        modsecurity off;
+        access_log off;
+        location / {
+            default_type text/html;
+            return 200 "<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body><h1>It works!</h1></body></html>\n";
         }
     }
 }

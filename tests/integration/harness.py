@@ -1,0 +1,255 @@
+"""Runs the real drosera binary on loopback for integration tests (python3 stdlib only)."""
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("DROSERA_BIN", os.path.join(os.path.dirname(__file__), "../../build/release/drosera"))
+SOURCE = os.environ.get("DROSERA_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+
+BROWSER_HEADERS = {
+    "Host": "localhost",
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en-US,en;q=0.5",
+}
+
+
+def default_config(extra=""):
+    """A test configuration: loopback only, every port chosen by the kernel."""
+    return f"""
+[general]
+log_level = "info"
+[sensor]
+status_interval_s = 0.2
+[server]
+bind = ["127.0.0.1"]
+[[server.listener]]
+port = 0
+kind = "real"
+[[server.listener]]
+port = 0
+kind = "fake"
+[[server.listener]]
+port = 0
+kind = "real"
+tls = true
+[inspection]
+fsync_interval_s = 0.1
+[event_log]
+fsync = "never"
+{extra}
+"""
+
+
+class Drosera:
+    def __init__(self, config=None, data_dir=None, command="sensor"):
+        self.tmp = tempfile.mkdtemp(prefix="drosera-it-")
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.config_path = os.path.join(self.tmp, "drosera.toml")
+        with open(self.config_path, "w") as f:
+            f.write(config if config is not None else default_config())
+        self.command = command
+        self.proc = None
+        self.ports = {}
+        self.events_read = 0
+
+    # ---- process ---------------------------------------------------------------------------
+    def start(self, timeout=60):
+        status = os.path.join(self.data_dir, "status.json")
+        if os.path.exists(status):
+            os.unlink(status)
+        self.stdout = open(os.path.join(self.tmp, "stdout.txt"), "ab")
+        self.stderr = open(os.path.join(self.tmp, "stderr.txt"), "ab")
+        self.proc = subprocess.Popen(
+            [BIN, self.command, "--config", self.config_path, "--data-dir", self.data_dir],
+            stdout=self.stdout, stderr=self.stderr)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("drosera exited with %s: %s" % (self.proc.returncode, self.stderr_text()))
+            try:
+                with open(status) as f:
+                    st = json.load(f)
+                if st.get("running"):
+                    self.ports = {"real": [], "fake": [], "tls": []}
+                    for l in st["listeners"]:
+                        key = "tls" if l["tls"] else l["kind"]
+                        if l["port"] not in self.ports[key]:
+                            self.ports[key].append(l["port"])
+                    return self
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("drosera did not start: " + self.stderr_text())
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=timeout)
+        rc = self.proc.returncode if self.proc else None
+        self.proc = None
+        return rc
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def stderr_text(self):
+        try:
+            with open(os.path.join(self.tmp, "stderr.txt"), errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def status(self):
+        with open(os.path.join(self.data_dir, "status.json")) as f:
+            return json.load(f)
+
+    @property
+    def real(self):
+        return self.ports["real"][0]
+
+    @property
+    def fake(self):
+        return self.ports["fake"][0]
+
+    @property
+    def tls(self):
+        return self.ports["tls"][0]
+
+    # ---- events ----------------------------------------------------------------------------
+    def event_log_path(self):
+        return os.path.join(self.data_dir, "events", "event.log")
+
+    def all_events(self):
+        """Every event line of every event log file (rotated first), parsed."""
+        d = os.path.join(self.data_dir, "events")
+        if not os.path.isdir(d):
+            return []
+        rotated = sorted((f for f in os.listdir(d) if f.startswith("event.log.")),
+                         key=lambda f: int(f.rsplit(".", 1)[1]))
+        out = []
+        for name in rotated + ["event.log"]:
+            p = os.path.join(d, name)
+            if not os.path.exists(p):
+                continue
+            with open(p, "rb") as f:
+                for line in f:
+                    if line.strip():
+                        out.append(json.loads(line))  # every line must be valid JSON
+        return out
+
+    def wait_events(self, predicate, count=1, timeout=30):
+        """Waits until `count` events satisfy `predicate`; returns them."""
+        deadline = time.time() + timeout
+        found = []
+        while time.time() < deadline:
+            found = [e for e in self.all_events() if predicate(e)]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError("only %d of %d events after %ss" % (len(found), count, timeout))
+
+    # ---- clients ---------------------------------------------------------------------------
+    def request(self, method, target, port=None, headers=None, body=None, tls=False, marker=None):
+        """One HTTP/1.1 request on a new connection; returns (status, headers, body)."""
+        h = dict(BROWSER_HEADERS)
+        if headers:
+            h.update(headers)
+        if marker:
+            h["X-Test-Marker"] = marker
+        data = body.encode() if isinstance(body, str) else body
+        if data is not None:
+            h["Content-Length"] = str(len(data))
+        h["Connection"] = "close"
+        head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+        raw = head.encode("latin-1") + (data or b"")
+        return parse_response(self.raw(raw, port=port or (self.tls if tls else self.real), tls=tls))
+
+    def raw(self, data, port=None, tls=False, timeout=10, half_close=False):
+        """Sends raw bytes, returns everything the server sends until it closes."""
+        s = socket.create_connection(("127.0.0.1", port or self.real), timeout=timeout)
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s = ctx.wrap_socket(s, server_hostname="localhost")
+        try:
+            s.sendall(data)
+            if half_close and not tls:
+                s.shutdown(socket.SHUT_WR)
+            chunks = []
+            while True:
+                try:
+                    b = s.recv(65536)
+                except (socket.timeout, ConnectionResetError):
+                    break
+                if not b:
+                    break
+                chunks.append(b)
+            return b"".join(chunks)
+        finally:
+            s.close()
+
+
+def parse_response(data):
+    """(status, headers dict with lower-case names, body) of the first response in `data`."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines or not lines[0].startswith("HTTP/"):
+        return (0, {}, data)
+    status = int(lines[0].split()[1])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = int(headers.get("content-length", len(body)))
+    return (status, headers, body[:n])
+
+
+def split_responses(data):
+    """All responses in a byte stream (pipelining)."""
+    out = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            break
+        status, headers, _ = parse_response(head + b"\r\n\r\n")
+        n = int(headers.get("content-length", 0))
+        out.append((status, headers, rest[:n]))
+        data = rest[n:]
+    return out
+
+
+def rule_ids(event):
+    return [int(m["details"]["ruleId"]) for m in event["transaction"]["messages"]]
+
+
+def header(event, name):
+    for k, v in event["transaction"]["request"]["headers"].items():
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def marked(marker):
+    return lambda e: header(e, "X-Test-Marker") == marker
+
+
+def raw_bytes(event):
+    return base64.b64decode(event["drosera"]["raw"])

@@ -1,0 +1,157 @@
+"""The sensor over loopback: detections, listeners, HTTP features (issue 2, "Checked by")."""
+import socket
+import ssl
+import unittest
+
+from harness import (Drosera, marked, parse_response, raw_bytes, rule_ids, split_responses,
+                     BROWSER_HEADERS)
+
+
+class SensorTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Drosera().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        cls.d.cleanup()
+        assert rc == 0, "drosera did not exit cleanly: %s" % rc
+
+    def test_sql_injection_yields_942100(self):
+        status, _, body = self.d.request("GET", "/products.php?id=1%27%20OR%201=1--%20", marker="sqli")
+        self.assertEqual(status, 404)
+        ev = self.d.wait_events(marked("sqli"))[0]
+        self.assertIn(942100, rule_ids(ev))
+        self.assertEqual(ev["drosera"]["inspection"]["state"], "inspected")
+        self.assertGreaterEqual(ev["drosera"]["scores"]["inbound_anomaly_score"], 5)
+        self.assertEqual(ev["transaction"]["request"]["uri"], "/products.php?id=1%27%20OR%201=1--%20")
+
+    def test_xss_form_post_yields_941(self):
+        body = "name=%3Cscript%3Ealert(1)%3C%2Fscript%3E&email=x%40example.com&subject=quote&message=hi"
+        status, _, page = self.d.request("POST", "/contact.php", body=body, marker="xss",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        self.assertIn(b"</html>", page)
+        ev = self.d.wait_events(marked("xss"))[0]
+        self.assertTrue(any(941000 <= r < 942000 for r in rule_ids(ev)), rule_ids(ev))
+        self.assertEqual(ev["transaction"]["request"]["body"], body)
+
+    def test_scanner_user_agent_yields_913100(self):
+        self.d.request("GET", "/", marker="nikto",
+                       headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:Port Check)"})
+        ev = self.d.wait_events(marked("nikto"))[0]
+        self.assertIn(913100, rule_ids(ev))
+
+    def test_benign_page_view_is_recorded_without_rules(self):
+        status, headers, body = self.d.request("GET", "/about.html", marker="benign")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["server"].startswith("Apache/2.4"))
+        self.assertNotIn(b"drosera", body.lower())
+        ev = self.d.wait_events(marked("benign"))[0]
+        self.assertEqual(rule_ids(ev), [])
+        self.assertEqual(ev["transaction"]["response"]["http_code"], 200)
+        self.assertEqual(ev["drosera"]["listener"]["kind"], "real")
+
+    def test_fake_port_is_recorded_with_its_port(self):
+        status, _, _ = self.d.request("GET", "/", port=self.d.fake, marker="fake")
+        self.assertEqual(status, 200)
+        ev = self.d.wait_events(marked("fake"))[0]
+        self.assertEqual(ev["drosera"]["listener"]["port"], self.d.fake)
+        self.assertEqual(ev["drosera"]["listener"]["kind"], "fake")
+        self.assertEqual(ev["transaction"]["host_port"], self.d.fake)
+
+    def test_https_listener_serves_and_records_tls(self):
+        status, _, body = self.d.request("GET", "/?q=%3Cscript%3Ealert(1)%3C/script%3E", tls=True, marker="tls")
+        self.assertEqual(status, 200)
+        ev = self.d.wait_events(marked("tls"))[0]
+        self.assertTrue(ev["drosera"]["listener"]["tls"])
+        self.assertTrue(ev["drosera"]["listener"]["tls_version"].startswith("TLS"))
+        self.assertTrue(any(941000 <= r < 942000 for r in rule_ids(ev)))
+
+    def test_keep_alive_and_pipelining(self):
+        reqs = b"".join(
+            b"GET /news.html?n=%d HTTP/1.1\r\nHost: localhost\r\nX-Test-Marker: pipe\r\n\r\n" % i
+            for i in range(5))
+        reqs += b"GET /index.html?n=last HTTP/1.1\r\nHost: localhost\r\nX-Test-Marker: pipe\r\nConnection: close\r\n\r\n"
+        out = self.d.raw(reqs)
+        responses = split_responses(out)
+        self.assertEqual([r[0] for r in responses], [200] * 6)
+        self.assertEqual(responses[0][1]["connection"], "Keep-Alive")
+        self.assertEqual(responses[-1][1]["connection"], "close")
+        evs = self.d.wait_events(marked("pipe"), count=6)
+        self.assertEqual(sorted(e["transaction"]["request"]["uri"] for e in evs),
+                         sorted(["/news.html?n=%d" % i for i in range(5)] + ["/index.html?n=last"]))
+
+    def test_http10_closes_unless_keep_alive(self):
+        out = self.d.raw(b"GET / HTTP/1.0\r\n\r\n")
+        status, headers, _ = parse_response(out)
+        self.assertEqual(status, 200)
+        self.assertTrue(out.startswith(b"HTTP/1.0 200"))
+        self.assertEqual(headers["connection"], "close")
+
+    def test_chunked_request_body_is_decoded(self):
+        payload = b"username=admin&password=' or 1=1--"
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(payload[i:i + 7]), payload[i:i + 7])
+                          for i in range(0, len(payload), 7)) + b"0\r\n\r\n"
+        out = self.d.raw(b"POST /login.php HTTP/1.1\r\nHost: localhost\r\nX-Test-Marker: chunked\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\n"
+                         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks)
+        status, _, body = parse_response(out)
+        self.assertEqual(status, 200)
+        self.assertIn(b"Invalid username or password", body)
+        ev = self.d.wait_events(marked("chunked"))[0]
+        self.assertEqual(ev["transaction"]["request"]["body"], payload.decode())
+        self.assertTrue(any(942000 <= r < 943000 for r in rule_ids(ev)), rule_ids(ev))
+
+    def test_expect_100_continue(self):
+        s = socket.create_connection(("127.0.0.1", self.d.real), timeout=10)
+        s.sendall(b"POST /newsletter.php HTTP/1.1\r\nHost: localhost\r\nContent-Length: 15\r\n"
+                  b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        first = s.recv(100)
+        self.assertTrue(first.startswith(b"HTTP/1.1 100 Continue"), first)
+        s.sendall(b"email=a%40b.com")
+        rest = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            rest += b
+        s.close()
+        self.assertEqual(parse_response(rest)[0], 200)
+
+    def test_head_sends_headers_only(self):
+        out = self.d.raw(b"HEAD /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        head, _, body = out.partition(b"\r\n\r\n")
+        self.assertIn(b"200 OK", head)
+        self.assertEqual(body, b"")
+        self.assertNotIn(b"Content-Length: 0", head)
+
+    def test_realistic_404_and_login_failure(self):
+        status, headers, body = self.d.request("GET", "/wp-admin/setup-config.php")
+        self.assertEqual(status, 404)
+        self.assertIn(b"The requested URL was not found on this server.", body)
+        self.assertIn(b"Apache/2.4", body)
+        status, _, body = self.d.request("POST", "/login.php", body="username=admin&password=admin",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        self.assertIn(b"Invalid username or password", body)
+        self.assertNotIn(b"{{message}}", body)
+
+    def test_event_keeps_raw_bytes_and_ids(self):
+        self.d.request("GET", "/?a=%00%ff", marker="rawbytes")
+        ev = self.d.wait_events(marked("rawbytes"))[0]
+        self.assertIn(b"X-Test-Marker: rawbytes", raw_bytes(ev))
+        self.assertTrue(ev["transaction"]["unique_id"])
+        self.assertEqual(ev["drosera"]["sensor"], ev["transaction"]["server_id"])
+        self.assertEqual(ev["transaction"]["producer"]["components"], ["OWASP_CRS/3.3.4"])
+
+    def test_status_reports_queue_and_counts(self):
+        st = self.d.status()
+        for key in ("backlog", "queue_memory", "lag_ms", "inspected", "uninspected"):
+            self.assertIn(key, st["inspection"])
+        self.assertGreater(st["server"]["requests"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
