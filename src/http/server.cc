@@ -398,7 +398,7 @@ class Session final : public SessionBase {
     srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
     const bool http10 = parser_.request().version == "1.0";
     const bool head = parser_.isHead();
-    cap_ = takeCapture(parser_.consumed() ? parser_.consumed() : buf_.size());
+    cap_ = takeCapture(buf_.size());  // the connection ends: keep every byte received
     Response r;
     r.status = status;
     r.headers.push_back({"Content-Type", spec_.persona.name == "apache"

@@ -21,15 +21,14 @@ BROWSER_HEADERS = {
 }
 
 
-def default_config(extra=""):
-    """A test configuration: loopback only, every port chosen by the kernel."""
-    return f"""
-[general]
-log_level = "info"
-[sensor]
-status_interval_s = 0.2
-[server]
-bind = ["127.0.0.1"]
+BASE_CONFIG = {
+    "general": {"log_level": '"info"'},
+    "sensor": {"status_interval_s": "0.2"},
+    "server": {"bind": '["127.0.0.1"]'},
+    "inspection": {"fsync_interval_s": "0.1"},
+    "event_log": {"fsync": '"never"'},
+}
+BASE_LISTENERS = """
 [[server.listener]]
 port = 0
 kind = "real"
@@ -40,12 +39,29 @@ kind = "fake"
 port = 0
 kind = "real"
 tls = true
-[inspection]
-fsync_interval_s = 0.1
-[event_log]
-fsync = "never"
-{extra}
 """
+
+
+def default_config(extra="", listeners=BASE_LISTENERS):
+    """A test configuration: loopback only, every port chosen by the kernel. `extra` is TOML
+    whose simple [section] keys override the base ones."""
+    sections = {k: dict(v) for k, v in BASE_CONFIG.items()}
+    current = None
+    for line in extra.splitlines():
+        t = line.strip()
+        if not t or t.startswith("#"):
+            continue
+        if t.startswith("[") and not t.startswith("[["):
+            current = t.strip("[]").strip()
+            sections.setdefault(current, {})
+            continue
+        key, _, value = t.partition("=")
+        sections[current][key.strip()] = value.strip()
+    out = []
+    for name, keys in sections.items():
+        out.append("[%s]" % name)
+        out.extend("%s = %s" % kv for kv in keys.items())
+    return "\n".join(out) + "\n" + listeners
 
 
 class Drosera:
@@ -95,6 +111,9 @@ class Drosera:
             self.proc.wait(timeout=timeout)
         rc = self.proc.returncode if self.proc else None
         self.proc = None
+        for f in (getattr(self, "stdout", None), getattr(self, "stderr", None)):
+            if f:
+                f.close()
         return rc
 
     def kill(self):
@@ -107,6 +126,7 @@ class Drosera:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def stderr_text(self):
