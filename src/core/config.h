@@ -79,6 +79,7 @@ struct EngineConfig {
 
 struct InspectionConfig {
   int threads = 0;                         // 0: one per core
+  int nice = 10;                           // inspector threads yield the CPU to answering
   uint64_t queue_max_items = 10000;        // captures held in RAM; the rest wait on disk
   uint64_t queue_max_bytes = 67108864;
   uint64_t backlog_max_bytes = 1073741824; // disk cap; past it requests are logged uninspected

@@ -333,6 +333,8 @@ std::vector<Section> schema() {
       {"inspection", "The queue between answering and inspecting.",
        {lift(&Config::inspection, intField("threads", &I::threads, 0, 256,
                                            "inspector threads; 0: one per core")),
+        lift(&Config::inspection, intField("nice", &I::nice, 0, 19,
+                                           "nice value of the inspector threads: under a burst, answering comes first")),
         lift(&Config::inspection, intField("queue_max_items", &I::queue_max_items, 1, kMaxInt,
                                            "captures waiting in memory; more wait on disk")),
         lift(&Config::inspection, bytesField("queue_max_bytes", &I::queue_max_bytes, 1024,

@@ -8,7 +8,7 @@
 namespace drosera::http {
 
 bool parseIp(std::string_view ip, std::array<uint8_t, 16>* out) {
-  if (ip.size() >= INET6_ADDRSTRLEN) return false;
+  if (ip.size() >= INET6_ADDRSTRLEN || ip.find('\0') != std::string_view::npos) return false;
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, ip.data(), ip.size());
   buf[ip.size()] = '\0';

@@ -96,6 +96,7 @@ void RequestParser::reset() {
   request_ = core::HttpRequestData{};
   anomalies_.clear();
   limits_hit_.clear();
+  head_done_ = false;
 }
 
 void RequestParser::anomaly(const char* what) {
@@ -123,7 +124,10 @@ bool RequestParser::nextLine(std::string_view in, uint64_t max, std::string_view
   *too_long = false;
   size_t lf = in.find('\n', pos_);
   if (lf == std::string_view::npos) {
-    if (in.size() - pos_ > max) *too_long = true;
+    // A CR at the very end may be the first half of the line end: it does not count.
+    size_t pending = in.size() - pos_;
+    if (pending > 0 && in.back() == '\r') --pending;
+    if (pending > max) *too_long = true;
     return false;
   }
   size_t end = lf;
@@ -345,6 +349,11 @@ ParseState RequestParser::parse(std::string_view in) {
             // Keep what arrived for the engine: the method and the start of the target.
             parseRequestLine(in.substr(pos_, std::min<size_t>(in.size() - pos_,
                                                                limits_.max_request_line)));
+            if (request_.version == "0.9") {  // cut short, not an HTTP/0.9 request
+              request_.version.clear();
+              anomalies_.erase(std::remove(anomalies_.begin(), anomalies_.end(), "http09"),
+                               anomalies_.end());
+            }
             consumed_ = in.size();
             return fail(ParseError::kUriTooLong, nullptr);
           }
@@ -369,7 +378,9 @@ ParseState RequestParser::parse(std::string_view in) {
       }
       case State::kHeaders: {
         if (!nextLine(in, limits_.max_header_line, &line, &too_long)) {
-          if (too_long || header_bytes_ + (in.size() - pos_) > limits_.max_header_bytes) {
+          size_t pending = in.size() - pos_;
+          if (pending > 0 && in.back() == '\r') --pending;
+          if (too_long || header_bytes_ + pending > limits_.max_header_bytes) {
             limit(too_long ? "max_header_line" : "max_header_bytes");
             consumed_ = in.size();
             return fail(ParseError::kHeadersTooLarge, nullptr);
@@ -388,6 +399,7 @@ ParseState RequestParser::parse(std::string_view in) {
           return fail(ParseError::kHeadersTooLarge, nullptr);
         }
         if (line.empty()) {
+          head_done_ = true;
           bool body_ok = finishHead();
           if (error_ != ParseError::kNone || !body_ok) {
             consumed_ = pos_;
@@ -424,6 +436,7 @@ ParseState RequestParser::parse(std::string_view in) {
       }
       case State::kBody: {
         size_t avail = in.size() - pos_;
+        if (avail > 0) expect_continue_ = false;
         size_t take = std::min<uint64_t>(avail, body_remaining_);
         request_.body.append(in.substr(pos_, take));
         pos_ += take;
@@ -435,15 +448,16 @@ ParseState RequestParser::parse(std::string_view in) {
         return ParseState::kComplete;
       }
       case State::kChunkSize: {
-        expect_continue_ = false;
         size_t line_start = pos_;
         if (!nextLine(in, 4096, &line, &too_long)) {
           if (too_long) {
             consumed_ = in.size();
             return fail(ParseError::kBadRequest, "bad_chunk_size");
           }
+          if (pos_ < in.size()) expect_continue_ = false;  // the body has started
           return ParseState::kNeedMore;
         }
+        expect_continue_ = false;
         raw_body_bytes_ += pos_ - line_start;
         std::string_view size_text = line.substr(0, line.find(';'));
         if (size_text.size() != line.size()) anomaly("chunk_extension");
@@ -529,8 +543,9 @@ ParseState RequestParser::parse(std::string_view in) {
           return ParseState::kNeedMore;
         }
         if (line.empty()) {
-          state_ = State::kDone;
           consumed_ = pos_;
+          if (error_ != ParseError::kNone) return fail(error_, nullptr);  // a malformed trailer
+          state_ = State::kDone;
           return ParseState::kComplete;
         }
         anomaly("chunked_trailer");

@@ -55,7 +55,7 @@ class RequestParser {
   const std::vector<std::string>& limitsHit() const { return limits_hit_; }
   ParseError error() const { return error_; }
   size_t consumed() const { return consumed_; }
-  bool headComplete() const { return state_ >= State::kBody; }
+  bool headComplete() const { return head_done_; }
   bool bodyComplete() const { return state_ == State::kDone; }
   // The client asked for "100 Continue" and the body has not started.
   bool expectsContinue() const { return expect_continue_; }
@@ -88,6 +88,7 @@ class RequestParser {
   bool chunked_ = false;
   bool expect_continue_ = false;
   bool keep_alive_ = false;
+  bool head_done_ = false;     // the empty line ending the head was read
   ParseError error_ = ParseError::kNone;
   core::HttpRequestData request_;
   std::vector<std::string> anomalies_;

@@ -148,7 +148,8 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
                       uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10) {
   std::string out;
   out.reserve(256 + r.body.size());
-  out += http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  // Apache, nginx and IIS answer HTTP/1.0 clients with an HTTP/1.1 status line too.
+  out += "HTTP/1.1 ";
   out += std::to_string(r.status);
   out += ' ';
   out += reasonPhrase(r.status);
@@ -166,7 +167,7 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     add("Server", persona.server_header);
     add("Date", date);
     if (content_type) add("Content-Type", *content_type);
-    if (has_body_status) add("Content-Length", std::to_string(r.body.size()));
+    if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
     for (const auto& h : r.headers) {
       if (!iequals(h.name, "Content-Type")) add(h.name, h.value);
     }
@@ -180,7 +181,8 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     add("X-Powered-By", "ASP.NET");
     add("Date", date);
     if (!keep_alive) add("Connection", "close");
-    if (has_body_status) add("Content-Length", std::to_string(r.body.size()));
+    if (keep_alive && http10) add("Connection", "keep-alive");
+    if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
   } else {
     // Apache: Date, Server, resource headers, Content-Length, Keep-Alive, Connection, Content-Type.
     add("Date", date);
@@ -188,7 +190,7 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     for (const auto& h : r.headers) {
       if (!iequals(h.name, "Content-Type")) add(h.name, h.value);
     }
-    if (has_body_status) add("Content-Length", std::to_string(r.body.size()));
+    if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
     if (keep_alive) {
       add("Keep-Alive", "timeout=" + std::to_string(keep_alive_timeout_s) +
                             ", max=" + std::to_string(keep_alive_max));
@@ -199,7 +201,7 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     if (content_type) add("Content-Type", *content_type);
   }
   out += "\r\n";
-  if (!r.omit_body) out += r.body;
+  if (!r.omit_body && r.static_body.empty()) out += r.body;
   return out;
 }
 

@@ -12,9 +12,14 @@
 namespace drosera::http {
 
 struct Response {
+  size_t bodySize() const { return static_body.empty() ? body.size() : static_body.size(); }
+
   int status = 200;
   std::vector<core::Header> headers;  // besides Date, Server, Content-Length, Connection
   std::string body;
+  // A body owned by something that outlives the server (the site's files): sent without a copy.
+  // Used instead of `body` when not empty.
+  std::string_view static_body;
   bool close = false;                 // close the connection after this response
   bool omit_body = false;             // HEAD: send the headers only
 };
@@ -36,7 +41,8 @@ const char* reasonPhrase(int status);
 std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port);
 
 // Serialises status line and headers (with Date, Server, Content-Length and the connection
-// headers in the order the persona's server sends them), then the body. `keep_alive_max` is
+// headers in the order the persona's server sends them), then `body` (a static_body is not
+// copied: the caller sends it after the returned bytes). `keep_alive_max` is
 // the number of further requests allowed on the connection (Apache announces it).
 std::string serialize(const Persona& persona, const Response& response, bool keep_alive,
                       uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10);

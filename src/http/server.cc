@@ -414,15 +414,18 @@ class Session final : public SessionBase {
     phase_ = Phase::kWriting;
     cap_.response.status = r.status;
     cap_.response.headers = r.headers;
-    cap_.response.body_bytes = r.omit_body ? 0 : r.body.size();
+    cap_.response.body_bytes = r.omit_body ? 0 : r.bodySize();
     const uint64_t remaining = srv_.opt.max_keepalive_requests - served_ - 1;
     out_ = serialize(spec_.persona, r, keep_alive,
                      static_cast<uint64_t>(srv_.opt.keepalive_timeout_s), remaining, http10);
     cap_.response.headers.insert(cap_.response.headers.begin(),
                                  {"Server", spec_.persona.server_header});
-    cap_.response.headers.push_back({"Content-Length", std::to_string(r.body.size())});
-    if (srv_.opt.keepalive_timeout_s > 0) armTimer(srv_.opt.body_timeout_s);  // write deadline
-    asio::async_write(stream_, asio::buffer(out_),
+    cap_.response.headers.push_back({"Content-Length", std::to_string(r.bodySize())});
+    armTimer(srv_.opt.body_timeout_s);  // write deadline: a client that does not read is cut off
+    const std::string_view tail = r.omit_body ? std::string_view() : r.static_body;
+    const std::array<asio::const_buffer, 2> bufs = {asio::buffer(out_),
+                                                    asio::buffer(tail.data(), tail.size())};
+    asio::async_write(stream_, bufs,
                       [s = self(), keep_alive, consumed](boost::system::error_code ec, size_t) {
                         s->cap_.answered_us = nowUs();
                         s->srv_.handler.captured(std::move(s->cap_));

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 namespace drosera::sensor {
 namespace fs = std::filesystem;
@@ -169,28 +170,49 @@ core::Status CaptureJournal::openSegmentForAppend(uint64_t first_seq, bool creat
   const std::string path = segmentPath(first_seq);
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0600);
   if (fd < 0) return core::Status::fromErrno("cannot open journal segment " + path, errno);
-  std::lock_guard lock(fd_mu_);
-  if (write_fd_ >= 0) {
-    ::fdatasync(write_fd_);
-    ::close(write_fd_);
-  }
-  write_fd_ = fd;
-  active_ = first_seq;
-  active_size_ = create ? 0 : segments_[first_seq];
-  segments_[first_seq] = active_size_;
   if (create) syncDir(opt_.dir);
+  int old = -1;
+  {
+    std::lock_guard lock(meta_mu_);
+    old = write_fd_;
+    write_fd_ = fd;
+    active_ = first_seq;
+    active_size_ = create ? 0 : segments_[first_seq];
+    segments_[first_seq] = active_size_;
+  }
+  if (old >= 0) {
+    ::fdatasync(old);  // the finished segment is complete on disk before the next one fills
+    ::close(old);
+  }
   return core::Status::ok();
+}
+
+JournalPos CaptureJournal::endPos() const {
+  std::lock_guard lock(meta_mu_);
+  return {active_, active_size_};
+}
+
+JournalPos CaptureJournal::checkpointPos() const {
+  std::lock_guard lock(meta_mu_);
+  return checkpoint_pos_;
+}
+
+uint64_t CaptureJournal::checkpointSeq() const {
+  std::lock_guard lock(meta_mu_);
+  return checkpoint_seq_;
 }
 
 core::Result<JournalRecord> CaptureJournal::append(std::string_view payload) {
   if (payload.size() > kMaxRecord) {
     return core::Status::invalidArgument("capture too large for the journal");
   }
+  std::lock_guard append_lock(append_mu_);
+  // Only appends change active_/active_size_/write_fd_, so reading them here needs no lock.
   if (active_size_ > 0 && active_size_ + kHeader + payload.size() > opt_.segment_bytes) {
-    auto st = openSegmentForAppend(next_seq_, true);
+    auto st = openSegmentForAppend(next_seq_.load(), true);
     if (!st) return st;
   }
-  const uint64_t seq = next_seq_;
+  const uint64_t seq = next_seq_.load();
   unsigned char h[kHeader];
   put32(h, kMagic);
   put32(h + 4, static_cast<uint32_t>(payload.size()));
@@ -226,11 +248,14 @@ core::Result<JournalRecord> CaptureJournal::append(std::string_view payload) {
   }
   JournalRecord r;
   r.seq = seq;
-  r.pos = {active_, active_size_};
-  active_size_ += total;
-  segments_[active_] = active_size_;
-  r.next = {active_, active_size_};
-  ++next_seq_;
+  {
+    std::lock_guard lock(meta_mu_);
+    r.pos = {active_, active_size_};
+    active_size_ += total;
+    segments_[active_] = active_size_;
+    r.next = {active_, active_size_};
+  }
+  next_seq_.store(seq + 1, std::memory_order_release);  // published after the bytes
   return r;
 }
 
@@ -245,28 +270,34 @@ int CaptureJournal::readFd(uint64_t segment) {
 core::Result<std::optional<JournalRecord>> CaptureJournal::read(JournalPos pos,
                                                                 JournalPos* skip_to) {
   while (true) {
-    auto it = segments_.find(pos.segment);
-    if (it == segments_.end()) {
-      // The segment is gone (or the position predates it): continue at the next one.
-      auto next = segments_.upper_bound(pos.segment);
-      if (next == segments_.end()) return std::optional<JournalRecord>();
-      pos = {next->first, 0};
-      continue;
-    }
-    if (pos.offset >= it->second) {
+    uint64_t size = 0;
+    JournalPos after_segment;  // where to go if this segment is damaged
+    {
+      std::lock_guard lock(meta_mu_);
+      auto it = segments_.find(pos.segment);
+      if (it == segments_.end()) {
+        // The segment is gone (or the position predates it): continue at the next one.
+        auto next = segments_.upper_bound(pos.segment);
+        if (next == segments_.end()) return std::optional<JournalRecord>();
+        pos = {next->first, 0};
+        continue;
+      }
       auto next = std::next(it);
-      if (next == segments_.end()) return std::optional<JournalRecord>();
-      pos = {next->first, 0};
-      continue;
+      if (pos.offset >= it->second) {
+        if (next == segments_.end()) return std::optional<JournalRecord>();
+        pos = {next->first, 0};
+        continue;
+      }
+      size = it->second;
+      after_segment = next == segments_.end() ? JournalPos{active_, active_size_}
+                                              : JournalPos{next->first, 0};
     }
     int fd = readFd(pos.segment);
     if (fd < 0) return core::Status::fromErrno("cannot open journal segment", errno);
     JournalRecord r;
-    uint64_t n = validRecordAt(fd, pos.offset, it->second, &r.seq, &r.payload);
+    uint64_t n = validRecordAt(fd, pos.offset, size, &r.seq, &r.payload);
     if (n == 0) {
-      auto next = std::next(it);
-      *skip_to = next == segments_.end() ? JournalPos{active_, active_size_}
-                                         : JournalPos{next->first, 0};
+      *skip_to = after_segment;
       return core::Status::corruption("corrupt record in journal segment " +
                                       segmentPath(pos.segment) + " at offset " +
                                       std::to_string(pos.offset));
@@ -280,7 +311,7 @@ core::Result<std::optional<JournalRecord>> CaptureJournal::read(JournalPos pos,
 core::Status CaptureJournal::sync() {
   int fd = -1;
   {
-    std::lock_guard lock(fd_mu_);
+    std::lock_guard lock(meta_mu_);
     if (write_fd_ >= 0) fd = ::dup(write_fd_);
   }
   if (fd < 0) return core::Status::ok();
@@ -302,22 +333,25 @@ core::Status CaptureJournal::checkpoint(uint64_t seq, JournalPos pos) {
   if (!ok || std::rename(tmp.c_str(), (opt_.dir + "/checkpoint").c_str()) != 0) {
     return core::Status::fromErrno("cannot write the journal checkpoint", errno);
   }
-  checkpoint_seq_ = seq;
-  checkpoint_pos_ = pos;
-  // Delete segments that end before the checkpoint (never the active one).
-  for (auto it = segments_.begin(); it != segments_.end();) {
-    if (it->first == active_ || it->first >= pos.segment) break;
-    if (read_fd_ >= 0 && read_segment_ == it->first) {
-      ::close(read_fd_);
-      read_fd_ = -1;
+  // Delete segments that end before the checkpoint (never the active one). An open read fd of
+  // a deleted segment stays valid; the reader never goes back to it.
+  std::vector<uint64_t> doomed;
+  {
+    std::lock_guard lock(meta_mu_);
+    checkpoint_seq_ = seq;
+    checkpoint_pos_ = pos;
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      if (it->first == active_ || it->first >= pos.segment) break;
+      doomed.push_back(it->first);
+      it = segments_.erase(it);
     }
-    ::unlink(segmentPath(it->first).c_str());
-    it = segments_.erase(it);
   }
+  for (uint64_t first : doomed) ::unlink(segmentPath(first).c_str());
   return core::Status::ok();
 }
 
 uint64_t CaptureJournal::pendingBytes() const {
+  std::lock_guard lock(meta_mu_);
   uint64_t total = 0;
   for (const auto& [first, size] : segments_) {
     if (first < checkpoint_pos_.segment) continue;
@@ -328,6 +362,7 @@ uint64_t CaptureJournal::pendingBytes() const {
 }
 
 uint64_t CaptureJournal::diskBytes() const {
+  std::lock_guard lock(meta_mu_);
   uint64_t total = 0;
   for (const auto& [first, size] : segments_) total += size;
   return total;

@@ -3,11 +3,13 @@
 // queue waits here instead of being dropped. Segment files seg-<first seq>.cap hold records
 // [magic u32][length u32][crc32 u32][seq u64][payload]; a checkpoint file says up to where
 // inspection is done, and finished segments are deleted.
-// Thread-safety: append/read/checkpoint must be serialised by the caller; sync() may run
-// concurrently with them.
+// Thread-safety: append() may run concurrently with read(), checkpoint() and sync(); appends
+// are serialised among themselves, and read() must be called by one thread at a time. No lock
+// is held across disk I/O that another side waits for, so answering never waits for a reader.
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,11 +52,11 @@ class CaptureJournal {
   // kCorruption with the position after the damaged segment in `*skip_to`.
   core::Result<std::optional<JournalRecord>> read(JournalPos pos, JournalPos* skip_to);
 
-  uint64_t nextSeq() const { return next_seq_; }
-  JournalPos endPos() const { return {active_, active_size_}; }
-  // Position of `seq`'s record, assuming it is at or after `from` (used after restart).
-  JournalPos checkpointPos() const { return checkpoint_pos_; }
-  uint64_t checkpointSeq() const { return checkpoint_seq_; }
+  // The seq the next append gets; every record before it is complete on disk.
+  uint64_t nextSeq() const { return next_seq_.load(std::memory_order_acquire); }
+  JournalPos endPos() const;
+  JournalPos checkpointPos() const;
+  uint64_t checkpointSeq() const;
 
   // Flushes appended records to stable storage.
   core::Status sync();
@@ -72,16 +74,17 @@ class CaptureJournal {
   std::string segmentPath(uint64_t first_seq) const;
 
   Options opt_;
-  std::map<uint64_t, uint64_t> segments_;  // first seq -> size in bytes
+  std::mutex append_mu_;        // serialises appends (and segment roll-over)
+  mutable std::mutex meta_mu_;  // guards the fields below; never held across I/O but unlink
+  std::map<uint64_t, uint64_t> segments_;  // first seq -> bytes of complete records
   uint64_t active_ = 0;                     // first seq of the segment being appended to
   uint64_t active_size_ = 0;
   int write_fd_ = -1;
-  uint64_t next_seq_ = 1;
   uint64_t checkpoint_seq_ = 1;
   JournalPos checkpoint_pos_;
-  int read_fd_ = -1;
+  std::atomic<uint64_t> next_seq_{1};
+  int read_fd_ = -1;            // the reader's own (one reader at a time)
   uint64_t read_segment_ = 0;
-  mutable std::mutex fd_mu_;  // guards write_fd_ against sync() from another thread
 };
 
 }  // namespace drosera::sensor

@@ -1,6 +1,9 @@
 #include "sensor/inspection_pool.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -40,14 +43,15 @@ void InspectionPool::start() {
 
 bool InspectionPool::submit(core::Capture& capture, std::string* why) {
   std::string payload;
-  std::unique_lock lock(mu_);
-  capture.seq = journal_->nextSeq();
-  encodeCapture(capture, payload);
-  if (journal_->pendingBytes() + payload.size() > opt_.backlog_max_bytes) {
+  // The journal serialises appends itself; seq order equals append order.
+  if (journal_->pendingBytes() > opt_.backlog_max_bytes) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     *why = "backlog_full";
     return false;
   }
+  std::unique_lock lock(append_mu_);
+  capture.seq = journal_->nextSeq();
+  encodeCapture(capture, payload);
   auto rec = journal_->append(payload);
   if (!rec) {
     journal_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -55,87 +59,95 @@ bool InspectionPool::submit(core::Capture& capture, std::string* why) {
     return false;
   }
   if (opt_.fsync == FsyncPolicy::kAlways) journal_->sync();
-  // Keep it in memory only if it continues the run the workers read from memory.
-  const bool contiguous = memory_.empty() ? rec->seq == next_dispatch_seq_
-                                          : rec->seq == memory_.back().seq + 1;
   const size_t bytes = captureFootprint(capture);
-  if (contiguous && memory_.size() < opt_.queue_max_items &&
-      memory_bytes_ + bytes <= opt_.queue_max_bytes) {
-    memory_bytes_ += bytes;
-    memory_.push_back(Item{rec->seq, rec->pos, rec->next, std::move(capture), bytes});
+  {
+    std::lock_guard q(mu_);
+    // Keep it in memory only if it continues the run the workers read from memory.
+    const bool contiguous = memory_.empty() ? rec->seq == next_dispatch_seq_
+                                            : rec->seq == memory_.back().seq + 1;
+    if (contiguous && memory_.size() < opt_.queue_max_items &&
+        memory_bytes_ + bytes <= opt_.queue_max_bytes) {
+      memory_bytes_ += bytes;
+      memory_.push_back(Item{rec->seq, rec->pos, rec->next, std::move(capture), bytes});
+    }
+    backlog_peak_ = std::max(backlog_peak_, rec->seq + 1 - next_dispatch_seq_ +
+                                                static_cast<uint64_t>(in_flight_.size()));
   }
-  backlog_peak_ = std::max(backlog_peak_, journal_->nextSeq() - next_dispatch_seq_ +
-                                              static_cast<uint64_t>(in_flight_.size()));
   lock.unlock();
   cv_.notify_one();
   return true;
 }
 
-bool InspectionPool::takeLocked(std::unique_lock<std::mutex>&, Item* out) {
-  while (next_dispatch_seq_ < journal_->nextSeq()) {
-    if (!memory_.empty() && memory_.front().seq == next_dispatch_seq_) {
-      *out = std::move(memory_.front());
-      memory_.pop_front();
-      memory_bytes_ -= out->bytes;
-    } else {
-      // Not in memory: read it back from the journal.
-      JournalPos skip_to;
-      auto r = journal_->read(next_dispatch_pos_, &skip_to);
-      if (!r) {
-        journal_errors_.fetch_add(1, std::memory_order_relaxed);
-        spdlog::error("capture journal: {}; skipping to the next segment", r.status().message());
-        next_dispatch_pos_ = skip_to;
-        // The seq of the next readable record is unknown until read; resynchronise below.
-        auto again = journal_->read(next_dispatch_pos_, &skip_to);
-        if (again && again->has_value()) {
-          next_dispatch_seq_ = (*again)->seq;
-        } else {
-          next_dispatch_seq_ = journal_->nextSeq();
-          next_dispatch_pos_ = journal_->endPos();
-        }
-        continue;
-      }
-      if (!r->has_value()) {
-        // The journal ends earlier than its sequence says (torn tail cut at open).
-        next_dispatch_seq_ = journal_->nextSeq();
-        next_dispatch_pos_ = journal_->endPos();
-        return false;
-      }
-      JournalRecord& rec = **r;
-      if (rec.seq != next_dispatch_seq_) next_dispatch_seq_ = rec.seq;
-      auto cap = decodeCapture(rec.payload);
-      if (!cap) {
-        journal_errors_.fetch_add(1, std::memory_order_relaxed);
-        spdlog::error("capture journal: undecodable record {}, skipped", rec.seq);
-        next_dispatch_seq_ = rec.seq + 1;
-        next_dispatch_pos_ = rec.next;
-        continue;
-      }
-      cap->seq = rec.seq;
-      *out = Item{rec.seq, rec.pos, rec.next, std::move(*cap), 0};
-      // Memory items before this seq can no longer be contiguous; drop stale ones.
-      while (!memory_.empty() && memory_.front().seq <= rec.seq) {
-        memory_bytes_ -= memory_.front().bytes;
-        memory_.pop_front();
-      }
-    }
-    next_dispatch_seq_ = out->seq + 1;
-    next_dispatch_pos_ = out->next;
-    in_flight_.emplace(out->seq, out->pos);
-    return true;
-  }
-  return false;
-}
-
-void InspectionPool::worker() {
+bool InspectionPool::take(Item* out) {
+  std::lock_guard dispatch(dispatch_mu_);
   while (true) {
-    Item item;
+    JournalPos pos;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || next_dispatch_seq_ < journal_->nextSeq(); });
-      if (stopping_) return;
-      if (!takeLocked(lock, &item)) continue;
+      if (stopping_) return false;
+      if (!memory_.empty() && memory_.front().seq == next_dispatch_seq_) {
+        *out = std::move(memory_.front());
+        memory_.pop_front();
+        memory_bytes_ -= out->bytes;
+        next_dispatch_seq_ = out->seq + 1;
+        next_dispatch_pos_ = out->next;
+        in_flight_.emplace(out->seq, out->pos);
+        return true;
+      }
+      pos = next_dispatch_pos_;
     }
+    // Not in memory: read it back from the journal, without holding mu_.
+    JournalPos skip_to;
+    auto r = journal_->read(pos, &skip_to);
+    std::unique_lock lock(mu_);
+    if (!r) {
+      journal_errors_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("capture journal: {}; skipping to the next segment", r.status().message());
+      lock.unlock();
+      JournalPos ignored;
+      auto again = journal_->read(skip_to, &ignored);
+      lock.lock();
+      next_dispatch_pos_ = skip_to;
+      next_dispatch_seq_ = again && again->has_value() ? (*again)->seq : journal_->nextSeq();
+      if (!(again && again->has_value())) next_dispatch_pos_ = journal_->endPos();
+      continue;
+    }
+    if (!r->has_value()) {
+      // The journal ends earlier than its sequence says (a torn tail was cut at open).
+      next_dispatch_seq_ = journal_->nextSeq();
+      next_dispatch_pos_ = journal_->endPos();
+      continue;
+    }
+    JournalRecord& rec = **r;
+    next_dispatch_seq_ = rec.seq + 1;
+    next_dispatch_pos_ = rec.next;
+    // Memory items up to this seq were superseded by the disk read.
+    while (!memory_.empty() && memory_.front().seq <= rec.seq) {
+      memory_bytes_ -= memory_.front().bytes;
+      memory_.pop_front();
+    }
+    auto cap = decodeCapture(rec.payload);
+    if (!cap) {
+      journal_errors_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("capture journal: undecodable record {}, skipped", rec.seq);
+      continue;
+    }
+    cap->seq = rec.seq;
+    *out = Item{rec.seq, rec.pos, rec.next, std::move(*cap), 0};
+    in_flight_.emplace(out->seq, out->pos);
+    return true;
+  }
+}
+
+void InspectionPool::worker() {
+  if (opt_.nice > 0) {
+    // Linux applies nice per thread: the engine's ~1 ms per request must not delay answers.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), opt_.nice);
+  }
+  while (true) {
+    Item item;
+    if (!take(&item)) return;
     core::Verdict verdict = inspector_.inspect(item.capture);
     const int64_t done = nowUs();
     const int64_t since = item.capture.answered_us ? item.capture.answered_us
@@ -148,7 +160,8 @@ void InspectionPool::worker() {
         std::lock_guard lock(mu_);
         if (stopping_) return;  // left in flight: the checkpoint keeps it for the next start
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 5))));
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 5))));
       ++attempt;
     }
     inspected_.fetch_add(1, std::memory_order_relaxed);
@@ -175,10 +188,9 @@ void InspectionPool::checkpointNow() {
       pos = in_flight_.begin()->second;
     }
   }
+  if (seq == journal_->checkpointSeq()) return;
   // Events up to `seq` are written; make them durable before the journal forgets them.
   if (sync_events_) sync_events_();
-  std::lock_guard lock(mu_);
-  if (seq == journal_->checkpointSeq()) return;
   auto st = journal_->checkpoint(seq, pos);
   if (!st) {
     journal_errors_.fetch_add(1, std::memory_order_relaxed);

@@ -27,6 +27,7 @@ namespace drosera::sensor {
 
 struct PoolOptions {
   int threads = 1;
+  int nice = 0;  // applied to each inspector thread
   uint64_t queue_max_items = 10000;
   uint64_t queue_max_bytes = 64ull << 20;
   uint64_t backlog_max_bytes = 1ull << 30;
@@ -83,8 +84,9 @@ class InspectionPool {
 
   void worker();
   void maintenance();
-  // Takes the next capture in journal order (memory or disk). Called with mu_ held.
-  bool takeLocked(std::unique_lock<std::mutex>& lock, Item* out);
+  // Takes the next capture in journal order, from memory or from disk. Blocks until there is
+  // one; false when stopping.
+  bool take(Item* out);
   void finish(uint64_t seq);
 
   engine::Inspector& inspector_;
@@ -93,6 +95,11 @@ class InspectionPool {
   VerdictSink sink_;
   SyncFn sync_events_;
 
+  // Lock order: dispatch_mu_ before mu_. mu_ is held only for a few instructions (never across
+  // I/O), because answering threads take it in submit() and inspector threads run at a lower
+  // priority: a reader preempted while holding it would stall the answers.
+  std::mutex append_mu_;             // journal order == memory order among submitters
+  std::mutex dispatch_mu_;           // one worker at a time chooses (and reads) the next item
   mutable std::mutex mu_;
   std::condition_variable cv_;       // workers wait for work
   std::condition_variable idle_cv_;  // stop() waits for the queue to empty

@@ -152,6 +152,7 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(const core::Config& config,
   po.threads = c.inspection.threads > 0
                    ? c.inspection.threads
                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  po.nice = c.inspection.nice;
   po.queue_max_items = c.inspection.queue_max_items;
   po.queue_max_bytes = c.inspection.queue_max_bytes;
   po.backlog_max_bytes = c.inspection.backlog_max_bytes;

@@ -208,7 +208,7 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
     r.headers.push_back({"ETag", f.etag});
     return r;
   }
-  r.body = f.body;
+  r.static_body = f.body;  // the site outlives the server
   r.headers.push_back({"Last-Modified", f.last_modified});
   r.headers.push_back({"ETag", f.etag});
   r.headers.push_back({"Accept-Ranges", "bytes"});

@@ -87,7 +87,7 @@ class SensorTest(unittest.TestCase):
         out = self.d.raw(b"GET / HTTP/1.0\r\n\r\n")
         status, headers, _ = parse_response(out)
         self.assertEqual(status, 200)
-        self.assertTrue(out.startswith(b"HTTP/1.0 200"))
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"))
         self.assertEqual(headers["connection"], "close")
 
     def test_chunked_request_body_is_decoded(self):

@@ -48,9 +48,9 @@ std::string dump(const Config& c) {
   o << "engine.extra_rules ";
   list(E.extra_rules);
   const auto& I = c.inspection;
-  o << "inspection " << I.threads << " " << I.queue_max_items << " " << I.queue_max_bytes << " "
-    << I.backlog_max_bytes << " " << I.shutdown_drain_s << " " << I.fsync << " "
-    << I.fsync_interval_s << "\n";
+  o << "inspection " << I.threads << " " << I.nice << " " << I.queue_max_items << " "
+    << I.queue_max_bytes << " " << I.backlog_max_bytes << " " << I.shutdown_drain_s << " "
+    << I.fsync << " " << I.fsync_interval_s << "\n";
   const auto& V = c.event_log;
   o << "event_log '" << V.path << "' " << V.rotate_bytes << " " << V.keep_files << " " << V.fsync
     << " " << V.fsync_interval_s << " " << V.max_body_bytes << " " << V.raw_request << "\n";

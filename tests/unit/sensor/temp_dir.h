@@ -9,7 +9,7 @@
 #include <iterator>
 #include <string>
 
-namespace drosera::testing {
+namespace drosera::testutil {
 
 class TempDir {
  public:
@@ -49,4 +49,4 @@ inline void appendFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::app) << bytes;
 }
 
-}  // namespace drosera::testing
+}  // namespace drosera::testutil

@@ -1,0 +1,601 @@
+// The decoy site: path normalisation (no way out of the root), loading a folder and its
+// site.toml, and handle() answering like a small real application behind the persona's server.
+#include "sensor/site.h"
+
+#include <gtest/gtest.h>
+#include <sys/time.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "http/parser.h"
+#include "http/response.h"
+#include "temp_dir.h"
+
+namespace drosera::sensor {
+namespace {
+
+namespace fs = std::filesystem;
+using testutil::readFile;
+using testutil::TempDir;
+using testutil::writeFile;
+
+constexpr int64_t kMtime = 1'700'000'000;  // Tue, 14 Nov 2023 22:13:20 GMT
+
+// ---- normalizePath -------------------------------------------------------------------
+
+TEST(SiteNormalizePath, PlainPaths) {
+  EXPECT_EQ(Site::normalizePath("/"), "/");
+  EXPECT_EQ(Site::normalizePath(""), "/");
+  EXPECT_EQ(Site::normalizePath("/index.html"), "/index.html");
+  EXPECT_EQ(Site::normalizePath("/a/b/c.txt"), "/a/b/c.txt");
+  EXPECT_EQ(Site::normalizePath("/a/b/"), "/a/b/");
+  EXPECT_EQ(Site::normalizePath("relative/x"), "/relative/x");
+}
+
+TEST(SiteNormalizePath, QueryAndFragmentAreDropped) {
+  EXPECT_EQ(Site::normalizePath("/index.html?x=1&y=/../.."), "/index.html");
+  EXPECT_EQ(Site::normalizePath("/a#frag/../.."), "/a");
+  EXPECT_EQ(Site::normalizePath("/?q"), "/");
+  EXPECT_EQ(Site::normalizePath("?q=1"), "/");
+  EXPECT_EQ(Site::normalizePath("/dir/?x"), "/dir/");
+}
+
+TEST(SiteNormalizePath, PercentDecoding) {
+  EXPECT_EQ(Site::normalizePath("/caf%C3%A9.html"), "/caf\xc3\xa9.html");
+  EXPECT_EQ(Site::normalizePath("/%69ndex.html"), "/index.html");
+  EXPECT_EQ(Site::normalizePath("/a%2fb"), "/a/b");
+  EXPECT_EQ(Site::normalizePath("/a%2Fb%2F"), "/a/b/");
+  EXPECT_EQ(Site::normalizePath("/%3f"), "/?");       // decoded after the query is split off
+  EXPECT_EQ(Site::normalizePath("/100%25"), "/100%");
+  EXPECT_EQ(Site::normalizePath("/%252e%252e/x"), "/%2e%2e/x");  // decoded once only
+}
+
+TEST(SiteNormalizePath, MalformedPercentEscapesStayLiteral) {
+  EXPECT_EQ(Site::normalizePath("/%zz"), "/%zz");
+  EXPECT_EQ(Site::normalizePath("/%4"), "/%4");
+  EXPECT_EQ(Site::normalizePath("/%"), "/%");
+  EXPECT_EQ(Site::normalizePath("/a%"), "/a%");
+  EXPECT_EQ(Site::normalizePath("/%g1x"), "/%g1x");
+}
+
+TEST(SiteNormalizePath, NulByteIsRejected) {
+  EXPECT_EQ(Site::normalizePath("/index.html%00.jpg"), "");
+  EXPECT_EQ(Site::normalizePath(std::string("/a\0b", 4)), "");
+}
+
+TEST(SiteNormalizePath, DotSegmentsResolve) {
+  EXPECT_EQ(Site::normalizePath("/a/./b"), "/a/b");
+  EXPECT_EQ(Site::normalizePath("/./"), "/");
+  EXPECT_EQ(Site::normalizePath("/a/../b"), "/b");
+  EXPECT_EQ(Site::normalizePath("/a/b/../../c"), "/c");
+  EXPECT_EQ(Site::normalizePath("/a/b/.."), "/a");
+  EXPECT_EQ(Site::normalizePath("/a/.."), "/");
+  EXPECT_EQ(Site::normalizePath("/a/%2e%2e/b"), "/b");
+  EXPECT_EQ(Site::normalizePath("/..."), "/...");  // not a dot segment
+  EXPECT_EQ(Site::normalizePath("/..a/b.."), "/..a/b..");
+}
+
+TEST(SiteNormalizePath, RepeatedSlashesAndBackslashes) {
+  EXPECT_EQ(Site::normalizePath("//a"), "/a");
+  EXPECT_EQ(Site::normalizePath("/a//b///c"), "/a/b/c");
+  EXPECT_EQ(Site::normalizePath("/a\\b"), "/a/b");
+  EXPECT_EQ(Site::normalizePath("\\a\\b\\"), "/a/b/");
+  EXPECT_EQ(Site::normalizePath("/a%5cb"), "/a/b");
+  EXPECT_EQ(Site::normalizePath("/a\\..\\b"), "/b");
+}
+
+TEST(SiteNormalizePath, EscapingTheRootGivesEmpty) {
+  for (const char* t : {"/..", "/../", "/../etc/passwd", "/a/../../etc/passwd", "/%2e%2e/etc",
+                        "/%2E%2E%2Fetc%2Fpasswd", "/.%2e/x", "/a/b/../../../x", "\\..\\windows",
+                        "/a%5c..%5c..%5cwin.ini", "/static/..%2f..%2f..%2fetc/passwd", "..",
+                        "/./../x"}) {
+    EXPECT_EQ(Site::normalizePath(t), "") << t;
+  }
+}
+
+TEST(SiteNormalizePath, AbsoluteFormTargets) {
+  EXPECT_EQ(Site::normalizePath("http://example.com/a/b?x=1"), "/a/b");
+  EXPECT_EQ(Site::normalizePath("https://example.com:8443/x/"), "/x/");
+  EXPECT_EQ(Site::normalizePath("http://example.com"), "/");
+  EXPECT_EQ(Site::normalizePath("http://example.com/../etc/passwd"), "");
+}
+
+TEST(SiteNormalizePath, AbsoluteFormQueryIsNotThePath) {
+  // BUG: for absolute-form targets normalizePath (src/sensor/site.cc) takes everything from the
+  // first '/' after "//" as the path, even when that '/' is inside the query: the target
+  // "http://example.com?next=/admin/" has an empty path ("/"), but is served as "/admin/".
+  EXPECT_EQ(Site::normalizePath("http://example.com?next=/admin/"), "/");
+  EXPECT_EQ(Site::normalizePath("http://example.com?x=/../../etc/passwd"), "/");
+}
+
+// ---- a site folder made for the tests ------------------------------------------------
+
+void setMtime(const std::string& path, int64_t seconds) {
+  timeval tv[2] = {{static_cast<time_t>(seconds), 0}, {static_cast<time_t>(seconds), 0}};
+  ASSERT_EQ(::utimes(path.c_str(), tv), 0) << path;
+}
+
+std::string expectedEtag(size_t size, int64_t mtime_s) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "\"%llx-%llx\"", static_cast<unsigned long long>(size),
+                static_cast<unsigned long long>(mtime_s) * 1000000ull);
+  return buf;
+}
+
+// The body as sent: static files travel in static_body, everything else in body.
+std::string bodyOf(const http::Response& r) {
+  return r.static_body.empty() ? r.body : std::string(r.static_body);
+}
+
+std::string header(const http::Response& r, const std::string& name) {
+  const std::string* v = http::findHeader(r.headers, name);
+  return v ? *v : "<none>";
+}
+
+core::HttpRequestData request(const std::string& method, const std::string& target,
+                              std::vector<core::Header> headers = {{"Host", "victim.example"}}) {
+  core::HttpRequestData r;
+  r.method = method;
+  r.target = target;
+  r.version = "1.1";
+  r.headers = std::move(headers);
+  return r;
+}
+
+class SiteTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kMaxFile = 1000;
+
+  void SetUp() override {
+    files_ = {
+        {"index.html", "<html><body>home</body></html>\n"},
+        {"about.html", "<html>about</html>"},
+        {"docs/index.html", "<html>docs</html>"},
+        {"docs/guide.txt", "read me"},
+        {"assets/app.js", "console.log(1);"},
+        {"assets/css/site.css", "body{}"},
+        {"login.php", "<form>{{message}}<input name=u></form>"},
+        {"sent.html", "<p>thanks</p>"},
+        {"logo.PNG", "\x89PNG..."},
+        {"blob.xyz", std::string("\0\1\2", 3)},
+        {"big.bin", std::string(2000, 'x')},  // larger than kMaxFile: not served
+        {"site.toml",
+         "# POST routes\n"
+         "[[post]]\n"
+         "path = \"/login.php\"\n"
+         "page = \"login.php\"\n"
+         "message = '<div class=\"alert\">Invalid username or password.</div>'\n"
+         "\n"
+         "[[post]]\n"
+         "path = \"/contact\"\n"
+         "page = \"sent.html\"\n"
+         "status = 202\n"},
+    };
+    for (const auto& [name, body] : files_) {
+      writeFile(dir_.file(name), body);
+      setMtime(dir_.file(name), kMtime);
+    }
+    auto r = Site::load(dir_.path(), kMaxFile);
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    site_ = std::make_unique<Site>(std::move(r).value());
+  }
+
+  http::Response get(const std::string& target, std::vector<core::Header> headers = {
+                                                    {"Host", "victim.example"}}) {
+    return site_->handle(request("GET", target, std::move(headers)), apache_, 80);
+  }
+
+  TempDir dir_;
+  std::vector<std::pair<std::string, std::string>> files_;
+  std::unique_ptr<Site> site_;
+  http::Persona apache_ = http::makePersona("apache", "");
+  http::Persona nginx_ = http::makePersona("nginx", "");
+};
+
+TEST_F(SiteTest, LoadReadsEveryFileButTheManifestAndOversizedOnes) {
+  EXPECT_EQ(site_->root(), dir_.path());
+  EXPECT_EQ(site_->fileCount(), files_.size() - 2);
+  EXPECT_EQ(*site_->file("/index.html"), "<html><body>home</body></html>\n");
+  EXPECT_EQ(*site_->file("/assets/css/site.css"), "body{}");
+  EXPECT_EQ(*site_->file("/blob.xyz"), std::string("\0\1\2", 3));
+  EXPECT_EQ(site_->file("/site.toml"), nullptr);
+  EXPECT_EQ(site_->file("/big.bin"), nullptr);
+  EXPECT_EQ(site_->file("/nope"), nullptr);
+  EXPECT_EQ(site_->file("index.html"), nullptr);  // URL paths start with '/'
+}
+
+TEST_F(SiteTest, GetRootServesIndexWithValidators) {
+  const http::Response r = get("/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(bodyOf(r), "<html><body>home</body></html>\n");
+  EXPECT_EQ(header(r, "Content-Type"), "text/html");
+  EXPECT_EQ(header(r, "ETag"), expectedEtag(bodyOf(r).size(), kMtime));
+  EXPECT_EQ(header(r, "Last-Modified"), "Tue, 14 Nov 2023 22:13:20 GMT");
+  EXPECT_EQ(header(r, "Last-Modified"), http::httpDate(kMtime));
+  EXPECT_EQ(header(r, "Accept-Ranges"), "bytes");
+  EXPECT_EQ(header(r, "Vary"), "Accept-Encoding");
+  // Site files are sent without a copy: the body refers to the site's own storage.
+  EXPECT_EQ(r.static_body.data(), site_->file("/index.html")->data());
+}
+
+TEST_F(SiteTest, GetIndexDirectlyAndWithQuery) {
+  EXPECT_EQ(bodyOf(get("/index.html")), *site_->file("/index.html"));
+  EXPECT_EQ(get("/index.html?utm=1").status, 200);
+  EXPECT_EQ(get("/%69ndex.html").status, 200);
+  EXPECT_EQ(get("//index.html").status, 200);
+  EXPECT_EQ(get("/docs/../index.html").status, 200);
+}
+
+TEST_F(SiteTest, ContentTypesByExtension) {
+  EXPECT_EQ(header(get("/assets/app.js"), "Content-Type"), "application/javascript");
+  EXPECT_EQ(header(get("/assets/css/site.css"), "Content-Type"), "text/css");
+  EXPECT_EQ(header(get("/docs/guide.txt"), "Content-Type"), "text/plain");
+  EXPECT_EQ(header(get("/logo.PNG"), "Content-Type"), "image/png");
+  const http::Response blob = get("/blob.xyz");
+  EXPECT_EQ(header(blob, "Content-Type"), "application/octet-stream");
+  EXPECT_EQ(header(blob, "Vary"), "<none>");  // binary types do not vary on encoding
+  EXPECT_EQ(bodyOf(blob), std::string("\0\1\2", 3));
+}
+
+TEST_F(SiteTest, IfNoneMatchGives304) {
+  const std::string etag = header(get("/about.html"), "ETag");
+  const http::Response r = get("/about.html", {{"Host", "h"}, {"If-None-Match", etag}});
+  EXPECT_EQ(r.status, 304);
+  EXPECT_TRUE(bodyOf(r).empty());
+  EXPECT_EQ(header(r, "ETag"), etag);
+  EXPECT_EQ(header(r, "Last-Modified"), http::httpDate(kMtime));
+  // Header names are case-insensitive.
+  EXPECT_EQ(get("/about.html", {{"if-none-match", etag}}).status, 304);
+  // Another tag: the full answer.
+  const http::Response other = get("/about.html", {{"If-None-Match", "\"0-0\""}});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_EQ(bodyOf(other), "<html>about</html>");
+}
+
+TEST_F(SiteTest, IfModifiedSinceGives304UnlessIfNoneMatchDisagrees) {
+  const std::string lm = http::httpDate(kMtime);
+  EXPECT_EQ(get("/about.html", {{"If-Modified-Since", lm}}).status, 304);
+  EXPECT_EQ(get("/about.html", {{"If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}}).status,
+            200);
+  EXPECT_EQ(get("/about.html", {{"If-None-Match", "\"x\""}, {"If-Modified-Since", lm}}).status,
+            200);
+}
+
+TEST_F(SiteTest, FolderWithoutSlashRedirects) {
+  const http::Response r = get("/docs", {{"Host", "victim.example:8080"}});
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(header(r, "Location"), "http://victim.example:8080/docs/");
+  ASSERT_FALSE(r.headers.empty());
+  EXPECT_EQ(r.headers[0].name, "Location");
+  EXPECT_NE(bodyOf(r).find("<title>301 Moved Permanently</title>"), std::string::npos) << bodyOf(r);
+  EXPECT_NE(bodyOf(r).find("href=\"http://victim.example:8080/docs/\""), std::string::npos);
+  EXPECT_NE(bodyOf(r).find("Server at victim.example Port 80"), std::string::npos) << bodyOf(r);
+  // A folder known only through deeper files redirects as well.
+  EXPECT_EQ(header(get("/assets/css"), "Location"), "http://victim.example/assets/css/");
+  // HEAD too.
+  EXPECT_EQ(site_->handle(request("HEAD", "/docs"), apache_, 80).status, 301);
+}
+
+TEST_F(SiteTest, NamePrefixOfAFolderIsNotARedirect) {
+  EXPECT_EQ(get("/doc").status, 404);        // "/docs/" exists, "/doc/" does not
+  EXPECT_EQ(get("/about").status, 404);      // only "/about.html"
+  EXPECT_EQ(get("/about.html/").status, 404);
+}
+
+TEST_F(SiteTest, RedirectWithoutHostUsesLocalhost) {
+  const http::Response r = get("/docs", {});
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(header(r, "Location"), "http://localhost/docs/");
+}
+
+TEST_F(SiteTest, RedirectLocationCannotInjectHeaders) {
+  const http::Response r = get("/docs", {{"Host", "evil\r\nSet-Cookie: x=1"}});
+  EXPECT_EQ(r.status, 301);
+  const std::string loc = header(r, "Location");
+  EXPECT_EQ(loc.find_first_of("\r\n "), std::string::npos) << loc;
+  EXPECT_EQ(loc, "http://evil__Set-Cookie:_x=1/docs/");
+  EXPECT_EQ(bodyOf(r).find("<script"), std::string::npos);
+}
+
+TEST_F(SiteTest, FolderWithSlashServesItsIndex) {
+  const http::Response r = get("/docs/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(bodyOf(r), "<html>docs</html>");
+  EXPECT_EQ(get("/assets/").status, 404);  // no index file
+}
+
+TEST_F(SiteTest, UnknownPathIsThePersonasNotFoundPage) {
+  const http::Response r = get("/wp-login.php", {{"Host", "victim.example:8080"}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(bodyOf(r), http::errorPage(apache_, 404, "victim.example", 80));
+  EXPECT_EQ(header(r, "Content-Type"), "text/html; charset=iso-8859-1");
+  const http::Response n = site_->handle(request("GET", "/.env"), nginx_, 8080);
+  EXPECT_EQ(n.status, 404);
+  EXPECT_EQ(bodyOf(n), http::errorPage(nginx_, 404, "victim.example", 8080));
+  EXPECT_EQ(header(n, "Content-Type"), "text/html");
+}
+
+TEST_F(SiteTest, OversizedFileIsNotServed) { EXPECT_EQ(get("/big.bin").status, 404); }
+
+TEST_F(SiteTest, ManifestIsNeverServed) {
+  for (const char* t : {"/site.toml", "//site.toml", "/./site.toml", "/docs/../site.toml",
+                        "/site%2etoml", "/SITE.TOML"}) {
+    const http::Response r = get(t);
+    EXPECT_EQ(r.status, 404) << t;
+    EXPECT_EQ(bodyOf(r).find("[[post]]"), std::string::npos) << t;
+  }
+}
+
+TEST_F(SiteTest, PathOutsideTheRootIsABadRequest) {
+  const http::Response r = get("/../../etc/passwd");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(bodyOf(r), http::errorPage(apache_, 400, "victim.example", 80));
+  EXPECT_EQ(get("/index.html%00.txt").status, 400);
+}
+
+TEST_F(SiteTest, PostRouteRendersThePageWithTheMessage) {
+  const http::Response r = site_->handle(request("POST", "/login.php"), apache_, 80);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(bodyOf(r),
+            "<form><div class=\"alert\">Invalid username or password.</div><input name=u></form>");
+  EXPECT_EQ(header(r, "Content-Type"), "text/html; charset=UTF-8");
+  EXPECT_EQ(header(r, "Cache-Control"), "no-store, no-cache, must-revalidate");
+  EXPECT_EQ(header(r, "ETag"), "<none>");  // dynamic pages carry no validators
+  // Query strings do not change the route.
+  EXPECT_EQ(bodyOf(site_->handle(request("POST", "/login.php?redirect=/admin"), apache_, 80)),
+            bodyOf(r));
+}
+
+TEST_F(SiteTest, GetOfADynamicPageHasNoTokenLeft) {
+  const http::Response r = get("/login.php");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(bodyOf(r), "<form><input name=u></form>");
+  EXPECT_EQ(header(r, "Expires"), "Thu, 19 Nov 1981 08:52:00 GMT");
+  EXPECT_EQ(header(r, "Pragma"), "no-cache");
+  // If-None-Match does not apply to dynamic pages.
+  EXPECT_EQ(get("/login.php", {{"If-None-Match", "\"anything\""}}).status, 200);
+}
+
+TEST_F(SiteTest, PostRouteToAStaticPageWithItsStatus) {
+  const http::Response r = site_->handle(request("POST", "/contact"), apache_, 80);
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(bodyOf(r), "<p>thanks</p>");
+}
+
+TEST_F(SiteTest, PostToAStaticFileIs405WithAllow) {
+  const http::Response r = site_->handle(request("POST", "/about.html"), apache_, 80);
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(header(r, "Allow"), "GET,POST,OPTIONS,HEAD");
+  EXPECT_EQ(bodyOf(r), http::errorPage(apache_, 405, "victim.example", 80));
+  for (const char* m : {"PUT", "DELETE", "PATCH", "PROPFIND"}) {
+    EXPECT_EQ(site_->handle(request(m, "/about.html"), apache_, 80).status, 405) << m;
+  }
+}
+
+TEST_F(SiteTest, PostToAnUnknownPathIs404) {
+  EXPECT_EQ(site_->handle(request("POST", "/xmlrpc.php"), apache_, 80).status, 404);
+  EXPECT_EQ(site_->handle(request("PUT", "/shell.php"), apache_, 80).status, 404);
+}
+
+TEST_F(SiteTest, OptionsAnswersWithAllow) {
+  for (const char* t : {"/", "/about.html", "/does-not-exist"}) {
+    const http::Response r = site_->handle(request("OPTIONS", t), apache_, 80);
+    EXPECT_EQ(r.status, 200) << t;
+    EXPECT_EQ(header(r, "Allow"), "GET,POST,OPTIONS,HEAD") << t;
+    EXPECT_TRUE(bodyOf(r).empty());
+  }
+}
+
+TEST_F(SiteTest, UnknownMethodIs501) {
+  for (const char* m : {"FOO", "get", "BREW", ""}) {
+    const http::Response r = site_->handle(request(m, "/"), apache_, 80);
+    EXPECT_EQ(r.status, 501) << m;
+    EXPECT_EQ(bodyOf(r), http::errorPage(apache_, 501, "victim.example", 80)) << m;
+  }
+  // Also on paths that do not exist, and on folders without their slash.
+  EXPECT_EQ(site_->handle(request("FOO", "/nope"), apache_, 80).status, 501);
+  EXPECT_EQ(site_->handle(request("FOO", "/docs"), apache_, 80).status, 501);
+}
+
+TEST_F(SiteTest, HeadIsAnsweredLikeGet) {
+  const http::Response r = site_->handle(request("HEAD", "/about.html"), apache_, 80);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(header(r, "ETag"), expectedEtag(18, kMtime));
+}
+
+TEST_F(SiteTest, LongHostIsCutInErrorPages) {
+  const std::string host(1000, 'h');
+  const http::Response r = get("/nope", {{"Host", host}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(bodyOf(r), http::errorPage(apache_, 404, std::string(255, 'h'), 80));
+}
+
+TEST_F(SiteTest, HostileHostIsEscapedInErrorPages) {
+  const http::Response r = get("/nope", {{"Host", "<script>alert(1)</script>"}});
+  EXPECT_EQ(bodyOf(r).find("<script>"), std::string::npos) << bodyOf(r);
+}
+
+// ---- loading errors ------------------------------------------------------------------
+
+TEST(SiteLoad, MissingFolderIsNotFound) {
+  auto r = Site::load("/nonexistent/drosera/site", 1000);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), core::Status::Code::kNotFound);
+  EXPECT_NE(r.status().message().find("/nonexistent/drosera/site"), std::string::npos);
+}
+
+TEST(SiteLoad, EmptyFolderIsAnError) {
+  TempDir t;
+  auto r = Site::load(t.path(), 1000);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("has no files"), std::string::npos);
+}
+
+TEST(SiteLoad, FolderWithOnlyTheManifestIsAnError) {
+  TempDir t;
+  writeFile(t.file("site.toml"), "");
+  EXPECT_FALSE(Site::load(t.path(), 1000).isOk());
+}
+
+TEST(SiteLoad, FolderWithoutManifestLoads) {
+  TempDir t;
+  writeFile(t.file("index.html"), "x");
+  auto r = Site::load(t.path(), 1000);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  // Without routes a POST to an .html file is 405.
+  EXPECT_EQ(r->handle(request("POST", "/index.html"), http::makePersona("apache", ""), 80).status,
+            405);
+}
+
+TEST(SiteLoad, PostPageMissingFromTheSiteNamesFileAndLine) {
+  TempDir t;
+  writeFile(t.file("index.html"), "x");
+  writeFile(t.file("site.toml"),
+            "[[post]]\npath = \"/a\"\npage = \"index.html\"\n\n[[post]]\npath = \"/b\"\n"
+            "page = \"missing.html\"\n");
+  auto r = Site::load(t.path(), 1000);
+  ASSERT_FALSE(r.isOk());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("site.toml"), std::string::npos) << m;
+  EXPECT_NE(m.find("missing.html"), std::string::npos) << m;
+  EXPECT_NE(m.find(" 5 |"), std::string::npos) << m;  // the [[post]] entry's line
+}
+
+TEST(SiteLoad, ManifestSyntaxErrorIsReported) {
+  TempDir t;
+  writeFile(t.file("index.html"), "x");
+  writeFile(t.file("site.toml"), "[[post]]\npath = \"/a\npage = \"index.html\"\n");
+  auto r = Site::load(t.path(), 1000);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), core::Status::Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("site.toml"), std::string::npos) << r.status().message();
+}
+
+TEST(SiteLoad, ManifestEntryWithoutPathIsAnError) {
+  TempDir t;
+  writeFile(t.file("index.html"), "x");
+  writeFile(t.file("site.toml"), "[[post]]\npage = \"index.html\"\n");
+  auto r = Site::load(t.path(), 1000);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), core::Status::Code::kInvalidArgument);
+}
+
+TEST(SiteLoad, NestedSiteTomlIsAnOrdinaryFile) {
+  TempDir t;
+  writeFile(t.file("index.html"), "x");
+  writeFile(t.file("sub/site.toml"), "not the manifest");
+  auto r = Site::load(t.path(), 1000);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_NE(r->file("/sub/site.toml"), nullptr);
+}
+
+// ---- the site shipped with drosera ---------------------------------------------------
+
+class ShippedSite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto r = Site::load(root_, 4u << 20);
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    site_ = std::make_unique<Site>(std::move(r).value());
+  }
+  http::Response handle(const std::string& method, const std::string& target) {
+    return site_->handle(request(method, target), persona_, 8080);
+  }
+  const std::string root_ = std::string(DROSERA_SOURCE_DIR) + "/site";
+  std::unique_ptr<Site> site_;
+  http::Persona persona_ = http::makePersona("apache", "");
+};
+
+TEST_F(ShippedSite, LoadsEveryFileButTheManifest) {
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root_)) {
+    if (e.is_regular_file()) ++files;
+  }
+  EXPECT_EQ(site_->fileCount(), files - 1);
+  EXPECT_EQ(site_->file("/site.toml"), nullptr);
+  ASSERT_NE(site_->file("/robots.txt"), nullptr);
+  EXPECT_EQ(*site_->file("/robots.txt"), readFile(root_ + "/robots.txt"));
+}
+
+TEST_F(ShippedSite, GetRootServesIndexWithValidators) {
+  const http::Response r = handle("GET", "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(bodyOf(r), readFile(root_ + "/index.html"));
+  EXPECT_NE(header(r, "ETag"), "<none>");
+  EXPECT_EQ(header(r, "ETag").front(), '"');
+  EXPECT_NE(header(r, "Last-Modified"), "<none>");
+  const std::string etag = header(r, "ETag");
+  const http::Response again =
+      site_->handle(request("GET", "/", {{"If-None-Match", etag}}), persona_, 8080);
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(bodyOf(again).empty());
+}
+
+TEST_F(ShippedSite, FolderWithoutSlashRedirects) {
+  const http::Response r = handle("GET", "/assets");
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(header(r, "Location"), "http://victim.example/assets/");
+}
+
+TEST_F(ShippedSite, UnknownPathIs404) {
+  const http::Response r = handle("GET", "/wp-admin/");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(bodyOf(r), http::errorPage(persona_, 404, "victim.example", 8080));
+}
+
+TEST_F(ShippedSite, LoginPostShowsTheMessage) {
+  const http::Response r = handle("POST", "/login.php");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(bodyOf(r).find("Invalid username or password."), std::string::npos);
+  EXPECT_EQ(bodyOf(r).find("{{message}}"), std::string::npos);
+  EXPECT_EQ(bodyOf(r).find("{{"), std::string::npos);
+}
+
+TEST_F(ShippedSite, LoginGetHasNoTokenLeft) {
+  const http::Response r = handle("GET", "/login.php");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(bodyOf(r).find("{{message}}"), std::string::npos);
+  EXPECT_EQ(bodyOf(r).find("{{"), std::string::npos);
+  EXPECT_EQ(bodyOf(r).find("Invalid username or password."), std::string::npos);
+}
+
+TEST_F(ShippedSite, NoDynamicPageLeaksATemplateToken) {
+  for (const char* page : {"/login.php", "/contact.php", "/password-reset.php"}) {
+    for (const char* method : {"GET", "POST"}) {
+      const http::Response r = handle(method, page);
+      EXPECT_EQ(r.status, 200) << method << " " << page;
+      EXPECT_EQ(bodyOf(r).find("{{"), std::string::npos) << method << " " << page;
+    }
+  }
+}
+
+TEST_F(ShippedSite, PostRoutesServeTheirPages) {
+  EXPECT_EQ(bodyOf(handle("POST", "/contact.php")), readFile(root_ + "/contact-sent.html"));
+  EXPECT_EQ(bodyOf(handle("POST", "/password-reset.php")),
+            readFile(root_ + "/password-reset-sent.html"));
+  EXPECT_EQ(bodyOf(handle("POST", "/newsletter.php")), readFile(root_ + "/newsletter-sent.html"));
+}
+
+TEST_F(ShippedSite, PostToStaticHtmlIs405) {
+  const http::Response r = handle("POST", "/index.html");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(header(r, "Allow"), "GET,POST,OPTIONS,HEAD");
+}
+
+TEST_F(ShippedSite, OptionsAndUnknownMethod) {
+  const http::Response o = handle("OPTIONS", "/");
+  EXPECT_EQ(o.status, 200);
+  EXPECT_EQ(header(o, "Allow"), "GET,POST,OPTIONS,HEAD");
+  EXPECT_EQ(handle("FOO", "/").status, 501);
+}
+
+TEST_F(ShippedSite, ManifestIsNeverServed) {
+  EXPECT_EQ(handle("GET", "/site.toml").status, 404);
+  EXPECT_EQ(bodyOf(handle("GET", "/site.toml")).find("[[post]]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace drosera::sensor
