@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/config_load.h"
+#include "engine/modsec_inspector.h"
 #include "sensor/sensor.h"
 
 #ifndef DROSERA_VERSION
@@ -120,6 +121,24 @@ int runSensor(const CommonOptions& o, const char* what) {
   return 0;
 }
 
+// The ModSecurity configuration the sensor loads, so that another ModSecurity (nginx, Apache,
+// a benchmark peer) can run exactly the same rules.
+int rulesShow(const CommonOptions& o) {
+  Config config;
+  if (!loadConfig(o, &config)) return 2;
+  drosera::engine::EngineOptions eo;
+  eo.config = config.engine;
+  eo.request_body_limit = config.limits.max_body_bytes;
+  eo.tmp_dir = config.general.data_dir + "/tmp";
+  auto text = drosera::engine::buildEngineConfig(eo);
+  if (!text) {
+    std::fprintf(stderr, "drosera: %s\n", text.status().message().c_str());
+    return 1;
+  }
+  std::cout << *text;
+  return 0;
+}
+
 int configCheck(const std::string& file) {
   auto r = drosera::core::loadConfigFile(file);
   if (!r) {
@@ -166,12 +185,19 @@ int main(int argc, char** argv) {
   check->add_option("file", check_file, "the TOML file")->required();
   auto* def = config->add_subcommand("default", "print the default configuration, commented");
 
+  auto* rules = app.add_subcommand("rules", "the ModSecurity rules drosera runs");
+  rules->require_subcommand(1);
+  CommonOptions rules_opts;
+  auto* rules_show = rules->add_subcommand("show", "print the engine configuration as loaded");
+  addCommon(rules_show, rules_opts);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run) return runSensor(run_opts, "(run)");
   if (*sensor) return runSensor(sensor_opts, "sensor");
   if (*status_cmd) return status(status_opts);
   if (*check) return configCheck(check_file);
+  if (*rules_show) return rulesShow(rules_opts);
   if (*def) {
     std::cout << drosera::core::defaultConfigToml();
     return 0;

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "temp_dir.h"
@@ -539,6 +541,27 @@ TEST(CaptureJournal, CorruptionInTheActiveSegmentSkipsToTheEnd) {
   auto after = j->read(skip, &skip);
   ASSERT_TRUE(after.isOk());
   EXPECT_FALSE(after.value().has_value());
+}
+
+TEST(CaptureJournal, SyncMayRunConcurrentlyWithAppends) {
+  TempDir t;
+  auto j = openJournal(t.path(), 4096);
+  std::atomic<bool> done{false};
+  std::thread syncer([&] {
+    while (!done.load()) EXPECT_TRUE(j->sync().isOk());
+  });
+  for (uint64_t i = 1; i <= 500; ++i) {
+    auto r = j->append(payloadFor(i) + std::string(100, 's'));
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    EXPECT_EQ(r->seq, i);
+  }
+  done = true;
+  syncer.join();
+  const auto all = readAll(*j, {1, 0});
+  ASSERT_EQ(all.size(), 500u);
+  for (uint64_t i = 1; i <= 500; ++i) {
+    EXPECT_EQ(all[i - 1].payload, payloadFor(i) + std::string(100, 's'));
+  }
 }
 
 TEST(CaptureJournal, TooLargePayloadIsRefusedAndNothingIsAppended) {

@@ -349,7 +349,7 @@ TEST(EventRecord, OnlyCookieIsJoinedWithASemicolon) {
   const json j = parseLine(buildEventLine(c, core::Verdict{}, inspected(0), sampleContext()));
   const json& h = j.at("transaction").at("request").at("headers");
   EXPECT_EQ(h.at("Cookie"), "x=1; y=2");
-  EXPECT_EQ(h.at("CF-Ray"), "a, b");
+  EXPECT_EQ(h.at("CF-Ray"), std::string("a, b"));
 }
 
 TEST(EventRecord, HttpVersionNumber) {
