@@ -10,7 +10,7 @@ build_pkgs=(
   libboost1.74-dev libssl-dev zlib1g-dev libzstd-dev
   libsqlite3-dev libpq-dev libcurl4-openssl-dev
   nlohmann-json3-dev libsimdjson-dev libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev
-  libmaxminddb-dev
+  libmaxminddb-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(

@@ -1,7 +1,9 @@
 #include "core/config_load.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -109,6 +111,7 @@ Problem parseBytes(const Value& v, uint64_t lo, uint64_t& out) {
     else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1ull << 20;
     else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1ull << 30;
     else return "unknown size unit " + quote(unit) + " (use B, KiB, MiB or GiB)";
+    if (x > UINT64_MAX / mult) return "size too large (got " + quote(s) + ")";
     x *= mult;
   } else {
     return "expected a size (integer bytes or a string like \"16MiB\"), got " + describeType(v);
@@ -468,6 +471,13 @@ class Loader {
         has_port |= key == "port";
       }
       if (!has_port) return fail(entry, "server.listener: every listener needs a port");
+      for (const auto& other : result) {
+        if (l.port != 0 && other.port == l.port) {
+          return fail(entry.as_table().at("port"), "server.listener.port: port " +
+                                                       std::to_string(l.port) +
+                                                       " is configured twice");
+        }
+      }
       result.push_back(l);
     }
     out = std::move(result);

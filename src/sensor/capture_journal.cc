@@ -97,10 +97,12 @@ core::Result<std::unique_ptr<CaptureJournal>> CaptureJournal::open(const Options
   ::chmod(options.dir.c_str(), 0700);
   for (const auto& e : fs::directory_iterator(options.dir, ec)) {
     const std::string name = e.path().filename().string();
-    unsigned long long first = 0;
-    if (std::sscanf(name.c_str(), "seg-%16llu.cap", &first) == 1 && name.size() == 24) {
-      j->segments_[first] = e.file_size(ec);
+    // Exactly "seg-" + 16 digits + ".cap"; anything else in the folder is not ours.
+    if (name.size() != 24 || name.compare(0, 4, "seg-") != 0 || name.compare(20, 4, ".cap") != 0 ||
+        name.find_first_not_of("0123456789", 4) != 20) {
+      continue;
     }
+    j->segments_[std::stoull(name.substr(4, 16))] = e.file_size(ec);
   }
   if (ec) return core::Status::ioError("cannot list " + options.dir + ": " + ec.message());
 

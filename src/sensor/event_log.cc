@@ -53,7 +53,8 @@ EventLog::~EventLog() {
 }
 
 core::Status EventLog::openLocked() {
-  fd_ = ::open(opt_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  // O_RDWR, not O_WRONLY: the last byte is read back below.
+  fd_ = ::open(opt_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0) return core::Status::fromErrno("cannot open event log " + opt_.path, errno);
   struct stat st {};
   ::fstat(fd_, &st);

@@ -4,6 +4,7 @@
 
 #include "core/base64.h"
 #include "core/json_text.h"
+#include "http/parser.h"
 
 namespace drosera::sensor {
 namespace {
@@ -16,11 +17,8 @@ void writeHeaders(JsonWriter& w, const std::vector<core::Header>& headers) {
   for (const auto& h : headers) {
     bool found = false;
     for (auto& m : merged) {
-      if (m.first.size() == h.name.size() &&
-          std::equal(m.first.begin(), m.first.end(), h.name.begin(), [](char a, char b) {
-            return (a | 0x20) == (b | 0x20);
-          })) {
-        m.second += (m.first.size() == 6 && (m.first[0] | 0x20) == 'c') ? "; " : ", ";
+      if (http::iequals(m.first, h.name)) {
+        m.second += http::iequals(m.first, "Cookie") ? "; " : ", ";
         m.second += h.value;
         found = true;
         break;

@@ -52,13 +52,39 @@ std::string replaceToken(const std::string& body, std::string_view message) {
   return out;
 }
 
+// If-None-Match: "*", or a list of (possibly weak) entity tags compared weakly.
+bool etagMatches(std::string_view header, std::string_view etag) {
+  size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
+    size_t j = header.find(',', i);
+    if (j == std::string_view::npos) j = header.size();
+    std::string_view tag = header.substr(i, j - i);
+    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+    if (tag == "*") return true;
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (!tag.empty() && tag == etag) return true;
+    i = j + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string Site::normalizePath(std::string_view target) {
-  // Absolute-form targets ("http://host/path") carry the path after the authority.
-  if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
-    size_t slash = target.find('/', target.find("//") + 2);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  // Absolute-form targets ("http://host/path") carry the path after the authority, which ends
+  // at the first '/', '?' or '#'.
+  auto startsWithNoCase = [&](std::string_view prefix) {
+    return target.size() >= prefix.size() && http::iequals(target.substr(0, prefix.size()), prefix);
+  };
+  if (startsWithNoCase("http://") || startsWithNoCase("https://")) {
+    size_t end = target.find_first_of("/?#", target.find("//") + 2);
+    if (end == std::string_view::npos || target[end] != '/') {
+      target = end == std::string_view::npos ? std::string_view("/") : target.substr(end);
+      if (!target.empty() && target[0] != '/') return "/";
+    } else {
+      target = target.substr(end);
+    }
   }
   target = target.substr(0, target.find_first_of("?#"));
   std::string decoded;
@@ -202,7 +228,7 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
   }
   const std::string* inm = http::findHeader(req.headers, "If-None-Match");
   const std::string* ims = http::findHeader(req.headers, "If-Modified-Since");
-  if ((inm && *inm == f.etag) || (!inm && ims && *ims == f.last_modified)) {
+  if ((inm && etagMatches(*inm, f.etag)) || (!inm && ims && *ims == f.last_modified)) {
     r.status = 304;
     r.headers.push_back({"Last-Modified", f.last_modified});
     r.headers.push_back({"ETag", f.etag});

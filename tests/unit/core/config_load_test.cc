@@ -60,7 +60,8 @@ std::string dump(const Config& c) {
 Config load(const std::string& text) {
   auto r = loadConfigString(text, "drosera.toml");
   EXPECT_TRUE(r.isOk()) << r.status().message() << "\nin:\n" << text;
-  return r.isOk() ? r.value() : Config{};
+  if (!r.isOk()) return Config{};
+  return std::move(r).value();
 }
 
 std::string loadError(const std::string& text) {
@@ -328,7 +329,7 @@ TEST(ConfigLoad, SizeErrors) {
 }
 
 TEST(ConfigLoad, SizeThatOverflowsIsAnError) {
-  // BUG: parseBytes (src/core/config_load.cc) accepts up to 15 digits and multiplies by the
+  // Regression (found by this test, fixed): parseBytes (src/core/config_load.cc) accepts up to 15 digits and multiplies by the
   // unit without an overflow check. 17179869185 GiB is 2^64 + 2^30 bytes: it wraps around to
   // exactly 1 GiB and loads silently.
   auto r = loadConfigString("[inspection]\nbacklog_max_bytes = \"17179869185G\"\n", "d.toml");

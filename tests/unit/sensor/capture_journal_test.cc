@@ -603,7 +603,7 @@ TEST(CaptureJournal, UnrelatedFilesInTheFolderAreIgnored) {
 }
 
 TEST(CaptureJournal, FileThatOnlyLooksLikeASegmentIsIgnored) {
-  // BUG: open() accepts any 24-character name for which sscanf("seg-%16llu.cap") returns 1;
+  // Regression (found by this test, fixed): open() accepts any 24-character name for which sscanf("seg-%16llu.cap") returns 1;
   // sscanf's count does not cover the literal ".cap" after the number, so a copy such as
   // "seg-0000000000000009.bak" is taken for segment 9. Being the newest "segment", the journal
   // then tries to open seg-0000000000000009.cap for appending and open() fails (ENOENT): a

@@ -85,7 +85,7 @@ TEST(EventLog, AppendsToAnExistingFile) {
 }
 
 TEST(EventLog, FileWithoutFinalNewlineGetsOneOnOpen) {
-  // BUG: EventLog::openLocked (src/sensor/event_log.cc) opens the log O_WRONLY | O_APPEND and
+  // Regression (found by this test, fixed): EventLog::openLocked (src/sensor/event_log.cc) opens the log O_WRONLY | O_APPEND and
   // then calls pread(fd_, &last, 1, size_ - 1) to look at the last byte. pread on a write-only
   // descriptor fails with EBADF, the failure is ignored, and the missing newline is never
   // written: the next event is glued onto the torn line and both become invalid JSON.

@@ -327,7 +327,7 @@ TEST(EventRecord, RepeatedHeadersAreJoined) {
 }
 
 TEST(EventRecord, HeadersThatDifferOutsideLettersAreNotMerged) {
-  // BUG: writeHeaders (src/sensor/event_record.cc) compares names with (a | 0x20) == (b | 0x20),
+  // Regression (found by this test, fixed): writeHeaders (src/sensor/event_record.cc) compares names with (a | 0x20) == (b | 0x20),
   // which folds case for letters but also equates '^' with '~', '@' with '`', '[' with '{',
   // '-' with '\r' and so on. "a^b" and "a~b" are two different, valid header names (both are
   // tchars), yet the event shows one header "a^b" with both values joined.
@@ -341,7 +341,7 @@ TEST(EventRecord, HeadersThatDifferOutsideLettersAreNotMerged) {
 }
 
 TEST(EventRecord, OnlyCookieIsJoinedWithASemicolon) {
-  // BUG: writeHeaders joins repeated values with "; " for every 6-character name starting with
+  // Regression (found by this test, fixed): writeHeaders joins repeated values with "; " for every 6-character name starting with
   // 'c' (m.first.size() == 6 && (m.first[0] | 0x20) == 'c'), not just for Cookie: two CF-Ray
   // headers come out as "a; b" instead of "a, b".
   core::Capture c = sampleCapture();

@@ -104,7 +104,7 @@ TEST(SiteNormalizePath, AbsoluteFormTargets) {
 }
 
 TEST(SiteNormalizePath, AbsoluteFormQueryIsNotThePath) {
-  // BUG: for absolute-form targets normalizePath (src/sensor/site.cc) takes everything from the
+  // Regression (found by this test, fixed): for absolute-form targets normalizePath (src/sensor/site.cc) takes everything from the
   // first '/' after "//" as the path, even when that '/' is inside the query: the target
   // "http://example.com?next=/admin/" has an empty path ("/"), but is served as "/admin/".
   EXPECT_EQ(Site::normalizePath("http://example.com?next=/admin/"), "/");
