@@ -33,6 +33,7 @@ Clock::duration secs(double s) {
 }
 
 constexpr size_t kReadChunk = 16384;
+constexpr uint64_t kOverflowConnections = 64;  // answered 503 past limits.max_connections
 constexpr size_t kLingerBytes = 65536;
 
 void addUnique(std::vector<std::string>& v, const std::string& s) {
@@ -110,13 +111,16 @@ tcp::socket& lowest(Stream& s) {
 template <typename Stream>
 class Session final : public SessionBase {
  public:
-  Session(Server::Impl& srv, Stream stream, size_t listener, std::string peer_ip, bool ip_ok)
+  // `over_limit` names the connection limit this connection is over (nullptr: none); its
+  // request is then answered 503 and recorded with that limit.
+  Session(Server::Impl& srv, Stream stream, size_t listener, std::string peer_ip,
+          const char* over_limit)
       : srv_(srv),
         stream_(std::move(stream)),
         spec_(srv.opt.listeners[listener]),
         timer_(lowest(stream_).get_executor()),
         parser_(srv.opt.parser),
-        over_ip_limit_(!ip_ok) {
+        over_limit_(over_limit) {
     boost::system::error_code ec;
     auto remote = lowest(stream_).remote_endpoint(ec);
     auto local = lowest(stream_).local_endpoint(ec);
@@ -124,7 +128,9 @@ class Session final : public SessionBase {
     local_ = {canonicalIp(local.address().to_string()), local.port()};
     client_ = peer_;
     peer_trusted_ = !srv_.opt.trusted_proxies.empty() && srv_.opt.trusted_proxies.contains(peer_.ip);
-    if (over_ip_limit_ && peer_trusted_) over_ip_limit_ = false;
+    if (over_limit_ && peer_trusted_ && std::string_view(over_limit_) == "max_connections_per_ip") {
+      over_limit_ = nullptr;  // a load balancer carries many clients
+    }
   }
 
   ~Session() override {
@@ -288,7 +294,7 @@ class Session final : public SessionBase {
           phase_ = Phase::kBody;
           armTimer(srv_.opt.body_timeout_s);
         }
-        if (parser_.expectsContinue() && !sent_continue_ && !over_ip_limit_) {
+        if (parser_.expectsContinue() && !sent_continue_ && !over_limit_) {
           sent_continue_ = true;
           auto msg = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
           asio::async_write(stream_, asio::buffer(*msg),
@@ -300,8 +306,8 @@ class Session final : public SessionBase {
         }
         return doRead();
       case ParseState::kComplete:
-        if (over_ip_limit_) {
-          extra_limits_.push_back("max_connections_per_ip");
+        if (over_limit_) {
+          extra_limits_.push_back(over_limit_);
           srv_.stats.per_ip_limited.fetch_add(1, std::memory_order_relaxed);
           return answerError(503);
         }
@@ -495,7 +501,7 @@ class Session final : public SessionBase {
   std::string client_source_ = "socket";
   bool peer_trusted_ = false;
   bool proxy_used_ = false;
-  bool over_ip_limit_ = false;
+  const char* over_limit_ = nullptr;
   bool stop_requested_ = false;
   bool sent_continue_ = false;
   std::string sni_, tls_version_;
@@ -528,7 +534,10 @@ void Server::Impl::accept(size_t pos) {
 
 void Server::Impl::onAccepted(size_t pos, tcp::socket socket) {
   const size_t index = acceptors[pos].index;
-  if (stats.connections_active.load(std::memory_order_relaxed) >= opt.max_connections) {
+  // Over the total limit, a few overflow connections are still read, answered 503 and recorded
+  // (the limit hit is in the event); past those, connections are closed at once and counted.
+  const uint64_t active = stats.connections_active.load(std::memory_order_relaxed);
+  if (active >= opt.max_connections + kOverflowConnections) {
     stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
     boost::system::error_code ec;
     socket.close(ec);
@@ -540,15 +549,18 @@ void Server::Impl::onAccepted(size_t pos, tcp::socket socket) {
   socket.set_option(tcp::no_delay(true), ec);
   std::string ip = canonicalIp(remote.address().to_string());
   const bool ip_ok = countIp(ip);
+  const char* over = active >= opt.max_connections ? "max_connections"
+                     : ip_ok                       ? nullptr
+                                                   : "max_connections_per_ip";
   stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   stats.connections_active.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<SessionBase> s;
   if (opt.listeners[index].tls) {
     s = std::make_shared<Session<ssl::stream<tcp::socket>>>(
-        *this, ssl::stream<tcp::socket>(std::move(socket), *ssl_ctx), index, std::move(ip), ip_ok);
+        *this, ssl::stream<tcp::socket>(std::move(socket), *ssl_ctx), index, std::move(ip), over);
   } else {
     s = std::make_shared<Session<tcp::socket>>(*this, std::move(socket), index, std::move(ip),
-                                               ip_ok);
+                                               over);
   }
   registerSession(s);
   s->start();

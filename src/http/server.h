@@ -57,13 +57,13 @@ class Handler {
 
 struct ServerStats {
   std::atomic<uint64_t> connections_accepted{0};
-  std::atomic<uint64_t> connections_rejected{0};   // over limits.max_connections
+  std::atomic<uint64_t> connections_rejected{0};   // closed unread, far over max_connections
   std::atomic<uint64_t> connections_active{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> bad_requests{0};
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> tls_handshake_failures{0};
-  std::atomic<uint64_t> per_ip_limited{0};
+  std::atomic<uint64_t> per_ip_limited{0};         // answered 503 over a connection limit
 };
 
 struct BoundListener {
