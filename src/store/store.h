@@ -1,0 +1,186 @@
+// The store: where the collector keeps normalised events, the attackers they come from, the
+// sensors that sent them, and the progress of everyone who reads them (DESIGN decisions 5, 6).
+// One interface, two implementations: SQLite (embedded, the default; WAL) and PostgreSQL (a
+// fleet; several collectors may share one database). One schema with versioned migrations;
+// the same conformance suite runs against both (tests/conformance/).
+//
+// Guarantees:
+//  * insert() is atomic: every event of the batch, the attacker rows they touch and the file
+//    offsets passed with them are committed together, or nothing is.
+//  * (sensor, unique_id) is unique: a resent event is skipped and counted, never stored twice.
+//  * Every stored event gets a sequence number (`seq`), strictly increasing in commit order, so
+//    a reader that remembers the last seq it handled (cursor()/setCursor()) never misses an event
+//    that commits later with a smaller number, and never sees one twice.
+//  * Attacker data is hostile: every value is bound as a parameter, never spliced into SQL.
+// Thread-safety: a Store may be used from several threads; implementations serialise writes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/status.h"
+
+namespace drosera::store {
+
+struct StoredEvent {
+  uint64_t seq = 0;        // also the event's id in the API
+  core::Event event;       // raw_record decompressed
+};
+
+// A tailer's position in one file, committed with the events it produced.
+struct FileOffset {
+  std::string key;         // stable identity, e.g. "<device>:<inode>:<fingerprint>"
+  std::string path;        // last known path
+  uint64_t offset = 0;     // bytes consumed (always at a record boundary)
+  int64_t updated_us = 0;
+};
+
+struct InsertResult {
+  uint64_t inserted = 0;
+  uint64_t duplicates = 0;
+  uint64_t last_seq = 0;   // seq of the last inserted event (0 if none)
+};
+
+// Filters shared by event listing and aggregates. Empty/zero fields do not filter.
+struct EventFilter {
+  int64_t from_us = 0;     // time_us >= from_us
+  int64_t to_us = 0;       // time_us <  to_us (0: no upper bound)
+  std::string ip;          // src_ip equals
+  int rule_id = 0;         // has this rule hit
+  std::string tag;         // a rule hit carries this tag
+  std::string category;    // has this category ("attack-sqli", "honeytrap")
+  std::string trap;        // has a trap hit of this kind
+  std::string sensor;      // sensor equals
+  std::string text;        // substring (case-insensitive) of uri or user_agent
+};
+
+struct EventQuery {
+  EventFilter filter;
+  uint64_t before_seq = 0; // cursor: only events with seq < before_seq (0: from the newest)
+  size_t limit = 100;      // at most 1000
+};
+
+struct EventPage {
+  std::vector<StoredEvent> events;  // newest first; raw_record and request_body left empty
+  uint64_t next_cursor = 0;         // pass as before_seq for the next page; 0 when done
+};
+
+struct AttackerRow {
+  std::string ip;
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;
+  uint64_t events = 0;
+  uint64_t events_with_rules = 0;   // events where at least one non-scoring rule matched
+  std::vector<std::string> categories;
+  std::vector<std::string> traps;   // trap kinds triggered
+  std::vector<std::string> sensors;
+  bool flagged = false;             // any trap triggered, or a sensor flagged it
+};
+
+struct AttackerQuery {
+  EventFilter filter;      // time range by last_seen; ip/sensor/category/trap as for events
+  size_t limit = 100;
+  size_t offset = 0;
+  std::string order = "last_seen";  // last_seen | events | first_seen
+};
+
+struct CountBucket {
+  int64_t start_us = 0;
+  uint64_t count = 0;
+  uint64_t alerts = 0;     // events with at least one non-scoring rule or trap hit
+};
+
+enum class Dimension { kSourceIp, kRule, kCategory, kTag, kDstPort, kUserAgent, kTrap, kSensor,
+                       kUri, kMethod, kStatus };
+
+struct TopItem {
+  std::string key;         // rule ids, ports and statuses as decimal text
+  std::string label;       // kRule: the rule's message; otherwise empty
+  uint64_t count = 0;
+};
+
+struct SensorRow {
+  std::string sensor;
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;      // last event or heartbeat
+  uint64_t events = 0;
+  int64_t lag_ms = -1;           // as last reported by the sensor's shipper (-1: unknown)
+  std::string status_json;       // the sensor's last status document ({} if none)
+};
+
+struct RetentionResult {
+  uint64_t deleted = 0;
+  uint64_t bytes_before = 0;
+  uint64_t bytes_after = 0;
+};
+
+struct StoreStats {
+  uint64_t events = 0;
+  uint64_t attackers = 0;
+  uint64_t bytes = 0;            // database size on disk (approximate for PostgreSQL)
+  uint64_t last_seq = 0;
+  int schema_version = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual core::Result<InsertResult> insert(const std::vector<core::Event>& events,
+                                            const std::vector<FileOffset>& offsets = {}) = 0;
+
+  // Events with seq > after_seq, oldest first, at most `limit`, complete (raw record included).
+  virtual core::Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit) = 0;
+  virtual core::Result<std::optional<StoredEvent>> event(uint64_t seq) = 0;
+  virtual core::Result<EventPage> events(const EventQuery& query) = 0;
+
+  virtual core::Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query) = 0;
+  virtual core::Result<std::optional<AttackerRow>> attacker(const std::string& ip) = 0;
+
+  // Events per bucket over [from_us, to_us); buckets aligned to multiples of bucket_us.
+  virtual core::Result<std::vector<CountBucket>> countsOverTime(const EventFilter& filter,
+                                                                int64_t bucket_us) = 0;
+  virtual core::Result<std::vector<TopItem>> top(Dimension dimension, const EventFilter& filter,
+                                                 size_t limit) = 0;
+
+  // A sensor reported in (shipper heartbeat with its lag and status document).
+  virtual core::Status sensorSeen(const std::string& sensor, int64_t now_us, int64_t lag_ms,
+                                  const std::string& status_json) = 0;
+  virtual core::Result<std::vector<SensorRow>> sensors() = 0;
+
+  // Reader cursors (the reporter, outputs): the last seq each has handled. 0 if never set.
+  virtual core::Result<uint64_t> cursor(const std::string& reader) = 0;
+  virtual core::Status setCursor(const std::string& reader, uint64_t seq) = 0;
+
+  // Small durable key-value state for readers (e.g. what the MISP reporter has published).
+  virtual core::Result<std::optional<std::string>> getState(const std::string& ns,
+                                                            const std::string& key) = 0;
+  virtual core::Status putState(const std::string& ns, const std::string& key,
+                                const std::string& value) = 0;
+
+  virtual core::Result<std::vector<FileOffset>> fileOffsets() = 0;
+
+  // Deletes the oldest events first: all older than `older_than_us` (0: no age limit), then
+  // more until the database is under `max_bytes` (0: no size limit). Attacker rows stay.
+  virtual core::Result<RetentionResult> applyRetention(int64_t older_than_us,
+                                                       uint64_t max_bytes) = 0;
+  virtual core::Result<StoreStats> stats() = 0;
+};
+
+struct SqliteOptions {
+  std::string path;                  // the database file; created with mode 0600
+  bool synchronous_full = false;     // FULL instead of NORMAL (WAL is crash-safe either way)
+};
+
+struct PostgresOptions {
+  std::string conninfo;              // libpq connection string
+};
+
+core::Result<std::unique_ptr<Store>> openSqliteStore(const SqliteOptions& options);
+core::Result<std::unique_ptr<Store>> openPostgresStore(const PostgresOptions& options);
+
+}  // namespace drosera::store
