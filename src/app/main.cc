@@ -139,6 +139,30 @@ int rulesShow(const CommonOptions& o) {
   return 0;
 }
 
+// The honeytrap identification rules of this install, for ModSecurity v2 (Apache) or v3
+// (nginx) in front of a real application.
+int rulesExport(const CommonOptions& o, const std::string& output) {
+  Config config;
+  if (!loadConfig(o, &config)) return 2;
+  auto text = drosera::sensor::exportTrapRules(config);
+  if (!text) {
+    std::fprintf(stderr, "drosera: %s\n", text.status().message().c_str());
+    return 1;
+  }
+  if (output.empty() || output == "-") {
+    std::cout << *text;
+    return 0;
+  }
+  std::ofstream out(output, std::ios::trunc);
+  out << *text;
+  if (!out) {
+    std::fprintf(stderr, "drosera: cannot write %s\n", output.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "drosera: honeytrap rules written to %s\n", output.c_str());
+  return 0;
+}
+
 int configCheck(const std::string& file) {
   auto r = drosera::core::loadConfigFile(file);
   if (!r) {
@@ -190,6 +214,12 @@ int main(int argc, char** argv) {
   CommonOptions rules_opts;
   auto* rules_show = rules->add_subcommand("show", "print the engine configuration as loaded");
   addCommon(rules_show, rules_opts);
+  CommonOptions export_opts;
+  std::string export_output;
+  auto* rules_export = rules->add_subcommand(
+      "export", "write the honeytrap rules for ModSecurity v2 (Apache) and v3 (nginx)");
+  addCommon(rules_export, export_opts);
+  rules_export->add_option("-o,--output", export_output, "file to write (default: stdout)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -198,6 +228,7 @@ int main(int argc, char** argv) {
   if (*status_cmd) return status(status_opts);
   if (*check) return configCheck(check_file);
   if (*rules_show) return rulesShow(rules_opts);
+  if (*rules_export) return rulesExport(export_opts, export_output);
   if (*def) {
     std::cout << drosera::core::defaultConfigToml();
     return 0;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace drosera::core {
@@ -27,6 +28,16 @@ struct HttpResponseData {
   std::vector<Header> headers;
   std::string body;          // only when the response body is inspected
   uint64_t body_bytes = 0;   // bytes of body sent
+};
+
+// A honeytrap that fired (DESIGN decision 3): which bait, and what the attacker gave away.
+struct TrapHit {
+  std::string kind;             // fake_port, robots, comment, hidden_field, cookie,
+                                // sensitive_file, admin_login, honeytoken
+  std::string bait;             // the bait's name: a path, a field or cookie name, a token id
+  std::string captured;         // credentials, the altered value, the token...; may be empty
+  int rule_id = 0;
+  std::string origin;           // honeytoken: unique_id of the event that handed it out
 };
 
 struct Endpoint {
@@ -62,6 +73,11 @@ struct Capture {
   uint64_t raw_bytes = 0;       // bytes the client sent for this request
   std::vector<std::string> limits_hit;   // e.g. "max_body_bytes", "header_timeout"
   std::vector<std::string> anomalies;    // e.g. "bare_lf", "nul_in_header"
+
+  // What the server knows and the rules cannot see, handed to the engine as TX:DROSERA_<NAME>
+  // (e.g. "cookie" = "forged", "honeytoken" = the token): the honeytrap rules match on them.
+  std::vector<std::pair<std::string, std::string>> facts;
+  std::string visitor;          // the visitor id from a valid trap cookie, or the one just issued
 };
 
 }  // namespace drosera::core

@@ -25,7 +25,8 @@ struct ListenerConfig {
   bool tls = false;
   bool proxy_protocol = false;       // expect a PROXY v1/v2 header from trusted proxies
   std::string persona;               // empty: server.persona
-  std::string site;                  // empty: site.root
+  std::string site;                  // empty: site.root; "builtin:<name>": a site shipped with
+                                     // drosera (sites/<name>)
 };
 
 struct ServerConfig {
@@ -35,8 +36,8 @@ struct ServerConfig {
   int io_threads = 1;
   std::vector<ListenerConfig> listeners = {
       {8080, "real", false, false, "", ""},
-      {8000, "fake", false, false, "", ""},
-      {8888, "fake", false, false, "", ""},
+      {8000, "fake", false, false, "nginx", "builtin:dev-api"},
+      {8888, "fake", false, false, "nginx", "builtin:ops-console"},
       {8443, "real", true, false, "", ""},
   };
   std::vector<std::string> trusted_proxies;  // IPs or CIDRs whose X-Forwarded-For/PROXY is believed
@@ -98,6 +99,31 @@ struct EventLogConfig {
   bool raw_request = true;                 // keep the raw request bytes (base64) in drosera.raw
 };
 
+// Honeytraps (issue 3). Bait names left empty are chosen per install from word lists, with the
+// install's secret, and stay the same across restarts.
+struct TrapsConfig {
+  bool enabled = true;
+  int rule_id_base = 9400000;             // rules use ids base+1 .. base+99
+  bool fake_ports = true;                 // any request on a kind = "fake" listener
+  bool robots = true;                     // a Disallow bait in robots.txt, answering 401
+  std::string robots_path;                // e.g. "/db-archive/"
+  std::string robots_realm;               // Basic realm of the 401
+  bool html_comment = true;               // a developer comment pointing to a fake backup file
+  std::string comment_page = "/login.php";
+  std::string comment_path;               // e.g. "/login.php.bak"
+  bool hidden_field = true;               // a hidden input before every </form>
+  std::string hidden_field_name;
+  std::string hidden_field_value;
+  bool cookie = true;                     // a per-visitor signed cookie; altered or forged: a hit
+  std::string cookie_name;
+  bool sensitive_files = true;            // /.env, /.git/config, /backup.sql, ... with honeytokens
+  bool admin_logins = true;               // /admin/, /wp-login.php, /phpmyadmin/
+  bool honeytokens = true;                // a token handed out and used later is a hit
+  std::string baits_dir;                  // empty: the baits/ folder shipped with drosera
+  uint64_t max_attackers = 100000;        // attacker state entries kept (least recent dropped)
+  uint64_t max_tokens = 200000;           // honeytokens remembered
+};
+
 struct Config {
   GeneralConfig general;
   SensorConfig sensor;
@@ -107,6 +133,7 @@ struct Config {
   EngineConfig engine;
   InspectionConfig inspection;
   EventLogConfig event_log;
+  TrapsConfig traps;
 };
 
 }  // namespace drosera::core

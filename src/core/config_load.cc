@@ -225,7 +225,8 @@ std::vector<Field<ListenerConfig>> listenerFields() {
                 "expect a PROXY protocol v1/v2 header from server.trusted_proxies"),
       stringField("persona", &L::persona, {"", "apache", "nginx", "iis"},
                   "persona of this port; empty: server.persona"),
-      stringField("site", &L::site, {}, "site folder of this port; empty: site.root"),
+      stringField("site", &L::site, {},
+                  "site folder of this port; empty: site.root; builtin:<name>: a shipped site"),
   };
 }
 
@@ -254,6 +255,7 @@ std::vector<Section> schema() {
   using E = EngineConfig;
   using I = InspectionConfig;
   using Ev = EventLogConfig;
+  using T = TrapsConfig;
   constexpr int64_t kMaxInt = 1'000'000'000;
   return {
       {"general", "Process-wide settings.",
@@ -365,6 +367,46 @@ std::vector<Section> schema() {
                                             "request body bytes copied into the event")),
         lift(&Config::event_log, boolField("raw_request", &Ev::raw_request,
                                            "keep the raw request bytes (base64) in the event"))}},
+      {"traps", "Honeytraps: baits the decoy lays and the rules that identify who uses them.",
+       {lift(&Config::traps, boolField("enabled", &T::enabled, "lay the honeytraps")),
+        lift(&Config::traps, intField("rule_id_base", &T::rule_id_base, 1, 99999000,
+                                      "first id of the generated identification rules")),
+        lift(&Config::traps, boolField("fake_ports", &T::fake_ports,
+                                       "a request on a fake listener is a trap hit")),
+        lift(&Config::traps, boolField("robots", &T::robots,
+                                       "a Disallow bait in robots.txt that answers 401")),
+        lift(&Config::traps, stringField("robots_path", &T::robots_path, {},
+                                         "the robots.txt bait path; empty: chosen per install")),
+        lift(&Config::traps, stringField("robots_realm", &T::robots_realm, {},
+                                         "Basic realm of the bait's 401; empty: chosen per install")),
+        lift(&Config::traps, boolField("html_comment", &T::html_comment,
+                                       "a developer comment pointing to a fake backup file")),
+        lift(&Config::traps, stringField("comment_page", &T::comment_page, {},
+                                         "page that carries the comment")),
+        lift(&Config::traps, stringField("comment_path", &T::comment_path, {},
+                                         "the file the comment points to; empty: chosen per install")),
+        lift(&Config::traps, boolField("hidden_field", &T::hidden_field,
+                                       "a hidden input before every </form>")),
+        lift(&Config::traps, stringField("hidden_field_name", &T::hidden_field_name, {},
+                                         "empty: chosen per install")),
+        lift(&Config::traps, stringField("hidden_field_value", &T::hidden_field_value, {},
+                                         "empty: chosen per install")),
+        lift(&Config::traps, boolField("cookie", &T::cookie,
+                                       "a signed per-visitor cookie; sent back altered: a hit")),
+        lift(&Config::traps, stringField("cookie_name", &T::cookie_name, {},
+                                         "empty: chosen per install")),
+        lift(&Config::traps, boolField("sensitive_files", &T::sensitive_files,
+                                       "fake /.env, /.git/config, /backup.sql, /wp-config.php.bak, /phpinfo.php")),
+        lift(&Config::traps, boolField("admin_logins", &T::admin_logins,
+                                       "fake /admin/, /wp-login.php, /phpmyadmin/ that capture credentials")),
+        lift(&Config::traps, boolField("honeytokens", &T::honeytokens,
+                                       "secrets handed out in fake files are recognised when used")),
+        lift(&Config::traps, stringField("baits_dir", &T::baits_dir, {},
+                                         "bait templates; empty: the baits/ folder shipped with drosera")),
+        lift(&Config::traps, intField("max_attackers", &T::max_attackers, 100, 100000000,
+                                      "attacker state entries kept")),
+        lift(&Config::traps, intField("max_tokens", &T::max_tokens, 100, 100000000,
+                                      "honeytokens remembered"))}},
   };
 }
 

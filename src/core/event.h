@@ -25,16 +25,6 @@ struct RuleHit {
   std::string ver;              // "OWASP_CRS/3.3.4"
 };
 
-// A honeytrap that fired (DESIGN decision 3): which bait, and what the attacker gave away.
-struct TrapHit {
-  std::string kind;             // fake_port, robots, comment, hidden_field, cookie,
-                                // sensitive_file, admin_login, honeytoken
-  std::string bait;             // the bait's name: a path, a field or cookie name, a token id
-  std::string captured;         // credentials, the altered value, the token...; may be empty
-  int rule_id = 0;
-  std::string origin;           // honeytoken: unique_id of the event that handed it out
-};
-
 struct Event {
   // Identity. (sensor, unique_id) is unique in the store.
   std::string sensor;           // drosera sensor id; mlogc: the Basic-auth user; files: configured

@@ -95,6 +95,9 @@ class ModSecInspector final : public Inspector {
     // The transaction id is ours, so the engine's view and the event share one id.
     std::string id = c.unique_id;
     modsecurity::Transaction tx(ms_.get(), rules_.get(), id.data(), nullptr);
+    if (auto* col = tx.m_collections.m_tx_collection) {
+      for (const auto& [name, value] : c.facts) col->storeOrUpdateFirst("drosera_" + name, value);
+    }
     tx.processConnection(c.client.ip.c_str(), c.client.port, c.local.ip.c_str(), c.local.port);
     const std::string& version = c.request.version.empty() ? kDefaultVersion : c.request.version;
     tx.processURI(c.request.target.c_str(), c.request.method.c_str(), version.c_str());

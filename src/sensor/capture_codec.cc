@@ -6,7 +6,7 @@
 namespace drosera::sensor {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;  // 2: facts and visitor
 
 class Writer {
  public:
@@ -146,11 +146,18 @@ void encodeCapture(const core::Capture& c, std::string& out) {
   w.varint(c.raw_bytes);
   w.strs(c.limits_hit);
   w.strs(c.anomalies);
+  w.varint(c.facts.size());
+  for (const auto& [k, v] : c.facts) {
+    w.str(k);
+    w.str(v);
+  }
+  w.str(c.visitor);
 }
 
 std::optional<core::Capture> decodeCapture(std::string_view in) {
   Reader r(in);
-  if (r.u8() != kVersion) return std::nullopt;
+  const uint8_t version = r.u8();
+  if (version != 1 && version != kVersion) return std::nullopt;
   core::Capture c;
   c.unique_id = r.str();
   c.seq = r.varint();
@@ -182,6 +189,15 @@ std::optional<core::Capture> decodeCapture(std::string_view in) {
   c.raw_bytes = r.varint();
   c.limits_hit = r.strs();
   c.anomalies = r.strs();
+  if (version >= 2) {
+    const uint64_t n = r.varint();
+    if (n > in.size()) return std::nullopt;
+    for (uint64_t i = 0; r.ok() && i < n; ++i) {
+      std::string k = r.str();
+      c.facts.emplace_back(std::move(k), r.str());
+    }
+    c.visitor = r.str();
+  }
   if (!r.ok() || !r.atEnd()) return std::nullopt;
   return c;
 }

@@ -70,7 +70,8 @@ std::string isoTimestamp(int64_t unix_us) {
 }
 
 std::string buildEventLine(const core::Capture& c, const core::Verdict& v,
-                           const InspectionInfo& info, const EventContext& ctx) {
+                           const InspectionInfo& info, const EventContext& ctx,
+                           const EventExtras* extras) {
   std::string out;
   out.reserve(2048 + c.request.body.size() + c.raw.size() * 4 / 3);
   JsonWriter w(out);
@@ -195,7 +196,31 @@ std::string buildEventLine(const core::Capture& c, const core::Verdict& v,
   for (const auto& a : c.anomalies) w.value(a);
   w.endArray();
   w.key("traps").beginArray();
+  if (extras) {
+    for (const auto& t : extras->traps) {
+      w.beginObject();
+      w.key("kind").value(t.kind);
+      w.key("bait").value(t.bait);
+      w.key("captured").value(t.captured);
+      w.key("rule_id").value(t.rule_id);
+      if (!t.origin.empty()) w.key("origin").value(t.origin);
+      w.endObject();
+    }
+  }
   w.endArray();
+  if (extras && extras->has_attacker) {
+    const AttackerView& a = extras->attacker;
+    w.key("attacker").beginObject();
+    w.key("flagged").value(a.flagged);
+    w.key("first_seen").value(isoTimestamp(a.first_seen_us));
+    w.key("last_seen").value(isoTimestamp(a.last_seen_us));
+    w.key("events").value(a.events);
+    w.key("traps").beginArray();
+    for (const auto& t : a.traps) w.value(t);
+    w.endArray();
+    if (!c.visitor.empty()) w.key("visitor").value(c.visitor);
+    w.endObject();
+  }
   if (ctx.raw_request) {
     const bool raw_cut = c.raw.size() > ctx.max_raw_bytes;
     w.key("raw").value(core::base64Encode(std::string_view(c.raw).substr(0, ctx.max_raw_bytes)));

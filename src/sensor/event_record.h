@@ -9,6 +9,7 @@
 
 #include "core/capture.h"
 #include "core/verdict.h"
+#include "sensor/attacker_state.h"
 
 namespace drosera::sensor {
 
@@ -33,9 +34,17 @@ struct InspectionInfo {
   int64_t inspected_us = 0; // when the engine finished (epoch µs)
 };
 
+// What the honeytraps add to an event.
+struct EventExtras {
+  std::vector<core::TrapHit> traps;
+  bool has_attacker = false;
+  AttackerView attacker;
+};
+
 // The JSON line (no trailing newline).
 std::string buildEventLine(const core::Capture& capture, const core::Verdict& verdict,
-                           const InspectionInfo& inspection, const EventContext& context);
+                           const InspectionInfo& inspection, const EventContext& context,
+                           const EventExtras* extras = nullptr);
 
 // "Mon Nov 30 07:24:48 2026" (UTC), as ModSecurity v3 writes transaction.time_stamp.
 std::string modsecTimestamp(int64_t unix_us);

@@ -85,6 +85,26 @@ core::Result<std::string> loadOrCreateSensorId(const std::string& data_dir,
   return id;
 }
 
+core::Result<std::unique_ptr<traps::Traps>> makeTraps(const core::Config& c) {
+  auto secret = traps::InstallSecret::loadOrCreate(c.general.data_dir);
+  if (!secret) return secret.status();
+  std::vector<uint16_t> fake_ports;
+  for (const auto& l : c.server.listeners) {
+    if (l.kind == "fake" && l.port != 0) fake_ports.push_back(l.port);
+  }
+  const std::string baits = c.traps.baits_dir.empty() ? shareDir() + "/baits" : c.traps.baits_dir;
+  auto t = traps::Traps::create(c.traps, std::move(*secret), std::move(fake_ports), baits);
+  if (!t) return t.status();
+  (*t)->tokens().load(c.general.data_dir + "/state/honeytokens.json");
+  return t;
+}
+
+core::Result<std::string> exportTrapRules(const core::Config& c) {
+  auto t = makeTraps(c);
+  if (!t) return t.status();
+  return (*t)->ruleText(traps::RuleFlavor::kExport);
+}
+
 core::Result<std::unique_ptr<Sensor>> Sensor::create(const core::Config& config,
                                                      std::unique_ptr<engine::Inspector> inspector) {
   std::unique_ptr<Sensor> s(new Sensor());
@@ -96,8 +116,21 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(const core::Config& config,
   p.journal_dir = p.data_dir + "/journal";
   p.status_file = p.data_dir + "/status.json";
   p.tls_dir = p.data_dir + "/tls";
+  p.state_dir = p.data_dir + "/state";
   auto st = makePrivateDir(p.data_dir);
   if (!st) return st;
+  st = makePrivateDir(p.state_dir);
+  if (!st) return st;
+
+  // Honeytraps first: their identification rules load into the engine with the CRS.
+  if (c.traps.enabled) {
+    auto t = makeTraps(c);
+    if (!t) return t.status();
+    s->traps_ = std::move(*t);
+  }
+  s->attackers_ = std::make_unique<AttackerState>(c.traps.max_attackers);
+  st = s->attackers_->load(p.state_dir + "/attackers.json");
+  if (!st) spdlog::warn("attacker state not loaded: {}", st.message());
 
   auto id = loadOrCreateSensorId(p.data_dir, c.sensor.id);
   if (!id) return id.status();
@@ -113,6 +146,10 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(const core::Config& config,
     eo.tmp_dir = p.data_dir + "/tmp";
     st = makePrivateDir(eo.tmp_dir);
     if (!st) return st;
+    if (s->traps_) {
+      eo.extra_rule_texts.push_back(
+          {"drosera honeytrap rules", s->traps_->ruleText(traps::RuleFlavor::kSensor)});
+    }
     auto insp = engine::makeModSecInspector(eo);
     if (!insp) return insp.status();
     s->inspector_ = std::move(*insp);
@@ -127,10 +164,12 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(const core::Config& config,
   // Sites: one per distinct root.
   const std::string default_root = c.site.root.empty() ? shareDir() + "/site" : c.site.root;
   for (const auto& l : c.server.listeners) {
-    const std::string root = l.site.empty() ? default_root : l.site;
+    std::string root = l.site.empty() ? default_root : l.site;
+    if (root.rfind("builtin:", 0) == 0) root = shareDir() + "/sites/" + root.substr(8);
     if (!s->sites_.count(root)) {
       auto site = Site::load(root, c.site.max_file_bytes);
       if (!site) return site.status();
+      if (s->traps_) s->traps_->decorate(*site);
       s->sites_.emplace(root, std::move(*site));
     }
     s->listener_sites_.push_back(&s->sites_.at(root));
@@ -256,6 +295,16 @@ void Sensor::stop() {
   if (status_thread_.joinable()) status_thread_.join();
   event_log_->sync();
   writeStatusFile();  // final figures for `drosera status`
+  saveState();
+}
+
+void Sensor::saveState() const {
+  auto st = attackers_->save(paths_.state_dir + "/attackers.json");
+  if (!st) spdlog::warn("attacker state: {}", st.message());
+  if (traps_) {
+    st = traps_->tokens().save(paths_.state_dir + "/honeytokens.json");
+    if (!st) spdlog::warn("honeytokens: {}", st.message());
+  }
 }
 
 std::string Sensor::newUniqueId() {
@@ -269,13 +318,23 @@ std::string Sensor::newUniqueId() {
 }
 
 http::Response Sensor::respond(core::Capture& capture, const http::ListenerSpec& listener) {
-  const Site* site = listener_sites_.at(listener.index);
-  return site->handle(capture.request, listener.persona, capture.local.port);
+  capture.unique_id = newUniqueId();  // before the answer: honeytokens point back to it
+  if (!traps_) {
+    return listener_sites_.at(listener.index)->handle(capture.request, listener.persona,
+                                                      capture.local.port);
+  }
+  auto bait = traps_->answer(capture, listener.persona);
+  http::Response r = bait ? std::move(*bait)
+                          : listener_sites_.at(listener.index)
+                                ->handle(capture.request, listener.persona, capture.local.port);
+  traps_->finish(capture, r);
+  return r;
 }
 
 void Sensor::captured(core::Capture&& capture) {
   captures_.fetch_add(1, std::memory_order_relaxed);
-  capture.unique_id = newUniqueId();
+  if (capture.unique_id.empty()) capture.unique_id = newUniqueId();
+  if (traps_) traps_->addFacts(capture);
   std::string why;
   if (!pool_->submit(capture, &why)) writeUninspected(capture, why);
 }
@@ -284,7 +343,11 @@ bool Sensor::writeEvent(const core::Capture& c, const core::Verdict& v, int64_t 
   InspectionInfo info;
   info.state = v.inspected ? InspectionState::kInspected : InspectionState::kEngineError;
   info.inspected_us = done_us;
-  auto st = event_log_->append(buildEventLine(c, v, info, context_));
+  EventExtras extras;
+  if (traps_) extras.traps = traps_->interpret(c, v);
+  extras.has_attacker = true;
+  extras.attacker = attackers_->record(c.client.ip, c.visitor, c.received_us, extras.traps);
+  auto st = event_log_->append(buildEventLine(c, v, info, context_, &extras));
   if (!st) {
     static std::atomic<int64_t> last_warn{0};
     const int64_t now = nowUs();
@@ -307,7 +370,10 @@ void Sensor::writeUninspected(core::Capture& c, const std::string& reason) {
   info.state = InspectionState::kUninspected;
   info.reason = reason;
   core::Verdict none;
-  auto st = event_log_->append(buildEventLine(c, none, info, context_));
+  EventExtras extras;
+  extras.has_attacker = true;
+  extras.attacker = attackers_->record(c.client.ip, c.visitor, c.received_us, {});
+  auto st = event_log_->append(buildEventLine(c, none, info, context_, &extras));
   if (!st) {
     events_lost_.fetch_add(1, std::memory_order_relaxed);
     static std::atomic<int64_t> last_warn{0};
@@ -376,6 +442,7 @@ void Sensor::statusLoop() {
     if (status_stop_) break;
     lock.unlock();
     writeStatusFile();
+    saveState();
     const auto ps = pool_->stats();
     const uint64_t requests = server_->stats().requests.load();
     if (ps.backlog > 0 || requests != last_requests) {

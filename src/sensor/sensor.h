@@ -20,7 +20,9 @@
 #include "sensor/event_log.h"
 #include "sensor/event_record.h"
 #include "sensor/inspection_pool.h"
+#include "sensor/attacker_state.h"
 #include "sensor/site.h"
+#include "sensor/traps/traps.h"
 
 namespace drosera::sensor {
 
@@ -30,6 +32,7 @@ struct SensorPaths {
   std::string journal_dir;
   std::string status_file;
   std::string tls_dir;
+  std::string state_dir;   // attacker state and honeytokens
 };
 
 class Sensor final : public http::Handler {
@@ -58,6 +61,7 @@ class Sensor final : public http::Handler {
   void writeUninspected(core::Capture& c, const std::string& reason);
   std::string newUniqueId();
   void statusLoop();
+  void saveState() const;
   void writeStatusFile() const;
 
   core::Config config_;
@@ -69,6 +73,8 @@ class Sensor final : public http::Handler {
   std::unique_ptr<EventLog> event_log_;
   std::unique_ptr<InspectionPool> pool_;
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<traps::Traps> traps_;      // null when traps are disabled
+  std::unique_ptr<AttackerState> attackers_;
 
   uint64_t id_nonce_ = 0;
   std::atomic<uint64_t> id_counter_{0};
@@ -86,6 +92,11 @@ class Sensor final : public http::Handler {
 
 // Where the default decoy site and other shipped data live.
 std::string shareDir();
+// The honeytraps of this install (its secret and honeytokens in the data folder), as a rule file
+// for another ModSecurity (v2 Apache, v3 nginx): `drosera rules export`.
+core::Result<std::string> exportTrapRules(const core::Config& config);
+// Builds this install's traps (creating its secret on first use).
+core::Result<std::unique_ptr<traps::Traps>> makeTraps(const core::Config& config);
 // Reads <data_dir>/sensor-id, creating it on first start. Empty `configured` means generate.
 core::Result<std::string> loadOrCreateSensorId(const std::string& data_dir,
                                                const std::string& configured);

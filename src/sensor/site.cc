@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -147,7 +148,8 @@ core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) 
     std::string ext = it->path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
     f.content_type = contentTypeFor(ext);
-    f.dynamic = ext == ".php";
+    // .php pages and any page with a {{message}} slot are rendered, not served as stored.
+    f.dynamic = ext == ".php" || f.body.find(kMessageToken) != std::string::npos;
     struct stat st {};
     if (::stat(it->path().c_str(), &st) == 0) {
       f.mtime = st.st_mtime;
@@ -189,6 +191,37 @@ core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) 
     }
   }
   return site;
+}
+
+namespace {
+std::string etagFor(size_t size, int64_t mtime, const std::string& body) {
+  // Size and a hash of the content, so that a rewritten body gets a new validator.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : body) h = (h ^ c) * 1099511628211ull;
+  char etag[64];
+  std::snprintf(etag, sizeof etag, "\"%llx-%llx\"", static_cast<unsigned long long>(size),
+                static_cast<unsigned long long>((static_cast<uint64_t>(mtime) << 20) ^ (h & 0xFFFFFFFFFFFFull)));
+  return etag;
+}
+}  // namespace
+
+void Site::rewrite(
+    const std::function<void(const std::string&, std::string&, const std::string&)>& fn) {
+  for (auto& [url, f] : files_) {
+    const std::string before = f.body;
+    fn(url, f.body, f.content_type);
+    if (f.body != before) f.etag = etagFor(f.body.size(), f.mtime, f.body);
+  }
+}
+
+void Site::addFile(const std::string& url, std::string body, const std::string& content_type) {
+  File f;
+  f.body = std::move(body);
+  f.content_type = content_type;
+  f.mtime = static_cast<int64_t>(std::time(nullptr));
+  f.last_modified = http::httpDate(f.mtime);
+  f.etag = etagFor(f.body.size(), f.mtime, f.body);
+  files_[url] = std::move(f);
 }
 
 const std::string* Site::file(std::string_view path) const {

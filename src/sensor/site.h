@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,12 @@ class Site {
   const std::string* file(std::string_view path) const;
   size_t fileCount() const { return files_.size(); }
   const std::string& root() const { return root_; }
+
+  // Rewrites file bodies once, at start (the honeytraps lay their static baits this way);
+  // validators (ETag) are recomputed. `fn(url, body, content_type)`.
+  void rewrite(const std::function<void(const std::string&, std::string&, const std::string&)>& fn);
+  // Adds (or replaces) a file, e.g. a robots.txt for a site that has none.
+  void addFile(const std::string& url, std::string body, const std::string& content_type);
 
   // Percent-decodes the path of a request target and resolves "." and ".." segments;
   // returns "" when it would leave the site root. Exposed for tests.

@@ -213,3 +213,28 @@ TEST(ModSecInspectorConfig, BrokenRuleTextFailsAtStartUp) {
 
 }  // namespace
 }  // namespace drosera::engine
+
+namespace drosera::engine {
+namespace {
+
+TEST(ModSecInspectorFacts, ServerFactsAreVisibleToRulesAsTxVariables) {
+  EngineOptions o;
+  o.extra_rule_texts.push_back(
+      {"facts", "SecRule TX:DROSERA_COOKIE \"@streq forged\" "
+                "\"id:1234568,phase:1,pass,log,msg:'fact seen',logdata:'%{TX.drosera_cookie}'\""});
+  auto r = makeModSecInspector(o);
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  auto c = request("GET", "/");
+  EXPECT_FALSE(hasRule((*r)->inspect(c), 1234568));
+  c.facts.push_back({"cookie", "forged"});
+  auto v = (*r)->inspect(c);
+  ASSERT_TRUE(hasRule(v, 1234568));
+  for (const auto& m : v.matches) {
+    if (m.id == 1234568) {
+      EXPECT_EQ(m.data, "forged");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace drosera::engine

@@ -1,0 +1,150 @@
+#include "sensor/traps/html.h"
+
+#include <algorithm>
+
+namespace drosera::sensor::traps {
+namespace {
+
+size_t findNoCase(std::string_view hay, std::string_view needle, size_t from) {
+  if (needle.empty() || hay.size() < needle.size()) return std::string_view::npos;
+  for (size_t i = from; i + needle.size() <= hay.size(); ++i) {
+    bool ok = true;
+    for (size_t j = 0; j < needle.size(); ++j) {
+      if (std::tolower(static_cast<unsigned char>(hay[i + j])) !=
+          std::tolower(static_cast<unsigned char>(needle[j]))) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return i;
+  }
+  return std::string_view::npos;
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string insertBeforeEach(std::string_view text, std::string_view needle,
+                             std::string_view insert, size_t* count) {
+  std::string out;
+  out.reserve(text.size() + insert.size() * 2);
+  size_t pos = 0, n = 0;
+  while (true) {
+    size_t at = findNoCase(text, needle, pos);
+    if (at == std::string_view::npos) break;
+    out.append(text.substr(pos, at - pos));
+    out.append(insert);
+    out.append(text.substr(at, needle.size()));
+    pos = at + needle.size();
+    ++n;
+  }
+  out.append(text.substr(pos));
+  if (count) *count = n;
+  return out;
+}
+
+bool insertBeforeFirst(std::string& text, std::string_view needle, std::string_view insert) {
+  size_t at = findNoCase(text, needle, 0);
+  if (at == std::string_view::npos) return false;
+  text.insert(at, insert);
+  return true;
+}
+
+std::string render(std::string_view tmpl,
+                   const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string out;
+  out.reserve(tmpl.size() + 256);
+  size_t pos = 0;
+  while (pos < tmpl.size()) {
+    size_t open = tmpl.find("{{", pos);
+    if (open == std::string_view::npos) break;
+    size_t close = tmpl.find("}}", open + 2);
+    if (close == std::string_view::npos || close - open > 64) {
+      out.append(tmpl.substr(pos, open + 2 - pos));
+      pos = open + 2;
+      continue;
+    }
+    out.append(tmpl.substr(pos, open - pos));
+    std::string_view name = tmpl.substr(open + 2, close - open - 2);
+    for (const auto& [k, v] : values) {
+      if (k == name) {
+        out.append(v);
+        break;
+      }
+    }
+    pos = close + 2;
+  }
+  out.append(tmpl.substr(pos));
+  return out;
+}
+
+std::string percentDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else if (plus_is_space && s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parseForm(std::string_view body,
+                                                           size_t max_pairs) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t pos = 0;
+  while (pos <= body.size() && out.size() < max_pairs) {
+    size_t amp = body.find('&', pos);
+    if (amp == std::string_view::npos) amp = body.size();
+    std::string_view part = body.substr(pos, amp - pos);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      std::string_view k = part.substr(0, eq);
+      std::string_view v = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+      out.emplace_back(percentDecode(k, true), percentDecode(v, true));
+    }
+    pos = amp + 1;
+  }
+  return out;
+}
+
+std::string formValue(const std::vector<std::pair<std::string, std::string>>& form,
+                      std::string_view name) {
+  for (const auto& [k, v] : form) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+bool cookieValue(std::string_view header, std::string_view name, std::string* value) {
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t semi = header.find(';', pos);
+    if (semi == std::string_view::npos) semi = header.size();
+    std::string_view part = header.substr(pos, semi - pos);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+      std::string_view v = part.substr(eq + 1);
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      *value = std::string(v);
+      return true;
+    }
+    pos = semi + 1;
+  }
+  return false;
+}
+
+}  // namespace drosera::sensor::traps

@@ -1,0 +1,37 @@
+// What every trap kind contributes to the identification rules: ModSecurity rule text in the
+// reserved id range with tag 'honeytrap/<kind>', a severity and the captured value in logdata,
+// plus the table that turns a matched rule id back into a structured trap hit.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace drosera::sensor::traps {
+
+// kSensor: rules for drosera's own engine, which may match on server facts (TX:DROSERA_*).
+// kExport: rules for any ModSecurity v2 (Apache) or v3 (nginx) in front of a real application.
+enum class RuleFlavor { kSensor, kExport };
+
+struct RuleSpec {
+  int id = 0;
+  std::string kind;   // fake_port, robots, comment, hidden_field, cookie, sensitive_file, ...
+  std::string bait;   // which bait
+};
+
+struct RuleSet {
+  std::string text;            // rules with a comment block per bait
+  std::vector<RuleSpec> specs;
+
+  void comment(const std::string& lines);  // each line prefixed with "# "
+  void rule(const RuleSpec& spec, const std::string& text);
+};
+
+// A value inside a double-quoted ModSecurity operator argument (quotes escaped, backslashes
+// kept as they are: they belong to regexes).
+std::string ruleArg(const std::string& value);
+// Escapes a value for use inside a single-quoted action argument (msg, logdata).
+std::string actionArg(const std::string& value);
+// Escapes a literal for use inside a regular expression.
+std::string regexLiteral(const std::string& value);
+
+}  // namespace drosera::sensor::traps
