@@ -11,6 +11,8 @@
 
 namespace drosera::sensor {
 namespace {
+constexpr size_t kMaxReorder = 4096;  // completed captures waiting for an earlier one
+
 int64_t nowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -85,6 +87,8 @@ bool InspectionPool::take(Item* out) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || next_dispatch_seq_ < journal_->nextSeq(); });
+      // Bound what waits to be written behind a slow capture.
+      reorder_cv_.wait(lock, [&] { return stopping_ || completed_.size() < kMaxReorder; });
       if (stopping_) return false;
       if (!memory_.empty() && memory_.front().seq == next_dispatch_seq_) {
         *out = std::move(memory_.front());
@@ -148,31 +152,55 @@ void InspectionPool::worker() {
   while (true) {
     Item item;
     if (!take(&item)) return;
-    core::Verdict verdict = inspector_.inspect(item.capture);
-    const int64_t done = nowUs();
+    Completed done;
+    done.verdict = inspector_.inspect(item.capture);
+    done.done_us = nowUs();
     const int64_t since = item.capture.answered_us ? item.capture.answered_us
                                                    : item.capture.received_us;
-    last_lag_ms_.store((done - since) / 1000, std::memory_order_relaxed);
+    last_lag_ms_.store((done.done_us - since) / 1000, std::memory_order_relaxed);
+    const uint64_t seq = item.seq;
+    done.capture = std::move(item.capture);
+    {
+      std::lock_guard lock(mu_);
+      completed_.emplace(seq, std::move(done));
+    }
+    if (!writeInOrder()) return;
+  }
+}
+
+// Inspection runs in parallel; events are written strictly in journal order, so that the event
+// log follows the order of arrival and the attacker state sees a source's requests in order.
+// Whoever completes the lowest outstanding seq writes every consecutive completed event.
+bool InspectionPool::writeInOrder() {
+  std::unique_lock lock(mu_);
+  if (writing_) return true;  // the active writer picks ours up before it stops
+  writing_ = true;
+  while (!completed_.empty() && !in_flight_.empty() &&
+         completed_.begin()->first == in_flight_.begin()->first) {
+    auto node = completed_.extract(completed_.begin());
+    lock.unlock();
+    Completed& c = node.mapped();
     // Writing the event must not fail silently: retry while the disk is full.
     int attempt = 0;
-    while (!sink_(item.capture, verdict, done)) {
-      {
-        std::lock_guard lock(mu_);
-        if (stopping_) return;  // left in flight: the checkpoint keeps it for the next start
+    while (!sink_(c.capture, c.verdict, c.done_us)) {
+      lock.lock();
+      if (stopping_) {  // left in flight: the checkpoint keeps it for the next start
+        writing_ = false;
+        return false;
       }
+      lock.unlock();
       std::this_thread::sleep_for(
           std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 5))));
       ++attempt;
     }
     inspected_.fetch_add(1, std::memory_order_relaxed);
-    finish(item.seq);
+    lock.lock();
+    in_flight_.erase(node.key());
+    reorder_cv_.notify_all();
   }
-}
-
-void InspectionPool::finish(uint64_t seq) {
-  std::lock_guard lock(mu_);
-  in_flight_.erase(seq);
+  writing_ = false;
   if (in_flight_.empty() && next_dispatch_seq_ >= journal_->nextSeq()) idle_cv_.notify_all();
+  return true;
 }
 
 void InspectionPool::checkpointNow() {
@@ -222,6 +250,7 @@ void InspectionPool::stop(double drain_s) {
     stopping_ = true;
   }
   cv_.notify_all();
+  reorder_cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
   {

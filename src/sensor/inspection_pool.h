@@ -87,7 +87,14 @@ class InspectionPool {
   // Takes the next capture in journal order, from memory or from disk. Blocks until there is
   // one; false when stopping.
   bool take(Item* out);
-  void finish(uint64_t seq);
+  // Writes completed captures in seq order; false when stopping interrupted a failing write.
+  bool writeInOrder();
+
+  struct Completed {
+    core::Capture capture;
+    core::Verdict verdict;
+    int64_t done_us = 0;
+  };
 
   engine::Inspector& inspector_;
   std::unique_ptr<CaptureJournal> journal_;
@@ -107,7 +114,10 @@ class InspectionPool {
   uint64_t memory_bytes_ = 0;
   uint64_t next_dispatch_seq_ = 0;
   JournalPos next_dispatch_pos_;
-  std::map<uint64_t, JournalPos> in_flight_;  // seq -> where its record starts
+  std::map<uint64_t, JournalPos> in_flight_;  // dispatched, not yet written: seq -> record start
+  std::map<uint64_t, Completed> completed_;   // inspected, waiting for an earlier seq
+  std::condition_variable reorder_cv_;
+  bool writing_ = false;
   bool stopping_ = false;
 
   std::atomic<uint64_t> inspected_{0};

@@ -323,6 +323,7 @@ http::Response Sensor::respond(core::Capture& capture, const http::ListenerSpec&
     return listener_sites_.at(listener.index)->handle(capture.request, listener.persona,
                                                       capture.local.port);
   }
+  traps_->identify(capture);  // per-visitor honeytokens need the visitor first
   auto bait = traps_->answer(capture, listener.persona);
   http::Response r = bait ? std::move(*bait)
                           : listener_sites_.at(listener.index)

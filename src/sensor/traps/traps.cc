@@ -311,14 +311,17 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
   return std::nullopt;
 }
 
+void Traps::identify(core::Capture& c) const {
+  if (!cookie_ || !c.visitor.empty()) return;
+  std::string visitor, raw;
+  if (cookie_->check(c.request.headers, &visitor, &raw) == CookieTrap::State::kValid) {
+    c.visitor = visitor;
+  }
+}
+
 void Traps::finish(core::Capture& c, http::Response& r) const {
   if (!cookie_) return;
-  if (c.visitor.empty()) {
-    std::string visitor, raw;
-    if (cookie_->check(c.request.headers, &visitor, &raw) == CookieTrap::State::kValid) {
-      c.visitor = visitor;
-    }
-  }
+  identify(c);
   if (!c.visitor.empty() || r.status != 200 || !isHtml(r)) return;
   c.visitor = newVisitorId();
   r.headers.push_back({"Set-Cookie", cookie_->setCookie(c.visitor)});

@@ -45,6 +45,8 @@ class Traps {
 
   // At start: lays the static baits into a site (hidden fields, the HTML comment, robots.txt).
   void decorate(Site& site) const;
+  // First, for every answered request: the visitor id from a valid trap cookie, if any.
+  void identify(core::Capture& capture) const;
   // A bait resource answers instead of the site (the robots path's 401, the commented backup,
   // fake files, fake logins); nullopt for anything else. Registers handed-out honeytokens with
   // `capture.unique_id` as their origin.
