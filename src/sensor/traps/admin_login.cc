@@ -47,7 +47,7 @@ void AdminLoginTrap::rules(int base, RuleFlavor, RuleSet& out) const {
     out.rule({id, "admin_login", l.product},
              "SecRule REQUEST_FILENAME \"@rx ^(?:" + ruleArg(alt) + ")$\" \"id:" +
                  std::to_string(id) +
-                 ",phase:2,pass,log,chain,msg:'Honeytrap: credentials posted to a fake " +
+                 ",phase:2,t:none,t:urlDecodeUni,t:normalizePath,pass,log,chain,msg:'Honeytrap: credentials posted to a fake " +
                  l.product + " login',tag:'honeytrap/admin_login',severity:'CRITICAL',"
                  "logdata:'%{ARGS." + actionArg(l.user_field) + "}:%{ARGS." +
                  actionArg(l.password_field) + "}'\"\n"

@@ -143,6 +143,7 @@ void honeytokenRules(int base, RuleFlavor flavor, const std::vector<std::string>
       "id:" + std::to_string(id) +
       ",phase:2,pass,log,msg:'Honeytrap: a honeytoken handed out by the decoy was used',"
       "tag:'honeytrap/honeytoken',severity:'CRITICAL',";
+  if (flavor == RuleFlavor::kExport && known.empty()) return;  // none handed out yet
   out.comment("Honeytokens: fake keys and passwords in the decoy's fake files, unique per\n"
               "visitor. Nobody has a reason to send one back.");
   if (flavor == RuleFlavor::kSensor) {
@@ -151,7 +152,6 @@ void honeytokenRules(int base, RuleFlavor flavor, const std::vector<std::string>
                  "logdata:'%{TX.drosera_honeytoken}'\"");
     return;
   }
-  if (known.empty()) return;
   std::string list;
   for (const auto& t : known) list += (list.empty() ? "" : " ") + ruleArg(t);
   out.comment("The " + std::to_string(known.size()) +

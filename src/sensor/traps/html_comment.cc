@@ -51,7 +51,7 @@ void CommentTrap::rules(int base, RuleFlavor, RuleSet& out) const {
   out.rule({id, "comment", path},
            "SecRule REQUEST_FILENAME \"@streq " + ruleArg(path) + "\" \"id:" +
                std::to_string(id) +
-               ",phase:1,pass,log,msg:'Honeytrap: file named in an HTML comment requested',"
+               ",phase:1,t:none,t:urlDecodeUni,t:normalizePath,pass,log,msg:'Honeytrap: file named in an HTML comment requested',"
                "tag:'honeytrap/comment',severity:'CRITICAL',logdata:'%{REQUEST_FILENAME}'\"");
 }
 

@@ -95,17 +95,17 @@ void RobotsTrap::rules(int base, RuleFlavor, RuleSet& out) const {
   out.rule({id, "robots", path},
            "SecRule REQUEST_FILENAME \"@rx ^" + ruleArg(regexLiteral(stem)) +
                "(?:/|$)\" \"id:" + std::to_string(id) +
-               ",phase:1,pass,log,msg:'Honeytrap: robots.txt disallowed path requested',"
+               ",phase:1,t:none,t:urlDecodeUni,t:normalizePath,pass,log,msg:'Honeytrap: robots.txt disallowed path requested',"
                "tag:'honeytrap/robots',severity:'CRITICAL',logdata:'%{REQUEST_FILENAME}'\"");
   const int cid = base + 11;
   out.comment("Credentials sent to the bait's Basic challenge, decoded (user:password).");
   out.rule({cid, "robots", path},
            "SecRule REQUEST_FILENAME \"@rx ^" + ruleArg(regexLiteral(stem)) +
                "(?:/|$)\" \"id:" + std::to_string(cid) +
-               ",phase:1,pass,log,chain,msg:'Honeytrap: credentials sent to a robots.txt bait',"
+               ",phase:1,t:none,t:urlDecodeUni,t:normalizePath,pass,log,chain,msg:'Honeytrap: credentials sent to a robots.txt bait',"
                "tag:'honeytrap/robots',severity:'CRITICAL',logdata:'%{TX.1}'\"\n"
-               "    SecRule REQUEST_HEADERS:Authorization \"@rx ^Basic\\s+(\\S+)\" \"capture,chain\"\n"
-               "        SecRule TX:1 \"@rx ^(.*)$\" \"t:none,t:base64Decode,capture\"");
+               "    SecRule REQUEST_HEADERS:Authorization \"@rx (?i)^basic\\s+(\\S+)\" \"capture,chain\"\n"
+               "        SecRule TX:1 \"@rx ^(.*)$\" \"t:none,t:base64DecodeExt,capture\"");
 }
 
 }  // namespace drosera::sensor::traps

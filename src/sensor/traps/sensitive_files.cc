@@ -33,7 +33,7 @@ void SensitiveFilesTrap::rules(int base, RuleFlavor, RuleSet& out) const {
   out.rule({id, "sensitive_file", "files"},
            "SecRule REQUEST_FILENAME \"@rx ^/(?:" + ruleArg(alt) + ")$\" \"id:" +
                std::to_string(id) +
-               ",phase:1,pass,log,msg:'Honeytrap: fake sensitive file requested',"
+               ",phase:1,t:none,t:urlDecodeUni,t:normalizePath,pass,log,msg:'Honeytrap: fake sensitive file requested',"
                "tag:'honeytrap/sensitive_file',severity:'CRITICAL',logdata:'%{REQUEST_FILENAME}'\"");
 }
 

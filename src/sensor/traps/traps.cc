@@ -348,7 +348,9 @@ void Traps::addFacts(core::Capture& c) const {
     for (size_t i = 0; !hit && i < c.request.headers.size(); ++i) {
       const auto& h = c.request.headers[i];
       hit = tokens_.scan(h.value);
-      if (!hit && http::iequals(h.name, "Authorization") && h.value.rfind("Basic ", 0) == 0) {
+      // Basic credentials (the scheme is case-insensitive) may carry a token in the password.
+      if (!hit && http::iequals(h.name, "Authorization") && h.value.size() > 6 &&
+          http::iequals(h.value.substr(0, 6), "basic ")) {
         if (auto decoded = core::base64Decode(h.value.substr(6))) hit = tokens_.scan(*decoded);
       }
     }
