@@ -1,0 +1,321 @@
+#include "sensor/shipper.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <vector>
+
+namespace drosera::sensor {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr uint64_t kMaxLine = 16ull << 20;
+
+int64_t nowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct LogFile {
+  std::string path;
+  uint64_t inode = 0;
+  uint64_t size = 0;
+};
+
+// The event log files in shipping order: rotated files by number, then the current one.
+std::vector<LogFile> logFiles(const std::string& current) {
+  const fs::path p(current);
+  const std::string base = p.filename().string() + ".";
+  std::vector<std::pair<uint64_t, std::string>> rotated;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(p.has_parent_path() ? p.parent_path() : ".", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(base, 0) != 0) continue;
+    const std::string num = name.substr(base.size());
+    if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) continue;
+    rotated.emplace_back(std::stoull(num), e.path().string());
+  }
+  std::sort(rotated.begin(), rotated.end());
+  std::vector<LogFile> out;
+  auto add = [&](const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+      out.push_back({path, static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size)});
+    }
+  };
+  for (const auto& [n, path] : rotated) add(path);
+  add(current);
+  return out;
+}
+
+// "received_at":"2026-11-30T07:42:49.163438Z" of an event line, in microseconds; 0 if absent.
+int64_t receivedAt(std::string_view line) {
+  const size_t at = line.find("\"received_at\":\"");
+  if (at == std::string_view::npos || at + 16 + 20 > line.size()) return 0;
+  std::tm tm{};
+  const std::string ts(line.substr(at + 16, 19));
+  if (!strptime(ts.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000;
+}
+
+}  // namespace
+
+Shipper::Shipper(ShipperOptions options, std::unique_ptr<http::HttpClient> client,
+                 std::function<std::string()> status_json)
+    : opt_(std::move(options)), client_(std::move(client)), status_json_(std::move(status_json)) {}
+
+Shipper::~Shipper() { stop(); }
+
+core::Status Shipper::loadPosition() {
+  std::ifstream in(opt_.state_path);
+  unsigned long long inode = 0, offset = 0;
+  if (in && (in >> inode >> offset)) {
+    pos_ = {inode, offset};
+  }
+  loaded_ = true;
+  return core::Status::ok();
+}
+
+core::Status Shipper::savePosition() {
+  const std::string tmp = opt_.state_path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) return core::Status::fromErrno("cannot write " + tmp, errno);
+  std::fprintf(f, "%llu %llu\n", static_cast<unsigned long long>(pos_.inode),
+               static_cast<unsigned long long>(pos_.offset));
+  bool ok = std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), opt_.state_path.c_str()) != 0) {
+    return core::Status::fromErrno("cannot write " + opt_.state_path, errno);
+  }
+  return core::Status::ok();
+}
+
+void Shipper::updateLag() {
+  const auto files = logFiles(opt_.event_log);
+  uint64_t lag = 0;
+  bool after = pos_.inode == 0;
+  for (const auto& f : files) {
+    if (f.inode == pos_.inode) {
+      lag += f.size > pos_.offset ? f.size - pos_.offset : 0;
+      after = true;
+    } else if (after) {
+      lag += f.size;
+    }
+  }
+  std::lock_guard lock(mu_);
+  stats_.lag_bytes = lag;
+  if (lag == 0) stats_.lag_ms = 0;
+}
+
+core::Result<bool> Shipper::shipOnce() {
+  if (!loaded_) loadPosition();
+  auto files = logFiles(opt_.event_log);
+  if (files.empty()) return false;
+  // Where are we? The file with our inode; if it is gone, the oldest file there is.
+  size_t idx = files.size();
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (files[i].inode == pos_.inode) idx = i;
+  }
+  if (idx == files.size()) {
+    if (pos_.inode != 0) {
+      spdlog::error("shipper: the event log file at the saved position is gone; continuing with "
+                    "the oldest file (events in between were rotated away before shipping)");
+      std::lock_guard lock(mu_);
+      ++stats_.skipped_bytes;
+    }
+    idx = 0;
+    pos_ = {files[0].inode, 0};
+  }
+  // Read whole lines from the current file; at its end, move on if a newer file exists.
+  std::string batch;
+  size_t lines = 0;
+  uint64_t offset = pos_.offset;
+  int64_t first_received = 0;
+  while (true) {
+    const LogFile& f = files[idx];
+    if (offset < f.size) {
+      int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return core::Status::fromErrno("cannot open " + f.path, errno);
+      const uint64_t want = std::min<uint64_t>(f.size - offset,
+                                               std::max<uint64_t>(opt_.batch_bytes, kMaxLine / 4));
+      std::string buf(want, '\0');
+      ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset));
+      ::close(fd);
+      if (n < 0) return core::Status::fromErrno("cannot read " + f.path, errno);
+      buf.resize(static_cast<size_t>(n));
+      size_t used = 0;
+      while (lines < opt_.batch_events) {
+        size_t nl = buf.find('\n', used);
+        if (nl == std::string::npos) break;
+        if (!batch.empty() && batch.size() + (nl + 1 - used) > opt_.batch_bytes) break;
+        std::string_view line(buf.data() + used, nl + 1 - used);
+        if (lines == 0) first_received = receivedAt(line);
+        batch.append(line);
+        ++lines;
+        used = nl + 1;
+      }
+      offset += used;
+      if (lines >= opt_.batch_events || (!batch.empty() && used < buf.size())) break;
+      if (used == 0 && buf.size() == want && want >= kMaxLine / 4) {
+        // A line longer than anything the sensor writes: skip it rather than stall.
+        std::lock_guard lock(mu_);
+        stats_.skipped_bytes += buf.size();
+        offset += buf.size();
+        continue;
+      }
+      if (offset < f.size) break;  // a partial line: wait for the rest
+    }
+    // At the end of this file: a rotated file is complete; continue with the next one.
+    if (idx + 1 >= files.size()) break;
+    if (offset < files[idx].size) {
+      std::lock_guard lock(mu_);
+      stats_.skipped_bytes += files[idx].size - offset;  // torn tail left by a crash
+    }
+    if (!batch.empty()) break;  // ship what we have; the next call moves on
+    ++idx;
+    offset = 0;
+    pos_ = {files[idx].inode, 0};
+  }
+  if (batch.empty()) {
+    if (offset != pos_.offset) {
+      pos_.offset = offset;
+      savePosition();
+    }
+    updateLag();
+    return false;
+  }
+
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = opt_.url;
+  req.body = std::move(batch);
+  req.timeout_s = opt_.timeout_s;
+  req.verify_tls = opt_.verify_tls;
+  req.ca_file = opt_.ca_file;
+  const int64_t lag_ms = first_received ? std::max<int64_t>(0, (nowUs() - first_received) / 1000) : 0;
+  req.headers = {{"Authorization", "Bearer " + opt_.token},
+                 {"Content-Type", "application/x-ndjson"},
+                 {"X-Drosera-Sensor", opt_.sensor_id},
+                 {"X-Drosera-Lag-Ms", std::to_string(lag_ms)}};
+  auto resp = client_->send(req);
+  std::string error;
+  if (!resp) {
+    error = resp.status().message();
+  } else if (resp->status < 200 || resp->status >= 300) {
+    error = "collector answered " + std::to_string(resp->status) + ": " + resp->body.substr(0, 200);
+  }
+  if (!error.empty()) {
+    std::lock_guard lock(mu_);
+    ++stats_.failures;
+    stats_.last_error = error;
+    stats_.lag_ms = lag_ms;
+    return core::Status::unavailable(error);
+  }
+  pos_.offset = offset;
+  auto st = savePosition();
+  if (!st) spdlog::warn("shipper: {}", st.message());  // resent after a restart; deduplicated
+  {
+    std::lock_guard lock(mu_);
+    stats_.events += lines;
+    stats_.bytes += req.body.size();
+    ++stats_.batches;
+    stats_.last_success_us = nowUs();
+    stats_.lag_ms = lag_ms;
+    stats_.last_error.clear();
+  }
+  updateLag();
+  return true;
+}
+
+core::Status Shipper::sendHeartbeat() {
+  std::string url = opt_.url;
+  const size_t at = url.rfind("/ingest");
+  if (at == std::string::npos) return core::Status::ok();
+  url.replace(at, 7, "/heartbeat");
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = url;
+  req.body = status_json_ ? status_json_() : "{}";
+  req.timeout_s = opt_.timeout_s;
+  req.verify_tls = opt_.verify_tls;
+  req.ca_file = opt_.ca_file;
+  int64_t lag;
+  {
+    std::lock_guard lock(mu_);
+    lag = stats_.lag_ms;
+  }
+  req.headers = {{"Authorization", "Bearer " + opt_.token},
+                 {"Content-Type", "application/json"},
+                 {"X-Drosera-Sensor", opt_.sensor_id},
+                 {"X-Drosera-Lag-Ms", std::to_string(lag)}};
+  auto resp = client_->send(req);
+  if (!resp) return resp.status();
+  if (resp->status < 200 || resp->status >= 300) {
+    return core::Status::unavailable("heartbeat answered " + std::to_string(resp->status));
+  }
+  return core::Status::ok();
+}
+
+void Shipper::run() {
+  std::mt19937 rng(std::random_device{}());
+  double backoff = opt_.initial_backoff_s;
+  auto last_contact = std::chrono::steady_clock::now();
+  int64_t last_error_log = 0;
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    auto r = shipOnce();
+    double wait = opt_.poll_interval_s;
+    if (!r) {
+      // Exponential backoff with jitter while the collector is away.
+      wait = backoff * (0.5 + std::uniform_real_distribution<double>(0, 1)(rng));
+      backoff = std::min(backoff * 2, opt_.max_backoff_s);
+      const int64_t now = nowUs();
+      if (now - last_error_log > 30'000'000) {
+        last_error_log = now;
+        spdlog::warn("shipper: {} (retrying; nothing is lost)", r.status().message());
+      }
+    } else {
+      backoff = opt_.initial_backoff_s;
+      if (*r) {
+        last_contact = std::chrono::steady_clock::now();
+        wait = 0;  // more may be waiting
+      } else if (std::chrono::steady_clock::now() - last_contact >
+                 std::chrono::duration<double>(opt_.heartbeat_s)) {
+        if (sendHeartbeat()) last_contact = std::chrono::steady_clock::now();
+      }
+    }
+    lock.lock();
+    if (wait > 0) cv_.wait_for(lock, std::chrono::duration<double>(wait), [&] { return stop_; });
+  }
+}
+
+void Shipper::start() {
+  std::lock_guard lock(mu_);
+  stop_ = false;
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
+void Shipper::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+ShipperStats Shipper::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace drosera::sensor

@@ -1,0 +1,90 @@
+// The shipper: tails the sensor's event log (following rotation to event.log.<n>), sends batches
+// of whole lines to the collector over HTTP(S) with the sensor's token, and advances a persisted
+// position only after the collector answered 2xx (it answers after the batch is committed).
+// While the collector is away it retries the same batch with backoff: nothing lost, nothing
+// reordered; a resend after a crash is deduplicated by the store. Its lag is in stats().
+// Thread-safety: start/stop from the owner; stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/status.h"
+#include "http/client.h"
+
+namespace drosera::sensor {
+
+struct ShipperOptions {
+  std::string url;              // the collector's ingest endpoint (.../api/v1/ingest)
+  std::string token;            // this sensor's token
+  std::string sensor_id;
+  std::string event_log;        // the current event log; rotated files are <event_log>.<n>
+  std::string state_path;       // persisted position
+  size_t batch_events = 500;
+  uint64_t batch_bytes = 4ull << 20;
+  double initial_backoff_s = 1;
+  double max_backoff_s = 60;
+  double poll_interval_s = 0.2;  // how often an idle shipper looks for new lines
+  double heartbeat_s = 10;       // an idle shipper still reports in this often
+  double timeout_s = 30;
+  bool verify_tls = true;
+  std::string ca_file;
+};
+
+struct ShipperStats {
+  uint64_t events = 0;          // lines the collector accepted
+  uint64_t bytes = 0;
+  uint64_t batches = 0;
+  uint64_t failures = 0;        // failed attempts (retried)
+  uint64_t skipped_bytes = 0;   // unreadable data skipped (torn tail of a rotated file, lost files)
+  uint64_t lag_bytes = 0;       // event log bytes not yet shipped
+  int64_t lag_ms = 0;           // age of the oldest event not yet shipped
+  int64_t last_success_us = 0;
+  std::string last_error;
+};
+
+class Shipper {
+ public:
+  // `status_json` supplies the sensor's status document for heartbeats (may be empty).
+  Shipper(ShipperOptions options, std::unique_ptr<http::HttpClient> client,
+          std::function<std::string()> status_json = {});
+  ~Shipper();
+
+  void start();
+  void stop();
+  ShipperStats stats() const;
+
+  // One step: reads the next batch and sends it once. Ok(true) if lines were shipped,
+  // Ok(false) if there was nothing to ship, an error if sending failed (nothing advanced).
+  core::Result<bool> shipOnce();
+
+ private:
+  struct Position {
+    uint64_t inode = 0;
+    uint64_t offset = 0;
+  };
+  void run();
+  core::Status loadPosition();
+  core::Status savePosition();
+  core::Status sendHeartbeat();
+  void updateLag();
+
+  ShipperOptions opt_;
+  std::unique_ptr<http::HttpClient> client_;
+  std::function<std::string()> status_json_;
+  Position pos_;
+  bool loaded_ = false;
+  mutable std::mutex mu_;
+  ShipperStats stats_;
+  std::thread thread_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
+
+}  // namespace drosera::sensor

@@ -1,0 +1,220 @@
+// The shipper against a real HTTP collector stand-in on loopback (drosera's own server).
+#include "sensor/shipper.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "http/server.h"
+
+namespace drosera::sensor {
+namespace {
+namespace fs = std::filesystem;
+
+class Collector : public http::Handler {
+ public:
+  http::Response respond(core::Capture& c, const http::ListenerSpec&) override {
+    std::lock_guard lock(mu);
+    http::Response r;
+    if (c.request.target != "/api/v1/ingest" && c.request.target != "/api/v1/heartbeat") {
+      r.status = 404;
+      return r;
+    }
+    const std::string* auth = http::findHeader(c.request.headers, "Authorization");
+    if (!auth || *auth != "Bearer s3cret") {
+      r.status = 401;
+      return r;
+    }
+    if (c.request.target == "/api/v1/heartbeat") {
+      ++heartbeats;
+      r.status = 200;
+      return r;
+    }
+    if (fail_next > 0) {
+      --fail_next;
+      r.status = 503;
+      return r;
+    }
+    size_t pos = 0;
+    const std::string& b = c.request.body;
+    while (pos < b.size()) {
+      size_t nl = b.find('\n', pos);
+      if (nl == std::string::npos) break;
+      lines.push_back(b.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+    r.status = 200;
+    r.body = "{}";
+    return r;
+  }
+  void captured(core::Capture&&) override {}
+
+  std::mutex mu;
+  std::vector<std::string> lines;
+  int fail_next = 0;
+  int heartbeats = 0;
+};
+
+class ShipperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/drosera-shipper-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    http::ServerOptions o;
+    o.bind = {"127.0.0.1"};
+    http::ListenerSpec l;
+    l.port = 0;
+    l.persona = http::makePersona("nginx", "");
+    o.listeners = {l};
+    o.parser.max_body_bytes = 64 << 20;
+    server_ = std::make_unique<http::Server>(std::move(o), collector_);
+    ASSERT_TRUE(server_->start().isOk());
+    port_ = server_->bound()[0].port;
+  }
+  void TearDown() override {
+    server_->stop(0);
+    fs::remove_all(dir_);
+  }
+
+  ShipperOptions options() {
+    ShipperOptions o;
+    o.url = "http://127.0.0.1:" + std::to_string(port_) + "/api/v1/ingest";
+    o.token = "s3cret";
+    o.sensor_id = "test-sensor";
+    o.event_log = dir_ + "/event.log";
+    o.state_path = dir_ + "/shipper.pos";
+    o.batch_events = 7;
+    o.timeout_s = 5;
+    return o;
+  }
+  void append(const std::string& file, int from, int to) {
+    std::ofstream out(dir_ + "/" + file, std::ios::app);
+    for (int i = from; i < to; ++i) out << "{\"n\":" << i << "}\n";
+  }
+  std::vector<std::string> expected(int n) {
+    std::vector<std::string> v;
+    for (int i = 0; i < n; ++i) v.push_back("{\"n\":" + std::to_string(i) + "}");
+    return v;
+  }
+  void drain(Shipper& s) {
+    for (int i = 0; i < 1000; ++i) {
+      auto r = s.shipOnce();
+      if (r.isOk() && !*r) return;
+    }
+  }
+
+  std::string dir_;
+  Collector collector_;
+  std::unique_ptr<http::Server> server_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(ShipperTest, ShipsEveryLineOnceInOrderAcrossRotatedFiles) {
+  append("event.log.3", 0, 10);
+  append("event.log.4", 10, 25);
+  append("event.log", 25, 40);
+  Shipper s(options(), http::makeHttpClient());
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(40));
+  EXPECT_EQ(s.stats().events, 40u);
+  EXPECT_EQ(s.stats().lag_bytes, 0u);
+  // A restarted shipper resumes from the saved position: nothing is sent twice.
+  Shipper again(options(), http::makeHttpClient());
+  drain(again);
+  EXPECT_EQ(collector_.lines.size(), 40u);
+  append("event.log", 40, 45);
+  drain(again);
+  EXPECT_EQ(collector_.lines, expected(45));
+}
+
+TEST_F(ShipperTest, FollowsARotationThatHappensWhileShipping) {
+  append("event.log", 0, 10);
+  Shipper s(options(), http::makeHttpClient());
+  ASSERT_TRUE(s.shipOnce().isOk());  // 7 lines
+  append("event.log", 10, 12);
+  fs::rename(dir_ + "/event.log", dir_ + "/event.log.1");  // the sensor rotates
+  append("event.log", 12, 20);
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(20));
+}
+
+TEST_F(ShipperTest, APartialLastLineWaitsForItsEnd) {
+  append("event.log", 0, 3);
+  {
+    std::ofstream out(dir_ + "/event.log", std::ios::app);
+    out << "{\"n\":3";  // the sensor is mid-write
+  }
+  Shipper s(options(), http::makeHttpClient());
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(3));
+  {
+    std::ofstream out(dir_ + "/event.log", std::ios::app);
+    out << "}\n";
+  }
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(4));
+}
+
+TEST_F(ShipperTest, RetriesWhileTheCollectorRefusesAndNeverSkipsOrDuplicates) {
+  append("event.log", 0, 20);
+  collector_.fail_next = 3;
+  Shipper s(options(), http::makeHttpClient());
+  int failures = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto r = s.shipOnce();
+    if (!r.isOk()) {
+      ++failures;
+      continue;
+    }
+    if (!*r) break;
+  }
+  EXPECT_EQ(failures, 3);
+  EXPECT_EQ(s.stats().failures, 3u);
+  EXPECT_EQ(collector_.lines, expected(20));
+}
+
+TEST_F(ShipperTest, WrongTokenIsAFailureNotAnAdvance) {
+  append("event.log", 0, 5);
+  auto o = options();
+  o.token = "wrong";
+  Shipper s(o, http::makeHttpClient());
+  EXPECT_FALSE(s.shipOnce().isOk());
+  EXPECT_TRUE(collector_.lines.empty());
+  EXPECT_NE(s.stats().last_error.find("401"), std::string::npos);
+  Shipper good(options(), http::makeHttpClient());
+  drain(good);
+  EXPECT_EQ(collector_.lines, expected(5));
+}
+
+TEST_F(ShipperTest, CollectorAwayThenBackInTheBackgroundThread) {
+  append("event.log", 0, 30);
+  auto o = options();
+  o.url = "http://127.0.0.1:1/api/v1/ingest";  // nothing listens there
+  o.initial_backoff_s = 0.05;
+  o.max_backoff_s = 0.1;
+  {
+    Shipper away(o, http::makeHttpClient());
+    away.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    away.stop();
+    EXPECT_GT(away.stats().failures, 0u);
+    EXPECT_EQ(away.stats().events, 0u);
+    EXPECT_FALSE(away.stats().last_error.empty());
+  }
+  Shipper back(options(), http::makeHttpClient());
+  back.start();
+  for (int i = 0; i < 200 && back.stats().events < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  back.stop();
+  EXPECT_EQ(collector_.lines, expected(30));
+}
+
+}  // namespace
+}  // namespace drosera::sensor
