@@ -124,6 +124,58 @@ struct TrapsConfig {
   uint64_t max_tokens = 200000;           // honeytokens remembered
 };
 
+// The sensor's shipper: how events reach a collector (`drosera sensor`). `drosera run` ships to
+// its own collector on loopback whatever this says.
+struct ShipperConfig {
+  bool enabled = false;
+  std::string url;                        // e.g. "https://collector:9080/api/v1/ingest"
+  std::string token;                      // this sensor's token (or token_file)
+  std::string token_file;
+  uint64_t batch_events = 500;
+  uint64_t batch_bytes = 4194304;
+  bool verify_tls = true;
+  std::string ca_file;                    // CA bundle for a private collector certificate
+};
+
+struct CollectorSensorConfig {            // [[collector.sensor]]: a sensor allowed to ship
+  std::string name;                       // its sensor id
+  std::string token;                      // or token_file
+  std::string token_file;
+};
+
+struct MlogcUserConfig {                  // [[collector.mlogc]]: an mlogc client (ModSecurity v2)
+  std::string user;                       // SensorUsername
+  std::string password;                   // SensorPassword (or password_file)
+  std::string password_file;
+  std::string sensor;                     // sensor name for its events; empty: the user name
+};
+
+struct TailConfig {                       // [[collector.tail]]: a ModSecurity audit log to follow
+  std::string path;
+  std::string format = "auto";            // auto | modsec3-json | modsec2-json | modsec2-native
+  std::string sensor;                     // sensor name for its events; empty: the file name
+  int utc_offset_minutes = 0;             // zone of v3 time stamps (local time without zone)
+};
+
+struct CollectorConfig {
+  std::string listen = "127.0.0.1:9080";  // API, ingest, mlogc receiver and dashboard
+  int io_threads = 2;
+  bool tls = false;
+  std::string tls_cert;                   // empty with tls = true: the sensor's generated one
+  std::string tls_key;
+  std::string api_token_file;             // empty: <data_dir>/secrets/api.token, made on first start
+  std::string store = "sqlite";           // sqlite | postgres
+  std::string sqlite_path;                // empty: <data_dir>/store.db
+  std::string postgres;                   // libpq connection string for store = "postgres"
+  uint64_t max_batch_bytes = 33554432;    // one ingest batch or mlogc entry
+  uint64_t max_concurrent_writes = 4;     // more waiting writers answer 503 (the sender retries)
+  double retention_days = 0;              // 0: keep forever
+  uint64_t retention_bytes = 0;           // 0: no size cap
+  std::vector<CollectorSensorConfig> sensors;
+  std::vector<MlogcUserConfig> mlogc;
+  std::vector<TailConfig> tails;
+};
+
 struct Config {
   GeneralConfig general;
   SensorConfig sensor;
@@ -134,6 +186,8 @@ struct Config {
   InspectionConfig inspection;
   EventLogConfig event_log;
   TrapsConfig traps;
+  ShipperConfig shipper;
+  CollectorConfig collector;
 };
 
 }  // namespace drosera::core

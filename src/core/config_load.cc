@@ -214,6 +214,31 @@ Field<S> listField(std::string name, std::vector<std::string> S::*m, std::string
 const std::vector<std::string> kPersonas = {"apache", "nginx", "iis"};
 const std::vector<std::string> kFsync = {"always", "interval", "never"};
 
+std::vector<Field<CollectorSensorConfig>> sensorFields() {
+  using S = CollectorSensorConfig;
+  return {stringField("name", &S::name, {}, "the sensor's id (drosera sensor.id)"),
+          stringField("token", &S::token, {}, "its token (or token_file)"),
+          stringField("token_file", &S::token_file, {}, "file holding its token")};
+}
+
+std::vector<Field<MlogcUserConfig>> mlogcFields() {
+  using M = MlogcUserConfig;
+  return {stringField("user", &M::user, {}, "mlogc SensorUsername"),
+          stringField("password", &M::password, {}, "mlogc SensorPassword (or password_file)"),
+          stringField("password_file", &M::password_file, {}, "file holding the password"),
+          stringField("sensor", &M::sensor, {}, "sensor name for its events; empty: the user")};
+}
+
+std::vector<Field<TailConfig>> tailFields() {
+  using T = TailConfig;
+  return {stringField("path", &T::path, {}, "the audit log file"),
+          stringField("format", &T::format, {"auto", "modsec3-json", "modsec2-json", "modsec2-native"},
+                      "record format"),
+          stringField("sensor", &T::sensor, {}, "sensor name for its events; empty: the file name"),
+          intField("utc_offset_minutes", &T::utc_offset_minutes, -1440, 1440,
+                   "zone of ModSecurity v3 time stamps, minutes east of UTC")};
+}
+
 std::vector<Field<ListenerConfig>> listenerFields() {
   using L = ListenerConfig;
   return {
@@ -230,12 +255,95 @@ std::vector<Field<ListenerConfig>> listenerFields() {
   };
 }
 
-// A section: a table in the file, its fields, and (for [server]) the listener array.
+std::string suggest(const std::string& name, const std::vector<std::string>& candidates);
+
+// An array of tables inside a section: [[server.listener]], [[collector.sensor]], ...
+struct TableArray {
+  std::string name;     // "listener"
+  std::string doc;      // printed before the entries in the default configuration
+  std::string example;  // printed (commented out) when the default list is empty
+  // Loads the array, replacing the default list. `fail(value, message)` makes the error.
+  std::function<Status(const Value&, Config&,
+                       const std::function<Status(const Value&, const std::string&)>&)>
+      load;
+  std::function<std::string(const Config&)> show;
+};
+
+// A section: a table in the file, its fields, and its arrays of tables.
 struct Section {
   std::string name;
   std::string doc;
   std::vector<Field<Config>> fields;
+  std::vector<TableArray> arrays = {};
 };
+
+// Builds a TableArray for entries of type E with their own fields. `required` keys must be in
+// every entry; `check` may reject an entry given the ones before it (returns the key at fault
+// and the message, or nothing).
+template <typename E>
+TableArray tableArray(
+    std::string section, std::string name, std::string doc, std::string example,
+    std::function<std::vector<E>&(Config&)> get,
+    std::function<const std::vector<E>&(const Config&)> cget, std::vector<Field<E>> fields,
+    std::vector<std::string> required,
+    std::function<std::optional<std::pair<std::string, std::string>>(const std::vector<E>&,
+                                                                     const E&)>
+        check = {}) {
+  const std::string full = section + "." + name;
+  TableArray a;
+  a.name = name;
+  a.doc = doc;
+  a.example = example;
+  a.load = [=](const Value& v, Config& c,
+               const std::function<Status(const Value&, const std::string&)>& fail) -> Status {
+    if (!v.is_array()) return fail(v, full + ": expected an array of tables [[" + full + "]]");
+    std::vector<std::string> names;
+    for (const auto& f : fields) names.push_back(f.name);
+    std::vector<E> result;
+    for (const auto& entry : v.as_array()) {
+      if (!entry.is_table()) return fail(entry, full + ": expected a table");
+      E e;
+      for (const auto& [key, fv] : entry.as_table()) {
+        auto it = std::find_if(fields.begin(), fields.end(),
+                               [&](const Field<E>& f) { return f.name == key; });
+        if (it == fields.end()) {
+          return fail(fv, "unknown key '" + full + "." + key + "'" + suggest(key, names));
+        }
+        if (Problem p = it->apply(fv, e)) return fail(fv, full + "." + key + ": " + *p);
+      }
+      for (const auto& r : required) {
+        if (!entry.as_table().count(r)) {
+          return fail(entry, full + ": every entry needs a '" + r + "' key");
+        }
+      }
+      if (check) {
+        if (auto bad = check(result, e)) {
+          const auto& t = entry.as_table();
+          return fail(t.count(bad->first) ? t.at(bad->first) : entry,
+                      full + "." + bad->first + ": " + bad->second);
+        }
+      }
+      result.push_back(std::move(e));
+    }
+    get(c) = std::move(result);
+    return Status::ok();
+  };
+  a.show = [=](const Config& c) {
+    std::string out;
+    bool first = true;
+    for (const auto& e : cget(c)) {
+      out += "[[" + full + "]]\n";
+      for (const auto& f : fields) {
+        out += f.name + " = " + f.show(e);
+        if (first) out += "  # " + f.doc;
+        out += "\n";
+      }
+      first = false;
+    }
+    return out;
+  };
+  return a;
+}
 
 // Lifts a field of a sub-struct (e.g. LimitsConfig) to a field of Config.
 template <typename S>
@@ -256,6 +364,8 @@ std::vector<Section> schema() {
   using I = InspectionConfig;
   using Ev = EventLogConfig;
   using T = TrapsConfig;
+  using Sh = ShipperConfig;
+  using Co = CollectorConfig;
   constexpr int64_t kMaxInt = 1'000'000'000;
   return {
       {"general", "Process-wide settings.",
@@ -283,7 +393,24 @@ std::vector<Section> schema() {
         lift(&Config::server, stringField("tls_cert", &Sv::tls_cert, {},
                                           "PEM certificate; empty: generated per install")),
         lift(&Config::server, stringField("tls_key", &Sv::tls_key, {},
-                                          "PEM private key; empty: generated per install"))}},
+                                          "PEM private key; empty: generated per install"))},
+       {tableArray<ListenerConfig>(
+           "server", "listener",
+           "Listeners: the real port serves the decoy site, every fake port is a honeytrap.\n"
+           "Giving [[server.listener]] tables replaces this whole list.",
+           "", [](Config& c) -> std::vector<ListenerConfig>& { return c.server.listeners; },
+           [](const Config& c) -> const std::vector<ListenerConfig>& { return c.server.listeners; },
+           listenerFields(), {"port"},
+           [](const std::vector<ListenerConfig>& before, const ListenerConfig& l)
+               -> std::optional<std::pair<std::string, std::string>> {
+             for (const auto& other : before) {
+               if (l.port != 0 && other.port == l.port) {
+                 return std::make_pair(std::string("port"),
+                                       "port " + std::to_string(l.port) + " is configured twice");
+               }
+             }
+             return std::nullopt;
+           })}},
       {"limits", "Bounds on what one client may send; every limit hit is recorded in the event.",
        {lift(&Config::limits, bytesField("max_request_line", &Li::max_request_line, 16,
                                          "bytes in the request line; more answers 414")),
@@ -407,6 +534,63 @@ std::vector<Section> schema() {
                                       "attacker state entries kept")),
         lift(&Config::traps, intField("max_tokens", &T::max_tokens, 100, 100000000,
                                       "honeytokens remembered"))}},
+      {"shipper", "How a sensor sends its events to a collector (drosera sensor).",
+       {lift(&Config::shipper, boolField("enabled", &Sh::enabled, "ship events to a collector")),
+        lift(&Config::shipper, stringField("url", &Sh::url, {},
+                                           "the collector's ingest URL, e.g. https://collector:9080/api/v1/ingest")),
+        lift(&Config::shipper, stringField("token", &Sh::token, {}, "this sensor's token")),
+        lift(&Config::shipper, stringField("token_file", &Sh::token_file, {},
+                                           "file holding this sensor's token")),
+        lift(&Config::shipper, intField("batch_events", &Sh::batch_events, 1, 100000,
+                                        "events per batch")),
+        lift(&Config::shipper, bytesField("batch_bytes", &Sh::batch_bytes, 1024, "bytes per batch")),
+        lift(&Config::shipper, boolField("verify_tls", &Sh::verify_tls,
+                                         "verify the collector's certificate")),
+        lift(&Config::shipper, stringField("ca_file", &Sh::ca_file, {},
+                                           "CA bundle for the collector's certificate"))}},
+      {"collector", "The collector: ingest, mlogc receiver, file tailing, store and JSON API.",
+       {lift(&Config::collector, stringField("listen", &Co::listen, {},
+                                             "address:port of the API, ingest and dashboard")),
+        lift(&Config::collector, intField("io_threads", &Co::io_threads, 1, 64,
+                                          "threads answering API and ingest requests")),
+        lift(&Config::collector, boolField("tls", &Co::tls, "serve HTTPS")),
+        lift(&Config::collector, stringField("tls_cert", &Co::tls_cert, {},
+                                             "PEM certificate; empty: the generated one")),
+        lift(&Config::collector, stringField("tls_key", &Co::tls_key, {}, "PEM private key")),
+        lift(&Config::collector, stringField("api_token_file", &Co::api_token_file, {},
+                                             "API access token; empty: <data_dir>/secrets/api.token")),
+        lift(&Config::collector, stringField("store", &Co::store, {"sqlite", "postgres"},
+                                             "where events are stored")),
+        lift(&Config::collector, stringField("sqlite_path", &Co::sqlite_path, {},
+                                             "SQLite database; empty: <data_dir>/store.db")),
+        lift(&Config::collector, stringField("postgres", &Co::postgres, {},
+                                             "PostgreSQL connection string (store = postgres)")),
+        lift(&Config::collector, bytesField("max_batch_bytes", &Co::max_batch_bytes, 4096,
+                                            "largest ingest batch or mlogc entry")),
+        lift(&Config::collector, intField("max_concurrent_writes", &Co::max_concurrent_writes, 1,
+                                          1024, "writers waiting for the store; more answer 503")),
+        lift(&Config::collector, secondsField("retention_days", &Co::retention_days, 0, 36500,
+                                              "delete events older than this many days; 0: keep")),
+        lift(&Config::collector, bytesField("retention_bytes", &Co::retention_bytes, 0,
+                                            "keep the store under this size; 0: no cap"))},
+       {tableArray<CollectorSensorConfig>(
+            "collector", "sensor", "Sensors allowed to ship to this collector, each with its token.",
+            "[[collector.sensor]]\nname = \"sensor-eu-1\"\ntoken_file = \"/etc/drosera/sensor-eu-1.token\"\n",
+            [](Config& c) -> std::vector<CollectorSensorConfig>& { return c.collector.sensors; },
+            [](const Config& c) -> const std::vector<CollectorSensorConfig>& { return c.collector.sensors; },
+            sensorFields(), {"name"}),
+        tableArray<MlogcUserConfig>(
+            "collector", "mlogc", "mlogc clients (ModSecurity v2): PUT /rpc/auditLogReceiver with Basic auth.",
+            "[[collector.mlogc]]\nuser = \"apache-1\"\npassword_file = \"/etc/drosera/apache-1.pw\"\n",
+            [](Config& c) -> std::vector<MlogcUserConfig>& { return c.collector.mlogc; },
+            [](const Config& c) -> const std::vector<MlogcUserConfig>& { return c.collector.mlogc; },
+            mlogcFields(), {"user"}),
+        tableArray<TailConfig>(
+            "collector", "tail", "ModSecurity audit logs (v2/v3 JSON or v2 native, serial) to follow.",
+            "[[collector.tail]]\npath = \"/var/log/apache2/modsec_audit.log\"\nformat = \"auto\"\n",
+            [](Config& c) -> std::vector<TailConfig>& { return c.collector.tails; },
+            [](const Config& c) -> const std::vector<TailConfig>& { return c.collector.tails; },
+            tailFields(), {"path"})}},
   };
 }
 
@@ -473,11 +657,15 @@ class Loader {
   Status loadSection(const Section& section, const Value& table, Config& config) {
     std::vector<std::string> names;
     for (const auto& f : section.fields) names.push_back(f.name);
-    if (section.name == "server") names.push_back("listener");
+    for (const auto& a : section.arrays) names.push_back(a.name);
     for (const auto& [key, v] : table.as_table()) {
       const std::string full = section.name + "." + key;
-      if (section.name == "server" && key == "listener") {
-        Status st = loadListeners(v, config.server.listeners);
+      auto arr = std::find_if(section.arrays.begin(), section.arrays.end(),
+                              [&](const TableArray& a) { return a.name == key; });
+      if (arr != section.arrays.end()) {
+        Status st = arr->load(v, config, [this](const Value& at, const std::string& msg) {
+          return fail(at, msg);
+        });
         if (!st) return st;
         continue;
       }
@@ -488,41 +676,6 @@ class Loader {
       }
       if (Problem p = it->apply(v, config)) return fail(v, full + ": " + *p);
     }
-    return Status::ok();
-  }
-
-  Status loadListeners(const Value& v, std::vector<ListenerConfig>& out) {
-    if (!v.is_array()) {
-      return fail(v, "server.listener: expected an array of tables [[server.listener]]");
-    }
-    const auto fields = listenerFields();
-    std::vector<std::string> names;
-    for (const auto& f : fields) names.push_back(f.name);
-    std::vector<ListenerConfig> result;
-    for (const auto& entry : v.as_array()) {
-      if (!entry.is_table()) return fail(entry, "server.listener: expected a table");
-      ListenerConfig l;
-      bool has_port = false;
-      for (const auto& [key, fv] : entry.as_table()) {
-        auto it = std::find_if(fields.begin(), fields.end(),
-                               [&](const Field<ListenerConfig>& f) { return f.name == key; });
-        if (it == fields.end()) {
-          return fail(fv, "unknown key 'server.listener." + key + "'" + suggest(key, names));
-        }
-        if (Problem p = it->apply(fv, l)) return fail(fv, "server.listener." + key + ": " + *p);
-        has_port |= key == "port";
-      }
-      if (!has_port) return fail(entry, "server.listener: every listener needs a port");
-      for (const auto& other : result) {
-        if (l.port != 0 && other.port == l.port) {
-          return fail(entry.as_table().at("port"), "server.listener.port: port " +
-                                                       std::to_string(l.port) +
-                                                       " is configured twice");
-        }
-      }
-      result.push_back(l);
-    }
-    out = std::move(result);
     return Status::ok();
   }
 
@@ -603,19 +756,27 @@ std::string defaultConfigToml() {
       out += f.name + " = " + f.show(config) + "  # " + f.doc + "\n";
     }
   }
-  out +=
-      "\n# Listeners: the real port serves the decoy site, every fake port is a honeytrap.\n"
-      "# Giving [[server.listener]] tables replaces this whole list.\n";
-  const auto fields = listenerFields();
-  bool first = true;
-  for (const auto& l : config.server.listeners) {
-    out += "[[server.listener]]\n";
-    for (const auto& f : fields) {
-      out += f.name + " = " + f.show(l);
-      if (first) out += "  # " + f.doc;
+  for (const auto& s : schema()) {
+    for (const auto& a : s.arrays) {
       out += "\n";
+      std::string doc = a.doc;
+      for (size_t at = 0; (at = doc.find('\n', at)) != std::string::npos; at += 3) {
+        doc.replace(at, 1, "\n# ");
+      }
+      out += "# " + doc + "\n";
+      const std::string shown = a.show(config);
+      if (!shown.empty()) {
+        out += shown;
+      } else if (!a.example.empty()) {
+        std::string ex = a.example;
+        out += "# " ;
+        for (size_t at = 0; (at = ex.find('\n', at)) != std::string::npos && at + 1 < ex.size(); at += 3) {
+          ex.replace(at, 1, "\n# ");
+        }
+        out += ex;
+        if (ex.back() != '\n') out += "\n";
+      }
     }
-    first = false;
   }
   return out;
 }

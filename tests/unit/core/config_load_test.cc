@@ -432,7 +432,7 @@ TEST(ConfigLoad, ListenerAsInlineArray) {
 
 TEST(ConfigLoad, ListenerWithoutPortIsAnError) {
   EXPECT_EQ(loadError("[[server.listener]]\nkind = \"real\"\n"),
-            "drosera.toml:1: server.listener: every listener needs a port");
+            "drosera.toml:1: server.listener: every entry needs a 'port' key");
 }
 
 TEST(ConfigLoad, SecondListenerWithoutPortNamesItsLine) {
@@ -442,7 +442,7 @@ TEST(ConfigLoad, SecondListenerWithoutPortNamesItsLine) {
       "\n"
       "[[server.listener]]\n"
       "kind = \"fake\"\n");
-  EXPECT_EQ(err, "drosera.toml:4: server.listener: every listener needs a port");
+  EXPECT_EQ(err, "drosera.toml:4: server.listener: every entry needs a 'port' key");
 }
 
 TEST(ConfigLoad, DuplicatePortsAreAnError) {
