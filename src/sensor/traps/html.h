@@ -17,12 +17,6 @@ bool insertBeforeFirst(std::string& text, std::string_view needle, std::string_v
 // Replaces every "{{name}}" token by values[name]; unknown tokens become "".
 std::string render(std::string_view tmpl,
                    const std::vector<std::pair<std::string, std::string>>& values);
-// application/x-www-form-urlencoded (also a query string): decoded pairs, bounded count.
-std::vector<std::pair<std::string, std::string>> parseForm(std::string_view body,
-                                                           size_t max_pairs = 256);
-std::string formValue(const std::vector<std::pair<std::string, std::string>>& form,
-                      std::string_view name);
-std::string percentDecode(std::string_view s, bool plus_is_space);
 // The value of cookie `name` in a Cookie header, or nullopt-like empty + found=false.
 bool cookieValue(std::string_view header, std::string_view name, std::string* value);
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/base64.h"
+#include "http/form.h"
 #include "http/parser.h"
 #include "sensor/site.h"
 #include "sensor/traps/html.h"
@@ -286,8 +287,8 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
     if (const AdminLogin* l = logins_->find(path)) {
       std::string message, user;
       if (method == "POST") {
-        const auto form = parseForm(c.request.body);
-        user = http::htmlEscape(formValue(form, l->user_field).substr(0, 200));
+        const auto form = http::parseForm(c.request.body);
+        user = http::htmlEscape(http::formValue(form, l->user_field).substr(0, 200));
         const std::string* err = templ(l->error_template);
         if (err) message = render(*err, {{"username", user}, {"action", path}});
       }
@@ -344,7 +345,7 @@ void Traps::addFacts(core::Capture& c) const {
   }
   if (config_.honeytokens && tokens_.size() > 0) {
     std::optional<std::pair<std::string, TokenOrigin>> hit = tokens_.scan(c.request.target);
-    if (!hit) hit = tokens_.scan(percentDecode(c.request.target, true));
+    if (!hit) hit = tokens_.scan(http::percentDecode(c.request.target, true));
     for (size_t i = 0; !hit && i < c.request.headers.size(); ++i) {
       const auto& h = c.request.headers[i];
       hit = tokens_.scan(h.value);
@@ -355,7 +356,7 @@ void Traps::addFacts(core::Capture& c) const {
       }
     }
     if (!hit) hit = tokens_.scan(c.request.body);
-    if (!hit) hit = tokens_.scan(percentDecode(c.request.body, true));
+    if (!hit) hit = tokens_.scan(http::percentDecode(c.request.body, true));
     if (hit) {
       c.facts.emplace_back("honeytoken", hit->first);
       c.facts.emplace_back("honeytoken_origin", hit->second.unique_id);
