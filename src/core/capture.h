@@ -51,7 +51,7 @@ struct Capture {
   std::string unique_id;     // stable across restarts: the store deduplicates on it
   uint64_t seq = 0;          // position in the capture journal
   int64_t received_us = 0;   // first byte of the request, microseconds since the epoch (UTC)
-  int64_t answered_us = 0;   // response written
+  int64_t answered_us = 0;   // response ready to be written (0: none, the client went away)
 
   Endpoint client;           // who we believe sent it (after trusted-proxy resolution)
   Endpoint peer;             // the socket's peer

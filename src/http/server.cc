@@ -431,10 +431,12 @@ class Session final : public SessionBase {
     const std::string_view tail = r.omit_body ? std::string_view() : r.static_body;
     const std::array<asio::const_buffer, 2> bufs = {asio::buffer(out_),
                                                     asio::buffer(tail.data(), tail.size())};
+    // The capture is handed over (journaled) before the answer leaves: a client that has its
+    // answer never finds its request missing, even after a kill -9 right after the write.
+    cap_.answered_us = nowUs();
+    srv_.handler.captured(std::move(cap_));
     asio::async_write(stream_, bufs,
                       [s = self(), keep_alive, consumed](boost::system::error_code ec, size_t) {
-                        s->cap_.answered_us = nowUs();
-                        s->srv_.handler.captured(std::move(s->cap_));
                         ++s->served_;
                         if (ec || !keep_alive) return s->closeGracefully();
                         s->buf_.erase(0, std::min(consumed, s->buf_.size()));

@@ -10,6 +10,7 @@
 #include <random>
 #include <spdlog/spdlog.h>
 #include <sstream>
+#include <thread>
 
 #include "engine/modsec_inspector.h"
 #include "http/tls.h"
@@ -282,11 +283,30 @@ void Sensor::writeStatusFile() const {
   std::rename(tmp.c_str(), paths_.status_file.c_str());
 }
 
+void Sensor::startShipper(ShipperOptions o) {
+  o.event_log = paths_.event_log;
+  o.state_path = paths_.state_dir + "/shipper.pos";
+  o.sensor_id = context_.sensor_id;
+  shipper_ = std::make_unique<Shipper>(std::move(o), http::makeHttpClient(),
+                                       [this] { return statusJson(); });
+  shipper_->start();
+}
+
 void Sensor::stop() {
   if (!started_) return;
   started_ = false;
   server_->stop(2.0);
   pool_->stop(config_.inspection.shutdown_drain_s);
+  if (shipper_) {
+    // Give the shipper a moment for the last events; what is left goes after the next start.
+    event_log_->sync();
+    for (int i = 0; i < 40 && shipper_->stats().lag_bytes > 0 &&
+                    shipper_->stats().last_error.empty();
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    shipper_->stop();
+  }
   {
     std::lock_guard lock(status_mu_);
     status_stop_ = true;
@@ -425,6 +445,13 @@ std::string Sensor::statusJson() const {
                      {"lag_ms", ps.last_lag_ms},
                      {"uninspected", uninspected_.load()},
                      {"journal_errors", ps.journal_errors}};
+  if (shipper_) {
+    const auto sh = shipper_->stats();
+    j["shipper"] = {{"events", sh.events},         {"batches", sh.batches},
+                    {"failures", sh.failures},     {"lag_bytes", sh.lag_bytes},
+                    {"lag_ms", sh.lag_ms},         {"skipped_bytes", sh.skipped_bytes},
+                    {"last_error", sh.last_error}, {"last_success", isoTimestamp(sh.last_success_us)}};
+  }
   j["events"] = {{"written", ls.lines.load()},
                  {"bytes", ls.bytes.load()},
                  {"write_errors", ls.write_errors.load()},

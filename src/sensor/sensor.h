@@ -21,6 +21,7 @@
 #include "sensor/event_record.h"
 #include "sensor/inspection_pool.h"
 #include "sensor/attacker_state.h"
+#include "sensor/shipper.h"
 #include "sensor/site.h"
 #include "sensor/traps/traps.h"
 
@@ -44,6 +45,9 @@ class Sensor final : public http::Handler {
   ~Sensor() override;
 
   core::Status start();
+  // Ships the event log to a collector (after start()); stopped by stop() once the last events
+  // are written. `options.event_log`, `state_path` and `sensor_id` are filled in here.
+  void startShipper(ShipperOptions options);
   // Stops listening, drains inspection for inspection.shutdown_drain_s, persists progress.
   void stop();
 
@@ -75,6 +79,7 @@ class Sensor final : public http::Handler {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<traps::Traps> traps_;      // null when traps are disabled
   std::unique_ptr<AttackerState> attackers_;
+  std::unique_ptr<Shipper> shipper_;
 
   uint64_t id_nonce_ = 0;
   std::atomic<uint64_t> id_counter_{0};
