@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 #include <sstream>
 
+#include "collector/auth.h"
+#include "collector/collector.h"
 #include "core/config_load.h"
 #include "engine/modsec_inspector.h"
 #include "sensor/sensor.h"
@@ -22,6 +24,7 @@
 namespace {
 
 using drosera::core::Config;
+namespace core = drosera::core;
 
 struct CommonOptions {
   std::string config_file;
@@ -98,7 +101,14 @@ void printBanner(const drosera::sensor::Sensor& s, const Config& c, const char* 
   std::cout << os.str() << std::flush;
 }
 
-int runSensor(const CommonOptions& o, const char* what) {
+core::Result<std::string> shipperToken(const drosera::core::ShipperConfig& s) {
+  if (!s.token.empty()) return s.token;
+  if (!s.token_file.empty()) return drosera::collector::readSecretFile(s.token_file, "shipper.token_file");
+  return drosera::core::Status::invalidArgument("shipper: a token (or token_file) is needed");
+}
+
+// `drosera sensor`: the honeypot, shipping to a collector if [shipper] says so.
+int runSensor(const CommonOptions& o) {
   const sigset_t sigs = blockSignals();
   Config config;
   if (!loadConfig(o, &config)) return 2;
@@ -108,15 +118,124 @@ int runSensor(const CommonOptions& o, const char* what) {
     std::fprintf(stderr, "drosera: %s\n", sensor.status().message().c_str());
     return 1;
   }
+  std::string token;
+  if (config.shipper.enabled) {
+    if (config.shipper.url.empty()) {
+      std::fprintf(stderr, "drosera: configuration error: shipper.url is needed with shipper.enabled\n");
+      return 2;
+    }
+    auto t = shipperToken(config.shipper);
+    if (!t) {
+      std::fprintf(stderr, "drosera: configuration error: %s\n", t.status().message().c_str());
+      return 2;
+    }
+    token = *t;
+  }
   auto st = (*sensor)->start();
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     return 1;
   }
-  printBanner(**sensor, config, what);
+  if (config.shipper.enabled) {
+    drosera::sensor::ShipperOptions so;
+    so.url = config.shipper.url;
+    so.token = token;
+    so.batch_events = config.shipper.batch_events;
+    so.batch_bytes = config.shipper.batch_bytes;
+    so.verify_tls = config.shipper.verify_tls;
+    so.ca_file = config.shipper.ca_file;
+    (*sensor)->startShipper(so);
+  }
+  printBanner(**sensor, config, "sensor");
+  if (config.shipper.enabled) std::cout << "  shipping to:  " << config.shipper.url << "\n" << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
   (*sensor)->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+void printCollectorBanner(const drosera::collector::Collector& c, bool standalone) {
+  std::ostringstream os;
+  if (standalone) os << "drosera " << DROSERA_VERSION << " collector is running\n";
+  os << "  API:          " << c.baseUrl() << "/api/v1/  (Authorization: Bearer <token>)\n"
+     << "  access token: " << c.credentials().apiToken() << "  (kept in "
+     << c.credentials().apiTokenFile() << ")\n";
+  if (standalone) os << "  stop with Ctrl-C or: kill " << ::getpid() << "\n";
+  std::cout << os.str() << std::flush;
+}
+
+// `drosera collector`: ingest, mlogc receiver, file tailing, store, API.
+int runCollector(const CommonOptions& o) {
+  const sigset_t sigs = blockSignals();
+  Config config;
+  if (!loadConfig(o, &config)) return 2;
+  setupLogging(config.general.log_level);
+  auto collector = drosera::collector::Collector::create(config);
+  if (!collector) {
+    std::fprintf(stderr, "drosera: %s\n", collector.status().message().c_str());
+    return 1;
+  }
+  auto st = (*collector)->start();
+  if (!st) {
+    std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
+    return 1;
+  }
+  printCollectorBanner(**collector, true);
+  const int sig = waitForSignal(sigs);
+  spdlog::info("signal {} received, stopping", sig);
+  (*collector)->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+// `drosera run`: sensor and collector in one process, through the same code paths (the sensor
+// ships to its own collector over loopback), all data in one folder.
+int runAll(const CommonOptions& o) {
+  const sigset_t sigs = blockSignals();
+  Config config;
+  if (!loadConfig(o, &config)) return 2;
+  setupLogging(config.general.log_level);
+  auto sensor = drosera::sensor::Sensor::create(config);
+  if (!sensor) {
+    std::fprintf(stderr, "drosera: %s\n", sensor.status().message().c_str());
+    return 1;
+  }
+  auto collector = drosera::collector::Collector::create(config);
+  if (!collector) {
+    std::fprintf(stderr, "drosera: %s\n", collector.status().message().c_str());
+    return 1;
+  }
+  auto token = drosera::collector::loadOrCreateToken(config.general.data_dir + "/secrets/sensor.token");
+  if (!token) {
+    std::fprintf(stderr, "drosera: %s\n", token.status().message().c_str());
+    return 1;
+  }
+  (*collector)->credentials().addSensor((*sensor)->sensorId(), *token);
+  auto st = (*collector)->start();
+  if (!st) {
+    std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
+    return 1;
+  }
+  st = (*sensor)->start();
+  if (!st) {
+    std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
+    (*collector)->stop();
+    return 1;
+  }
+  drosera::sensor::ShipperOptions so;
+  so.url = (*collector)->baseUrl() + "/api/v1/ingest";
+  so.token = *token;
+  so.verify_tls = false;  // our own collector on loopback, with its self-signed certificate
+  so.poll_interval_s = 0.1;
+  so.heartbeat_s = 5;
+  (*sensor)->startShipper(so);
+  printBanner(**sensor, config, "(run)");
+  printCollectorBanner(**collector, false);
+  const int sig = waitForSignal(sigs);
+  spdlog::info("signal {} received, stopping", sig);
+  (*sensor)->stop();
+  (*collector)->stop();
   spdlog::info("stopped");
   return 0;
 }
@@ -199,6 +318,10 @@ int main(int argc, char** argv) {
   addCommon(run, run_opts);
   auto* sensor = app.add_subcommand("sensor", "the honeypot sensor only");
   addCommon(sensor, sensor_opts);
+  CommonOptions collector_opts;
+  auto* collector_cmd = app.add_subcommand(
+      "collector", "receives events from sensors, mlogc and log files; store and JSON API");
+  addCommon(collector_cmd, collector_opts);
   auto* status_cmd = app.add_subcommand("status", "print the status of a running sensor");
   addCommon(status_cmd, status_opts);
 
@@ -223,8 +346,9 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*run) return runSensor(run_opts, "(run)");
-  if (*sensor) return runSensor(sensor_opts, "sensor");
+  if (*run) return runAll(run_opts);
+  if (*sensor) return runSensor(sensor_opts);
+  if (*collector_cmd) return runCollector(collector_opts);
   if (*status_cmd) return status(status_opts);
   if (*check) return configCheck(check_file);
   if (*rules_show) return rulesShow(rules_opts);

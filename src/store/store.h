@@ -12,7 +12,9 @@
 //    a reader that remembers the last seq it handled (cursor()/setCursor()) never misses an event
 //    that commits later with a smaller number, and never sees one twice.
 //  * Attacker data is hostile: every value is bound as a parameter, never spliced into SQL.
-// Thread-safety: a Store may be used from several threads; implementations serialise writes.
+// Thread-safety: a Store may be used from several threads; implementations serialise writes
+// (one connection for writes, one for reads, each behind its own mutex).
+// docs/store.md describes the schema, the rollups behind the aggregates, and retention.
 #pragma once
 
 #include <cstdint>
@@ -45,7 +47,8 @@ struct InsertResult {
   uint64_t last_seq = 0;   // seq of the last inserted event (0 if none)
 };
 
-// Filters shared by event listing and aggregates. Empty/zero fields do not filter.
+// Filters shared by event listing and aggregates. Empty/zero fields do not filter; strings are
+// compared as bytes.
 struct EventFilter {
   int64_t from_us = 0;     // time_us >= from_us
   int64_t to_us = 0;       // time_us <  to_us (0: no upper bound)
@@ -55,7 +58,7 @@ struct EventFilter {
   std::string category;    // has this category ("attack-sqli", "honeytrap")
   std::string trap;        // has a trap hit of this kind
   std::string sensor;      // sensor equals
-  std::string text;        // substring (case-insensitive) of uri or user_agent
+  std::string text;        // substring of uri or user_agent, ignoring ASCII case
 };
 
 struct EventQuery {
@@ -83,9 +86,11 @@ struct AttackerRow {
 
 struct AttackerQuery {
   EventFilter filter;      // time range by last_seen; ip/sensor/category/trap as for events
-  size_t limit = 100;
+                           // (rule_id, tag and text do not apply to attackers)
+  size_t limit = 100;      // at most 1000
   size_t offset = 0;
-  std::string order = "last_seen";  // last_seen | events | first_seen
+  std::string order = "last_seen";  // last_seen | events | first_seen: all newest/most first,
+                                    // ties by ip
 };
 
 struct CountBucket {
@@ -97,9 +102,11 @@ struct CountBucket {
 enum class Dimension { kSourceIp, kRule, kCategory, kTag, kDstPort, kUserAgent, kTrap, kSensor,
                        kUri, kMethod, kStatus };
 
+// Keys: kUri is the path (the uri up to its first '?'); an event counts once per key it has
+// (rules, tags, categories and traps: each distinct one of the event).
 struct TopItem {
   std::string key;         // rule ids, ports and statuses as decimal text
-  std::string label;       // kRule: the rule's message; otherwise empty
+  std::string label;       // kRule: the rule's message (the latest seen); otherwise empty
   uint64_t count = 0;
 };
 
@@ -141,9 +148,13 @@ class Store {
   virtual core::Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query) = 0;
   virtual core::Result<std::optional<AttackerRow>> attacker(const std::string& ip) = 0;
 
-  // Events per bucket over [from_us, to_us); buckets aligned to multiples of bucket_us.
+  // Events per bucket over [from_us, to_us); buckets aligned to multiples of bucket_us. With
+  // both bounds every bucket of the range is returned, empty ones too (at most 1,000,000);
+  // with an open bound only the buckets that hold events.
   virtual core::Result<std::vector<CountBucket>> countsOverTime(const EventFilter& filter,
                                                                 int64_t bucket_us) = 0;
+  // The `limit` (at most 1000) most frequent keys, by count then key. Filters of a time range
+  // only are answered from rollups; any other filter scans the matching events.
   virtual core::Result<std::vector<TopItem>> top(Dimension dimension, const EventFilter& filter,
                                                  size_t limit) = 0;
 
@@ -165,7 +176,11 @@ class Store {
   virtual core::Result<std::vector<FileOffset>> fileOffsets() = 0;
 
   // Deletes the oldest events first: all older than `older_than_us` (0: no age limit), then
-  // more until the database is under `max_bytes` (0: no size limit). Attacker rows stay.
+  // more until the database is under `max_bytes` (0: no size limit). The rollups follow, so
+  // aggregates count only stored events; attacker and sensor rows are history and stay.
+  // SQLite's size is its used pages (the file keeps its size and reuses them); PostgreSQL's is
+  // its tables' size on disk, which drops only as VACUUM reuses space: there the number of
+  // events to delete is estimated once from the share of the size over the limit.
   virtual core::Result<RetentionResult> applyRetention(int64_t older_than_us,
                                                        uint64_t max_bytes) = 0;
   virtual core::Result<StoreStats> stats() = 0;

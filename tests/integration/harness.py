@@ -27,6 +27,7 @@ BASE_CONFIG = {
     "server": {"bind": '["127.0.0.1"]'},
     "inspection": {"fsync_interval_s": "0.1"},
     "event_log": {"fsync": '"never"'},
+    "collector": {"listen": '"127.0.0.1:0"'},
 }
 BASE_LISTENERS = """
 [[server.listener]]
@@ -81,6 +82,9 @@ class Drosera:
         status = os.path.join(self.data_dir, "status.json")
         if os.path.exists(status):
             os.unlink(status)
+        out = os.path.join(self.tmp, "stdout.txt")
+        if os.path.exists(out):
+            os.unlink(out)
         self.stdout = open(os.path.join(self.tmp, "stdout.txt"), "ab")
         self.stderr = open(os.path.join(self.tmp, "stderr.txt"), "ab")
         self.proc = subprocess.Popen(
@@ -90,6 +94,15 @@ class Drosera:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("drosera exited with %s: %s" % (self.proc.returncode, self.stderr_text()))
+            if self.command == "collector":
+                try:
+                    with open(os.path.join(self.tmp, "stdout.txt")) as f:
+                        if "API:" in f.read():
+                            return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+                continue
             try:
                 with open(status) as f:
                     st = json.load(f)
@@ -139,6 +152,48 @@ class Drosera:
     def status(self):
         with open(os.path.join(self.data_dir, "status.json")) as f:
             return json.load(f)
+
+    # ---- collector API (drosera run / drosera collector) -----------------------------------
+    def api_url(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with open(os.path.join(self.tmp, "stdout.txt")) as f:
+                    for line in f:
+                        if line.strip().startswith("API:"):
+                            return line.split()[1].rstrip("/").rsplit("/api/v1", 1)[0]
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("no API URL in the banner")
+
+    def api_token(self):
+        with open(os.path.join(self.data_dir, "secrets", "api.token")) as f:
+            return f.read().strip()
+
+    def api(self, path, token=True, expect=200):
+        import urllib.request, urllib.error
+        req = urllib.request.Request(self.api_url() + path)
+        if token:
+            req.add_header("Authorization", "Bearer " + (token if isinstance(token, str) else self.api_token()))
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, body = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read()
+        if expect is not None and status != expect:
+            raise AssertionError("%s answered %d: %s" % (path, status, body[:300]))
+        return json.loads(body) if body[:1] in (b"{", b"[") else body
+
+    def wait_api(self, path, predicate, timeout=60):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            last = self.api(path)
+            if predicate(last):
+                return last
+            time.sleep(0.2)
+        raise AssertionError("API %s never satisfied the condition; last: %s" % (path, str(last)[:500]))
 
     @property
     def real(self):

@@ -1,0 +1,344 @@
+// The read-only JSON API of the collector (issue 4): events with filters and cursor pagination,
+// one event in full, attackers, aggregates for the dashboard, sensors, status.
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "collector/collector.h"
+#include "core/base64.h"
+#include "core/json_text.h"
+#include "http/form.h"
+
+namespace drosera::collector {
+namespace {
+
+using nlohmann::json;
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string iso(int64_t us) {
+  if (us <= 0) return "";
+  std::time_t t = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%03lldZ", static_cast<long long>((us % 1000000) / 1000));
+  return std::string(buf) + frac;
+}
+
+// "2026-11-30T07:00:00Z", "2026-11-30T07:00:00.5Z", "2026-11-30", or epoch seconds.
+bool parseTime(const std::string& s, int64_t* us) {
+  if (s.empty()) return false;
+  if (s.find_first_not_of("0123456789.") == std::string::npos) {
+    try {
+      *us = static_cast<int64_t>(std::stod(s) * 1e6);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  std::tm tm{};
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) {
+    tm = {};
+    rest = strptime(s.c_str(), "%Y-%m-%d", &tm);
+    if (!rest || *rest) return false;
+  }
+  int64_t frac_us = 0;
+  if (*rest == '.') {
+    ++rest;
+    int64_t scale = 100000;
+    while (*rest >= '0' && *rest <= '9') {
+      frac_us += (*rest - '0') * scale;
+      scale /= 10;
+      ++rest;
+    }
+  }
+  if (*rest && std::string(rest) != "Z" && std::string(rest) != "+00:00") return false;
+  *us = static_cast<int64_t>(timegm(&tm)) * 1000000 + frac_us;
+  return true;
+}
+
+struct Query {
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string get(const std::string& k) const { return http::formValue(params, k); }
+};
+
+// Fills a filter from the query; returns an error message for a bad value.
+std::string readFilter(const Query& q, store::EventFilter* f) {
+  const std::string from = q.get("from"), to = q.get("to");
+  if (!from.empty() && !parseTime(from, &f->from_us)) return "from: not a time: " + from;
+  if (!to.empty() && !parseTime(to, &f->to_us)) return "to: not a time: " + to;
+  f->ip = q.get("ip");
+  f->tag = q.get("tag");
+  f->category = q.get("category");
+  f->trap = q.get("trap");
+  f->sensor = q.get("sensor");
+  f->text = q.get("q").substr(0, 200);
+  const std::string rule = q.get("rule");
+  if (!rule.empty()) {
+    try {
+      f->rule_id = std::stoi(rule);
+    } catch (const std::exception&) {
+      return "rule: not a rule id: " + rule;
+    }
+  }
+  return "";
+}
+
+json rulesJson(const std::vector<core::RuleHit>& rules, bool full) {
+  json arr = json::array();
+  for (const auto& r : rules) {
+    json j = {{"id", r.id}, {"message", r.message}, {"severity", r.severity}};
+    if (full) {
+      j["data"] = r.data;
+      j["match"] = r.match;
+      j["tags"] = r.tags;
+      j["file"] = r.file;
+      j["line"] = r.line;
+      j["ver"] = r.ver;
+    }
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+json eventJson(const store::StoredEvent& s, bool full) {
+  const core::Event& e = s.event;
+  json j = {{"seq", s.seq},
+            {"time", iso(e.time_us)},
+            {"time_us", e.time_us},
+            {"sensor", e.sensor},
+            {"unique_id", e.unique_id},
+            {"format", e.format},
+            {"src_ip", e.src_ip},
+            {"src_port", e.src_port},
+            {"dst_ip", e.dst_ip},
+            {"dst_port", e.dst_port},
+            {"listener_kind", e.listener_kind},
+            {"tls", e.tls},
+            {"method", e.method},
+            {"uri", e.uri},
+            {"http_version", e.http_version},
+            {"host", e.host},
+            {"user_agent", e.user_agent},
+            {"status", e.status},
+            {"inbound_score", e.inbound_score},
+            {"outbound_score", e.outbound_score},
+            {"categories", e.categories},
+            {"flagged", e.attacker_flagged},
+            {"inspected", e.inspected},
+            {"rules", rulesJson(e.rules, full)}};
+  json traps = json::array();
+  for (const auto& t : e.traps) {
+    traps.push_back({{"kind", t.kind}, {"bait", t.bait}, {"captured", t.captured},
+                     {"rule_id", t.rule_id}, {"origin", t.origin}});
+  }
+  j["traps"] = traps;
+  if (full) {
+    json headers = json::array();
+    for (const auto& h : e.request_headers) headers.push_back({h.name, h.value});
+    j["request_headers"] = headers;
+    j["request_body"] = e.request_body;
+    j["scores"] = json::object();
+    for (const auto& [k, v] : e.scores) j["scores"][k] = v;
+    j["anomalies"] = e.anomalies;
+    j["limits_hit"] = e.limits_hit;
+    // The record as received: as text when it is UTF-8, always as base64 too (lossless).
+    if (core::isValidUtf8(e.raw_record)) j["raw_record"] = e.raw_record;
+    j["raw_record_base64"] = core::base64Encode(e.raw_record);
+  }
+  return j;
+}
+
+json attackerJson(const store::AttackerRow& a) {
+  return {{"ip", a.ip},
+          {"first_seen", iso(a.first_seen_us)},
+          {"last_seen", iso(a.last_seen_us)},
+          {"events", a.events},
+          {"events_with_rules", a.events_with_rules},
+          {"categories", a.categories},
+          {"traps", a.traps},
+          {"sensors", a.sensors},
+          {"flagged", a.flagged}};
+}
+
+bool parseDimension(const std::string& s, store::Dimension* d) {
+  static const std::pair<const char*, store::Dimension> kDims[] = {
+      {"source_ip", store::Dimension::kSourceIp}, {"rule", store::Dimension::kRule},
+      {"category", store::Dimension::kCategory},  {"tag", store::Dimension::kTag},
+      {"port", store::Dimension::kDstPort},       {"user_agent", store::Dimension::kUserAgent},
+      {"trap", store::Dimension::kTrap},          {"sensor", store::Dimension::kSensor},
+      {"uri", store::Dimension::kUri},            {"method", store::Dimension::kMethod},
+      {"status", store::Dimension::kStatus}};
+  for (const auto& [name, dim] : kDims) {
+    if (s == name) {
+      *d = dim;
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t readLimit(const Query& q, size_t def, size_t max) {
+  const std::string l = q.get("limit");
+  if (l.empty()) return def;
+  try {
+    return std::clamp<size_t>(std::stoul(l), 1, max);
+  } catch (const std::exception&) {
+    return def;
+  }
+}
+
+}  // namespace
+
+http::Response Collector::api(core::Capture& c, const std::string& path) {
+  Query q{http::parseQuery(c.request.target)};
+  auto failed = [](const core::Status& st) { return jsonError(503, st.message()); };
+
+  if (path == "/api/v1/status") return jsonResponse(200, statusJson());
+
+  if (path == "/api/v1/events") {
+    store::EventQuery eq;
+    if (auto err = readFilter(q, &eq.filter); !err.empty()) return jsonError(400, err);
+    eq.limit = readLimit(q, 100, 1000);
+    const std::string cursor = q.get("cursor");
+    if (!cursor.empty()) {
+      try {
+        eq.before_seq = std::stoull(cursor);
+      } catch (const std::exception&) {
+        return jsonError(400, "cursor: not a cursor");
+      }
+    }
+    auto page = store_->events(eq);
+    if (!page) return failed(page.status());
+    json arr = json::array();
+    for (const auto& e : page->events) arr.push_back(eventJson(e, false));
+    json j = {{"events", arr}};
+    j["next_cursor"] = page->next_cursor ? json(std::to_string(page->next_cursor)) : json(nullptr);
+    return jsonResponse(200, dump(j));
+  }
+
+  if (path.rfind("/api/v1/events/", 0) == 0) {
+    std::string rest = path.substr(15);
+    const bool raw = rest.size() > 4 && rest.substr(rest.size() - 4) == "/raw";
+    if (raw) rest.resize(rest.size() - 4);
+    uint64_t seq = 0;
+    try {
+      seq = std::stoull(rest);
+    } catch (const std::exception&) {
+      return jsonError(404, "no such event");
+    }
+    auto e = store_->event(seq);
+    if (!e) return failed(e.status());
+    if (!e->has_value()) return jsonError(404, "no such event");
+    if (raw) {
+      http::Response r;
+      r.status = 200;
+      r.body = (*e)->event.raw_record;
+      r.headers.push_back({"Content-Type", "application/octet-stream"});
+      r.headers.push_back({"Content-Disposition", "attachment; filename=\"event-" + rest + ".raw\""});
+      r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+      return r;
+    }
+    return jsonResponse(200, dump(eventJson(**e, true)));
+  }
+
+  if (path == "/api/v1/attackers") {
+    store::AttackerQuery aq;
+    if (auto err = readFilter(q, &aq.filter); !err.empty()) return jsonError(400, err);
+    aq.limit = readLimit(q, 100, 1000);
+    const std::string order = q.get("order");
+    if (!order.empty()) {
+      if (order != "last_seen" && order != "events" && order != "first_seen") {
+        return jsonError(400, "order: last_seen, events or first_seen");
+      }
+      aq.order = order;
+    }
+    try {
+      aq.offset = q.get("offset").empty() ? 0 : std::stoul(q.get("offset"));
+    } catch (const std::exception&) {
+      return jsonError(400, "offset: not a number");
+    }
+    auto rows = store_->attackers(aq);
+    if (!rows) return failed(rows.status());
+    json arr = json::array();
+    for (const auto& a : *rows) arr.push_back(attackerJson(a));
+    return jsonResponse(200, dump(json{{"attackers", arr}}));
+  }
+
+  if (path.rfind("/api/v1/attackers/", 0) == 0) {
+    const std::string ip = http::percentDecode(path.substr(18), false);
+    auto a = store_->attacker(ip);
+    if (!a) return failed(a.status());
+    if (!a->has_value()) return jsonError(404, "no such attacker");
+    return jsonResponse(200, dump(attackerJson(**a)));
+  }
+
+  if (path == "/api/v1/stats/timeline") {
+    store::EventFilter f;
+    if (auto err = readFilter(q, &f); !err.empty()) return jsonError(400, err);
+    int64_t bucket_s = 3600;
+    if (!q.get("bucket").empty()) {
+      try {
+        bucket_s = std::stoll(q.get("bucket"));
+      } catch (const std::exception&) {
+        return jsonError(400, "bucket: seconds");
+      }
+    }
+    if (bucket_s < 60 || bucket_s > 86400 * 31) return jsonError(400, "bucket: 60 .. 2678400 s");
+    if (f.from_us && f.to_us && (f.to_us - f.from_us) / (bucket_s * 1000000) > 10000) {
+      return jsonError(400, "too many buckets; use a larger bucket");
+    }
+    auto buckets = store_->countsOverTime(f, bucket_s * 1000000);
+    if (!buckets) return failed(buckets.status());
+    json arr = json::array();
+    for (const auto& b : *buckets) {
+      arr.push_back({{"start", iso(b.start_us)}, {"start_us", b.start_us}, {"count", b.count},
+                     {"alerts", b.alerts}});
+    }
+    return jsonResponse(200, dump(json{{"bucket_s", bucket_s}, {"buckets", arr}}));
+  }
+
+  if (path == "/api/v1/stats/top") {
+    store::EventFilter f;
+    if (auto err = readFilter(q, &f); !err.empty()) return jsonError(400, err);
+    store::Dimension d;
+    if (!parseDimension(q.get("dim"), &d)) {
+      return jsonError(400, "dim: source_ip, rule, category, tag, port, user_agent, trap, sensor, "
+                            "uri, method or status");
+    }
+    auto items = store_->top(d, f, readLimit(q, 10, 100));
+    if (!items) return failed(items.status());
+    json arr = json::array();
+    for (const auto& i : *items) {
+      arr.push_back({{"key", i.key}, {"label", i.label}, {"count", i.count}});
+    }
+    return jsonResponse(200, dump(json{{"dim", q.get("dim")}, {"items", arr}}));
+  }
+
+  if (path == "/api/v1/sensors") {
+    auto rows = store_->sensors();
+    if (!rows) return failed(rows.status());
+    json arr = json::array();
+    for (const auto& s : *rows) {
+      json status = json::parse(s.status_json.empty() ? "{}" : s.status_json, nullptr, false);
+      arr.push_back({{"sensor", s.sensor},
+                     {"first_seen", iso(s.first_seen_us)},
+                     {"last_seen", iso(s.last_seen_us)},
+                     {"last_seen_us", s.last_seen_us},
+                     {"events", s.events},
+                     {"lag_ms", s.lag_ms},
+                     {"status", status.is_discarded() ? json::object() : status}});
+    }
+    return jsonResponse(200, dump(json{{"sensors", arr}}));
+  }
+
+  return jsonError(404, "no such API route");
+}
+
+}  // namespace drosera::collector

@@ -1,0 +1,405 @@
+#include "collector/collector.h"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "collector/parse.h"
+#include "collector/tailer.h"
+#include "http/form.h"
+#include "http/parser.h"
+#include "http/tls.h"
+
+#ifndef DROSERA_VERSION
+#define DROSERA_VERSION "0.0.0"
+#endif
+
+namespace drosera::collector {
+namespace {
+
+int64_t nowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string md5Hex(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, EVP_md5(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (unsigned i = 0; i < len; ++i) {
+    s += kHex[out[i] >> 4];
+    s += kHex[out[i] & 15];
+  }
+  return s;
+}
+
+// Holds one of the limited writer slots; 503 when none is free (the sender retries).
+class WriterSlot {
+ public:
+  WriterSlot(std::atomic<uint64_t>& n, uint64_t max) : n_(n) {
+    ok_ = n_.fetch_add(1) < max;
+  }
+  ~WriterSlot() { n_.fetch_sub(1); }
+  bool ok() const { return ok_; }
+
+ private:
+  std::atomic<uint64_t>& n_;
+  bool ok_;
+};
+
+}  // namespace
+
+http::Response jsonResponse(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers.push_back({"Content-Type", "application/json"});
+  r.headers.push_back({"Cache-Control", "no-store"});
+  r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  return r;
+}
+
+http::Response jsonError(int status, const std::string& message) {
+  nlohmann::json j = {{"error", message}};
+  return jsonResponse(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& config,
+                                                           std::unique_ptr<store::Store> store) {
+  std::unique_ptr<Collector> c(new Collector());
+  c->config_ = config;
+  const auto& cc = config.collector;
+  auto creds = Credentials::load(cc, config.general.data_dir);
+  if (!creds) return creds.status();
+  c->credentials_ = std::move(*creds);
+  if (store) {
+    c->store_ = std::move(store);
+  } else if (cc.store == "postgres") {
+    if (cc.postgres.empty()) {
+      return core::Status::invalidArgument("collector.postgres: a connection string is needed "
+                                           "with collector.store = \"postgres\"");
+    }
+    auto s = store::openPostgresStore({cc.postgres});
+    if (!s) return s.status();
+    c->store_ = std::move(*s);
+  } else {
+    store::SqliteOptions so;
+    so.path = cc.sqlite_path.empty() ? config.general.data_dir + "/store.db" : cc.sqlite_path;
+    auto s = store::openSqliteStore(so);
+    if (!s) return s.status();
+    c->store_ = std::move(*s);
+  }
+
+  // The HTTP side: the same server as the sensor's, without a persona to hide behind.
+  http::ServerOptions so;
+  const size_t colon = cc.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return core::Status::invalidArgument("collector.listen: expected address:port, got '" +
+                                         cc.listen + "'");
+  }
+  std::string host = cc.listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    port = std::stoi(cc.listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return core::Status::invalidArgument("collector.listen: bad port in '" + cc.listen + "'");
+  }
+  so.bind = {host.empty() ? "0.0.0.0" : host};
+  http::ListenerSpec l;
+  l.port = static_cast<uint16_t>(port);
+  l.tls = cc.tls;
+  l.persona = http::makePersona("nginx", std::string("drosera/") + DROSERA_VERSION);
+  so.listeners = {l};
+  so.parser.max_body_bytes = cc.max_batch_bytes;
+  so.parser.max_request_line = 65536;  // long API queries
+  so.io_threads = cc.io_threads;
+  so.header_timeout_s = 30;
+  so.body_timeout_s = 120;
+  so.keepalive_timeout_s = 60;
+  so.max_keepalive_requests = 100000;
+  so.max_connections_per_ip = 1024;
+  if (cc.tls) {
+    if (cc.tls_cert.empty()) {
+      auto files = http::ensureSelfSignedCert(config.general.data_dir + "/tls", "localhost");
+      if (!files) return files.status();
+      so.tls_cert_path = files->cert_path;
+      so.tls_key_path = files->key_path;
+    } else {
+      so.tls_cert_path = cc.tls_cert;
+      so.tls_key_path = cc.tls_key;
+    }
+    c->scheme_ = "https";
+  }
+  c->server_ = std::make_unique<http::Server>(std::move(so), *c);
+
+  for (const auto& t : cc.tails) {
+    c->tailers_.push_back(std::make_unique<FileTailer>(t, *c));
+  }
+  return c;
+}
+
+Collector::~Collector() { stop(); }
+
+core::Status Collector::start() {
+  started_us_ = nowUs();
+  auto st = server_->start();
+  if (!st) return st;
+  for (auto& t : tailers_) t->start();
+  started_ = true;
+  maintenance_ = std::thread([this] { maintenance(); });
+  return core::Status::ok();
+}
+
+void Collector::stop() {
+  if (!started_) return;
+  started_ = false;
+  {
+    std::lock_guard lock(maint_mu_);
+    stopping_ = true;
+  }
+  maint_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  for (auto& t : tailers_) t->stop();
+  server_->stop(2.0);
+}
+
+std::string Collector::baseUrl() const {
+  const auto& b = server_->bound();
+  if (b.empty()) return "";
+  std::string host = b[0].address;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return scheme_ + "://" + host + ":" + std::to_string(b[0].port);
+}
+
+void Collector::maintenance() {
+  const auto& cc = config_.collector;
+  std::unique_lock lock(maint_mu_);
+  while (!stopping_) {
+    maint_cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });
+    if (stopping_) break;
+    if (cc.retention_days <= 0 && cc.retention_bytes == 0) continue;
+    lock.unlock();
+    const int64_t older = cc.retention_days > 0
+                              ? nowUs() - static_cast<int64_t>(cc.retention_days * 86400e6)
+                              : 0;
+    auto r = store_->applyRetention(older, cc.retention_bytes);
+    if (!r) {
+      spdlog::warn("collector: retention: {}", r.status().message());
+    } else if (r->deleted > 0) {
+      spdlog::info("collector: retention deleted {} events ({} -> {} bytes)", r->deleted,
+                   r->bytes_before, r->bytes_after);
+    }
+    lock.lock();
+  }
+}
+
+core::Result<store::InsertResult> Collector::write(const std::vector<core::Event>& events,
+                                                   const std::vector<store::FileOffset>& offsets) {
+  auto r = store_->insert(events, offsets);
+  if (!r) {
+    stats_.store_errors.fetch_add(1, std::memory_order_relaxed);
+    return r;
+  }
+  stats_.events.fetch_add(r->inserted, std::memory_order_relaxed);
+  stats_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
+  return r;
+}
+
+http::Response Collector::respond(core::Capture& c, const http::ListenerSpec&) {
+  const std::string path(http::targetPath(c.request.target));
+  const std::string& m = c.request.method;
+  if (path == "/api/v1/ingest") {
+    return m == "POST" ? ingest(c) : jsonError(405, "POST only");
+  }
+  if (path == "/api/v1/heartbeat") {
+    return m == "POST" ? heartbeat(c) : jsonError(405, "POST only");
+  }
+  if (path == "/rpc/auditLogReceiver") {
+    if (m != "PUT" && m != "POST") return jsonError(405, "PUT or POST only");
+    return mlogc(c);
+  }
+  if (path.rfind("/api/v1/", 0) == 0) {
+    stats_.api_requests.fetch_add(1, std::memory_order_relaxed);
+    if (!credentials_.isApi(c.request.headers)) {
+      stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+      http::Response r = jsonError(401, "an API token is needed (Authorization: Bearer <token>)");
+      r.headers.push_back({"WWW-Authenticate", "Bearer realm=\"drosera\""});
+      return r;
+    }
+    if (m != "GET" && m != "HEAD") return jsonError(405, "the API is read-only");
+    return api(c, path);
+  }
+  return jsonError(404, "not found");
+}
+
+http::Response Collector::ingest(core::Capture& c) {
+  auto sensor = credentials_.sensorFor(c.request.headers);
+  if (!sensor) {
+    stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+    return jsonError(401, "unknown sensor token");
+  }
+  WriterSlot slot(writers_, config_.collector.max_concurrent_writes);
+  if (!slot.ok()) {
+    stats_.refused.fetch_add(1, std::memory_order_relaxed);
+    http::Response r = jsonError(503, "busy, retry");
+    r.headers.push_back({"Retry-After", "1"});
+    return r;
+  }
+  ParseContext ctx;
+  ctx.sensor = *sensor;
+  ctx.fallback_time_us = nowUs();
+  std::vector<core::Event> events;
+  uint64_t rejected = 0;
+  std::string_view body = c.request.body;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    if (nl == std::string_view::npos) nl = body.size();
+    std::string_view line = body.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    auto e = parseRecord(line, ctx);
+    if (!e) {
+      ++rejected;
+      continue;
+    }
+    e->sensor = *sensor;  // the token says who sent it
+    events.push_back(std::move(*e));
+  }
+  stats_.rejected.fetch_add(rejected, std::memory_order_relaxed);
+  auto r = write(events);
+  if (!r) {
+    spdlog::warn("collector: ingest from {}: {}", *sensor, r.status().message());
+    http::Response resp = jsonError(503, "store unavailable, retry");
+    resp.headers.push_back({"Retry-After", "2"});
+    return resp;
+  }
+  stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  int64_t lag = -1;
+  if (const std::string* h = http::findHeader(c.request.headers, "X-Drosera-Lag-Ms")) {
+    try {
+      lag = std::stoll(*h);
+    } catch (const std::exception&) {
+    }
+  }
+  store_->sensorSeen(*sensor, nowUs(), lag, "");
+  nlohmann::json j = {{"stored", r->inserted}, {"duplicates", r->duplicates},
+                      {"rejected", rejected}, {"last_seq", r->last_seq}};
+  return jsonResponse(200, j.dump());
+}
+
+http::Response Collector::heartbeat(core::Capture& c) {
+  auto sensor = credentials_.sensorFor(c.request.headers);
+  if (!sensor) {
+    stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+    return jsonError(401, "unknown sensor token");
+  }
+  int64_t lag = -1;
+  if (const std::string* h = http::findHeader(c.request.headers, "X-Drosera-Lag-Ms")) {
+    try {
+      lag = std::stoll(*h);
+    } catch (const std::exception&) {
+    }
+  }
+  // Keep the status document only if it is JSON (bounded by the server's body limit).
+  std::string status = "{}";
+  auto parsed = nlohmann::json::parse(c.request.body, nullptr, false);
+  if (!parsed.is_discarded() && parsed.is_object()) {
+    status = parsed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  auto st = store_->sensorSeen(*sensor, nowUs(), lag, status);
+  if (!st) return jsonError(503, "store unavailable, retry");
+  return jsonResponse(200, "{}");
+}
+
+// The mlogc protocol (collection.md section 1): 200 only after the commit (mlogc then deletes
+// the file), 409 for an entry that will never be accepted (mlogc drops it), anything else makes
+// mlogc retry: 401 for bad credentials, 503 when busy. Never 400 for bad data: mlogc would retry
+// it forever and block its queue.
+http::Response Collector::mlogc(core::Capture& c) {
+  auto sensor = credentials_.mlogcSensor(c.request.headers);
+  if (!sensor) {
+    stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("collector: mlogc credentials refused for user '{}'",
+                 Credentials::basicUser(c.request.headers).substr(0, 64));
+    http::Response r = jsonError(401, "bad credentials");
+    r.headers.push_back({"WWW-Authenticate", "Basic realm=\"drosera\""});
+    return r;
+  }
+  auto reject = [&](const std::string& why) {
+    stats_.mlogc_rejected.fetch_add(1, std::memory_order_relaxed);
+    return jsonError(409, why);
+  };
+  if (!c.body_complete || c.request.body_bytes != c.request.body.size()) {
+    return reject("entry too large or incomplete");
+  }
+  // X-Content-Hash: "md5:<hex> " (mlogc sends the rest of its index line after it).
+  if (const std::string* hash = http::findHeader(c.request.headers, "X-Content-Hash")) {
+    std::string token = hash->substr(0, hash->find_first_of(" \t"));
+    if (token.rfind("md5:", 0) == 0) token = token.substr(4);
+    std::transform(token.begin(), token.end(), token.begin(), ::tolower);
+    if (token != md5Hex(c.request.body)) return reject("content hash mismatch");
+  }
+  std::string summary_id;
+  if (const std::string* s = http::findHeader(c.request.headers, "X-ForensicLog-Summary")) {
+    if (auto idx = parseMlogcIndexLine(*s)) summary_id = idx->unique_id;
+  }
+  ParseContext ctx;
+  ctx.sensor = *sensor;
+  ctx.fallback_time_us = nowUs();
+  ctx.fallback_unique_id = summary_id;  // the index line names the entry if its body does not
+  const std::string_view body = c.request.body;
+  const size_t first = body.find_first_not_of(" \t\r\n");
+  core::Result<core::Event> e = first != std::string_view::npos && body[first] == '{'
+                                    ? parseRecord(body, ctx)
+                                    : parseV2Native(body, ctx);
+  if (!e) return reject("unparseable entry: " + e.status().message());
+  e->sensor = *sensor;
+  WriterSlot slot(writers_, config_.collector.max_concurrent_writes);
+  if (!slot.ok()) {
+    stats_.refused.fetch_add(1, std::memory_order_relaxed);
+    return jsonError(503, "busy, retry");
+  }
+  auto r = write({*e});
+  if (!r) return jsonError(503, "store unavailable, retry");
+  stats_.mlogc_entries.fetch_add(1, std::memory_order_relaxed);
+  store_->sensorSeen(*sensor, nowUs(), -1, "");
+  return jsonResponse(200, "{}");
+}
+
+std::string Collector::statusJson() const {
+  nlohmann::json j;
+  j["url"] = baseUrl();
+  j["started_us"] = started_us_;
+  j["stats"] = {{"batches", stats_.batches.load()},
+                {"events", stats_.events.load()},
+                {"duplicates", stats_.duplicates.load()},
+                {"rejected", stats_.rejected.load()},
+                {"refused", stats_.refused.load()},
+                {"store_errors", stats_.store_errors.load()},
+                {"mlogc_entries", stats_.mlogc_entries.load()},
+                {"mlogc_rejected", stats_.mlogc_rejected.load()},
+                {"auth_failures", stats_.auth_failures.load()},
+                {"api_requests", stats_.api_requests.load()}};
+  nlohmann::json tails = nlohmann::json::array();
+  for (const auto& t : tailers_) tails.push_back(nlohmann::json::parse(t->statusJson()));
+  j["tails"] = tails;
+  if (auto s = store_->stats()) {
+    j["store"] = {{"events", s->events}, {"attackers", s->attackers}, {"bytes", s->bytes},
+                  {"last_seq", s->last_seq}, {"schema_version", s->schema_version}};
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace drosera::collector

@@ -1,0 +1,517 @@
+#include "store/codec.h"
+
+#define ZDICT_STATIC_LINKING_ONLY 0
+#include <zdict.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "core/classify.h"
+
+namespace drosera::store::internal {
+namespace {
+
+// Format of the blobs: a version byte, then fields in a fixed order. Integers are LEB128
+// varints (signed ones zigzagged), strings are a varint length and the bytes.
+constexpr uint8_t kBodyVersion = 1;
+constexpr uint8_t kKeysVersion = 1;
+constexpr uint8_t kSetVersion = 1;
+constexpr uint8_t kCodecStored = 0;
+constexpr uint8_t kCodecZstd = 1;
+constexpr size_t kMinCompress = 64;             // below this a frame costs more than it saves
+constexpr uint64_t kMaxDecompressed = 1ull << 30;
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
+  void u64(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7F) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void i64(int64_t v) { u64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void str(std::string_view s) {
+    u64(s.size());
+    out_.append(s.data(), s.size());
+  }
+  void boolean(bool b) { byte(b ? 1 : 0); }
+  void strs(const std::vector<std::string>& v) {
+    u64(v.size());
+    for (const auto& s : v) str(s);
+  }
+
+ private:
+  std::string& out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
+  bool ok() const { return ok_; }
+  bool atEnd() const { return p_ == end_; }
+  uint8_t byte() {
+    if (p_ == end_) return fail(), 0;
+    return static_cast<uint8_t>(*p_++);
+  }
+  uint64_t u64() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ == end_) return fail(), 0;
+      const uint8_t b = static_cast<uint8_t>(*p_++);
+      v |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    return fail(), 0;
+  }
+  int64_t i64() {
+    const uint64_t z = u64();
+    return static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+  }
+  int i32() { return static_cast<int>(i64()); }
+  std::string_view view() {
+    const uint64_t n = u64();
+    if (!ok_ || n > static_cast<uint64_t>(end_ - p_)) return fail(), std::string_view();
+    std::string_view s(p_, n);
+    p_ += n;
+    return s;
+  }
+  std::string str() { return std::string(view()); }
+  bool boolean() { return byte() != 0; }
+  // A count of items that each take at least one byte: bounded by what is left.
+  size_t count() {
+    const uint64_t n = u64();
+    if (n > static_cast<uint64_t>(end_ - p_)) return fail(), 0;
+    return static_cast<size_t>(n);
+  }
+  void strs(std::vector<std::string>* v) {
+    const size_t n = count();
+    v->clear();
+    v->reserve(n);
+    for (size_t i = 0; i < n && ok_; ++i) v->push_back(str());
+  }
+
+ private:
+  void fail() { ok_ = false; p_ = end_; }
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+core::Status corrupt(const char* what) {
+  return core::Status::corruption(std::string("store: malformed ") + what + " blob");
+}
+
+template <typename T>
+void sortUnique(std::vector<T>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// Body: version byte, the detail's length, the detail, then raw_record and request_body.
+
+void writeDetail(Writer& w, const core::Event& e) {
+  w.str(e.sensor);
+  w.str(e.unique_id);
+  w.str(e.format);
+  w.i64(e.time_us);
+  w.str(e.src_ip);
+  w.u64(e.src_port);
+  w.str(e.dst_ip);
+  w.u64(e.dst_port);
+  w.str(e.listener_kind);
+  w.boolean(e.tls);
+  w.str(e.method);
+  w.str(e.uri);
+  w.str(e.http_version);
+  w.str(e.host);
+  w.str(e.user_agent);
+  w.i64(e.status);
+  w.u64(e.request_headers.size());
+  for (const auto& h : e.request_headers) {
+    w.str(h.name);
+    w.str(h.value);
+  }
+  w.u64(e.rules.size());
+  for (const auto& r : e.rules) {
+    w.i64(r.id);
+    w.i64(r.severity);
+    w.str(r.message);
+    w.str(r.data);
+    w.str(r.match);
+    w.strs(r.tags);
+    w.str(r.file);
+    w.i64(r.line);
+    w.str(r.ver);
+  }
+  w.u64(e.scores.size());
+  for (const auto& [name, value] : e.scores) {
+    w.str(name);
+    w.i64(value);
+  }
+  w.i64(e.inbound_score);
+  w.i64(e.outbound_score);
+  w.strs(e.categories);
+  w.u64(e.traps.size());
+  for (const auto& t : e.traps) {
+    w.str(t.kind);
+    w.str(t.bait);
+    w.str(t.captured);
+    w.i64(t.rule_id);
+    w.str(t.origin);
+  }
+  w.boolean(e.attacker_flagged);
+  w.strs(e.anomalies);
+  w.strs(e.limits_hit);
+  w.boolean(e.inspected);
+}
+
+core::Status readDetail(std::string_view bytes, core::Event* e) {
+  Reader r(bytes);
+  e->sensor = r.str();
+  e->unique_id = r.str();
+  e->format = r.str();
+  e->time_us = r.i64();
+  e->src_ip = r.str();
+  e->src_port = static_cast<uint16_t>(r.u64());
+  e->dst_ip = r.str();
+  e->dst_port = static_cast<uint16_t>(r.u64());
+  e->listener_kind = r.str();
+  e->tls = r.boolean();
+  e->method = r.str();
+  e->uri = r.str();
+  e->http_version = r.str();
+  e->host = r.str();
+  e->user_agent = r.str();
+  e->status = r.i32();
+  size_t n = r.count();
+  e->request_headers.clear();
+  e->request_headers.reserve(n);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    core::Header h;
+    h.name = r.str();
+    h.value = r.str();
+    e->request_headers.push_back(std::move(h));
+  }
+  n = r.count();
+  e->rules.clear();
+  e->rules.reserve(n);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    core::RuleHit h;
+    h.id = r.i32();
+    h.severity = r.i32();
+    h.message = r.str();
+    h.data = r.str();
+    h.match = r.str();
+    r.strs(&h.tags);
+    h.file = r.str();
+    h.line = r.i32();
+    h.ver = r.str();
+    e->rules.push_back(std::move(h));
+  }
+  n = r.count();
+  e->scores.clear();
+  e->scores.reserve(n);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    std::string name = r.str();
+    e->scores.emplace_back(std::move(name), r.i64());
+  }
+  e->inbound_score = r.i64();
+  e->outbound_score = r.i64();
+  r.strs(&e->categories);
+  n = r.count();
+  e->traps.clear();
+  e->traps.reserve(n);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    core::TrapHit t;
+    t.kind = r.str();
+    t.bait = r.str();
+    t.captured = r.str();
+    t.rule_id = r.i32();
+    t.origin = r.str();
+    e->traps.push_back(std::move(t));
+  }
+  e->attacker_flagged = r.boolean();
+  r.strs(&e->anomalies);
+  r.strs(&e->limits_hit);
+  e->inspected = r.boolean();
+  if (!r.ok() || !r.atEnd()) return corrupt("detail");
+  return core::Status::ok();
+}
+
+}  // namespace
+
+std::string encodeBody(const core::Event& e) {
+  std::string out;
+  out.reserve(1024 + e.uri.size() * 2 + e.user_agent.size() * 2 + e.rules.size() * 512 +
+              e.request_headers.size() * 64 + e.raw_record.size() + e.request_body.size());
+  Writer w(out);
+  w.byte(kBodyVersion);
+  // The detail's length goes in front of it: written in place as a 5-byte varint, then filled.
+  const size_t at = out.size();
+  out.append(5, '\0');
+  writeDetail(w, e);
+  uint64_t n = out.size() - at - 5;
+  DROSERA_CHECK(n < (1ull << 35));
+  for (int i = 0; i < 5; ++i, n >>= 7) {
+    out[at + static_cast<size_t>(i)] = static_cast<char>((n & 0x7F) | (i < 4 ? 0x80 : 0));
+  }
+  w.str(e.raw_record);
+  w.str(e.request_body);
+  return out;
+}
+
+core::Status decodeBody(std::string_view bytes, bool with_payload, core::Event* e) {
+  Reader r(bytes);
+  if (r.byte() != kBodyVersion) return corrupt("body");
+  const std::string_view detail = r.view();
+  const std::string_view raw = r.view();
+  const std::string_view body = r.view();
+  if (!r.ok() || !r.atEnd()) return corrupt("body");
+  if (auto st = readDetail(detail, e); !st) return st;
+  if (with_payload) {
+    e->raw_record.assign(raw);
+    e->request_body.assign(body);
+  } else {
+    e->raw_record.clear();
+    e->request_body.clear();
+  }
+  return core::Status::ok();
+}
+
+EventFacts factsOf(const core::Event& e) {
+  EventFacts f;
+  f.rule_ids.reserve(e.rules.size());
+  for (const auto& r : e.rules) {
+    f.rule_ids.push_back(r.id);
+    if (!core::isScoringRule(r.id)) f.has_rules = true;
+    for (const auto& t : r.tags) f.tags.push_back(t);
+  }
+  sortUnique(f.rule_ids);
+  sortUnique(f.tags);
+  for (const auto& c : e.categories) f.categories.push_back(c);
+  sortUnique(f.categories);
+  for (const auto& t : e.traps) f.traps.push_back(t.kind);
+  sortUnique(f.traps);
+  const std::string_view uri(e.uri);
+  f.path = uri.substr(0, std::min(uri.find('?'), uri.size()));
+  f.has_traps = !e.traps.empty();
+  f.sensor_flagged = e.attacker_flagged;
+  f.alert = f.has_rules || f.has_traps;
+  f.flagged = f.has_traps || f.sensor_flagged;
+  return f;
+}
+
+int flagsOf(const EventFacts& f) {
+  return (f.has_rules ? kFlagHasRules : 0) | (f.has_traps ? kFlagHasTraps : 0) |
+         (f.sensor_flagged ? kFlagAttackerFlagged : 0);
+}
+
+std::string encodeKeys(const EventFacts& f) {
+  std::string out;
+  Writer w(out);
+  w.byte(kKeysVersion);
+  w.u64(f.rule_ids.size());
+  for (int id : f.rule_ids) w.i64(id);
+  for (const auto* list : {&f.tags, &f.categories, &f.traps}) {
+    w.u64(list->size());
+    for (auto s : *list) w.str(s);
+  }
+  return out;
+}
+
+core::Status decodeKeys(std::string_view bytes, KeysView* k) {
+  Reader r(bytes);
+  if (r.byte() != kKeysVersion) return corrupt("keys");
+  size_t n = r.count();
+  k->rule_ids.clear();
+  for (size_t i = 0; i < n && r.ok(); ++i) k->rule_ids.push_back(r.i32());
+  for (auto* list : {&k->tags, &k->categories, &k->traps}) {
+    n = r.count();
+    list->clear();
+    for (size_t i = 0; i < n && r.ok(); ++i) list->push_back(r.view());
+  }
+  if (!r.ok() || !r.atEnd()) return corrupt("keys");
+  return core::Status::ok();
+}
+
+std::string encodeSet(const std::vector<std::string>& v) {
+  std::string out;
+  Writer w(out);
+  w.byte(kSetVersion);
+  w.strs(v);
+  return out;
+}
+
+core::Status decodeSet(std::string_view bytes, std::vector<std::string>* out) {
+  Reader r(bytes);
+  if (r.byte() != kSetVersion) return corrupt("set");
+  r.strs(out);
+  if (!r.ok() || !r.atEnd()) return corrupt("set");
+  return core::Status::ok();
+}
+
+std::optional<std::string> trainDictionary(const std::vector<std::string>& samples,
+                                           size_t dictionary_bytes) {
+  std::string all;
+  std::vector<size_t> sizes;
+  for (const auto& s : samples) {
+    all += s;
+    sizes.push_back(s.size());
+  }
+  if (sizes.size() < 8) return std::nullopt;
+  std::string dict(dictionary_bytes, '\0');
+  const size_t n = ZDICT_trainFromBuffer(dict.data(), dict.size(), all.data(), sizes.data(),
+                                         static_cast<unsigned>(sizes.size()));
+  if (ZDICT_isError(n) || n == 0) return std::nullopt;
+  dict.resize(n);
+  if (ZSTD_getDictID_fromDict(dict.data(), dict.size()) == 0) return std::nullopt;
+  return dict;
+}
+
+uint32_t dictionaryId(std::string_view dictionary) {
+  return ZSTD_getDictID_fromDict(dictionary.data(), dictionary.size());
+}
+
+struct Compressor::Ctx {
+  ZSTD_CCtx* cctx = nullptr;
+  ZSTD_CDict* cdict = nullptr;
+};
+
+Compressor::Compressor(int level) : ctx_(std::make_unique<Ctx>()), level_(level) {
+  ctx_->cctx = ZSTD_createCCtx();
+  DROSERA_CHECK(ctx_->cctx != nullptr);
+  ZSTD_CCtx_setParameter(ctx_->cctx, ZSTD_c_compressionLevel, level_);
+  ZSTD_CCtx_setParameter(ctx_->cctx, ZSTD_c_checksumFlag, 0);
+  ZSTD_CCtx_setParameter(ctx_->cctx, ZSTD_c_contentSizeFlag, 1);
+}
+
+Compressor::~Compressor() {
+  ZSTD_freeCDict(ctx_->cdict);
+  ZSTD_freeCCtx(ctx_->cctx);
+}
+
+void Compressor::useDictionary(std::string_view dictionary) {
+  ZSTD_freeCDict(ctx_->cdict);
+  ctx_->cdict = nullptr;
+  dict_id_ = 0;
+  if (dictionary.empty()) return;
+  ctx_->cdict = ZSTD_createCDict(dictionary.data(), dictionary.size(), level_);
+  DROSERA_CHECK(ctx_->cdict != nullptr);
+  dict_id_ = dictionaryId(dictionary);
+}
+
+void Compressor::compress(std::string_view in, std::string* out) {
+  out->clear();
+  if (in.size() < kMinCompress) {
+    out->reserve(in.size() + 1);
+    out->push_back(static_cast<char>(kCodecStored));
+    out->append(in.data(), in.size());
+    return;
+  }
+  const size_t bound = ZSTD_compressBound(in.size());
+  out->resize(1 + bound);
+  (*out)[0] = static_cast<char>(kCodecZstd);
+  const size_t n =
+      ctx_->cdict != nullptr
+          ? ZSTD_compress_usingCDict(ctx_->cctx, out->data() + 1, bound, in.data(), in.size(),
+                                     ctx_->cdict)
+          : ZSTD_compress2(ctx_->cctx, out->data() + 1, bound, in.data(), in.size());
+  // With a buffer of ZSTD_compressBound() bytes compression cannot fail but for a bug.
+  DROSERA_CHECK(!ZSTD_isError(n));
+  if (n >= in.size()) {  // incompressible: keep it as is
+    out->resize(1 + in.size());
+    (*out)[0] = static_cast<char>(kCodecStored);
+    std::memcpy(out->data() + 1, in.data(), in.size());
+    return;
+  }
+  out->resize(1 + n);
+}
+
+struct Decompressor::Ctx {
+  ZSTD_DCtx* dctx = nullptr;
+  std::unordered_map<uint32_t, ZSTD_DDict*> dicts;
+};
+
+Decompressor::Decompressor() : ctx_(std::make_unique<Ctx>()) {
+  ctx_->dctx = ZSTD_createDCtx();
+  DROSERA_CHECK(ctx_->dctx != nullptr);
+}
+
+Decompressor::~Decompressor() {
+  for (auto& [id, d] : ctx_->dicts) ZSTD_freeDDict(d);
+  ZSTD_freeDCtx(ctx_->dctx);
+}
+
+core::Status Decompressor::decompress(std::string_view in, std::string* out, const Loader& load) {
+  out->clear();
+  if (in.empty()) return corrupt("compressed");
+  const uint8_t codec = static_cast<uint8_t>(in[0]);
+  in.remove_prefix(1);
+  if (codec == kCodecStored) {
+    out->assign(in.data(), in.size());
+    return core::Status::ok();
+  }
+  if (codec != kCodecZstd) return corrupt("compressed");
+  const unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+      size > kMaxDecompressed) {
+    return corrupt("compressed");
+  }
+  ZSTD_DDict* ddict = nullptr;
+  if (const uint32_t id = ZSTD_getDictID_fromFrame(in.data(), in.size()); id != 0) {
+    auto it = ctx_->dicts.find(id);
+    if (it == ctx_->dicts.end()) {
+      if (!load) return corrupt("compressed (dictionary unavailable)");
+      auto dict = load(id);
+      if (!dict) return dict.status();
+      if (!dict.value() || dictionaryId(*dict.value()) != id) {
+        return core::Status::corruption("store: a record needs zstd dictionary " +
+                                        std::to_string(id) + ", which the store does not have");
+      }
+      ZSTD_DDict* d = ZSTD_createDDict(dict.value()->data(), dict.value()->size());
+      if (d == nullptr) return corrupt("dictionary");
+      it = ctx_->dicts.emplace(id, d).first;
+    }
+    ddict = it->second;
+  }
+  out->resize(size);
+  const size_t n = ddict != nullptr
+                       ? ZSTD_decompress_usingDDict(ctx_->dctx, out->data(), size, in.data(),
+                                                    in.size(), ddict)
+                       : ZSTD_decompressDCtx(ctx_->dctx, out->data(), size, in.data(), in.size());
+  if (ZSTD_isError(n) || n != size) {
+    out->clear();
+    return corrupt("compressed");
+  }
+  return core::Status::ok();
+}
+
+std::string asciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool containsIgnoreCase(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > hay.size()) return false;
+  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+  const char first = needle[0];
+  const size_t last = hay.size() - needle.size();
+  for (size_t i = 0; i <= last; ++i) {
+    if (lower(hay[i]) != first) continue;
+    size_t j = 1;
+    while (j < needle.size() && lower(hay[i + j]) == needle[j]) ++j;
+    if (j == needle.size()) return true;
+  }
+  return false;
+}
+
+}  // namespace drosera::store::internal

@@ -1,0 +1,224 @@
+#include "store/schema.h"
+
+#include <string_view>
+#include <vector>
+
+namespace drosera::store::internal {
+namespace {
+
+// Dialect differences, spelled out once:
+//   {BLOB}           byte strings: BLOB (SQLite compares with memcmp) / BYTEA
+//   {SEQ}            an integer key we assign: SQLite's rowid alias / a plain bigint key
+//   {WITHOUT_ROWID}  SQLite stores small keyed tables in their primary-key b-tree
+// Every string column is bytes: attacker strings may hold NUL bytes or invalid UTF-8, which a
+// PostgreSQL text column refuses, and the store compares them byte for byte.
+std::string substitute(std::string_view sql, Dialect d) {
+  const bool lite = d == Dialect::kSqlite;
+  std::string out;
+  out.reserve(sql.size() + 256);
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (sql[i] == '{') {
+      const size_t end = sql.find('}', i);
+      const std::string_view name = sql.substr(i + 1, end - i - 1);
+      if (name == "BLOB") out += lite ? "BLOB" : "BYTEA";
+      else if (name == "SEQ") out += lite ? "INTEGER PRIMARY KEY" : "BIGINT PRIMARY KEY";
+      else if (name == "WITHOUT_ROWID") out += lite ? "WITHOUT ROWID" : "";
+      else DROSERA_CHECK(false && "unknown schema placeholder");
+      i = end + 1;
+    } else {
+      out += sql[i++];
+    }
+  }
+  return out;
+}
+
+// Version 1: the first schema. (schema_version itself is made by migrate(), at version 0.)
+constexpr std::string_view kV1 = R"sql(
+-- One row. Every write transaction on PostgreSQL locks it first, which orders writers and makes
+-- seq increase in commit order; it also counts the stored events and says which days of the
+-- rollups have been folded from hours into days (folded_until: days before it; NULL: none).
+CREATE TABLE writer (
+  id INTEGER PRIMARY KEY,
+  last_seq BIGINT NOT NULL,
+  event_count BIGINT NOT NULL,
+  generation BIGINT NOT NULL,
+  folded_until BIGINT,
+  last_key_id BIGINT NOT NULL);
+INSERT INTO writer VALUES (1, 0, 0, 0, NULL, 0);
+
+CREATE TABLE events (
+  seq {SEQ},
+  sensor {BLOB} NOT NULL,
+  unique_id {BLOB} NOT NULL,
+  time_us BIGINT NOT NULL,
+  src_ip {BLOB} NOT NULL,
+  src_port INTEGER NOT NULL,
+  dst_port INTEGER NOT NULL,
+  method {BLOB} NOT NULL,
+  uri {BLOB} NOT NULL,
+  user_agent {BLOB} NOT NULL,
+  status INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  keys {BLOB} NOT NULL,
+  body {BLOB} NOT NULL);
+CREATE UNIQUE INDEX events_identity ON events (sensor, unique_id);
+CREATE INDEX events_time ON events (time_us, seq);
+CREATE INDEX events_ip ON events (src_ip, seq);
+
+-- zstd dictionaries the bodies were compressed with (a frame names its dictionary by id).
+-- Kept forever: a few tens of KiB each, a new one per million events.
+CREATE TABLE dictionaries (
+  id BIGINT PRIMARY KEY,
+  created_seq BIGINT NOT NULL,
+  bytes {BLOB} NOT NULL);
+
+-- The keys of the rollups (an ip, a path, a rule id...), one integer id each: rollup rows stay
+-- small and are summed by integer. Ids are never reused.
+CREATE TABLE rollup_keys (
+  id {SEQ},
+  kind INTEGER NOT NULL,
+  key {BLOB} NOT NULL);
+CREATE UNIQUE INDEX rollup_keys_key ON rollup_keys (kind, key);
+
+-- Counts per (level, kind, bucket, key id): see schema.h. Totals use key 0.
+CREATE TABLE rollups (
+  level INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  bucket BIGINT NOT NULL,
+  key BIGINT NOT NULL,
+  n BIGINT NOT NULL,
+  PRIMARY KEY (level, kind, bucket, key)) {WITHOUT_ROWID};
+
+CREATE TABLE attackers (
+  ip {BLOB} PRIMARY KEY,
+  first_seen_us BIGINT NOT NULL,
+  last_seen_us BIGINT NOT NULL,
+  events BIGINT NOT NULL,
+  events_with_rules BIGINT NOT NULL,
+  categories {BLOB} NOT NULL,
+  traps {BLOB} NOT NULL,
+  sensors {BLOB} NOT NULL,
+  flagged INTEGER NOT NULL) {WITHOUT_ROWID};
+
+CREATE TABLE sensors (
+  sensor {BLOB} PRIMARY KEY,
+  first_seen_us BIGINT NOT NULL,
+  last_seen_us BIGINT NOT NULL,
+  events BIGINT NOT NULL,
+  lag_ms BIGINT NOT NULL,
+  status_json {BLOB} NOT NULL) {WITHOUT_ROWID};
+
+CREATE TABLE rules (
+  rule_id BIGINT PRIMARY KEY,
+  message {BLOB} NOT NULL);
+
+CREATE TABLE cursors (
+  reader {BLOB} PRIMARY KEY,
+  seq BIGINT NOT NULL) {WITHOUT_ROWID};
+
+CREATE TABLE state (
+  ns {BLOB} NOT NULL,
+  key {BLOB} NOT NULL,
+  value {BLOB} NOT NULL,
+  PRIMARY KEY (ns, key)) {WITHOUT_ROWID};
+
+CREATE TABLE file_offsets (
+  key {BLOB} PRIMARY KEY,
+  path {BLOB} NOT NULL,
+  byte_offset BIGINT NOT NULL,
+  updated_us BIGINT NOT NULL) {WITHOUT_ROWID};
+)sql";
+
+// PostgreSQL only: the blobs are compressed already; don't let TOAST try again.
+constexpr std::string_view kV1Postgres = R"sql(
+ALTER TABLE events ALTER COLUMN body SET STORAGE EXTERNAL;
+)sql";
+
+constexpr const char* kOurTables[] = {"events", "writer", "rollups", "attackers", "sensors"};
+
+core::Status tableExists(Db& db, std::string_view name, bool* exists) {
+  std::string sql = db.dialect() == Dialect::kSqlite
+                        ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '"
+                        : "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_catalog.pg_tables "
+                          "WHERE schemaname = current_schema() AND tablename = '";
+  sql += name;  // one of our own constant names
+  sql += "'";
+  int64_t n = 0;
+  auto st = db.run(sql, {}, [&](const Row& r) { n = r.i64(0); });
+  *exists = n > 0;
+  return st;
+}
+
+core::Status migrateLocked(Db& db) {
+  bool has_version = false;
+  if (auto st = tableExists(db, "schema_version", &has_version); !st) return st;
+  int version = 0;
+  if (has_version) {
+    bool found = false;
+    auto st = db.run("SELECT version FROM schema_version", {}, [&](const Row& r) {
+      version = static_cast<int>(r.i64(0));
+      found = true;
+    });
+    if (!st) return st;
+    if (!found) return core::Status::corruption("store: schema_version table is empty");
+  } else {
+    for (const char* t : kOurTables) {
+      bool exists = false;
+      if (auto st = tableExists(db, t, &exists); !st) return st;
+      if (exists) {
+        return core::Status::invalidArgument(
+            std::string("store: the database has a table '") + t +
+            "' but no schema_version table: not a drosera store (or one damaged by hand)");
+      }
+    }
+    if (auto st = db.execScript("CREATE TABLE schema_version (version INTEGER NOT NULL); "
+                                "INSERT INTO schema_version VALUES (0)");
+        !st) {
+      return st;
+    }
+  }
+  if (version > kSchemaVersion) {
+    return core::Status::invalidArgument(
+        "store: the database has schema version " + std::to_string(version) +
+        ", newer than this drosera knows (" + std::to_string(kSchemaVersion) +
+        "): upgrade drosera, or point it at another database");
+  }
+  for (int v = version + 1; v <= kSchemaVersion; ++v) {
+    if (auto st = db.execScript(migrationSql(v, db.dialect())); !st) return st;
+    if (auto st = db.run("UPDATE schema_version SET version = ?", std::vector<Param>{Param(v)});
+        !st) {
+      return st;
+    }
+  }
+  return core::Status::ok();
+}
+
+}  // namespace
+
+std::string migrationSql(int version, Dialect dialect) {
+  switch (version) {
+    case 1: {
+      std::string sql = substitute(kV1, dialect);
+      if (dialect == Dialect::kPostgres) sql += kV1Postgres;
+      return sql;
+    }
+    default: DROSERA_CHECK(false && "no such schema version");
+  }
+  return {};
+}
+
+core::Status migrate(Db& db) {
+  if (auto st = db.begin(true); !st) return st;
+  core::Status st;
+  if (db.dialect() == Dialect::kPostgres) {
+    // Collectors starting together: the first migrates, the others wait and find it done.
+    st = db.run("SELECT pg_advisory_xact_lock(?)", std::vector<Param>{Param(int64_t{0x64726f73})});
+  }
+  if (st) st = migrateLocked(db);
+  if (st) st = db.commit();
+  if (!st) db.rollback();
+  return st;
+}
+
+}  // namespace drosera::store::internal

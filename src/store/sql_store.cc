@@ -1,0 +1,1816 @@
+// The Store over the Db seam: one implementation for SQLite and PostgreSQL (docs/store.md).
+//
+// Writes: one transaction per call. On PostgreSQL the first statement locks the single `writer`
+// row, so writers (several collectors may share a database) run one after the other and seq
+// increases in commit order; SQLite's BEGIN IMMEDIATE does the same for its single writer.
+// Inserting a batch: encode and compress outside the transaction, find duplicates already
+// stored, insert the new events with consecutive seqs, then fold the batch into the rollups,
+// the attackers, the sensors and the rule labels (one upsert per distinct key, not per event),
+// store the file offsets, and commit.
+//
+// Reads: on a second connection, in a read transaction when they take several statements.
+// Aggregates filtered by time only come from the rollups (per minute for counts, per hour, per
+// day and all-time once a day is folded) plus a scan of the events in the partial hours at the
+// edges; any other filter scans the matching events (through the ip or time index when it can).
+#include "store/sql_store.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <functional>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "store/codec.h"
+#include "store/schema.h"
+
+namespace drosera::store::internal {
+namespace {
+
+using core::Result;
+using core::Status;
+
+constexpr int64_t kMinI64 = INT64_MIN;
+constexpr int64_t kMaxI64 = INT64_MAX;
+constexpr size_t kMaxPage = 1000;
+constexpr size_t kScanChunk = 2000;
+constexpr size_t kWalkBudget = 20000;  // seqs walked newest-first before the time index plans
+constexpr size_t kWalkWindow = 5000;
+constexpr size_t kRetentionChunk = 2000;
+constexpr int64_t kMaxBuckets = 1'000'000;
+constexpr size_t kDictionarySamples = 1000;      // bodies to train a dictionary on
+constexpr uint64_t kRetrainEvents = 1'000'000;   // a fresh dictionary every million events
+constexpr size_t kDictionaryBytes = 64 * 1024;
+constexpr size_t kAttackerCacheRows = 500'000;
+constexpr size_t kKeyCacheEntries = 1'000'000;
+
+// The largest multiple of g at or before t (the smallest representable one when none is).
+int64_t floorTo(int64_t t, int64_t g) {
+  int64_t r = t % g;
+  if (r < 0) {
+    if (t - r < kMinI64 + g) return t - r;  // t - r - g would not fit
+    r += g;
+  }
+  return t - r;
+}
+
+// Rollups bucket times within +-2^62 us (146,000 years): an absurd time (a broken clock, a
+// crafted record) is stored exactly but counted at the edge, and no bucket arithmetic, ours or
+// the database's, can overflow.
+constexpr int64_t kRollupTimeLimit = int64_t{1} << 62;
+int64_t rollupTime(int64_t t) { return std::clamp(t, -kRollupTimeLimit, kRollupTimeLimit); }
+
+// The smallest multiple of g at or after t; none when it would overflow.
+std::optional<int64_t> ceilTo(int64_t t, int64_t g) {
+  const int64_t f = floorTo(t, g);
+  if (f == t) return t;
+  if (f > kMaxI64 - g) return std::nullopt;
+  return f + g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanning events.
+
+struct ScanRow {
+  int64_t seq = 0;
+  int64_t time_us = 0;
+  std::string_view ip, sensor, method, uri, ua;
+  int64_t port = 0, status = 0, flags = 0;
+  std::string_view body;  // compressed
+};
+
+constexpr const char* kScanColumns =
+    "seq, time_us, src_ip, sensor, dst_port, status, method, uri, user_agent, flags, keys";
+
+void fillScanRow(const Row& r, bool with_body, ScanRow* s, std::string_view* keys) {
+  s->seq = r.i64(0);
+  s->time_us = r.i64(1);
+  s->ip = r.bytes(2);
+  s->sensor = r.bytes(3);
+  s->port = r.i64(4);
+  s->status = r.i64(5);
+  s->method = r.bytes(6);
+  s->uri = r.bytes(7);
+  s->ua = r.bytes(8);
+  s->flags = r.i64(9);
+  *keys = r.bytes(10);
+  s->body = with_body ? r.bytes(11) : std::string_view();
+}
+
+// Conditions the database evaluates (time range, ip, sensor); the rest is checked in C++
+// (residual()) on exact bytes, identically for both databases.
+// `time_unindexed` writes the time conditions so that no index serves them (a unary plus):
+// the database then walks the primary key, newest first.
+// The sensor is no index's first column but the identity index's: SQLite would walk that
+// index for a sensor and sort what it finds, so its unary plus keeps it off (PostgreSQL plans
+// from statistics and has no unary plus for bytea).
+void columnConditions(const EventFilter& f, std::string* sql, std::vector<Param>* params,
+                      Dialect dialect, bool time_unindexed = false) {
+  if (f.from_us != 0) {
+    *sql += time_unindexed ? " AND +time_us >= ?" : " AND time_us >= ?";
+    params->emplace_back(f.from_us);
+  }
+  if (f.to_us != 0) {
+    *sql += time_unindexed ? " AND +time_us < ?" : " AND time_us < ?";
+    params->emplace_back(f.to_us);
+  }
+  if (!f.ip.empty()) {
+    *sql += " AND src_ip = ?";
+    params->emplace_back(f.ip);
+  }
+  if (!f.sensor.empty()) {
+    *sql += dialect == Dialect::kSqlite ? " AND +sensor = ?" : " AND sensor = ?";
+    params->emplace_back(f.sensor);
+  }
+}
+
+template <typename T>
+bool contains(const std::vector<T>& v, const T& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+bool hasResidual(const EventFilter& f) {
+  return f.rule_id != 0 || !f.tag.empty() || !f.category.empty() || !f.trap.empty() ||
+         !f.text.empty();
+}
+
+bool residualMatch(const EventFilter& f, const std::string& text_lower, const ScanRow& r,
+                   const KeysView& k) {
+  if (f.rule_id != 0 && !contains(k.rule_ids, f.rule_id)) return false;
+  if (!f.tag.empty() && !contains(k.tags, std::string_view(f.tag))) return false;
+  if (!f.category.empty() && !contains(k.categories, std::string_view(f.category))) return false;
+  if (!f.trap.empty() && !contains(k.traps, std::string_view(f.trap))) return false;
+  if (!text_lower.empty() && !containsIgnoreCase(r.uri, text_lower) &&
+      !containsIgnoreCase(r.ua, text_lower)) {
+    return false;
+  }
+  return true;
+}
+
+bool onlyTimeRange(const EventFilter& f) {
+  return f.ip.empty() && f.sensor.empty() && !hasResidual(f);
+}
+
+using ScanFn = std::function<bool(const ScanRow&, const KeysView&)>;
+
+enum class ScanOrder {
+  kNewestFirst,  // by seq, descending from before `bound` (event lists)
+  kAny,          // whatever the best index gives (aggregates): ip, else time, else seq
+};
+
+// Calls fn for every event matching `f`, in chunks; fn returns false to stop. `want` sizes the
+// chunks when the database evaluates every condition. Chunks resume after the last row seen
+// (keyset pagination), by (src_ip, seq), (time_us, seq) or seq, so each uses an index.
+Status scanEvents(Db& db, const EventFilter& f, ScanOrder order, uint64_t bound, bool with_body,
+                  size_t want, const ScanFn& fn) {
+  const bool has_time = f.from_us != 0 || f.to_us != 0;
+  const bool by_time = order == ScanOrder::kAny && f.ip.empty() && has_time;
+  const bool desc = order == ScanOrder::kNewestFirst;
+  // Newest first within a time range: the range usually ends now, and walking the primary key
+  // from the newest event finds a page at once, where the time index would read the whole
+  // range and sort it. So walk first, for a bounded number of rows, and only then let the
+  // database plan with the time index (a range in the past).
+  const bool walk_first = desc && f.ip.empty() && has_time;
+  auto build = [&](bool walking, std::vector<Param>* params) {
+    std::string sql = "SELECT ";
+    sql += kScanColumns;
+    if (with_body) sql += ", body";
+    if (by_time) {
+      sql += " FROM events WHERE (time_us, seq) > (?, ?)";
+      params->emplace_back(f.from_us != 0 ? f.from_us : kMinI64);
+      params->emplace_back(int64_t{-1});
+    } else if (walking) {  // one window of seqs, read by the primary key alone
+      sql += " FROM events WHERE seq < ? AND seq >= ?";
+      params->emplace_back(int64_t{0});
+      params->emplace_back(int64_t{0});
+    } else {
+      sql += desc ? " FROM events WHERE seq < ?" : " FROM events WHERE seq > ?";
+      params->emplace_back(int64_t{0});
+    }
+    columnConditions(f, &sql, params, db.dialect(), walking);
+    sql += by_time ? " ORDER BY time_us, seq" : desc ? " ORDER BY seq DESC" : " ORDER BY seq";
+    sql += " LIMIT ?";
+    return sql;
+  };
+  const bool residual = hasResidual(f);
+  const size_t chunk = residual ? kScanChunk : std::clamp<size_t>(want, 1, kScanChunk);
+  std::vector<Param> planned_params;
+  const std::string planned = build(false, &planned_params);
+  planned_params.emplace_back(static_cast<int64_t>(chunk));
+  std::vector<Param> walk_params;
+  const std::string walking = walk_first ? build(true, &walk_params) : std::string();
+  walk_params.emplace_back(static_cast<int64_t>(chunk));
+  const std::string text_lower = asciiLower(f.text);
+
+  int64_t cursor = desc ? (bound == 0 ? kMaxI64 : static_cast<int64_t>(bound))
+                        : static_cast<int64_t>(bound);
+  if (walk_first && cursor == kMaxI64) {
+    // Start at the newest event, not at the top of the seq space.
+    auto st = db.run("SELECT MAX(seq) FROM events", {}, [&](const Row& r) {
+      cursor = r.isNull(0) ? 0 : r.i64(0) + 1;
+    });
+    if (!st) return st;
+  }
+  KeysView keys;
+  ScanRow row;
+  int64_t walked = 0;
+  for (;;) {
+    const bool walking_now = walk_first && walked < static_cast<int64_t>(kWalkBudget);
+    std::vector<Param>& params = walking_now ? walk_params : planned_params;
+    const int64_t from_cursor = cursor;
+    const int64_t lower = std::max<int64_t>(cursor - static_cast<int64_t>(kWalkWindow), 0);
+    if (!by_time) params[0] = Param(cursor);
+    if (walking_now) params[1] = Param(lower);
+    size_t rows = 0;
+    bool stop = false;
+    Status inner;
+    auto st = db.run(walking_now ? walking : planned, params, [&](const Row& r) {
+      if (stop) return;
+      ++rows;
+      std::string_view keys_blob;
+      fillScanRow(r, with_body, &row, &keys_blob);
+      cursor = row.seq;
+      if (by_time) {
+        params[0] = Param(row.time_us);
+        params[1] = Param(row.seq);
+      }
+      if (auto ks = decodeKeys(keys_blob, &keys); !ks) {
+        inner = ks;
+        stop = true;
+        return;
+      }
+      if (residualMatch(f, text_lower, row, keys) && !fn(row, keys)) stop = true;
+    });
+    if (!st) return st;
+    if (!inner) return inner;
+    if (stop) return Status::ok();
+    if (walking_now) {
+      if (rows < chunk) {  // the window is done: on to the one below
+        cursor = lower;
+        if (lower <= 0) return Status::ok();
+      }
+      walked += from_cursor - cursor;
+      continue;
+    }
+    if (rows < chunk) return Status::ok();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dimensions.
+
+int kindOf(Dimension d) {
+  switch (d) {
+    case Dimension::kSourceIp: return kKindSourceIp;
+    case Dimension::kRule: return kKindRule;
+    case Dimension::kCategory: return kKindCategory;
+    case Dimension::kTag: return kKindTag;
+    case Dimension::kDstPort: return kKindDstPort;
+    case Dimension::kUserAgent: return kKindUserAgent;
+    case Dimension::kTrap: return kKindTrap;
+    case Dimension::kSensor: return kKindSensor;
+    case Dimension::kUri: return kKindUri;
+    case Dimension::kMethod: return kKindMethod;
+    case Dimension::kStatus: return kKindStatus;
+  }
+  return -1;
+}
+
+std::string_view pathOf(std::string_view uri) {
+  return uri.substr(0, std::min(uri.find('?'), uri.size()));
+}
+
+// One event as the rollups see it, from a new event or from a stored row.
+struct EventDims {
+  int64_t time_us = 0;
+  std::string_view ip, sensor, method, path, ua;
+  int64_t port = 0, status = 0;
+  bool alert = false;
+  const std::vector<int>* rules = nullptr;
+  const std::vector<std::string_view>* tags = nullptr;
+  const std::vector<std::string_view>* categories = nullptr;
+  const std::vector<std::string_view>* traps = nullptr;
+};
+
+// Calls fn(key) for each key the event has in `kind` (several for rules, tags...); `number`
+// turns a port, status or rule id into its decimal key.
+template <typename Num, typename Fn>
+void forEachKey(const EventDims& d, int kind, Num& number, const Fn& fn) {
+  switch (kind) {
+    case kKindSourceIp: fn(d.ip); break;
+    case kKindSensor: fn(d.sensor); break;
+    case kKindMethod: fn(d.method); break;
+    case kKindUri: fn(d.path); break;
+    case kKindUserAgent: fn(d.ua); break;
+    case kKindDstPort: fn(number(d.port)); break;
+    case kKindStatus: fn(number(d.status)); break;
+    case kKindRule:
+      for (int id : *d.rules) fn(number(id));
+      break;
+    case kKindTag:
+      for (auto t : *d.tags) fn(t);
+      break;
+    case kKindCategory:
+      for (auto c : *d.categories) fn(c);
+      break;
+    case kKindTrap:
+      for (auto t : *d.traps) fn(t);
+      break;
+    default: break;
+  }
+}
+
+EventDims dimsOf(const ScanRow& r, const KeysView& k) {
+  EventDims d;
+  d.time_us = r.time_us;
+  d.ip = r.ip;
+  d.sensor = r.sensor;
+  d.method = r.method;
+  d.path = pathOf(r.uri);
+  d.ua = r.ua;
+  d.port = r.port;
+  d.status = r.status;
+  d.alert = isAlert(static_cast<int>(r.flags));
+  d.rules = &k.rule_ids;
+  d.tags = &k.tags;
+  d.categories = &k.categories;
+  d.traps = &k.traps;
+  return d;
+}
+
+// Decimal keys, interned: the views stay valid as long as the table lives.
+class Numbers {
+ public:
+  std::string_view operator()(int64_t v) {
+    auto it = map_.find(v);
+    if (it == map_.end()) it = map_.emplace(v, std::to_string(v)).first;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<int64_t, std::string> map_;  // node-based
+};
+
+constexpr int kDimensionKinds[] = {kKindSourceIp, kKindRule,   kKindCategory, kKindTag,
+                                   kKindDstPort,  kKindUserAgent, kKindTrap,  kKindSensor,
+                                   kKindUri,      kKindMethod, kKindStatus};
+
+// ---------------------------------------------------------------------------------------------
+// Rollup deltas of a batch (insert: +1 per event; retention: -1).
+
+struct RollupKey {
+  int level;
+  int kind;
+  int64_t bucket;
+  std::string_view key;
+  bool operator==(const RollupKey& o) const {
+    return level == o.level && kind == o.kind && bucket == o.bucket && key == o.key;
+  }
+  bool operator<(const RollupKey& o) const {
+    if (level != o.level) return level < o.level;
+    if (kind != o.kind) return kind < o.kind;
+    if (bucket != o.bucket) return bucket < o.bucket;
+    return key < o.key;
+  }
+};
+
+// A rollup key and its id in rollup_keys.
+struct KeyRef {
+  int kind;
+  std::string_view key;
+  int64_t id;
+};
+
+struct KindKeyHash {
+  size_t operator()(const std::pair<int, std::string_view>& k) const {
+    return std::hash<std::string_view>()(k.second) * 31 + static_cast<size_t>(k.first);
+  }
+};
+
+struct RollupKeyHash {
+  size_t operator()(const RollupKey& k) const {
+    size_t h = std::hash<std::string_view>()(k.key);
+    h ^= std::hash<int64_t>()(k.bucket) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h ^= static_cast<size_t>(k.level * 131 + k.kind) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+  }
+};
+
+class RollupDeltas {
+ public:
+  explicit RollupDeltas(std::optional<int64_t> folded_until) : folded_until_(folded_until) {}
+
+  void addEvent(const EventDims& d, int64_t sign) {
+    const int64_t t = rollupTime(d.time_us);
+    const int64_t minute = floorTo(t, kMinuteUs);
+    const int64_t hour = floorTo(t, kHourUs);
+    const int64_t day = floorTo(t, kDayUs);
+    for (auto [level, bucket] : {std::pair{kLevelMinute, minute}, std::pair{kLevelHour, hour},
+                                 std::pair{kLevelDay, day}}) {
+      add(level, kKindTotal, bucket, {}, sign);
+      if (d.alert) add(level, kKindAlerts, bucket, {}, sign);
+    }
+    // Dimensions per hour; per day too once the day is folded (a late event, or retention).
+    const bool folded = folded_until_ && day < *folded_until_;
+    for (int kind : kDimensionKinds) {
+      forEachKey(d, kind, numbers_, [&](std::string_view key) {
+        add(kLevelHour, kind, hour, key, sign);
+        if (folded) {
+          add(kLevelDay, kind, day, key, sign);
+          add(kLevelAll, kind, 0, key, sign);
+        }
+      });
+    }
+  }
+
+  bool empty() const { return deltas_.empty(); }
+
+  // Writes the deltas, keys turned into their ids by `resolve` (sorted: b-tree locality, and
+  // one lock order for concurrent writers), then drops rows that reached zero.
+  Status flush(Db& db, const std::function<Status(std::vector<KeyRef>*)>& resolve) {
+    std::vector<KeyRef> refs;
+    std::unordered_map<std::pair<int, std::string_view>, size_t, KindKeyHash> index;
+    for (const auto& [k, n] : deltas_) {
+      if (k.kind < kKindSourceIp || n == 0) continue;
+      if (index.emplace(std::pair{k.kind, k.key}, refs.size()).second) {
+        refs.push_back(KeyRef{k.kind, k.key, 0});
+      }
+    }
+    if (auto st = resolve(&refs); !st) return st;
+    struct Out {
+      int level, kind;
+      int64_t bucket, id, n;
+    };
+    std::vector<Out> rows;
+    rows.reserve(deltas_.size());
+    for (const auto& [k, n] : deltas_) {
+      if (n == 0) continue;
+      const int64_t id =
+          k.kind < kKindSourceIp ? 0 : refs[index.at(std::pair{k.kind, k.key})].id;
+      rows.push_back(Out{k.level, k.kind, k.bucket, id, n});
+    }
+    std::sort(rows.begin(), rows.end(), [](const Out& a, const Out& b) {
+      return std::tie(a.level, a.kind, a.bucket, a.id) < std::tie(b.level, b.kind, b.bucket, b.id);
+    });
+    std::vector<Param> params;
+    params.reserve(rows.size() * 5);
+    std::vector<Param> zero;
+    for (const Out& o : rows) {
+      params.emplace_back(o.level);
+      params.emplace_back(o.kind);
+      params.emplace_back(o.bucket);
+      params.emplace_back(o.id);
+      params.emplace_back(o.n);
+      if (o.n < 0) {
+        zero.emplace_back(o.level);
+        zero.emplace_back(o.kind);
+        zero.emplace_back(o.bucket);
+        zero.emplace_back(o.id);
+      }
+    }
+    auto st = db.runMany(
+        "INSERT INTO rollups (level, kind, bucket, key, n) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (level, kind, bucket, key) DO UPDATE SET n = rollups.n + excluded.n",
+        5, params);
+    if (!st || zero.empty()) return st;
+    return db.runMany(
+        "DELETE FROM rollups WHERE level = ? AND kind = ? AND bucket = ? AND key = ? AND n <= 0",
+        4, zero);
+  }
+
+ private:
+  void add(int level, int kind, int64_t bucket, std::string_view key, int64_t d) {
+    deltas_[RollupKey{level, kind, bucket, key}] += d;
+  }
+
+  std::optional<int64_t> folded_until_;
+  std::unordered_map<RollupKey, int64_t, RollupKeyHash> deltas_;
+  Numbers numbers_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decoding rows.
+
+// The stored body back to an event (raw record and request body only `with_payload`).
+Status decodeEvent(Decompressor& dec, const Decompressor::Loader& load, std::string_view body,
+                   bool with_payload, std::string* scratch, core::Event* e) {
+  if (auto st = dec.decompress(body, scratch, load); !st) return st;
+  return decodeBody(*scratch, with_payload, e);
+}
+
+constexpr const char* kAttackerColumns =
+    "ip, first_seen_us, last_seen_us, events, events_with_rules, categories, traps, sensors, "
+    "flagged";
+
+Status decodeAttacker(const Row& r, AttackerRow* a) {
+  a->ip.assign(r.bytes(0));
+  a->first_seen_us = r.i64(1);
+  a->last_seen_us = r.i64(2);
+  a->events = static_cast<uint64_t>(r.i64(3));
+  a->events_with_rules = static_cast<uint64_t>(r.i64(4));
+  if (auto st = decodeSet(r.bytes(5), &a->categories); !st) return st;
+  if (auto st = decodeSet(r.bytes(6), &a->traps); !st) return st;
+  if (auto st = decodeSet(r.bytes(7), &a->sensors); !st) return st;
+  a->flagged = r.i64(8) != 0;
+  return Status::ok();
+}
+
+bool attackerResidual(const EventFilter& f, const AttackerRow& a) {
+  if (!f.sensor.empty() && !contains(a.sensors, f.sensor)) return false;
+  if (!f.category.empty() && !contains(a.categories, f.category)) return false;
+  if (!f.trap.empty() && !contains(a.traps, f.trap)) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class SqlStore final : public Store {
+ public:
+  SqlStore(std::unique_ptr<Db> writer, std::unique_ptr<Db> reader)
+      : dialect_(writer->dialect()), w_(std::move(writer)), r_(std::move(reader)) {}
+
+  Result<InsertResult> insert(const std::vector<core::Event>& events,
+                              const std::vector<FileOffset>& offsets) override;
+  Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit) override;
+  Result<std::optional<StoredEvent>> event(uint64_t seq) override;
+  Result<EventPage> events(const EventQuery& query) override;
+  Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query) override;
+  Result<std::optional<AttackerRow>> attacker(const std::string& ip) override;
+  Result<std::vector<CountBucket>> countsOverTime(const EventFilter& filter,
+                                                  int64_t bucket_us) override;
+  Result<std::vector<TopItem>> top(Dimension dimension, const EventFilter& filter,
+                                   size_t limit) override;
+  Status sensorSeen(const std::string& sensor, int64_t now_us, int64_t lag_ms,
+                    const std::string& status_json) override;
+  Result<std::vector<SensorRow>> sensors() override;
+  Result<uint64_t> cursor(const std::string& reader) override;
+  Status setCursor(const std::string& reader, uint64_t seq) override;
+  Result<std::optional<std::string>> getState(const std::string& ns,
+                                              const std::string& key) override;
+  Status putState(const std::string& ns, const std::string& key,
+                  const std::string& value) override;
+  Result<std::vector<FileOffset>> fileOffsets() override;
+  Result<RetentionResult> applyRetention(int64_t older_than_us, uint64_t max_bytes) override;
+  Result<StoreStats> stats() override;
+
+ private:
+  // A write transaction holding the writer row (see the top of the file).
+  class WriteTxn {
+   public:
+    explicit WriteTxn(SqlStore& s) : s_(s) {}
+    ~WriteTxn() {
+      if (open_) s_.w_->rollback();
+    }
+    Status begin() {
+      if (auto st = s_.w_->begin(true); !st) return st;
+      open_ = true;
+      const std::string sql =
+          s_.dialect_ == Dialect::kPostgres
+              ? "SELECT last_seq, event_count, folded_until, generation, last_key_id FROM writer "
+                "WHERE id = 1 FOR UPDATE"
+              : "SELECT last_seq, event_count, folded_until, generation, last_key_id FROM writer "
+                "WHERE id = 1";
+      bool found = false;
+      auto st = s_.w_->run(sql, {}, [&](const Row& r) {
+        found = true;
+        last_seq = r.i64(0);
+        event_count = r.i64(1);
+        if (!r.isNull(2)) folded_until = r.i64(2);
+        generation = r.i64(3);
+        last_key_id = r.i64(4);
+      });
+      if (!st) return st;
+      if (!found) return Status::corruption("store: the writer row is missing");
+      // Another writer (a second collector, another process) wrote since our last commit: what
+      // we remember of the attackers may be stale.
+      if (generation != s_.generation_) s_.attacker_cache_.clear();
+      return Status::ok();
+    }
+    Status commit(int64_t new_last_seq, int64_t event_delta) {
+      std::vector<Param> p{Param(new_last_seq), Param(event_delta)};
+      p.push_back(folded_until ? Param(*folded_until) : Param());
+      p.emplace_back(last_key_id);
+      auto st = s_.w_->run(
+          "UPDATE writer SET last_seq = ?, event_count = event_count + ?, "
+          "generation = generation + 1, folded_until = ?, last_key_id = ? WHERE id = 1",
+          p);
+      if (!st) return st;
+      st = s_.w_->commit();
+      if (!st) return st;
+      open_ = false;
+      s_.generation_ = generation + 1;
+      for (auto& a : s_.pending_attackers_) {
+        std::string ip = a.ip;
+        s_.attacker_cache_.insert_or_assign(std::move(ip), std::move(a));
+      }
+      s_.pending_attackers_.clear();
+      if (s_.attacker_cache_.size() > kAttackerCacheRows) s_.attacker_cache_.clear();
+      for (auto& [k, id] : s_.pending_keys_) s_.key_ids_.insert_or_assign(std::move(k), id);
+      s_.pending_keys_.clear();
+      if (s_.key_ids_.size() > kKeyCacheEntries) s_.key_ids_.clear();
+      return st;
+    }
+    int64_t last_seq = 0;
+    int64_t event_count = 0;
+    int64_t generation = 0;
+    int64_t last_key_id = 0;
+    std::optional<int64_t> folded_until;
+
+   private:
+    SqlStore& s_;
+    bool open_ = false;
+  };
+
+  // A read transaction on the reader connection (one snapshot for several statements).
+  class ReadTxn {
+   public:
+    explicit ReadTxn(Db& db) : db_(db) {}
+    ~ReadTxn() {
+      if (open_) db_.rollback();
+    }
+    Status begin() {
+      auto st = db_.begin(false);
+      open_ = st.isOk();
+      return st;
+    }
+
+   private:
+    Db& db_;
+    bool open_ = false;
+  };
+
+  Status resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys);
+  Status upsertAttackers(const std::vector<const core::Event*>& events,
+                         const std::vector<const EventFacts*>& facts);
+  Status upsertSensorsAndRules(const std::vector<const core::Event*>& events);
+  Status foldDays(WriteTxn& txn, int64_t max_time_us);
+  Result<uint64_t> deleteOldest(std::optional<int64_t> older_than_us, uint64_t max_count);
+  Result<uint64_t> usedBytes(Db& db);
+  Status rollupCounts(int kind, const EventFilter& f, std::unordered_map<int64_t, uint64_t>* ids,
+                      std::unordered_map<std::string, uint64_t>* edges);
+  Status scanCounts(int kind, const EventFilter& f, std::unordered_map<std::string, uint64_t>* out);
+  Result<std::optional<int64_t>> foldedUntil(Db& db);
+
+  // Dictionaries: samples of bodies are gathered until there are enough to train one, then
+  // every kRetrainEvents events a new one (traffic changes); each is stored before first use.
+  Status maybeTrainDictionary();
+  Status loadNewestDictionary();
+  bool sampling() const;
+
+  const Dialect dialect_;
+  std::mutex write_mu_;  // w_, compressor_, samples_, since_training_
+  std::unique_ptr<Db> w_;
+  Compressor compressor_{1};
+  std::vector<std::string> samples_;
+  uint64_t since_training_ = 0;
+  // The attackers rows as this writer last wrote them, valid while no other writer committed
+  // (the writer row's generation is the one our last commit left); saves reading them back.
+  std::unordered_map<std::string, AttackerRow> attacker_cache_;
+  std::vector<AttackerRow> pending_attackers_;  // into the cache once the transaction commits
+  int64_t generation_ = -1;
+  // Ids of rollup keys (kind byte + key): ids never change, so entries stay true whoever wrote.
+  std::unordered_map<std::string, int64_t> key_ids_;
+  std::vector<std::pair<std::string, int64_t>> pending_keys_;  // into key_ids_ on commit
+  std::mutex read_mu_;   // r_, decompressor_
+  std::unique_ptr<Db> r_;
+  Decompressor decompressor_;
+  const Decompressor::Loader loader_ = [this](uint32_t id) { return loadDictionary(*r_, id); };
+
+ public:
+  static Result<std::optional<std::string>> loadDictionary(Db& db, uint32_t id) {
+    std::optional<std::string> out;
+    auto st = db.run("SELECT bytes FROM dictionaries WHERE id = ?",
+                     std::vector<Param>{Param(static_cast<int64_t>(id))},
+                     [&](const Row& r) { out = std::string(r.bytes(0)); });
+    if (!st) return st;
+    return out;
+  }
+  Status init() { return loadNewestDictionary(); }
+};
+
+// ---------------------------------------------------------------------------------------------
+// insert
+
+struct PairHash {
+  size_t operator()(const std::pair<std::string_view, std::string_view>& p) const {
+    const size_t a = std::hash<std::string_view>()(p.first);
+    return a ^ (std::hash<std::string_view>()(p.second) + 0x9e3779b97f4a7c15ull + (a << 6) +
+                (a >> 2));
+  }
+};
+
+Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
+                                      const std::vector<FileOffset>& offsets) {
+  InsertResult result;
+  if (events.empty() && offsets.empty()) return result;
+  for (const auto& e : events) {
+    if (e.sensor.empty() || e.unique_id.empty()) {
+      return Status::invalidArgument(
+          "store: an event without sensor or unique_id; the batch was not stored");
+    }
+  }
+  // Duplicates inside the batch: the first occurrence wins.
+  std::vector<const core::Event*> firsts;
+  firsts.reserve(events.size());
+  {
+    std::unordered_set<std::pair<std::string_view, std::string_view>, PairHash> seen;
+    seen.reserve(events.size() * 2);
+    for (const auto& e : events) {
+      if (seen.emplace(e.sensor, e.unique_id).second) firsts.push_back(&e);
+    }
+  }
+  result.duplicates = events.size() - firsts.size();
+
+  std::lock_guard lock(write_mu_);
+  // Encode and compress before the transaction: other writers wait only for the database work.
+  pending_attackers_.clear();
+  pending_keys_.clear();
+  if (auto st = maybeTrainDictionary(); !st) return st;
+  struct Encoded {
+    EventFacts facts;
+    std::string keys, body;
+    int flags = 0;
+  };
+  std::vector<Encoded> enc(firsts.size());
+  const bool sample = sampling();
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    const core::Event& e = *firsts[i];
+    Encoded& x = enc[i];
+    x.facts = factsOf(e);
+    x.keys = encodeKeys(x.facts);
+    x.flags = flagsOf(x.facts);
+    std::string body = encodeBody(e);
+    compressor_.compress(body, &x.body);
+    if (sample && samples_.size() < kDictionarySamples) samples_.push_back(std::move(body));
+  }
+  since_training_ += firsts.size();
+  WriteTxn txn(*this);
+  if (auto st = txn.begin(); !st) return st;
+
+  // Duplicates already stored (under the writer lock nobody else can add one meanwhile).
+  std::vector<char> dup(firsts.size(), 0);
+  {
+    std::vector<Param> params;
+    params.reserve(firsts.size() * 2);
+    for (const auto* e : firsts) {
+      params.emplace_back(e->sensor);
+      params.emplace_back(e->unique_id);
+    }
+    auto st = w_->runMany("SELECT 1 FROM events WHERE sensor = ? AND unique_id = ?", 2, params,
+                          [&](size_t i, const Row&) { dup[i] = 1; });
+    if (!st) return st;
+  }
+
+  std::vector<const core::Event*> fresh;
+  std::vector<const EventFacts*> fresh_facts;
+  std::vector<Param> params;
+  params.reserve(firsts.size() * 14);
+  int64_t seq = txn.last_seq;
+  int64_t max_time = kMinI64;
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    if (dup[i]) {
+      ++result.duplicates;
+      continue;
+    }
+    const core::Event& e = *firsts[i];
+    const Encoded& x = enc[i];
+    params.emplace_back(++seq);
+    params.emplace_back(e.sensor);
+    params.emplace_back(e.unique_id);
+    params.emplace_back(e.time_us);
+    params.emplace_back(e.src_ip);
+    params.emplace_back(static_cast<int64_t>(e.src_port));
+    params.emplace_back(static_cast<int64_t>(e.dst_port));
+    params.emplace_back(e.method);
+    params.emplace_back(e.uri);
+    params.emplace_back(e.user_agent);
+    params.emplace_back(static_cast<int64_t>(e.status));
+    params.emplace_back(x.flags);
+    params.emplace_back(x.keys);
+    params.emplace_back(x.body);
+    fresh.push_back(&e);
+    fresh_facts.push_back(&x.facts);
+    max_time = std::max(max_time, e.time_us);
+  }
+  if (!fresh.empty()) {
+    auto st = w_->runMany(
+        "INSERT INTO events (seq, sensor, unique_id, time_us, src_ip, src_port, dst_port, method, "
+        "uri, user_agent, status, flags, keys, body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        14, params);
+    if (!st) return st;
+    RollupDeltas rollups(txn.folded_until);
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      const core::Event& e = *fresh[i];
+      const EventFacts& f = *fresh_facts[i];
+      EventDims d;
+      d.time_us = e.time_us;
+      d.ip = e.src_ip;
+      d.sensor = e.sensor;
+      d.method = e.method;
+      d.path = f.path;
+      d.ua = e.user_agent;
+      d.port = e.dst_port;
+      d.status = e.status;
+      d.alert = f.alert;
+      d.rules = &f.rule_ids;
+      d.tags = &f.tags;
+      d.categories = &f.categories;
+      d.traps = &f.traps;
+      rollups.addEvent(d, +1);
+    }
+    if (auto st2 = rollups.flush(*w_, [&](auto* k) { return resolveKeys(txn, k); }); !st2) {
+      return st2;
+    }
+    if (auto st2 = upsertAttackers(fresh, fresh_facts); !st2) return st2;
+    if (auto st2 = upsertSensorsAndRules(fresh); !st2) return st2;
+  }
+
+  if (!offsets.empty()) {
+    // One row per key, the last given winning (one statement may not update a row twice).
+    std::map<std::string_view, const FileOffset*> last;
+    for (const auto& o : offsets) last[o.key] = &o;
+    std::vector<Param> p;
+    p.reserve(last.size() * 4);
+    for (const auto& [key, op] : last) {
+      const FileOffset& o = *op;
+      p.emplace_back(o.key);
+      p.emplace_back(o.path);
+      p.emplace_back(o.offset);
+      p.emplace_back(o.updated_us);
+    }
+    auto st = w_->runMany(
+        "INSERT INTO file_offsets (key, path, byte_offset, updated_us) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET path = excluded.path, "
+        "byte_offset = excluded.byte_offset, updated_us = excluded.updated_us",
+        4, p);
+    if (!st) return st;
+  }
+
+  if (!fresh.empty()) {
+    if (auto st = foldDays(txn, max_time); !st) return st;
+  }
+  if (auto st = txn.commit(seq, static_cast<int64_t>(fresh.size())); !st) return st;
+  result.inserted = fresh.size();
+  result.last_seq = fresh.empty() ? 0 : static_cast<uint64_t>(seq);
+  return result;
+}
+
+// Ids for rollup keys: remembered, else read, else allocated from writer.last_key_id (under
+// the writer lock, so two writers never hand out the same id).
+Status SqlStore::resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys) {
+  std::vector<size_t> missing;
+  std::string probe;
+  for (size_t i = 0; i < keys->size(); ++i) {
+    KeyRef& k = (*keys)[i];
+    probe.assign(1, static_cast<char>(k.kind));
+    probe.append(k.key);
+    auto it = key_ids_.find(probe);
+    if (it != key_ids_.end()) k.id = it->second;
+    else missing.push_back(i);
+  }
+  if (missing.empty()) return Status::ok();
+  std::vector<Param> params;
+  for (size_t i : missing) {
+    params.emplace_back((*keys)[i].kind);
+    params.emplace_back((*keys)[i].key);
+  }
+  auto st = w_->runMany("SELECT id FROM rollup_keys WHERE kind = ? AND key = ?", 2, params,
+                        [&](size_t j, const Row& r) { (*keys)[missing[j]].id = r.i64(0); });
+  if (!st) return st;
+  std::vector<Param> fresh;
+  for (size_t i : missing) {
+    KeyRef& k = (*keys)[i];
+    if (k.id == 0) {
+      k.id = ++txn.last_key_id;
+      fresh.emplace_back(k.id);
+      fresh.emplace_back(k.kind);
+      fresh.emplace_back(k.key);
+    }
+    std::string entry(1, static_cast<char>(k.kind));
+    entry.append(k.key);
+    pending_keys_.emplace_back(std::move(entry), k.id);
+  }
+  return w_->runMany("INSERT INTO rollup_keys (id, kind, key) VALUES (?, ?, ?)", 3, fresh);
+}
+
+Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
+                                 const std::vector<const EventFacts*>& facts) {
+  struct Delta {
+    int64_t first = kMaxI64, last = kMinI64;
+    int64_t events = 0, with_rules = 0;
+    std::vector<std::string_view> categories, traps, sensors;  // few: kept unsorted, unique
+    bool flagged = false;
+  };
+  auto add = [](std::vector<std::string_view>* v, std::string_view x) {
+    if (std::find(v->begin(), v->end(), x) == v->end()) v->push_back(x);
+  };
+  std::unordered_map<std::string_view, Delta> by_ip;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const core::Event& e = *events[i];
+    const EventFacts& f = *facts[i];
+    Delta& d = by_ip[e.src_ip];
+    d.first = std::min(d.first, e.time_us);
+    d.last = std::max(d.last, e.time_us);
+    ++d.events;
+    if (f.has_rules) ++d.with_rules;
+    for (auto c : f.categories) add(&d.categories, c);
+    for (auto t : f.traps) add(&d.traps, t);
+    add(&d.sensors, e.sensor);
+    d.flagged = d.flagged || f.flagged;
+  }
+  // Sorted: b-tree locality, and one lock order for concurrent writers.
+  std::vector<std::string_view> ips;
+  ips.reserve(by_ip.size());
+  for (const auto& [ip, d] : by_ip) ips.push_back(ip);
+  std::sort(ips.begin(), ips.end());
+
+  std::vector<std::optional<AttackerRow>> existing(ips.size());
+  std::vector<Param> keys;  // the ips this writer does not remember
+  std::vector<size_t> where;
+  for (size_t i = 0; i < ips.size(); ++i) {
+    auto it = attacker_cache_.find(std::string(ips[i]));
+    if (it != attacker_cache_.end()) {
+      existing[i] = it->second;
+    } else {
+      keys.emplace_back(ips[i]);
+      where.push_back(i);
+    }
+  }
+  Status inner;
+  auto st = w_->runMany(std::string("SELECT ") + kAttackerColumns + " FROM attackers WHERE ip = ?",
+                        1, keys, [&](size_t i, const Row& r) {
+                          AttackerRow a;
+                          if (auto s = decodeAttacker(r, &a); !s) inner = s;
+                          existing[where[i]] = std::move(a);
+                        });
+  if (!st) return st;
+  if (!inner) return inner;
+
+  auto covered = [](const std::vector<std::string>& have, const std::vector<std::string_view>& add) {
+    for (auto x : add) {
+      if (!std::binary_search(have.begin(), have.end(), x,
+                              [](const auto& a, const auto& b) {
+                                return std::string_view(a) < std::string_view(b);
+                              })) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::vector<std::string> blobs;  // owned bytes of the merged sets
+  blobs.reserve(ips.size() * 3);
+  std::vector<Param> full;     // new rows, or rows whose sets grow
+  std::vector<Param> scalars;  // rows whose sets stay as they are
+  full.reserve(ips.size() * 9);
+  for (size_t i = 0; i < ips.size(); ++i) {
+    const Delta& d = by_ip[ips[i]];
+    AttackerRow a;
+    bool sets_change = true;
+    if (existing[i]) {
+      a = std::move(*existing[i]);
+      a.first_seen_us = std::min(a.first_seen_us, d.first);
+      a.last_seen_us = std::max(a.last_seen_us, d.last);
+      sets_change = !covered(a.categories, d.categories) || !covered(a.traps, d.traps) ||
+                    !covered(a.sensors, d.sensors);
+    } else {
+      a.first_seen_us = d.first;
+      a.last_seen_us = d.last;
+    }
+    a.ip.assign(ips[i]);
+    a.events += static_cast<uint64_t>(d.events);
+    a.events_with_rules += static_cast<uint64_t>(d.with_rules);
+    a.flagged = a.flagged || d.flagged;
+    if (!sets_change) {
+      scalars.emplace_back(ips[i]);
+      scalars.emplace_back(a.first_seen_us);
+      scalars.emplace_back(a.last_seen_us);
+      scalars.emplace_back(static_cast<int64_t>(a.events));
+      scalars.emplace_back(static_cast<int64_t>(a.events_with_rules));
+      scalars.emplace_back(a.flagged ? 1 : 0);
+      pending_attackers_.push_back(std::move(a));
+      continue;
+    }
+    auto merge = [](std::vector<std::string>* set, const std::vector<std::string_view>& add) {
+      for (auto s : add) set->emplace_back(s);
+      std::sort(set->begin(), set->end());
+      set->erase(std::unique(set->begin(), set->end()), set->end());
+    };
+    merge(&a.categories, d.categories);
+    merge(&a.traps, d.traps);
+    merge(&a.sensors, d.sensors);
+    blobs.push_back(encodeSet(a.categories));
+    blobs.push_back(encodeSet(a.traps));
+    blobs.push_back(encodeSet(a.sensors));
+    full.emplace_back(ips[i]);
+    full.emplace_back(a.first_seen_us);
+    full.emplace_back(a.last_seen_us);
+    full.emplace_back(static_cast<int64_t>(a.events));
+    full.emplace_back(static_cast<int64_t>(a.events_with_rules));
+    full.emplace_back(static_cast<int64_t>(blobs.size() - 3));  // index into blobs, see below
+    full.emplace_back(std::string_view());
+    full.emplace_back(std::string_view());
+    full.emplace_back(a.flagged ? 1 : 0);
+    pending_attackers_.push_back(std::move(a));
+  }
+  // blobs no longer grows: point the set parameters at it.
+  for (size_t p = 0; p < full.size(); p += 9) {
+    const size_t b = static_cast<size_t>(full[p + 5].i);
+    full[p + 5] = Param(std::string_view(blobs[b]));
+    full[p + 6] = Param(std::string_view(blobs[b + 1]));
+    full[p + 7] = Param(std::string_view(blobs[b + 2]));
+  }
+  // The rows exist (the sets are what they were): an upsert that leaves the sets alone, so
+  // that PostgreSQL takes the batch in one statement too.
+  st = w_->runMany(
+      "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, events_with_rules, "
+      "categories, traps, sensors, flagged) VALUES (?, ?, ?, ?, ?, '', '', '', ?) "
+      "ON CONFLICT (ip) DO UPDATE SET first_seen_us = excluded.first_seen_us, "
+      "last_seen_us = excluded.last_seen_us, events = excluded.events, "
+      "events_with_rules = excluded.events_with_rules, flagged = excluded.flagged",
+      6, scalars);
+  if (!st) return st;
+  return w_->runMany(
+      "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, events_with_rules, "
+      "categories, traps, sensors, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (ip) DO UPDATE SET first_seen_us = excluded.first_seen_us, "
+      "last_seen_us = excluded.last_seen_us, events = excluded.events, "
+      "events_with_rules = excluded.events_with_rules, categories = excluded.categories, "
+      "traps = excluded.traps, sensors = excluded.sensors, flagged = excluded.flagged",
+      9, full);
+}
+
+Status SqlStore::upsertSensorsAndRules(const std::vector<const core::Event*>& events) {
+  struct SensorDelta {
+    int64_t first = kMaxI64, last = kMinI64, events = 0;
+  };
+  std::map<std::string_view, SensorDelta> sensors;
+  std::map<int, std::string_view> rules;  // the last message seen in the batch
+  for (const auto* e : events) {
+    SensorDelta& s = sensors[e->sensor];
+    s.first = std::min(s.first, e->time_us);
+    s.last = std::max(s.last, e->time_us);
+    ++s.events;
+    for (const auto& r : e->rules) rules[r.id] = r.message;
+  }
+  static const std::string kEmptyJson = "{}";
+  std::vector<Param> p;
+  for (const auto& [name, s] : sensors) {
+    p.emplace_back(name);
+    p.emplace_back(s.first);
+    p.emplace_back(s.last);
+    p.emplace_back(s.events);
+    p.emplace_back(kEmptyJson);
+  }
+  auto st = w_->runMany(
+      "INSERT INTO sensors (sensor, first_seen_us, last_seen_us, events, lag_ms, status_json) "
+      "VALUES (?, ?, ?, ?, -1, ?) ON CONFLICT (sensor) DO UPDATE SET "
+      "first_seen_us = CASE WHEN excluded.first_seen_us < sensors.first_seen_us "
+      "THEN excluded.first_seen_us ELSE sensors.first_seen_us END, "
+      "last_seen_us = CASE WHEN excluded.last_seen_us > sensors.last_seen_us "
+      "THEN excluded.last_seen_us ELSE sensors.last_seen_us END, "
+      "events = sensors.events + excluded.events",
+      5, p);
+  if (!st || rules.empty()) return st;
+  p.clear();
+  for (const auto& [id, message] : rules) {
+    p.emplace_back(id);
+    p.emplace_back(message);
+  }
+  return w_->runMany(
+      "INSERT INTO rules (rule_id, message) VALUES (?, ?) ON CONFLICT (rule_id) DO UPDATE "
+      "SET message = excluded.message WHERE rules.message <> excluded.message",
+      2, p);
+}
+
+// Folds the hour rows of the days that are over (by the newest event time seen) into day rows
+// and all-time rows, so that long ranges read one row per key and day, or per key. Events that
+// arrive late for a folded day update all three levels (RollupDeltas), so they stay equal.
+Status SqlStore::foldDays(WriteTxn& txn, int64_t max_time_us) {
+  const int64_t until = floorTo(rollupTime(max_time_us), kDayUs);
+  if (txn.folded_until && *txn.folded_until >= until) return Status::ok();
+  const int64_t from = txn.folded_until ? *txn.folded_until : kMinI64;
+  // One dimension at a time: each statement reads one range of the primary key.
+  for (int kind : kDimensionKinds) {
+    std::vector<Param> days{Param(int64_t{kLevelDay}), Param(int64_t{kLevelHour}), Param(kind),
+                            Param(from), Param(until)};
+    auto st = w_->run(
+        "INSERT INTO rollups (level, kind, bucket, key, n) "
+        "SELECT ?, kind, bucket - (((bucket % 86400000000) + 86400000000) % 86400000000) AS day, "
+        "key, CAST(SUM(n) AS BIGINT) FROM rollups "
+        "WHERE level = ? AND kind = ? AND bucket >= ? AND bucket < ? GROUP BY kind, day, key "
+        "ON CONFLICT (level, kind, bucket, key) DO UPDATE SET n = rollups.n + excluded.n",
+        days);
+    if (!st) return st;
+    std::vector<Param> all{Param(int64_t{kLevelAll}), Param(int64_t{kLevelDay}), Param(kind),
+                           Param(from), Param(until)};
+    st = w_->run(
+        "INSERT INTO rollups (level, kind, bucket, key, n) "
+        "SELECT ?, kind, 0, key, CAST(SUM(n) AS BIGINT) FROM rollups "
+        "WHERE level = ? AND kind = ? AND bucket >= ? AND bucket < ? GROUP BY kind, key "
+        "ON CONFLICT (level, kind, bucket, key) DO UPDATE SET n = rollups.n + excluded.n",
+        all);
+    if (!st) return st;
+  }
+  txn.folded_until = until;
+  return Status::ok();
+}
+
+bool SqlStore::sampling() const {
+  return compressor_.dictionary() == 0 || since_training_ + kDictionarySamples >= kRetrainEvents;
+}
+
+Status SqlStore::loadNewestDictionary() {
+  std::lock_guard lock(write_mu_);
+  std::string dict;
+  auto st = w_->run("SELECT bytes FROM dictionaries ORDER BY created_seq DESC, id DESC LIMIT 1", {},
+                    [&](const Row& r) { dict.assign(r.bytes(0)); });
+  if (!st) return st;
+  if (!dict.empty()) compressor_.useDictionary(dict);
+  return Status::ok();
+}
+
+Status SqlStore::maybeTrainDictionary() {
+  if (samples_.size() < kDictionarySamples) return Status::ok();
+  auto dict = trainDictionary(samples_, kDictionaryBytes);
+  samples_.clear();
+  since_training_ = 0;
+  if (!dict) return Status::ok();  // the samples made no useful dictionary: try again later
+  const uint32_t id = dictionaryId(*dict);
+  // Stored (and committed) before any event uses it. Ids are random 32-bit numbers: if one is
+  // taken already by another dictionary, this one is dropped.
+  WriteTxn txn(*this);
+  if (auto st = txn.begin(); !st) return st;
+  auto st = w_->run(
+      "INSERT INTO dictionaries (id, created_seq, bytes) VALUES (?, ?, ?) ON CONFLICT (id) DO "
+      "NOTHING",
+      std::vector<Param>{Param(static_cast<int64_t>(id)), Param(txn.last_seq), Param(*dict)});
+  if (!st) return st;
+  auto stored = loadDictionary(*w_, id);
+  if (!stored) return stored.status();
+  if (auto c = txn.commit(txn.last_seq, 0); !c) return c;
+  if (stored.value() == dict) compressor_.useDictionary(*dict);
+  return Status::ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading events
+
+Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t limit) {
+  std::vector<StoredEvent> out;
+  if (limit == 0) return out;
+  std::lock_guard lock(read_mu_);
+  std::string scratch;
+  Status inner;
+  auto st = r_->run(
+      "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+      std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(limit))},
+      [&](const Row& r) {
+        if (!inner) return;
+        StoredEvent se;
+        se.seq = static_cast<uint64_t>(r.i64(0));
+        inner = decodeEvent(decompressor_, loader_, r.bytes(1), true, &scratch, &se.event);
+        out.push_back(std::move(se));
+      });
+  if (!st) return st;
+  if (!inner) return inner;
+  return out;
+}
+
+Result<std::optional<StoredEvent>> SqlStore::event(uint64_t seq) {
+  std::lock_guard lock(read_mu_);
+  std::optional<StoredEvent> out;
+  std::string scratch;
+  Status inner;
+  auto st = r_->run("SELECT seq, body FROM events WHERE seq = ?", std::vector<Param>{Param(seq)},
+                    [&](const Row& r) {
+                      StoredEvent se;
+                      se.seq = static_cast<uint64_t>(r.i64(0));
+                      inner = decodeEvent(decompressor_, loader_, r.bytes(1), true, &scratch,
+                                          &se.event);
+                      out = std::move(se);
+                    });
+  if (!st) return st;
+  if (!inner) return inner;
+  return out;
+}
+
+Result<EventPage> SqlStore::events(const EventQuery& query) {
+  EventPage page;
+  const size_t limit = std::min(query.limit, kMaxPage);
+  if (limit == 0) return page;
+  std::lock_guard lock(read_mu_);
+  std::string scratch;
+  Status inner;
+  bool more = false;
+  auto st = scanEvents(*r_, query.filter, ScanOrder::kNewestFirst, query.before_seq, true,
+                       limit + 1,
+                       [&](const ScanRow& row, const KeysView&) {
+                         if (page.events.size() == limit) {
+                           more = true;
+                           return false;
+                         }
+                         StoredEvent se;
+                         se.seq = static_cast<uint64_t>(row.seq);
+                         inner = decodeEvent(decompressor_, loader_, row.body, false, &scratch,
+                                             &se.event);
+                         if (!inner) return false;
+                         page.events.push_back(std::move(se));
+                         return true;
+                       });
+  if (!st) return st;
+  if (!inner) return inner;
+  if (more) page.next_cursor = page.events.back().seq;
+  return page;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attackers
+
+Result<std::vector<AttackerRow>> SqlStore::attackers(const AttackerQuery& query) {
+  std::vector<AttackerRow> out;
+  const size_t limit = std::min(query.limit, kMaxPage);
+  if (limit == 0) return out;
+  const char* order = nullptr;
+  if (query.order == "last_seen") order = "last_seen_us";
+  else if (query.order == "events") order = "events";
+  else if (query.order == "first_seen") order = "first_seen_us";
+  else return Status::invalidArgument("store: attackers order must be last_seen, events or first_seen");
+  const EventFilter& f = query.filter;
+  std::string sql = std::string("SELECT ") + kAttackerColumns + " FROM attackers WHERE 1 = 1";
+  std::vector<Param> params;
+  if (f.from_us != 0) {
+    sql += " AND last_seen_us >= ?";
+    params.emplace_back(f.from_us);
+  }
+  if (f.to_us != 0) {
+    sql += " AND last_seen_us < ?";
+    params.emplace_back(f.to_us);
+  }
+  if (!f.ip.empty()) {
+    sql += " AND ip = ?";
+    params.emplace_back(f.ip);
+  }
+  sql += std::string(" ORDER BY ") + order + " DESC, ip";
+  const bool residual = !f.sensor.empty() || !f.category.empty() || !f.trap.empty();
+  if (!residual) {
+    sql += " LIMIT ? OFFSET ?";
+    params.emplace_back(static_cast<uint64_t>(limit));
+    params.emplace_back(static_cast<uint64_t>(query.offset));
+  }
+  std::lock_guard lock(read_mu_);
+  size_t skipped = 0;
+  Status inner;
+  auto st = r_->run(sql, params, [&](const Row& r) {
+    if (!inner || out.size() == limit) return;
+    AttackerRow a;
+    inner = decodeAttacker(r, &a);
+    if (!inner) return;
+    if (residual) {
+      if (!attackerResidual(f, a)) return;
+      if (skipped < query.offset) {
+        ++skipped;
+        return;
+      }
+    }
+    out.push_back(std::move(a));
+  });
+  if (!st) return st;
+  if (!inner) return inner;
+  return out;
+}
+
+Result<std::optional<AttackerRow>> SqlStore::attacker(const std::string& ip) {
+  std::lock_guard lock(read_mu_);
+  std::optional<AttackerRow> out;
+  Status inner;
+  auto st = r_->run(std::string("SELECT ") + kAttackerColumns + " FROM attackers WHERE ip = ?",
+                    std::vector<Param>{Param(ip)}, [&](const Row& r) {
+                      AttackerRow a;
+                      inner = decodeAttacker(r, &a);
+                      out = std::move(a);
+                    });
+  if (!st) return st;
+  if (!inner) return inner;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregates
+
+Result<std::optional<int64_t>> SqlStore::foldedUntil(Db& db) {
+  std::optional<int64_t> out;
+  auto st = db.run("SELECT folded_until FROM writer WHERE id = 1", {}, [&](const Row& r) {
+    if (!r.isNull(0)) out = r.i64(0);
+  });
+  if (!st) return st;
+  return out;
+}
+
+// Counts per key of `kind` over the events matching `f`, scanning them.
+Status SqlStore::scanCounts(int kind, const EventFilter& f,
+                            std::unordered_map<std::string, uint64_t>* out) {
+  Numbers numbers;
+  return scanEvents(*r_, f, ScanOrder::kAny, 0, false, kScanChunk,
+                    [&](const ScanRow& r, const KeysView& k) {
+    forEachKey(dimsOf(r, k), kind, numbers, [&](std::string_view key) {
+      auto it = out->find(std::string(key));
+      if (it == out->end()) it = out->emplace(std::string(key), 0).first;
+      ++it->second;
+    });
+    return true;
+  });
+}
+
+// Counts per key of `kind` over a time range: rollup rows for the whole hours and days inside
+// it (by key id, into `ids`), a scan of the events for the partial hours at its ends (by key,
+// into `edges`).
+Status SqlStore::rollupCounts(int kind, const EventFilter& f,
+                              std::unordered_map<int64_t, uint64_t>* ids,
+                              std::unordered_map<std::string, uint64_t>* edges) {
+  const bool has_from = f.from_us != 0, has_to = f.to_us != 0;
+  if (has_from && has_to && f.from_us >= f.to_us) return Status::ok();
+  // The interior [h0, h1) is hour-aligned.
+  int64_t h0 = kMinI64, h1 = kMaxI64;
+  if (has_from) {
+    const auto c = ceilTo(f.from_us, kHourUs);
+    if (!c) return scanCounts(kind, f, edges);
+    h0 = *c;
+  }
+  if (has_to) h1 = floorTo(f.to_us, kHourUs);
+  if (h0 >= h1) return scanCounts(kind, f, edges);  // no whole hour inside: scan it all
+  if (has_from && f.from_us != h0) {
+    EventFilter edge;
+    edge.from_us = f.from_us;
+    edge.to_us = h0;
+    if (auto st = scanCounts(kind, edge, edges); !st) return st;
+  }
+  if (has_to && f.to_us != h1) {
+    EventFilter edge;
+    edge.from_us = h1;
+    edge.to_us = f.to_us;
+    if (auto st = scanCounts(kind, edge, edges); !st) return st;
+  }
+  auto folded = foldedUntil(*r_);
+  if (!folded) return folded.status();
+  struct Piece {
+    int level;
+    int64_t lo, hi;
+  };
+  std::vector<Piece> pieces;
+  const std::optional<int64_t> d0 =
+      h0 == kMinI64 ? std::optional<int64_t>(kMinI64) : ceilTo(h0, kDayUs);
+  int64_t d1 = h1 == kMaxI64 ? kMaxI64 : floorTo(h1, kDayUs);
+  if (folded.value()) d1 = std::min(d1, *folded.value());
+  if (folded.value() && d0 && *d0 < d1) {
+    // Whole folded days: every one of them (the all-time rows) or a range of day rows.
+    if (*d0 == kMinI64 && d1 == *folded.value()) pieces.push_back({kLevelAll, 0, 1});
+    else pieces.push_back({kLevelDay, *d0, d1});
+    if (h0 < *d0) pieces.push_back({kLevelHour, h0, *d0});
+    if (d1 < h1) pieces.push_back({kLevelHour, d1, h1});
+  } else {
+    pieces.push_back({kLevelHour, h0, h1});
+  }
+  for (const Piece& p : pieces) {
+    // Summed here rather than with GROUP BY: a hash of integers beats SQLite's sorter by far.
+    auto st = r_->run(
+        "SELECT key, n FROM rollups WHERE level = ? AND kind = ? AND bucket >= ? AND bucket < ?",
+        std::vector<Param>{Param(p.level), Param(kind), Param(p.lo), Param(p.hi)},
+        [&](const Row& r) {
+          const int64_t n = r.i64(1);
+          if (n > 0) (*ids)[r.i64(0)] += static_cast<uint64_t>(n);
+        });
+    if (!st) return st;
+  }
+  return Status::ok();
+}
+
+Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilter& filter,
+                                           size_t limit) {
+  std::vector<TopItem> out;
+  const int kind = kindOf(dimension);
+  if (kind < 0) return Status::invalidArgument("store: unknown dimension");
+  limit = std::min(limit, kMaxPage);
+  if (limit == 0) return out;
+  std::lock_guard lock(read_mu_);
+  ReadTxn txn(*r_);
+  if (auto st = txn.begin(); !st) return st;
+  std::unordered_map<std::string, uint64_t> counts;  // by key
+  if (!onlyTimeRange(filter)) {
+    if (auto st = scanCounts(kind, filter, &counts); !st) return st;
+  } else {
+    std::unordered_map<int64_t, uint64_t> ids;
+    if (auto st = rollupCounts(kind, filter, &ids, &counts); !st) return st;
+    // The edges' keys to their ids, so that both add up.
+    std::vector<std::string> edge_keys;
+    std::vector<Param> probe;
+    for (const auto& [k, n] : counts) edge_keys.push_back(k);
+    for (const auto& k : edge_keys) {
+      probe.emplace_back(kind);
+      probe.emplace_back(k);
+    }
+    auto st = r_->runMany("SELECT id FROM rollup_keys WHERE kind = ? AND key = ?", 2, probe,
+                          [&](size_t i, const Row& r) {
+                            auto it = counts.find(edge_keys[i]);
+                            ids[r.i64(0)] += it->second;
+                            counts.erase(it);
+                          });
+    if (!st) return st;
+    // Only the best ids need their keys: the first `limit`, and those tied with the last of
+    // them (ties are ordered by key).
+    std::vector<std::pair<int64_t, uint64_t>> ranked(ids.begin(), ids.end());
+    const size_t n = std::min(limit, ranked.size());
+    auto by_count = [](const auto& a, const auto& b) { return a.second > b.second; };
+    std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n ? n - 1 : 0),
+                     ranked.end(), by_count);
+    const uint64_t floor_count = n ? ranked[n - 1].second : 0;
+    std::vector<Param> wanted;
+    std::vector<uint64_t> wanted_counts;
+    for (const auto& [id, c] : ranked) {
+      if (c >= floor_count) {
+        wanted.emplace_back(id);
+        wanted_counts.push_back(c);
+      }
+    }
+    st = r_->runMany("SELECT key FROM rollup_keys WHERE id = ?", 1, wanted,
+                     [&](size_t i, const Row& r) {
+                       counts[std::string(r.bytes(0))] += wanted_counts[i];
+                     });
+    if (!st) return st;
+  }
+  std::vector<std::pair<const std::string*, uint64_t>> items;
+  items.reserve(counts.size());
+  for (const auto& [k, n] : counts) items.emplace_back(&k, n);
+  const size_t n = std::min(limit, items.size());
+  auto better = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : *a.first < *b.first;
+  };
+  std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n), items.end(),
+                    better);
+  for (size_t i = 0; i < n; ++i) out.push_back(TopItem{*items[i].first, "", items[i].second});
+  if (kind == kKindRule && !out.empty()) {
+    std::vector<Param> ids;
+    for (const auto& t : out) {
+      ids.emplace_back(static_cast<int64_t>(std::strtoll(t.key.c_str(), nullptr, 10)));
+    }
+    auto st2 = r_->runMany("SELECT message FROM rules WHERE rule_id = ?", 1, ids,
+                           [&](size_t i, const Row& r) { out[i].label.assign(r.bytes(0)); });
+    if (!st2) return st2;
+  }
+  return out;
+}
+
+Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& filter,
+                                                          int64_t bucket_us) {
+  if (bucket_us <= 0) return Status::invalidArgument("store: bucket_us must be positive");
+  const bool has_from = filter.from_us != 0, has_to = filter.to_us != 0;
+  if (has_from && has_to) {
+    if (filter.from_us >= filter.to_us) return std::vector<CountBucket>{};
+    const int64_t first = floorTo(filter.from_us, bucket_us);
+    if ((filter.to_us - first) / bucket_us > kMaxBuckets) {
+      return Status::invalidArgument("store: more than 1,000,000 buckets requested");
+    }
+  }
+  std::map<int64_t, CountBucket> buckets;
+  auto bump = [&](int64_t t, uint64_t n, uint64_t alerts) {
+    const int64_t b = floorTo(t, bucket_us);
+    CountBucket& c = buckets[b];
+    c.start_us = b;
+    c.count += n;
+    c.alerts += alerts;
+  };
+  auto scan = [&](const EventFilter& f) {
+    return scanEvents(*r_, f, ScanOrder::kAny, 0, false, kScanChunk,
+                      [&](const ScanRow& r, const KeysView&) {
+      bump(r.time_us, 1, isAlert(static_cast<int>(r.flags)) ? 1 : 0);
+      return true;
+    });
+  };
+
+  int level = -1;
+  int64_t g = 0;
+  if (bucket_us % kDayUs == 0) level = kLevelDay, g = kDayUs;
+  else if (bucket_us % kHourUs == 0) level = kLevelHour, g = kHourUs;
+  else if (bucket_us % kMinuteUs == 0) level = kLevelMinute, g = kMinuteUs;
+
+  std::lock_guard lock(read_mu_);
+  ReadTxn txn(*r_);
+  if (auto st = txn.begin(); !st) return st;
+  if (level < 0 || !onlyTimeRange(filter)) {
+    if (auto st = scan(filter); !st) return st;
+  } else {
+    int64_t g0 = kMinI64, g1 = kMaxI64;  // the interior, aligned to g
+    bool whole = true;
+    if (has_from) {
+      const auto c = ceilTo(filter.from_us, g);
+      if (c) g0 = *c;
+      else whole = false;
+    }
+    if (has_to) g1 = floorTo(filter.to_us, g);
+    if (!whole || g0 >= g1) {
+      if (auto st = scan(filter); !st) return st;
+    } else {
+      if (has_from && filter.from_us != g0) {
+        EventFilter edge;
+        edge.from_us = filter.from_us;
+        edge.to_us = g0;
+        if (auto st = scan(edge); !st) return st;
+      }
+      if (has_to && filter.to_us != g1) {
+        EventFilter edge;
+        edge.from_us = g1;
+        edge.to_us = filter.to_us;
+        if (auto st = scan(edge); !st) return st;
+      }
+      auto st = r_->run(
+          "SELECT kind, bucket, n FROM rollups WHERE level = ? AND kind <= ? AND bucket >= ? "
+          "AND bucket < ?",
+          std::vector<Param>{Param(level), Param(int64_t{kKindAlerts}), Param(g0), Param(g1)},
+          [&](const Row& r) {
+            const int64_t n = r.i64(2);
+            if (n <= 0) return;
+            if (r.i64(0) == kKindTotal) bump(r.i64(1), static_cast<uint64_t>(n), 0);
+            else bump(r.i64(1), 0, static_cast<uint64_t>(n));
+          });
+      if (!st) return st;
+    }
+  }
+  std::vector<CountBucket> out;
+  if (has_from && has_to) {
+    // Every bucket of the range, empty ones included.
+    for (int64_t b = floorTo(filter.from_us, bucket_us); b < filter.to_us; b += bucket_us) {
+      auto it = buckets.find(b);
+      out.push_back(it != buckets.end() ? it->second : CountBucket{b, 0, 0});
+      if (b > kMaxI64 - bucket_us) break;
+    }
+  } else {
+    for (const auto& [b, c] : buckets) out.push_back(c);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sensors, cursors, state, offsets
+
+Status SqlStore::sensorSeen(const std::string& sensor, int64_t now_us, int64_t lag_ms,
+                            const std::string& status_json) {
+  std::lock_guard lock(write_mu_);
+  return w_->run(
+      "INSERT INTO sensors (sensor, first_seen_us, last_seen_us, events, lag_ms, status_json) "
+      "VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (sensor) DO UPDATE SET "
+      "first_seen_us = CASE WHEN excluded.first_seen_us < sensors.first_seen_us "
+      "THEN excluded.first_seen_us ELSE sensors.first_seen_us END, "
+      "last_seen_us = CASE WHEN excluded.last_seen_us > sensors.last_seen_us "
+      "THEN excluded.last_seen_us ELSE sensors.last_seen_us END, "
+      "lag_ms = excluded.lag_ms, status_json = excluded.status_json",
+      std::vector<Param>{Param(sensor), Param(now_us), Param(now_us), Param(lag_ms),
+                         Param(status_json)});
+}
+
+Result<std::vector<SensorRow>> SqlStore::sensors() {
+  std::lock_guard lock(read_mu_);
+  std::vector<SensorRow> out;
+  auto st = r_->run(
+      "SELECT sensor, first_seen_us, last_seen_us, events, lag_ms, status_json FROM sensors "
+      "ORDER BY sensor",
+      {}, [&](const Row& r) {
+        SensorRow s;
+        s.sensor.assign(r.bytes(0));
+        s.first_seen_us = r.i64(1);
+        s.last_seen_us = r.i64(2);
+        s.events = static_cast<uint64_t>(r.i64(3));
+        s.lag_ms = r.i64(4);
+        s.status_json.assign(r.bytes(5));
+        out.push_back(std::move(s));
+      });
+  if (!st) return st;
+  return out;
+}
+
+Result<uint64_t> SqlStore::cursor(const std::string& reader) {
+  std::lock_guard lock(read_mu_);
+  uint64_t seq = 0;
+  auto st = r_->run("SELECT seq FROM cursors WHERE reader = ?", std::vector<Param>{Param(reader)},
+                    [&](const Row& r) { seq = static_cast<uint64_t>(r.i64(0)); });
+  if (!st) return st;
+  return seq;
+}
+
+Status SqlStore::setCursor(const std::string& reader, uint64_t seq) {
+  std::lock_guard lock(write_mu_);
+  return w_->run(
+      "INSERT INTO cursors (reader, seq) VALUES (?, ?) "
+      "ON CONFLICT (reader) DO UPDATE SET seq = excluded.seq",
+      std::vector<Param>{Param(reader), Param(seq)});
+}
+
+Result<std::optional<std::string>> SqlStore::getState(const std::string& ns,
+                                                      const std::string& key) {
+  std::lock_guard lock(read_mu_);
+  std::optional<std::string> out;
+  auto st = r_->run("SELECT value FROM state WHERE ns = ? AND key = ?",
+                    std::vector<Param>{Param(ns), Param(key)},
+                    [&](const Row& r) { out = std::string(r.bytes(0)); });
+  if (!st) return st;
+  return out;
+}
+
+Status SqlStore::putState(const std::string& ns, const std::string& key,
+                          const std::string& value) {
+  std::lock_guard lock(write_mu_);
+  return w_->run(
+      "INSERT INTO state (ns, key, value) VALUES (?, ?, ?) "
+      "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
+      std::vector<Param>{Param(ns), Param(key), Param(value)});
+}
+
+Result<std::vector<FileOffset>> SqlStore::fileOffsets() {
+  std::lock_guard lock(read_mu_);
+  std::vector<FileOffset> out;
+  auto st = r_->run("SELECT key, path, byte_offset, updated_us FROM file_offsets ORDER BY key",
+                    {}, [&](const Row& r) {
+                      FileOffset o;
+                      o.key.assign(r.bytes(0));
+                      o.path.assign(r.bytes(1));
+                      o.offset = static_cast<uint64_t>(r.i64(2));
+                      o.updated_us = r.i64(3);
+                      out.push_back(std::move(o));
+                    });
+  if (!st) return st;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention and stats
+
+Result<uint64_t> SqlStore::usedBytes(Db& db) {
+  const char* sql =
+      dialect_ == Dialect::kSqlite
+          ? "SELECT (page_count - freelist_count) * page_size "
+            "FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
+          : "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) "
+            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r' "
+            "AND c.relname IN ('events', 'rollups', 'rollup_keys', 'attackers', 'sensors', "
+            "'rules', 'cursors', 'state', 'file_offsets', 'dictionaries', 'writer', "
+            "'schema_version')";
+  int64_t bytes = 0;
+  auto st = db.run(sql, {}, [&](const Row& r) { bytes = r.i64(0); });
+  if (!st) return st;
+  return static_cast<uint64_t>(std::max<int64_t>(bytes, 0));
+}
+
+// Deletes up to `max_count` of the oldest events (by time; those older than `older_than_us`
+// only, when given), in transactions of kRetentionChunk, taking them out of the rollups.
+Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
+                                        uint64_t max_count) {
+  uint64_t deleted = 0;
+  while (deleted < max_count) {
+    const uint64_t want = std::min<uint64_t>(kRetentionChunk, max_count - deleted);
+    WriteTxn txn(*this);
+    if (auto st = txn.begin(); !st) return st;
+    std::string sql = std::string("SELECT ") + kScanColumns + " FROM events";
+    std::vector<Param> params;
+    if (older_than_us) {
+      sql += " WHERE time_us < ?";
+      params.emplace_back(*older_than_us);
+    }
+    sql += " ORDER BY time_us, seq LIMIT ?";
+    params.emplace_back(want);
+
+    // Own the rows' bytes: the rollup deltas keep views into them until flushed.
+    struct Gone {
+      int64_t seq, time_us, port, status, flags;
+      std::string ip, sensor, method, path, ua, keys;
+    };
+    std::deque<Gone> gone;
+    auto st = w_->run(sql, params, [&](const Row& r) {
+      ScanRow s;
+      std::string_view keys;
+      fillScanRow(r, false, &s, &keys);
+      gone.push_back(Gone{s.seq, s.time_us, s.port, s.status, s.flags, std::string(s.ip),
+                          std::string(s.sensor), std::string(s.method),
+                          std::string(pathOf(s.uri)), std::string(s.ua), std::string(keys)});
+    });
+    if (!st) return st;
+    if (gone.empty()) break;
+
+    RollupDeltas rollups(txn.folded_until);
+    std::deque<KeysView> keys(gone.size());
+    std::vector<Param> seqs;
+    for (size_t i = 0; i < gone.size(); ++i) {
+      const Gone& g = gone[i];
+      if (auto ks = decodeKeys(g.keys, &keys[i]); !ks) return ks;
+      EventDims d;
+      d.time_us = g.time_us;
+      d.ip = g.ip;
+      d.sensor = g.sensor;
+      d.method = g.method;
+      d.path = g.path;
+      d.ua = g.ua;
+      d.port = g.port;
+      d.status = g.status;
+      d.alert = isAlert(static_cast<int>(g.flags));
+      d.rules = &keys[i].rule_ids;
+      d.tags = &keys[i].tags;
+      d.categories = &keys[i].categories;
+      d.traps = &keys[i].traps;
+      rollups.addEvent(d, -1);
+      seqs.emplace_back(g.seq);
+    }
+    if (auto s2 = w_->runMany("DELETE FROM events WHERE seq = ?", 1, seqs); !s2) return s2;
+    if (auto s2 = rollups.flush(*w_, [&](auto* k) { return resolveKeys(txn, k); }); !s2) {
+      return s2;
+    }
+    if (auto s2 = txn.commit(txn.last_seq, -static_cast<int64_t>(gone.size())); !s2) return s2;
+    deleted += gone.size();
+    if (gone.size() < want) break;
+  }
+  return deleted;
+}
+
+Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t max_bytes) {
+  std::lock_guard lock(write_mu_);
+  RetentionResult out;
+  auto before = usedBytes(*w_);
+  if (!before) return before.status();
+  out.bytes_before = before.value();
+  if (older_than_us != 0) {
+    auto n = deleteOldest(older_than_us, UINT64_MAX);
+    if (!n) return n.status();
+    out.deleted += n.value();
+  }
+  auto bytes = usedBytes(*w_);
+  if (!bytes) return bytes.status();
+  out.bytes_after = bytes.value();
+  if (max_bytes != 0) {
+    // PostgreSQL keeps the space of deleted rows until VACUUM reuses it, so its size does not
+    // drop as rows go: estimate the share of the events to delete once. SQLite's used pages
+    // (page count less free pages) drop at once: delete, measure, repeat.
+    const int rounds = dialect_ == Dialect::kPostgres ? 1 : 64;
+    for (int round = 0; round < rounds && out.bytes_after > max_bytes; ++round) {
+      int64_t count = 0;
+      auto st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
+                        [&](const Row& r) { count = r.i64(0); });
+      if (!st) return st;
+      if (count <= 0) break;
+      const long double per_event = static_cast<long double>(out.bytes_after) / count;
+      uint64_t n = static_cast<uint64_t>((out.bytes_after - max_bytes) / per_event) + 1;
+      if (dialect_ == Dialect::kSqlite) n = std::max<uint64_t>(n, 64);
+      auto del = deleteOldest(std::nullopt, std::min<uint64_t>(n, static_cast<uint64_t>(count)));
+      if (!del) return del.status();
+      out.deleted += del.value();
+      if (dialect_ == Dialect::kPostgres) {
+        const long double kept = static_cast<long double>(count - static_cast<int64_t>(del.value()));
+        out.bytes_after = static_cast<uint64_t>(out.bytes_after * (kept / count));
+      } else {
+        auto now = usedBytes(*w_);
+        if (!now) return now.status();
+        out.bytes_after = now.value();
+      }
+      if (del.value() == 0) break;
+    }
+  }
+  return out;
+}
+
+Result<StoreStats> SqlStore::stats() {
+  std::lock_guard lock(read_mu_);
+  ReadTxn txn(*r_);
+  if (auto st = txn.begin(); !st) return st;
+  StoreStats s;
+  s.schema_version = kSchemaVersion;
+  auto st = r_->run("SELECT last_seq, event_count FROM writer WHERE id = 1", {}, [&](const Row& r) {
+    s.last_seq = static_cast<uint64_t>(r.i64(0));
+    s.events = static_cast<uint64_t>(r.i64(1));
+  });
+  if (!st) return st;
+  st = r_->run("SELECT COUNT(*) FROM attackers", {},
+               [&](const Row& r) { s.attackers = static_cast<uint64_t>(r.i64(0)); });
+  if (!st) return st;
+  st = r_->run("SELECT version FROM schema_version", {},
+               [&](const Row& r) { s.schema_version = static_cast<int>(r.i64(0)); });
+  if (!st) return st;
+  auto bytes = usedBytes(*r_);
+  if (!bytes) return bytes.status();
+  s.bytes = bytes.value();
+  return s;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Store>> openSqlStore(std::unique_ptr<Db> writer,
+                                                  std::unique_ptr<Db> reader) {
+  if (auto st = migrate(*writer); !st) return st;
+  auto store = std::make_unique<SqlStore>(std::move(writer), std::move(reader));
+  if (auto st = store->init(); !st) return st;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace drosera::store::internal

@@ -1,0 +1,25 @@
+// Test-only helpers for the conformance suite (tests/conformance/): run SQL on a store's
+// database behind its back, to create a PostgreSQL schema per test, to inject a failure with a
+// trigger, or to fake an old or future schema version; and a bare connection for the
+// benchmark's ceiling. Not for production code.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "store/db.h"
+
+namespace drosera::store::testing {
+
+// Runs `sql` (several statements allowed) on its own connection to the SQLite file.
+core::Status sqliteExecForTest(const std::string& path, const std::string& sql);
+// Runs `sql` (several statements allowed) on its own connection.
+core::Status postgresExecForTest(const std::string& conninfo, const std::string& sql);
+
+// A bare connection with the store's own settings (WAL, synchronous, cache): the benchmark's
+// ceiling, a plain insert of the same rows into one table. Creates the file (mode 0600).
+core::Result<std::unique_ptr<internal::Db>> openSqliteDbForTest(const std::string& path,
+                                                                bool synchronous_full);
+
+}  // namespace drosera::store::testing

@@ -1,0 +1,1460 @@
+// The Store conformance suite (DESIGN decision 6): every test runs against SQLite (a temporary
+// file) and against PostgreSQL (the server tests/conformance/pg_server.sh started; its conninfo
+// in DROSERA_PG_CONNINFO, each test in a schema of its own). Without that variable, or without
+// a server behind it, the PostgreSQL half fails: it never skips.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "store/store.h"
+#include "store/testing.h"
+#include "store_test_util.h"
+
+namespace drosera::store {
+namespace {
+
+using testutil::event;
+using testutil::kBase;
+using testutil::kDay;
+using testutil::kHour;
+using testutil::kMinute;
+using testutil::Model;
+using testutil::rule;
+
+enum class Backend { kSqlite, kPostgres };
+
+std::string hexOf(const std::string& bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+void expectSameEvent(const core::Event& a, const core::Event& b, bool with_payload) {
+  EXPECT_EQ(a.sensor, b.sensor);
+  EXPECT_EQ(a.unique_id, b.unique_id);
+  EXPECT_EQ(a.format, b.format);
+  EXPECT_EQ(a.time_us, b.time_us);
+  EXPECT_EQ(a.src_ip, b.src_ip);
+  EXPECT_EQ(a.src_port, b.src_port);
+  EXPECT_EQ(a.dst_ip, b.dst_ip);
+  EXPECT_EQ(a.dst_port, b.dst_port);
+  EXPECT_EQ(a.listener_kind, b.listener_kind);
+  EXPECT_EQ(a.tls, b.tls);
+  EXPECT_EQ(a.method, b.method);
+  EXPECT_EQ(a.uri, b.uri);
+  EXPECT_EQ(a.http_version, b.http_version);
+  EXPECT_EQ(a.host, b.host);
+  EXPECT_EQ(a.user_agent, b.user_agent);
+  EXPECT_EQ(a.status, b.status);
+  ASSERT_EQ(a.request_headers.size(), b.request_headers.size());
+  for (size_t i = 0; i < a.request_headers.size(); ++i) {
+    EXPECT_EQ(a.request_headers[i].name, b.request_headers[i].name);
+    EXPECT_EQ(a.request_headers[i].value, b.request_headers[i].value);
+  }
+  ASSERT_EQ(a.rules.size(), b.rules.size());
+  for (size_t i = 0; i < a.rules.size(); ++i) {
+    const auto &x = a.rules[i], &y = b.rules[i];
+    EXPECT_EQ(x.id, y.id);
+    EXPECT_EQ(x.severity, y.severity);
+    EXPECT_EQ(x.message, y.message);
+    EXPECT_EQ(x.data, y.data);
+    EXPECT_EQ(x.match, y.match);
+    EXPECT_EQ(x.tags, y.tags);
+    EXPECT_EQ(x.file, y.file);
+    EXPECT_EQ(x.line, y.line);
+    EXPECT_EQ(x.ver, y.ver);
+  }
+  EXPECT_EQ(a.scores, b.scores);
+  EXPECT_EQ(a.inbound_score, b.inbound_score);
+  EXPECT_EQ(a.outbound_score, b.outbound_score);
+  EXPECT_EQ(a.categories, b.categories);
+  ASSERT_EQ(a.traps.size(), b.traps.size());
+  for (size_t i = 0; i < a.traps.size(); ++i) {
+    EXPECT_EQ(a.traps[i].kind, b.traps[i].kind);
+    EXPECT_EQ(a.traps[i].bait, b.traps[i].bait);
+    EXPECT_EQ(a.traps[i].captured, b.traps[i].captured);
+    EXPECT_EQ(a.traps[i].rule_id, b.traps[i].rule_id);
+    EXPECT_EQ(a.traps[i].origin, b.traps[i].origin);
+  }
+  EXPECT_EQ(a.attacker_flagged, b.attacker_flagged);
+  EXPECT_EQ(a.anomalies, b.anomalies);
+  EXPECT_EQ(a.limits_hit, b.limits_hit);
+  EXPECT_EQ(a.inspected, b.inspected);
+  if (with_payload) {
+    EXPECT_EQ(a.raw_record, b.raw_record);
+    EXPECT_EQ(a.request_body, b.request_body);
+  } else {
+    EXPECT_EQ(b.raw_record, "");
+    EXPECT_EQ(b.request_body, "");
+  }
+}
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (pg()) {
+      const char* base = std::getenv("DROSERA_PG_CONNINFO");
+      ASSERT_TRUE(base != nullptr && *base != '\0')
+          << "DROSERA_PG_CONNINFO is not set: run the suite through "
+             "tests/conformance/run_conformance.sh (ctest -R store_conformance)";
+      base_conninfo_ = base;
+      std::random_device rd;
+      schema_ = "t_" + std::to_string(rd()) + std::to_string(rd());
+      auto st = testing::postgresExecForTest(base_conninfo_, "CREATE SCHEMA " + schema_);
+      ASSERT_TRUE(st.isOk()) << "PostgreSQL unreachable: " << st.toString();
+      conninfo_ = base_conninfo_ + " options='-c search_path=" + schema_ + "'";
+    } else {
+      ASSERT_FALSE(dir_.path().empty());
+      path_ = dir_.file("store.db");
+    }
+    auto s = open();
+    ASSERT_TRUE(s.isOk()) << s.status().toString();
+    store_ = std::move(s).value();
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (pg() && !schema_.empty()) {
+      (void)testing::postgresExecForTest(base_conninfo_,
+                                         "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    }
+  }
+
+  bool pg() const { return GetParam() == Backend::kPostgres; }
+
+  // Another Store on the same database.
+  core::Result<std::unique_ptr<Store>> open() {
+    if (pg()) return openPostgresStore(PostgresOptions{conninfo_});
+    return openSqliteStore(SqliteOptions{path_, false});
+  }
+
+  core::Status exec(const std::string& sql) {
+    return pg() ? testing::postgresExecForTest(conninfo_, sql)
+                : testing::sqliteExecForTest(path_, sql);
+  }
+
+  // A literal byte string in the dialect at hand (for test-only SQL).
+  std::string bytesLiteral(const std::string& bytes) const {
+    return pg() ? "'\\x" + hexOf(bytes) + "'::bytea" : "X'" + hexOf(bytes) + "'";
+  }
+
+  // Makes every insert into `table` whose `column` equals `value` fail.
+  void injectFailure(const std::string& table, const std::string& column,
+                     const std::string& value) {
+    std::string sql;
+    if (pg()) {
+      sql = "CREATE FUNCTION fail_" + table + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW." + column + " = " + bytesLiteral(value) +
+            " THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER fail_" + table + " BEFORE INSERT ON " + table +
+            " FOR EACH ROW EXECUTE FUNCTION fail_" + table + "();";
+    } else {
+      sql = "CREATE TRIGGER fail_" + table + " BEFORE INSERT ON " + table + " WHEN NEW." + column +
+            " = " + bytesLiteral(value) + " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;";
+    }
+    ASSERT_TRUE(exec(sql).isOk());
+  }
+
+  void removeFailure(const std::string& table) {
+    ASSERT_TRUE(exec(pg() ? "DROP TRIGGER fail_" + table + " ON " + table
+                          : "DROP TRIGGER fail_" + table)
+                    .isOk());
+  }
+
+  InsertResult insertOk(const std::vector<core::Event>& events,
+                        const std::vector<FileOffset>& offsets = {}) {
+    auto r = store_->insert(events, offsets);
+    EXPECT_TRUE(r.isOk()) << r.status().toString();
+    if (!r.isOk()) return {};
+    return r.value();
+  }
+
+  // Inserts in batches, recording what the model expects.
+  void insertModel(Model* m, const std::vector<core::Event>& events, size_t batch = 97) {
+    for (size_t i = 0; i < events.size(); i += batch) {
+      std::vector<core::Event> b(events.begin() + static_cast<std::ptrdiff_t>(i),
+                                 events.begin() + static_cast<std::ptrdiff_t>(
+                                                      std::min(events.size(), i + batch)));
+      auto r = insertOk(b);
+      ASSERT_EQ(r.inserted, b.size());
+      uint64_t seq = r.last_seq - b.size();
+      for (auto& e : b) m->events.emplace_back(++seq, std::move(e));
+    }
+  }
+
+  std::vector<uint64_t> allSeqs(size_t page = 7) {
+    std::vector<uint64_t> seqs;
+    uint64_t after = 0;
+    for (;;) {
+      auto r = store_->readAfter(after, page);
+      EXPECT_TRUE(r.isOk());
+      if (!r.isOk() || r->empty()) break;
+      for (const auto& e : r.value()) seqs.push_back(e.seq);
+      after = r->back().seq;
+    }
+    return seqs;
+  }
+
+  void expectTopMatches(const Model& m, Dimension d, const EventFilter& f, size_t limit,
+                        const std::string& what) {
+    auto got = store_->top(d, f, limit);
+    ASSERT_TRUE(got.isOk()) << got.status().toString();
+    auto want = m.top(d, f, limit);
+    std::vector<std::pair<std::string, uint64_t>> have;
+    for (const auto& t : got.value()) have.emplace_back(t.key, t.count);
+    EXPECT_EQ(have, want) << what << " dimension " << static_cast<int>(d);
+  }
+
+  void expectCountsMatch(const Model& m, const EventFilter& f, int64_t bucket,
+                         const std::string& what) {
+    auto got = store_->countsOverTime(f, bucket);
+    ASSERT_TRUE(got.isOk()) << got.status().toString();
+    auto want = m.counts(f, bucket);
+    ASSERT_EQ(got->size(), want.size()) << what << " bucket " << bucket;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got.value()[i].start_us, want[i].start_us) << what << " #" << i;
+      EXPECT_EQ(got.value()[i].count, want[i].count) << what << " #" << i;
+      EXPECT_EQ(got.value()[i].alerts, want[i].alerts) << what << " #" << i;
+    }
+  }
+
+  void expectListMatches(const Model& m, const EventFilter& f, size_t page,
+                         const std::string& what) {
+    std::vector<uint64_t> got;
+    EventQuery q;
+    q.filter = f;
+    q.limit = page;
+    for (int guard = 0; guard < 10000; ++guard) {
+      auto r = store_->events(q);
+      ASSERT_TRUE(r.isOk()) << r.status().toString();
+      EXPECT_LE(r->events.size(), page);
+      for (const auto& e : r->events) got.push_back(e.seq);
+      if (r->next_cursor == 0) break;
+      EXPECT_EQ(r->events.size(), page) << what;
+      q.before_seq = r->next_cursor;
+    }
+    EXPECT_EQ(got, m.list(f)) << what;
+  }
+
+  testutil::TempDir dir_;
+  std::string path_;
+  std::string base_conninfo_, conninfo_, schema_;
+  std::unique_ptr<Store> store_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+TEST_P(StoreTest, FreshStoreIsEmptyAtTheCurrentSchemaVersion) {
+  auto s = store_->stats();
+  ASSERT_TRUE(s.isOk()) << s.status().toString();
+  EXPECT_EQ(s->events, 0u);
+  EXPECT_EQ(s->attackers, 0u);
+  EXPECT_EQ(s->last_seq, 0u);
+  EXPECT_EQ(s->schema_version, 1);
+  EXPECT_GT(s->bytes, 0u);
+  auto r = store_->readAfter(0, 10);
+  ASSERT_TRUE(r.isOk());
+  EXPECT_TRUE(r->empty());
+  auto e = store_->event(1);
+  ASSERT_TRUE(e.isOk());
+  EXPECT_FALSE(e->has_value());
+  auto p = store_->events(EventQuery{});
+  ASSERT_TRUE(p.isOk());
+  EXPECT_TRUE(p->events.empty());
+  EXPECT_EQ(p->next_cursor, 0u);
+  auto t = store_->top(Dimension::kSourceIp, EventFilter{}, 10);
+  ASSERT_TRUE(t.isOk());
+  EXPECT_TRUE(t->empty());
+  auto c = store_->countsOverTime(EventFilter{}, kHour);
+  ASSERT_TRUE(c.isOk());
+  EXPECT_TRUE(c->empty());
+  // Empty insert: nothing happens.
+  auto i = store_->insert({}, {});
+  ASSERT_TRUE(i.isOk());
+  EXPECT_EQ(i->inserted, 0u);
+  EXPECT_EQ(i->last_seq, 0u);
+}
+
+TEST_P(StoreTest, FullEventRoundTripsExactly) {
+  core::Event e = event("u1", kBase + 123456789);
+  e.format = "modsec3-json";
+  e.tls = true;
+  e.listener_kind = "fake";
+  e.src_port = 65535;
+  e.dst_port = 8443;
+  e.http_version = "2";
+  e.status = 404;
+  e.request_headers.push_back({"Cookie", "a=b; c=d"});
+  e.request_headers.push_back({"Cookie", "second=1"});
+  e.request_body = "user=admin&pass=hunter2";
+  e.rules = {rule(942100, "SQL Injection", {}, 2),
+             rule(941100, "XSS", {"attack-xss", "OWASP_CRS"}, 2),
+             rule(949110, "Inbound Anomaly Score Exceeded", {"attack-generic"}, 0)};
+  e.rules[1].line = -1;
+  e.scores = {{"inbound_anomaly_score", 10}, {"sql_injection_score", 5}, {"neg", -3}};
+  e.inbound_score = 10;
+  e.outbound_score = -1;
+  core::TrapHit t;
+  t.kind = "honeytoken";
+  t.bait = "AKIA-FAKE";
+  t.captured = "AKIA-FAKE:secret";
+  t.rule_id = 990007;
+  t.origin = "u0";
+  e.traps = {t};
+  e.attacker_flagged = true;
+  e.anomalies = {"bare_lf", "nul_in_header"};
+  e.limits_hit = {"max_body_bytes"};
+  e.inspected = false;
+  testutil::classify(&e);
+  e.raw_record = std::string(5000, 'x') + "{\"json\":true}";
+
+  auto r = insertOk({e});
+  EXPECT_EQ(r.inserted, 1u);
+  EXPECT_EQ(r.duplicates, 0u);
+  EXPECT_EQ(r.last_seq, 1u);
+
+  auto one = store_->event(1);
+  ASSERT_TRUE(one.isOk() && one->has_value());
+  EXPECT_EQ((*one)->seq, 1u);
+  expectSameEvent(e, (*one)->event, true);
+
+  auto after = store_->readAfter(0, 10);
+  ASSERT_TRUE(after.isOk());
+  ASSERT_EQ(after->size(), 1u);
+  expectSameEvent(e, after.value()[0].event, true);
+
+  // Lists leave the raw record and the body out, and keep everything else.
+  auto page = store_->events(EventQuery{});
+  ASSERT_TRUE(page.isOk());
+  ASSERT_EQ(page->events.size(), 1u);
+  expectSameEvent(e, page->events[0].event, false);
+}
+
+TEST_P(StoreTest, HostileStringsRoundTripAndFilterExactly) {
+  const std::string nul("a\0b", 3);
+  const std::string bad_utf8("\xff\xfe\xc0\xaf\xed\xa0\x80", 7);
+  const std::string sql = "x'); DROP TABLE events; --";
+  const std::string quotes = "\"'`\\\\%_*?";
+  const std::string all = nul + bad_utf8 + sql + quotes + std::string("\0", 1);
+  core::Event e = event(all + "uid", kBase, "1.2.3.4" + nul, "sensor" + bad_utf8);
+  e.method = sql;
+  e.uri = "/" + all + "?q=" + all;
+  e.host = all;
+  e.user_agent = bad_utf8 + "UA" + nul;
+  e.http_version = nul;
+  e.request_headers = {{all, all}, {"", ""}};
+  e.request_body = all + all;
+  e.rules = {rule(942100, all, {all, "attack-sqli"})};
+  e.rules[0].data = all;
+  e.rules[0].match = all;
+  e.scores = {{all, 1}};
+  core::TrapHit t;
+  t.kind = "cookie" + nul;
+  t.bait = all;
+  t.captured = all;
+  e.traps = {t};
+  e.categories = {all, "attack-sqli"};
+  e.anomalies = {all};
+  e.raw_record = all + std::string(300, '\xff') + all;
+  auto r = insertOk({e});
+  ASSERT_EQ(r.inserted, 1u);
+
+  auto back = store_->event(r.last_seq);
+  ASSERT_TRUE(back.isOk() && back->has_value());
+  expectSameEvent(e, (*back)->event, true);
+
+  // Filters compare bytes exactly.
+  EventFilter f;
+  f.ip = e.src_ip;
+  f.sensor = e.sensor;
+  f.tag = all;
+  f.category = all;
+  f.trap = t.kind;
+  auto page = store_->events(EventQuery{f, 0, 10});
+  ASSERT_TRUE(page.isOk()) << page.status().toString();
+  ASSERT_EQ(page->events.size(), 1u);
+  expectSameEvent(e, page->events[0].event, false);
+  f.ip = "1.2.3.4";  // a prefix is not the value
+  page = store_->events(EventQuery{f, 0, 10});
+  ASSERT_TRUE(page.isOk());
+  EXPECT_TRUE(page->events.empty());
+
+  EventFilter text;
+  text.text = sql;  // case-insensitive substring of the uri
+  page = store_->events(EventQuery{text, 0, 10});
+  ASSERT_TRUE(page.isOk());
+  EXPECT_EQ(page->events.size(), 1u);
+  text.text = "ua" + nul;  // of the user agent, NUL included
+  page = store_->events(EventQuery{text, 0, 10});
+  ASSERT_TRUE(page.isOk());
+  EXPECT_EQ(page->events.size(), 1u);
+  text.text = "DROP TABLE events; --x";
+  page = store_->events(EventQuery{text, 0, 10});
+  ASSERT_TRUE(page.isOk());
+  EXPECT_TRUE(page->events.empty());
+
+  // Aggregates keep the exact bytes as keys.
+  auto top = store_->top(Dimension::kUserAgent, EventFilter{}, 10);
+  ASSERT_TRUE(top.isOk());
+  ASSERT_EQ(top->size(), 1u);
+  EXPECT_EQ(top.value()[0].key, e.user_agent);
+  top = store_->top(Dimension::kUri, EventFilter{}, 10);
+  ASSERT_TRUE(top.isOk());
+  ASSERT_EQ(top->size(), 1u);
+  EXPECT_EQ(top.value()[0].key, Model::pathOf(e.uri));  // up to the first '?'
+  top = store_->top(Dimension::kRule, EventFilter{}, 10);
+  ASSERT_TRUE(top.isOk());
+  ASSERT_EQ(top->size(), 1u);
+  EXPECT_EQ(top.value()[0].label, all);
+
+  auto a = store_->attacker(e.src_ip);
+  ASSERT_TRUE(a.isOk() && a->has_value());
+  EXPECT_EQ((*a)->ip, e.src_ip);
+  EXPECT_EQ((*a)->sensors, std::vector<std::string>{e.sensor});
+  EXPECT_EQ((*a)->traps, std::vector<std::string>{t.kind});
+
+  // The store still works (no table was dropped).
+  auto s = store_->stats();
+  ASSERT_TRUE(s.isOk());
+  EXPECT_EQ(s->events, 1u);
+
+  // Cursors, state and offsets take hostile names and values too.
+  ASSERT_TRUE(store_->setCursor(all, 7).isOk());
+  EXPECT_EQ(store_->cursor(all).value(), 7u);
+  ASSERT_TRUE(store_->putState(all, all, all + all).isOk());
+  auto v = store_->getState(all, all);
+  ASSERT_TRUE(v.isOk() && v->has_value());
+  EXPECT_EQ(**v, all + all);
+  ASSERT_TRUE(store_->sensorSeen(e.sensor, kBase, 5, all).isOk());
+  auto sensors = store_->sensors();
+  ASSERT_TRUE(sensors.isOk());
+  ASSERT_EQ(sensors->size(), 1u);
+  EXPECT_EQ(sensors.value()[0].status_json, all);
+}
+
+TEST_P(StoreTest, AbsurdTimesAreStoredExactlyAndBreakNothing) {
+  // A broken sensor clock or a crafted record: the times are kept as they are, and neither
+  // inserts (which fold days) nor aggregates nor retention fail on them.
+  const std::vector<int64_t> times = {INT64_MIN, INT64_MIN + 1, -1, INT64_MAX - 1, INT64_MAX,
+                                      -(int64_t{1} << 62) - 5};
+  std::vector<core::Event> batch;
+  for (size_t i = 0; i < times.size(); ++i) {
+    batch.push_back(event("t" + std::to_string(i), times[i], "9.9.9." + std::to_string(i)));
+  }
+  ASSERT_EQ(insertOk(batch).inserted, times.size());
+  ASSERT_EQ(insertOk({event("normal", kBase)}).inserted, 1u);
+  auto all = store_->readAfter(0, 100);
+  ASSERT_TRUE(all.isOk());
+  ASSERT_EQ(all->size(), times.size() + 1);
+  for (size_t i = 0; i < times.size(); ++i) EXPECT_EQ(all.value()[i].event.time_us, times[i]);
+  auto top = store_->top(Dimension::kSourceIp, EventFilter{}, 100);
+  ASSERT_TRUE(top.isOk()) << top.status().toString();
+  EXPECT_EQ(top->size(), times.size() + 1);
+  EventFilter recent;
+  recent.from_us = kBase - kDay;
+  recent.to_us = kBase + kDay;
+  auto c = store_->countsOverTime(recent, kHour);
+  ASSERT_TRUE(c.isOk()) << c.status().toString();
+  uint64_t total = 0;
+  for (const auto& b : c.value()) total += b.count;
+  EXPECT_EQ(total, 1u);
+  EventFilter edges;
+  edges.from_us = INT64_MIN + 7;
+  edges.to_us = INT64_MAX;
+  ASSERT_TRUE(store_->top(Dimension::kSensor, edges, 10).isOk());
+  ASSERT_TRUE(store_->countsOverTime(EventFilter{}, kDay).isOk());
+  auto page = store_->events(EventQuery{edges, 0, 100});
+  ASSERT_TRUE(page.isOk());
+  EXPECT_EQ(page->events.size(), 5u);  // INT64_MIN and INT64_MAX are outside [from, to)
+  auto a = store_->attacker("9.9.9.0");
+  ASSERT_TRUE(a.isOk() && a->has_value());
+  EXPECT_EQ((*a)->first_seen_us, INT64_MIN);
+  auto r = store_->applyRetention(kBase - kDay, 0);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->deleted, 4u);
+  EXPECT_EQ(store_->stats()->events, 3u);
+  ASSERT_EQ(insertOk({event("after", kBase + 1)}).inserted, 1u);
+}
+
+TEST_P(StoreTest, RawRecordsOfEverySizeRoundTripThroughCompression) {
+  std::mt19937_64 rng(7);
+  std::string random_bytes(200000, '\0');
+  for (auto& c : random_bytes) c = static_cast<char>(rng());
+  std::string repetitive;
+  while (repetitive.size() < 1'500'000) repetitive += "{\"request\":{\"headers\":{\"Host\":\"x\"}}}";
+  const std::vector<std::string> raws = {"", "x", std::string(63, 'a'), std::string(64, 'a'),
+                                         random_bytes, repetitive, std::string(100, '\0')};
+  std::vector<core::Event> batch;
+  for (size_t i = 0; i < raws.size(); ++i) {
+    core::Event e = event("raw" + std::to_string(i), kBase + static_cast<int64_t>(i));
+    e.raw_record = raws[i];
+    e.request_body = raws[raws.size() - 1 - i];
+    batch.push_back(e);
+  }
+  auto r = insertOk(batch);
+  ASSERT_EQ(r.inserted, raws.size());
+  auto back = store_->readAfter(0, 100);
+  ASSERT_TRUE(back.isOk());
+  ASSERT_EQ(back->size(), raws.size());
+  for (size_t i = 0; i < raws.size(); ++i) {
+    EXPECT_EQ(back.value()[i].event.raw_record, raws[i]) << i;
+    EXPECT_EQ(back.value()[i].event.request_body, raws[raws.size() - 1 - i]) << i;
+  }
+  // Compression pays: 1.5 MB of repetitive JSON takes far less room than that.
+  auto s = store_->stats();
+  ASSERT_TRUE(s.isOk());
+  if (!pg()) {
+    EXPECT_LT(s->bytes, 1'500'000u);
+  }
+}
+
+TEST_P(StoreTest, DictionaryCompressedEventsReadBackInEveryInstance) {
+  // After its first thousand events a store trains a zstd dictionary on them and compresses
+  // with it; any instance must read those events back, including one opened before the
+  // dictionary existed.
+  auto early = open();
+  ASSERT_TRUE(early.isOk());
+  std::mt19937_64 rng(13);
+  std::vector<core::Event> events;
+  for (int i = 0; i < 2500; ++i) {
+    core::Event e = testutil::randomEvent(rng, i, kBase, kDay);
+    e.raw_record = "{\"transaction\":{\"client_ip\":\"" + e.src_ip + "\",\"uri\":\"" + e.uri +
+                   "\",\"n\":" + std::to_string(rng()) + "}," + std::string(2000, 'j') + "}";
+    e.request_body = i % 3 == 0 ? "a=" + std::to_string(i) : "";
+    events.push_back(std::move(e));
+  }
+  for (size_t i = 0; i < events.size(); i += 100) {
+    std::vector<core::Event> b(events.begin() + static_cast<std::ptrdiff_t>(i),
+                               events.begin() + static_cast<std::ptrdiff_t>(i + 100));
+    ASSERT_EQ(insertOk(b).inserted, 100u);
+  }
+  auto check = [&](Store& s, const std::string& who) {
+    uint64_t after = 0;
+    size_t n = 0;
+    for (;;) {
+      auto r = s.readAfter(after, 333);
+      ASSERT_TRUE(r.isOk()) << who << ": " << r.status().toString();
+      if (r->empty()) break;
+      for (const auto& se : r.value()) {
+        expectSameEvent(events[se.seq - 1], se.event, true);
+        after = se.seq;
+        ++n;
+      }
+    }
+    EXPECT_EQ(n, events.size()) << who;
+    auto page = s.events(EventQuery{EventFilter{}, 0, 1000});
+    ASSERT_TRUE(page.isOk()) << who;
+    ASSERT_EQ(page->events.size(), 1000u);
+    expectSameEvent(events[2499], page->events[0].event, false);
+  };
+  check(*early.value(), "an instance opened before the dictionary");
+  check(*store_, "the writer");
+  auto later = open();
+  ASSERT_TRUE(later.isOk());
+  check(*later.value(), "a new instance");
+  // The stored size shows the dictionary at work: 2,500 bodies of 2 KB+ in far less.
+  if (!pg()) {
+    EXPECT_LT(store_->stats()->bytes, 2500u * 1500u);
+  }
+  // Without its dictionary a record is reported corrupt, and the others still read.
+  early.value().reset();
+  later.value().reset();
+  store_.reset();
+  ASSERT_TRUE(exec("DELETE FROM dictionaries").isOk());
+  auto blind = open();
+  ASSERT_TRUE(blind.isOk());
+  auto first = blind.value()->readAfter(0, 10);
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  EXPECT_EQ(first->size(), 10u);
+  auto last = blind.value()->readAfter(2400, 10);
+  ASSERT_FALSE(last.isOk());
+  EXPECT_EQ(last.status().code(), core::Status::Code::kCorruption) << last.status().toString();
+  store_ = std::move(blind).value();
+}
+
+TEST_P(StoreTest, DuplicatesAreSkippedAndCountedAcrossAndWithinBatches) {
+  std::vector<core::Event> first;
+  for (int i = 0; i < 5; ++i) first.push_back(event("d" + std::to_string(i), kBase + i));
+  auto r1 = insertOk(first);
+  EXPECT_EQ(r1.inserted, 5u);
+  EXPECT_EQ(r1.duplicates, 0u);
+  EXPECT_EQ(r1.last_seq, 5u);
+
+  // The same batch again: all duplicates, nothing changes.
+  auto r2 = insertOk(first);
+  EXPECT_EQ(r2.inserted, 0u);
+  EXPECT_EQ(r2.duplicates, 5u);
+  EXPECT_EQ(r2.last_seq, 0u);
+
+  // Mixed: two old, one new twice, one new; same unique_id from another sensor is not a dup.
+  std::vector<core::Event> mixed = {first[0], event("n1", kBase + 10), first[3],
+                                    event("n1", kBase + 11), event("n2", kBase + 12),
+                                    event("d0", kBase + 13, "203.0.113.7", "sensor-2")};
+  auto r3 = insertOk(mixed);
+  EXPECT_EQ(r3.inserted, 3u);
+  EXPECT_EQ(r3.duplicates, 3u);
+  EXPECT_EQ(r3.last_seq, 8u);
+
+  EXPECT_EQ(allSeqs(), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  // The first occurrence in the batch won.
+  auto n1 = store_->event(6);
+  ASSERT_TRUE(n1.isOk() && n1->has_value());
+  EXPECT_EQ((*n1)->event.unique_id, "n1");
+  EXPECT_EQ((*n1)->event.time_us, kBase + 10);
+  // Nothing counted twice.
+  auto s = store_->stats();
+  ASSERT_TRUE(s.isOk());
+  EXPECT_EQ(s->events, 8u);
+  auto a = store_->attacker("203.0.113.7");
+  ASSERT_TRUE(a.isOk() && a->has_value());
+  EXPECT_EQ((*a)->events, 8u);
+  auto c = store_->countsOverTime(EventFilter{}, kDay);
+  ASSERT_TRUE(c.isOk());
+  ASSERT_EQ(c->size(), 1u);
+  EXPECT_EQ(c.value()[0].count, 8u);
+  auto sensors = store_->sensors();
+  ASSERT_TRUE(sensors.isOk());
+  ASSERT_EQ(sensors->size(), 2u);
+  EXPECT_EQ(sensors.value()[0].events, 7u);
+  EXPECT_EQ(sensors.value()[1].events, 1u);
+}
+
+TEST_P(StoreTest, InvalidEventRefusesTheWholeBatch) {
+  insertOk({event("ok0", kBase)});
+  std::vector<core::Event> batch = {event("ok1", kBase + 1), event("", kBase + 2)};
+  auto r = store_->insert(batch, {FileOffset{"k", "/var/log/x", 10, 1}});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), core::Status::Code::kInvalidArgument);
+  batch = {event("ok1", kBase + 1), event("ok2", kBase + 2, "1.1.1.1", "")};
+  r = store_->insert(batch);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(allSeqs(), std::vector<uint64_t>{1});
+  EXPECT_TRUE(store_->fileOffsets()->empty());
+  EXPECT_EQ(store_->stats()->events, 1u);
+}
+
+TEST_P(StoreTest, SeqIncreasesStrictlyAndReadAfterSeesEveryEventOnce) {
+  uint64_t expect_last = 0;
+  for (int b = 0; b < 12; ++b) {
+    std::vector<core::Event> batch;
+    for (int i = 0; i <= b; ++i) {
+      batch.push_back(event("s" + std::to_string(b) + "-" + std::to_string(i),
+                            kBase - b * kMinute + i));  // times go backwards: seq does not
+    }
+    auto r = insertOk(batch);
+    expect_last += batch.size();
+    EXPECT_EQ(r.last_seq, expect_last);
+  }
+  std::vector<uint64_t> want(expect_last);
+  for (uint64_t i = 0; i < expect_last; ++i) want[i] = i + 1;
+  for (size_t page : {1u, 5u, 13u, 1000u}) EXPECT_EQ(allSeqs(page), want) << page;
+  auto r = store_->readAfter(expect_last, 10);
+  ASSERT_TRUE(r.isOk());
+  EXPECT_TRUE(r->empty());
+  auto limited = store_->readAfter(10, 3);
+  ASSERT_TRUE(limited.isOk());
+  ASSERT_EQ(limited->size(), 3u);
+  EXPECT_EQ(limited.value()[0].seq, 11u);
+  EXPECT_EQ(store_->stats()->last_seq, expect_last);
+}
+
+TEST_P(StoreTest, AFailingBatchLeavesNothingBehind) {
+  Model m;
+  std::mt19937_64 rng(3);
+  std::vector<core::Event> good;
+  for (int i = 0; i < 40; ++i) good.push_back(testutil::randomEvent(rng, i, kBase, kHour * 30));
+  insertModel(&m, good, 40);
+  ASSERT_TRUE(insertOk({}, {FileOffset{"file-1", "/var/log/a", 100, 5}}).inserted == 0);
+  auto stats_before = store_->stats().value();
+  auto attackers_before = store_->attackers(AttackerQuery{}).value();
+
+  // A batch whose events are inserted before the attackers step fails there (a trigger
+  // refuses one new attacker, as a constraint would).
+  injectFailure("attackers", "ip", "6.6.6.6");
+  std::vector<core::Event> bad;
+  for (int i = 0; i < 30; ++i) bad.push_back(testutil::randomEvent(rng, 100 + i, kBase, kHour * 30));
+  bad[17].src_ip = "6.6.6.6";
+  auto r = store_->insert(bad, {FileOffset{"file-1", "/var/log/a", 999, 6},
+                                FileOffset{"file-2", "/var/log/b", 1, 6}});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("injected failure"), std::string::npos)
+      << r.status().toString();
+
+  // Nothing of it: events, seq, counts, attackers, rollups, offsets.
+  auto stats_after = store_->stats().value();
+  EXPECT_EQ(stats_after.events, stats_before.events);
+  EXPECT_EQ(stats_after.last_seq, stats_before.last_seq);
+  EXPECT_EQ(stats_after.attackers, stats_before.attackers);
+  EXPECT_TRUE(store_->readAfter(stats_before.last_seq, 100)->empty());
+  auto attackers_after = store_->attackers(AttackerQuery{}).value();
+  ASSERT_EQ(attackers_after.size(), attackers_before.size());
+  for (size_t i = 0; i < attackers_after.size(); ++i) {
+    EXPECT_EQ(attackers_after[i].ip, attackers_before[i].ip);
+    EXPECT_EQ(attackers_after[i].events, attackers_before[i].events);
+  }
+  auto offsets = store_->fileOffsets().value();
+  ASSERT_EQ(offsets.size(), 1u);
+  EXPECT_EQ(offsets[0].offset, 100u);
+  for (Dimension d : {Dimension::kSourceIp, Dimension::kRule, Dimension::kUri}) {
+    expectTopMatches(m, d, EventFilter{}, 1000, "after failure");
+  }
+  expectCountsMatch(m, EventFilter{}, kHour, "after failure");
+  EXPECT_EQ(allSeqs().size(), 40u);
+
+  // A failure at the very end (the file offsets) also takes the events back.
+  removeFailure("attackers");
+  injectFailure("file_offsets", "key", "file-2");
+  r = store_->insert(bad, {FileOffset{"file-2", "/var/log/b", 1, 6}});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(store_->stats()->events, stats_before.events);
+  removeFailure("file_offsets");
+
+  // The store goes on: the same batch now goes in whole, with the next seqs.
+  auto ok = store_->insert(bad, {FileOffset{"file-1", "/var/log/a", 999, 6}});
+  ASSERT_TRUE(ok.isOk()) << ok.status().toString();
+  EXPECT_EQ(ok->inserted, bad.size());
+  EXPECT_EQ(ok->last_seq, stats_before.last_seq + bad.size());
+  uint64_t seq = stats_before.last_seq;
+  for (auto& e : bad) m.events.emplace_back(++seq, e);
+  expectTopMatches(m, Dimension::kSourceIp, EventFilter{}, 1000, "after recovery");
+  expectCountsMatch(m, EventFilter{}, kHour, "after recovery");
+  EXPECT_EQ(store_->fileOffsets().value()[0].offset, 999u);
+}
+
+TEST_P(StoreTest, FileOffsetsAreCommittedWithTheirEvents) {
+  auto r = insertOk({event("f1", kBase)}, {FileOffset{"dev:ino:fp1", "/var/log/modsec.log", 4096,
+                                                      kBase},
+                                           FileOffset{"dev:ino:fp2", "/var/log/other.log", 10,
+                                                      kBase}});
+  EXPECT_EQ(r.inserted, 1u);
+  auto o = store_->fileOffsets();
+  ASSERT_TRUE(o.isOk());
+  ASSERT_EQ(o->size(), 2u);
+  EXPECT_EQ(o.value()[0].key, "dev:ino:fp1");
+  EXPECT_EQ(o.value()[0].path, "/var/log/modsec.log");
+  EXPECT_EQ(o.value()[0].offset, 4096u);
+  EXPECT_EQ(o.value()[0].updated_us, kBase);
+  // Moving on, with a renamed path; a batch of duplicates still moves the offset.
+  r = insertOk({event("f1", kBase)}, {FileOffset{"dev:ino:fp1", "/var/log/modsec.log.1", 8192,
+                                                 kBase + 1}});
+  EXPECT_EQ(r.duplicates, 1u);
+  o = store_->fileOffsets();
+  EXPECT_EQ(o.value()[0].path, "/var/log/modsec.log.1");
+  EXPECT_EQ(o.value()[0].offset, 8192u);
+  EXPECT_EQ(o.value()[1].offset, 10u);
+  // Offsets alone (lines that produced no event).
+  insertOk({}, {FileOffset{"dev:ino:fp2", "/var/log/other.log", 20, kBase + 2}});
+  EXPECT_EQ(store_->fileOffsets().value()[1].offset, 20u);
+  // Rolled back with a failing batch.
+  injectFailure("events", "unique_id", "boom");
+  auto bad = store_->insert({event("f2", kBase), event("boom", kBase)},
+                            {FileOffset{"dev:ino:fp1", "/x", 99999, kBase + 3}});
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_EQ(store_->fileOffsets().value()[0].offset, 8192u);
+  EXPECT_EQ(store_->stats()->events, 1u);
+}
+
+TEST_P(StoreTest, EventListsFilterAndPageLikeABruteForceModel) {
+  Model m;
+  std::mt19937_64 rng(11);
+  std::vector<core::Event> events;
+  for (int i = 0; i < 600; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 3 * kDay));
+  insertModel(&m, events, 101);
+
+  std::vector<std::pair<std::string, EventFilter>> filters;
+  filters.push_back({"none", {}});
+  {
+    EventFilter f;
+    f.ip = "203.0.113.2";
+    filters.push_back({"ip", f});
+  }
+  {
+    EventFilter f;
+    f.ip = std::string("1.2.3.4\0x", 9);
+    filters.push_back({"ip with NUL", f});
+  }
+  {
+    EventFilter f;
+    f.rule_id = 942100;
+    filters.push_back({"rule", f});
+  }
+  {
+    EventFilter f;
+    f.tag = "OWASP_CRS";
+    filters.push_back({"tag", f});
+  }
+  {
+    EventFilter f;
+    f.category = "attack-xss";
+    filters.push_back({"category", f});
+  }
+  {
+    EventFilter f;
+    f.category = "honeytrap";
+    filters.push_back({"honeytrap", f});
+  }
+  {
+    EventFilter f;
+    f.trap = "robots";
+    filters.push_back({"trap", f});
+  }
+  {
+    EventFilter f;
+    f.sensor = "sensor-b";
+    filters.push_back({"sensor", f});
+  }
+  {
+    EventFilter f;
+    f.text = "sElEcT";
+    filters.push_back({"text uri", f});
+  }
+  {
+    EventFilter f;
+    f.text = "SQLMAP";
+    filters.push_back({"text ua", f});
+  }
+  {
+    EventFilter f;
+    f.from_us = kBase + kDay + 17 * kMinute;
+    f.to_us = kBase + 2 * kDay + 3;
+    filters.push_back({"time", f});
+  }
+  {
+    EventFilter f;
+    f.from_us = kBase + kDay;
+    f.ip = "198.51.100.4";
+    f.rule_id = 949110;
+    f.sensor = "sensor-a";
+    filters.push_back({"combined", f});
+  }
+  {
+    EventFilter f;
+    f.rule_id = 123;
+    filters.push_back({"no match", f});
+  }
+  for (const auto& [name, f] : filters) {
+    for (size_t page : {1u, 7u, 100u}) expectListMatches(m, f, page, name);
+  }
+  // A page larger than 1000 is cut to 1000; a cursor in the middle continues from there.
+  EventQuery q;
+  q.limit = 5000;
+  auto big = store_->events(q);
+  ASSERT_TRUE(big.isOk());
+  EXPECT_EQ(big->events.size(), 600u);
+  q.limit = 10;
+  q.before_seq = 300;
+  auto mid = store_->events(q);
+  ASSERT_TRUE(mid.isOk());
+  ASSERT_EQ(mid->events.size(), 10u);
+  EXPECT_EQ(mid->events[0].seq, 299u);
+  EXPECT_EQ(mid->next_cursor, 290u);
+}
+
+TEST_P(StoreTest, EventListsOverALongHistory) {
+  // Enough events for a list to walk past its newest-first budget and switch plans.
+  Model m;
+  std::vector<core::Event> events;
+  for (int i = 0; i < 30000; ++i) {
+    core::Event e = event("h" + std::to_string(i), kBase + i * kMinute / 10,
+                          "10.1." + std::to_string(i % 50) + ".1",
+                          i % 7 == 0 ? "sensor-rare" : "sensor-1");
+    e.raw_record.clear();
+    e.request_headers.clear();
+    if (i % 1000 == 5) e.uri = "/needle?x=" + std::to_string(i);
+    events.push_back(std::move(e));
+  }
+  // Late arrivals: old times, new seqs.
+  for (int i = 0; i < 50; ++i) events.push_back(event("late" + std::to_string(i), kBase + i));
+  insertModel(&m, events, 1000);
+  std::vector<std::pair<std::string, EventFilter>> filters;
+  auto add = [&](const std::string& n, int64_t from, int64_t to, const std::string& sensor,
+                 const std::string& text) {
+    EventFilter f;
+    f.from_us = from;
+    f.to_us = to;
+    f.sensor = sensor;
+    f.text = text;
+    filters.push_back({n, f});
+  };
+  add("recent", kBase + 2900 * kMinute / 10 * 10, 0, "", "");
+  add("an hour long ago", kBase + 10 * kMinute, kBase + 70 * kMinute, "", "");
+  add("the start, with late arrivals", kBase, kBase + kMinute, "", "");
+  add("old and rare", kBase + 100 * kMinute, kBase + 200 * kMinute, "sensor-rare", "");
+  add("text everywhere", 0, 0, "", "NEEDLE");
+  add("text in a range", kBase + 1000 * kMinute, kBase + 2000 * kMinute, "", "needle");
+  for (const auto& [name, f] : filters) expectListMatches(m, f, 40, name);
+}
+
+TEST_P(StoreTest, AttackerRowsFollowTheirEvents) {
+  core::Event a1 = event("a1", kBase + 100, "198.51.100.9", "sensor-1");
+  a1.rules = {rule(942100, "SQLi", {}), rule(949110, "score", {})};
+  testutil::classify(&a1);
+  core::Event a2 = event("a2", kBase + 50, "198.51.100.9", "sensor-2");  // earlier, arrives later
+  a2.rules = {rule(949110, "score", {})};  // a scoring rule alone is no evidence
+  core::Event a3 = event("a3", kBase + 500, "198.51.100.9", "sensor-1");
+  core::TrapHit t;
+  t.kind = "robots";
+  a3.traps = {t};
+  testutil::classify(&a3);
+  core::Event b1 = event("b1", kBase + 200, "203.0.113.50", "sensor-1");
+  core::Event c1 = event("c1", kBase + 300, "203.0.113.60", "sensor-3");
+  c1.attacker_flagged = true;
+  insertOk({a1, b1});
+  insertOk({a2, c1});
+  insertOk({a3});
+
+  auto a = store_->attacker("198.51.100.9");
+  ASSERT_TRUE(a.isOk() && a->has_value());
+  EXPECT_EQ((*a)->first_seen_us, kBase + 50);
+  EXPECT_EQ((*a)->last_seen_us, kBase + 500);
+  EXPECT_EQ((*a)->events, 3u);
+  EXPECT_EQ((*a)->events_with_rules, 1u);
+  EXPECT_EQ((*a)->categories, (std::vector<std::string>{"attack-sqli", "honeytrap"}));
+  EXPECT_EQ((*a)->traps, std::vector<std::string>{"robots"});
+  EXPECT_EQ((*a)->sensors, (std::vector<std::string>{"sensor-1", "sensor-2"}));
+  EXPECT_TRUE((*a)->flagged);
+  auto b = store_->attacker("203.0.113.50");
+  ASSERT_TRUE(b.isOk() && b->has_value());
+  EXPECT_FALSE((*b)->flagged);
+  EXPECT_TRUE((*b)->categories.empty());
+  auto c = store_->attacker("203.0.113.60");
+  ASSERT_TRUE(c.isOk() && c->has_value());
+  EXPECT_TRUE((*c)->flagged);  // the sensor knew it
+  EXPECT_FALSE(store_->attacker("203.0.113.61")->has_value());
+
+  auto ips = [&](AttackerQuery q) {
+    std::vector<std::string> out;
+    auto r = store_->attackers(q);
+    EXPECT_TRUE(r.isOk()) << r.status().toString();
+    if (r.isOk()) {
+      for (const auto& x : r.value()) out.push_back(x.ip);
+    }
+    return out;
+  };
+  AttackerQuery q;
+  EXPECT_EQ(ips(q), (std::vector<std::string>{"198.51.100.9", "203.0.113.60", "203.0.113.50"}));
+  q.order = "events";
+  EXPECT_EQ(ips(q), (std::vector<std::string>{"198.51.100.9", "203.0.113.50", "203.0.113.60"}));
+  q.order = "first_seen";
+  EXPECT_EQ(ips(q), (std::vector<std::string>{"203.0.113.60", "203.0.113.50", "198.51.100.9"}));
+  q.order = "last_seen";
+  q.limit = 1;
+  q.offset = 1;
+  EXPECT_EQ(ips(q), std::vector<std::string>{"203.0.113.60"});
+  q = AttackerQuery{};
+  q.filter.sensor = "sensor-1";
+  EXPECT_EQ(ips(q), (std::vector<std::string>{"198.51.100.9", "203.0.113.50"}));
+  q.offset = 1;
+  EXPECT_EQ(ips(q), std::vector<std::string>{"203.0.113.50"});
+  q = AttackerQuery{};
+  q.filter.category = "honeytrap";
+  EXPECT_EQ(ips(q), std::vector<std::string>{"198.51.100.9"});
+  q = AttackerQuery{};
+  q.filter.trap = "robots";
+  EXPECT_EQ(ips(q), std::vector<std::string>{"198.51.100.9"});
+  q = AttackerQuery{};
+  q.filter.from_us = kBase + 250;
+  q.filter.to_us = kBase + 400;
+  EXPECT_EQ(ips(q), std::vector<std::string>{"203.0.113.60"});
+  q = AttackerQuery{};
+  q.filter.ip = "203.0.113.50";
+  EXPECT_EQ(ips(q), std::vector<std::string>{"203.0.113.50"});
+  q = AttackerQuery{};
+  q.order = "bogus";
+  EXPECT_FALSE(store_->attackers(q).isOk());
+}
+
+TEST_P(StoreTest, AttackerRowsMatchABruteForceModel) {
+  Model m;
+  std::mt19937_64 rng(5);
+  std::vector<core::Event> events;
+  for (int i = 0; i < 500; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 4 * kDay));
+  insertModel(&m, events, 33);
+  auto want = m.attackers();
+  auto got = store_->attackers(AttackerQuery{EventFilter{}, 1000, 0, "events"});
+  ASSERT_TRUE(got.isOk());
+  ASSERT_EQ(got->size(), want.size());
+  for (const auto& g : got.value()) {
+    const AttackerRow& w = want.at(g.ip);
+    EXPECT_EQ(g.first_seen_us, w.first_seen_us);
+    EXPECT_EQ(g.last_seen_us, w.last_seen_us);
+    EXPECT_EQ(g.events, w.events);
+    EXPECT_EQ(g.events_with_rules, w.events_with_rules);
+    EXPECT_EQ(g.categories, w.categories);
+    EXPECT_EQ(g.traps, w.traps);
+    EXPECT_EQ(g.sensors, w.sensors);
+    EXPECT_EQ(g.flagged, w.flagged);
+  }
+  for (size_t i = 1; i < got->size(); ++i) {
+    EXPECT_GE(got.value()[i - 1].events, got.value()[i].events);
+  }
+}
+
+// The time ranges every aggregate is checked over: unbounded, half-open, hour-aligned, ragged,
+// inside one hour, across folded days.
+std::vector<std::pair<std::string, EventFilter>> ranges() {
+  std::vector<std::pair<std::string, EventFilter>> out;
+  auto add = [&](const std::string& n, int64_t from, int64_t to) {
+    EventFilter f;
+    f.from_us = from;
+    f.to_us = to;
+    out.push_back({n, f});
+  };
+  add("all", 0, 0);
+  add("from", kBase + kDay + 7 * kMinute + 1, 0);
+  add("to", 0, kBase + 2 * kDay + 3 * kHour + 59 * kMinute);
+  add("hours", kBase + 5 * kHour, kBase + 29 * kHour);
+  add("days", kBase, kBase + 3 * kDay);
+  add("ragged", kBase + 17 * kMinute + 3, kBase + 2 * kDay + 5 * kHour + 1);
+  add("inside an hour", kBase + kDay + 10 * kMinute, kBase + kDay + 50 * kMinute);
+  add("before everything", kBase - 10 * kDay, kBase - 9 * kDay);
+  add("empty", kBase + kHour, kBase + kHour);
+  return out;
+}
+
+constexpr Dimension kAllDimensions[] = {
+    Dimension::kSourceIp, Dimension::kRule,   Dimension::kCategory, Dimension::kTag,
+    Dimension::kDstPort,  Dimension::kUserAgent, Dimension::kTrap, Dimension::kSensor,
+    Dimension::kUri,      Dimension::kMethod, Dimension::kStatus};
+
+TEST_P(StoreTest, AggregatesMatchBruteForceCounts) {
+  Model m;
+  std::mt19937_64 rng(23);
+  std::vector<core::Event> events;
+  // Five days, inserted in time order so that days get folded, then late events for the
+  // first days (already folded) and a few far outside.
+  for (int i = 0; i < 1500; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 5 * kDay));
+  std::sort(events.begin(), events.end(),
+            [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+  insertModel(&m, events, 150);
+  std::vector<core::Event> late;
+  for (int i = 0; i < 200; ++i) late.push_back(testutil::randomEvent(rng, 5000 + i, kBase, 2 * kDay));
+  late.push_back(testutil::randomEvent(rng, 9000, kBase - 400 * kDay, kHour));
+  late.push_back(testutil::randomEvent(rng, 9001, kBase + 40 * kDay, kHour));
+  insertModel(&m, late, 67);
+
+  for (const auto& [name, f] : ranges()) {
+    for (Dimension d : kAllDimensions) {
+      expectTopMatches(m, d, f, 1000, name);
+      expectTopMatches(m, d, f, 3, name + " top 3");
+    }
+    if (f.from_us != 0 || f.to_us != 0) {
+      for (int64_t b : {kMinute, 5 * kMinute, kHour, 6 * kHour, kDay, 90'000'000L, 7'000'001L}) {
+        if (f.from_us != 0 && f.to_us != 0 && (f.to_us - f.from_us) / b > 20000) continue;
+        expectCountsMatch(m, f, b, name);
+      }
+    } else {
+      for (int64_t b : {kHour, kDay, 7 * kDay}) expectCountsMatch(m, f, b, name);
+    }
+  }
+  // Other filters go through the events.
+  std::vector<EventFilter> filters(6);
+  filters[0].ip = "203.0.113.3";
+  filters[1].rule_id = 941100;
+  filters[2].sensor = "sensor-c";
+  filters[2].from_us = kBase + kDay + 1;
+  filters[3].tag = "OWASP_CRS";
+  filters[4].text = "php";
+  filters[5].trap = "cookie";
+  filters[5].category = "honeytrap";
+  for (const auto& f : filters) {
+    for (Dimension d : kAllDimensions) expectTopMatches(m, d, f, 1000, "filtered");
+    expectCountsMatch(m, f, kHour, "filtered");
+  }
+  // Rule labels.
+  auto rules = store_->top(Dimension::kRule, EventFilter{}, 100);
+  ASSERT_TRUE(rules.isOk());
+  for (const auto& t : rules.value()) {
+    EXPECT_FALSE(t.label.empty()) << t.key;
+    if (t.key == "942100") {
+      EXPECT_EQ(t.label, "SQL Injection Attack Detected via libinjection");
+    }
+  }
+  auto ports = store_->top(Dimension::kDstPort, EventFilter{}, 100);
+  for (const auto& t : ports.value()) EXPECT_TRUE(t.label.empty());
+  EXPECT_FALSE(store_->countsOverTime(EventFilter{}, 0).isOk());
+  EventFilter huge;
+  huge.from_us = 1;
+  huge.to_us = kBase;
+  EXPECT_FALSE(store_->countsOverTime(huge, kMinute).isOk());
+}
+
+TEST_P(StoreTest, SensorsReportEventsAndHeartbeats) {
+  insertOk({event("x1", kBase + 10, "1.1.1.1", "alpha"), event("x2", kBase + 30, "1.1.1.1", "alpha"),
+            event("x3", kBase + 20, "1.1.1.1", "beta")});
+  auto s = store_->sensors();
+  ASSERT_TRUE(s.isOk());
+  ASSERT_EQ(s->size(), 2u);
+  EXPECT_EQ(s.value()[0].sensor, "alpha");
+  EXPECT_EQ(s.value()[0].first_seen_us, kBase + 10);
+  EXPECT_EQ(s.value()[0].last_seen_us, kBase + 30);
+  EXPECT_EQ(s.value()[0].events, 2u);
+  EXPECT_EQ(s.value()[0].lag_ms, -1);
+  EXPECT_EQ(s.value()[0].status_json, "{}");
+  ASSERT_TRUE(store_->sensorSeen("alpha", kBase + 1000, 250, "{\"backlog\":3}").isOk());
+  ASSERT_TRUE(store_->sensorSeen("gamma", kBase + 2000, 0, "{}").isOk());
+  // An older heartbeat does not move last_seen back.
+  ASSERT_TRUE(store_->sensorSeen("alpha", kBase + 500, 100, "{\"backlog\":0}").isOk());
+  s = store_->sensors();
+  ASSERT_EQ(s->size(), 3u);
+  EXPECT_EQ(s.value()[0].last_seen_us, kBase + 1000);
+  EXPECT_EQ(s.value()[0].lag_ms, 100);
+  EXPECT_EQ(s.value()[0].status_json, "{\"backlog\":0}");
+  EXPECT_EQ(s.value()[0].events, 2u);
+  EXPECT_EQ(s.value()[2].sensor, "gamma");
+  EXPECT_EQ(s.value()[2].events, 0u);
+  EXPECT_EQ(s.value()[2].first_seen_us, kBase + 2000);
+  // Events after a heartbeat keep the heartbeat's lag.
+  insertOk({event("x4", kBase + 5000, "1.1.1.1", "alpha")});
+  s = store_->sensors();
+  EXPECT_EQ(s.value()[0].last_seen_us, kBase + 5000);
+  EXPECT_EQ(s.value()[0].lag_ms, 100);
+  EXPECT_EQ(s.value()[0].events, 3u);
+}
+
+TEST_P(StoreTest, CursorsAndStatePersist) {
+  EXPECT_EQ(store_->cursor("misp").value(), 0u);
+  ASSERT_TRUE(store_->setCursor("misp", 42).isOk());
+  ASSERT_TRUE(store_->setCursor("ecs", 7).isOk());
+  ASSERT_TRUE(store_->setCursor("misp", 43).isOk());
+  EXPECT_EQ(store_->cursor("misp").value(), 43u);
+  EXPECT_EQ(store_->cursor("ecs").value(), 7u);
+  EXPECT_FALSE(store_->getState("misp", "day").value().has_value());
+  ASSERT_TRUE(store_->putState("misp", "day", "2026-11-30").isOk());
+  ASSERT_TRUE(store_->putState("misp", "event", std::string(100000, 'e')).isOk());
+  ASSERT_TRUE(store_->putState("other", "day", "x").isOk());
+  ASSERT_TRUE(store_->putState("misp", "day", "2026-12-01").isOk());
+  EXPECT_EQ(store_->getState("misp", "day").value().value(), "2026-12-01");
+  EXPECT_EQ(store_->getState("misp", "event").value().value(), std::string(100000, 'e'));
+  EXPECT_EQ(store_->getState("other", "day").value().value(), "x");
+  ASSERT_TRUE(store_->putState("misp", "empty", "").isOk());
+  auto empty = store_->getState("misp", "empty");
+  ASSERT_TRUE(empty.isOk() && empty->has_value());
+  EXPECT_EQ(**empty, "");
+  // Another instance sees them (they are durable, not cached).
+  store_.reset();
+  auto again = open();
+  ASSERT_TRUE(again.isOk());
+  store_ = std::move(again).value();
+  EXPECT_EQ(store_->cursor("misp").value(), 43u);
+  EXPECT_EQ(store_->getState("misp", "day").value().value(), "2026-12-01");
+}
+
+TEST_P(StoreTest, RetentionByAgeDeletesOldestAndKeepsAggregatesConsistent) {
+  Model m;
+  std::mt19937_64 rng(31);
+  std::vector<core::Event> events;
+  for (int i = 0; i < 900; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 6 * kDay));
+  std::sort(events.begin(), events.end(),
+            [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+  insertModel(&m, events, 100);
+  auto attackers_before = m.attackers();
+
+  const int64_t cutoff = kBase + 2 * kDay + 7 * kHour + 13 * kMinute;
+  auto r = store_->applyRetention(cutoff, 0);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  size_t gone = 0;
+  std::erase_if(m.events, [&](const auto& p) {
+    const bool old = p.second.time_us < cutoff;
+    gone += old ? 1 : 0;
+    return old;
+  });
+  EXPECT_EQ(r->deleted, gone);
+  EXPECT_GT(gone, 100u);
+  EXPECT_GT(r->bytes_before, 0u);
+  EXPECT_EQ(store_->stats()->events, m.events.size());
+  for (const auto& [name, f] : ranges()) {
+    for (Dimension d : kAllDimensions) expectTopMatches(m, d, f, 1000, "after retention " + name);
+    if (f.from_us != 0 && f.to_us != 0 && f.to_us - f.from_us <= 3 * kDay) {
+      expectCountsMatch(m, f, kHour, "after retention " + name);
+    }
+  }
+  expectCountsMatch(m, EventFilter{}, kDay, "after retention");
+  expectListMatches(m, EventFilter{}, 50, "after retention");
+  // Attackers are history: they stay as they were.
+  auto attackers = store_->attackers(AttackerQuery{EventFilter{}, 1000, 0, "events"});
+  ASSERT_TRUE(attackers.isOk());
+  EXPECT_EQ(attackers->size(), attackers_before.size());
+  for (const auto& a : attackers.value()) EXPECT_EQ(a.events, attackers_before.at(a.ip).events);
+  // Nothing older: nothing to do. Seq goes on after retention.
+  auto again = store_->applyRetention(cutoff, 0);
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(again->deleted, 0u);
+  auto next = insertOk({event("after-retention", kBase)});
+  EXPECT_EQ(next.last_seq, 901u);
+}
+
+TEST_P(StoreTest, RetentionBySizeDeletesTheOldestUntilUnder) {
+  std::mt19937_64 rng(41);
+  Model m;
+  std::vector<core::Event> events;
+  for (int i = 0; i < 1500; ++i) {
+    core::Event e = testutil::randomEvent(rng, i, kBase, 10 * kDay);
+    e.raw_record.resize(3000);
+    for (auto& c : e.raw_record) c = static_cast<char>('a' + rng() % 26);  // 3 KB, ~2 KB zstd
+    events.push_back(std::move(e));
+  }
+  insertModel(&m, events, 250);
+  auto before = store_->stats().value();
+  const uint64_t target = before.bytes / 2;
+  auto r = store_->applyRetention(0, target);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->bytes_before, before.bytes);
+  EXPECT_LE(r->bytes_after, target);
+  EXPECT_GT(r->deleted, 300u);
+  EXPECT_LT(r->deleted, 1400u);
+  // The oldest went first: every survivor is at least as new as every deleted event.
+  std::sort(m.events.begin(), m.events.end(), [](const auto& a, const auto& b) {
+    return a.second.time_us != b.second.time_us ? a.second.time_us < b.second.time_us
+                                                : a.first < b.first;
+  });
+  m.events.erase(m.events.begin(), m.events.begin() + static_cast<std::ptrdiff_t>(r->deleted));
+  EXPECT_EQ(store_->stats()->events, m.events.size());
+  std::vector<uint64_t> kept = allSeqs(500);
+  std::vector<uint64_t> want;
+  for (const auto& [seq, e] : m.events) want.push_back(seq);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(kept, want);
+  if (!pg()) {
+    EXPECT_LE(store_->stats()->bytes, target);
+  }
+  for (Dimension d : {Dimension::kSourceIp, Dimension::kRule, Dimension::kTag}) {
+    expectTopMatches(m, d, EventFilter{}, 1000, "after size retention");
+  }
+  expectCountsMatch(m, EventFilter{}, kHour, "after size retention");
+}
+
+TEST_P(StoreTest, ReopeningKeepsEverythingAndSeqContinues) {
+  insertOk({event("p1", kBase), event("p2", kBase + 1)}, {FileOffset{"k", "/p", 5, 1}});
+  store_.reset();
+  auto again = open();
+  ASSERT_TRUE(again.isOk()) << again.status().toString();
+  store_ = std::move(again).value();
+  EXPECT_EQ(store_->stats()->events, 2u);
+  auto r = insertOk({event("p3", kBase + 2), event("p1", kBase)});
+  EXPECT_EQ(r.inserted, 1u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(r.last_seq, 3u);
+  EXPECT_EQ(store_->fileOffsets()->size(), 1u);
+}
+
+TEST_P(StoreTest, ANewerSchemaIsRefusedWithAClearError) {
+  store_.reset();
+  ASSERT_TRUE(exec("UPDATE schema_version SET version = 99").isOk());
+  auto s = open();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.status().message().find("schema version 99"), std::string::npos)
+      << s.status().toString();
+  EXPECT_NE(s.status().message().find("newer"), std::string::npos);
+  // Back to the current version: it opens again, nothing lost.
+  ASSERT_TRUE(exec("UPDATE schema_version SET version = 1").isOk());
+  auto ok = open();
+  ASSERT_TRUE(ok.isOk()) << ok.status().toString();
+  store_ = std::move(ok).value();
+}
+
+TEST_P(StoreTest, ADatabaseOfSomethingElseIsRefused) {
+  store_.reset();
+  ASSERT_TRUE(exec("DROP TABLE schema_version").isOk());
+  auto s = open();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.status().message().find("schema_version"), std::string::npos)
+      << s.status().toString();
+}
+
+TEST_P(StoreTest, AnOlderDatabaseIsUpgradedWhenOpened) {
+  // Version 0 is an empty database (with a schema_version table at 0): opening it applies
+  // every migration, as opening a version-1 store will once version 2 exists.
+  store_.reset();
+  if (pg()) {
+    std::random_device rd;
+    const std::string schema = "t_old" + std::to_string(rd());
+    ASSERT_TRUE(testing::postgresExecForTest(base_conninfo_,
+                                             "CREATE SCHEMA " + schema + "; SET search_path = " +
+                                                 schema + "; CREATE TABLE schema_version "
+                                                 "(version INTEGER NOT NULL); INSERT INTO "
+                                                 "schema_version VALUES (0)")
+                    .isOk());
+    auto s = openPostgresStore(PostgresOptions{base_conninfo_ + " options='-c search_path=" +
+                                               schema + "'"});
+    ASSERT_TRUE(s.isOk()) << s.status().toString();
+    EXPECT_EQ(s.value()->stats()->schema_version, 1);
+    EXPECT_EQ(s.value()->insert({event("u", kBase)})->inserted, 1u);
+    s.value().reset();
+    (void)testing::postgresExecForTest(base_conninfo_, "DROP SCHEMA " + schema + " CASCADE");
+  } else {
+    const std::string path = dir_.file("old.db");
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+    ASSERT_TRUE(testing::sqliteExecForTest(
+                    path, "CREATE TABLE schema_version (version INTEGER NOT NULL); "
+                          "INSERT INTO schema_version VALUES (0)")
+                    .isOk());
+    auto s = openSqliteStore(SqliteOptions{path, true});
+    ASSERT_TRUE(s.isOk()) << s.status().toString();
+    EXPECT_EQ(s.value()->stats()->schema_version, 1);
+    EXPECT_EQ(s.value()->insert({event("u", kBase)})->inserted, 1u);
+  }
+}
+
+TEST_P(StoreTest, TwoWritersAndAReaderSeeEveryEventExactlyOnce) {
+  auto second = open();
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  auto reader_store = open();
+  ASSERT_TRUE(reader_store.isOk());
+  constexpr int kBatches = 40;
+  constexpr int kBatch = 25;
+  std::atomic<int> writers_done{0};
+  std::atomic<bool> failed{false};
+  auto writer = [&](Store* s, const std::string& sensor) {
+    std::mt19937_64 rng(sensor.size());
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<core::Event> batch;
+      for (int i = 0; i < kBatch; ++i) {
+        batch.push_back(event(sensor + "-" + std::to_string(b * kBatch + i),
+                              kBase + static_cast<int64_t>(rng() % kDay), "10.0.0." +
+                              std::to_string(rng() % 50), sensor));
+      }
+      auto r = s->insert(batch);
+      if (!r.isOk() || r->inserted != batch.size()) failed = true;
+    }
+    ++writers_done;
+  };
+  std::vector<uint64_t> seen;
+  std::set<std::string> ids;
+  auto reader = [&](Store* s) {
+    uint64_t cursor = 0;
+    for (;;) {
+      const bool done = writers_done.load() == 2;
+      auto r = s->readAfter(cursor, 17);
+      if (!r.isOk()) {
+        failed = true;
+        return;
+      }
+      for (const auto& e : r.value()) {
+        seen.push_back(e.seq);
+        ids.insert(e.event.sensor + "/" + e.event.unique_id);
+        cursor = e.seq;
+      }
+      if (done && r->empty()) return;
+    }
+  };
+  std::thread w1(writer, store_.get(), std::string("w1"));
+  std::thread w2(writer, second.value().get(), std::string("w22"));
+  std::thread rd(reader, reader_store.value().get());
+  w1.join();
+  w2.join();
+  rd.join();
+  ASSERT_FALSE(failed.load());
+  EXPECT_EQ(seen.size(), size_t{2 * kBatches * kBatch});
+  EXPECT_EQ(ids.size(), size_t{2 * kBatches * kBatch});
+  for (size_t i = 1; i < seen.size(); ++i) ASSERT_LT(seen[i - 1], seen[i]);
+  EXPECT_EQ(store_->stats()->events, size_t{2 * kBatches * kBatch});
+  auto a = store_->attackers(AttackerQuery{EventFilter{}, 1000, 0, "events"});
+  uint64_t total = 0;
+  for (const auto& x : a.value()) total += x.events;
+  EXPECT_EQ(total, uint64_t{2 * kBatches * kBatch});
+}
+
+TEST_P(StoreTest, OneStoreIsSafeToShareBetweenThreads) {
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        auto r = store_->insert({event("t" + std::to_string(t) + "-" + std::to_string(i),
+                                       kBase + i * kMinute)});
+        if (!r.isOk()) failed = true;
+        if (!store_->events(EventQuery{}).isOk()) failed = true;
+        if (!store_->top(Dimension::kSourceIp, EventFilter{}, 5).isOk()) failed = true;
+        if (!store_->setCursor("r" + std::to_string(t), static_cast<uint64_t>(i)).isOk()) {
+          failed = true;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(failed.load());
+  EXPECT_EQ(store_->stats()->events, 80u);
+  EXPECT_EQ(allSeqs(9).size(), 80u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// What only one of the two has.
+
+TEST(SqliteOnly, TheDatabaseFilesAreOwnerOnly) {
+  testutil::TempDir dir;
+  const std::string path = dir.file("mode.db");
+  {
+    auto s = openSqliteStore(SqliteOptions{path, false});
+    ASSERT_TRUE(s.isOk()) << s.status().toString();
+    ASSERT_TRUE(s.value()->insert({event("m", kBase)}).isOk());
+    for (const std::string& p : {path, path + "-wal"}) {
+      struct stat st{};
+      ASSERT_EQ(::stat(p.c_str(), &st), 0) << p;
+      EXPECT_EQ(st.st_mode & 0777, 0600u) << p;
+    }
+  }
+  EXPECT_FALSE(openSqliteStore(SqliteOptions{"", false}).isOk());
+  EXPECT_FALSE(openSqliteStore(SqliteOptions{dir.file("no/such/dir/x.db"), false}).isOk());
+  // Not a database at all.
+  FILE* f = std::fopen(dir.file("junk.db").c_str(), "w");
+  std::fputs("this is not a database, just some text that is long enough to matter......", f);
+  std::fclose(f);
+  EXPECT_FALSE(openSqliteStore(SqliteOptions{dir.file("junk.db"), false}).isOk());
+}
+
+TEST(PostgresOnly, AConnectionTheServerDroppedIsReestablished) {
+  const char* base = std::getenv("DROSERA_PG_CONNINFO");
+  ASSERT_TRUE(base != nullptr && *base != '\0') << "DROSERA_PG_CONNINFO is not set";
+  std::random_device rd;
+  const std::string schema = "t_conn" + std::to_string(rd());
+  ASSERT_TRUE(testing::postgresExecForTest(base, "CREATE SCHEMA " + schema).isOk());
+  const std::string conninfo =
+      std::string(base) + " options='-c search_path=" + schema + "' application_name=victim";
+  {
+    auto s = openPostgresStore(PostgresOptions{conninfo});
+    ASSERT_TRUE(s.isOk()) << s.status().toString();
+    Store& store = *s.value();
+    ASSERT_TRUE(store.insert({event("c1", kBase)}).isOk());
+    // The server drops every connection of the store (a restart, a failover, an admin).
+    ASSERT_TRUE(testing::postgresExecForTest(
+                    base, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = 'victim'")
+                    .isOk());
+    // The next call may fail (its transaction never started or was lost); one after works.
+    auto r = store.insert({event("c2", kBase + 1)});
+    if (!r.isOk()) {
+      EXPECT_EQ(r.status().code(), core::Status::Code::kUnavailable) << r.status().toString();
+      r = store.insert({event("c2", kBase + 1)});
+    }
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    EXPECT_EQ(r->inserted, 1u);
+    auto all = store.readAfter(0, 10);
+    if (!all.isOk()) all = store.readAfter(0, 10);
+    ASSERT_TRUE(all.isOk()) << all.status().toString();
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ(all.value()[1].seq, 2u);
+  }
+  EXPECT_FALSE(openPostgresStore(PostgresOptions{"host=127.0.0.1 port=1 connect_timeout=2"}).isOk());
+  (void)testing::postgresExecForTest(base, "DROP SCHEMA " + schema + " CASCADE");
+}
+
+}  // namespace
+}  // namespace drosera::store

@@ -1,0 +1,459 @@
+// Hostile and broken input: truncation at every length, random and mutated bytes, huge and deep
+// JSON, native entries without Z, bytes that are not UTF-8, forged metadata, bounds. Nothing may
+// crash or throw; a broken record is an error Result with a message that says what is wrong.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <string>
+
+#include "collector/parse.h"
+#include "collector/parse_util.h"
+#include "fixtures.h"
+
+namespace drosera::collector {
+namespace {
+
+using testutil::fixtureLines;
+using testutil::readFixture;
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Every parser on the same bytes: none may crash; results are checked for basic sanity.
+void parseEverything(std::string_view bytes, const ParseContext& ctx) {
+  for (auto r : {parseRecord(bytes, ctx), parseV3Json(bytes, ctx), parseV2Json(bytes, ctx),
+                 parseV2Native(bytes, ctx)}) {
+    if (r.isOk()) {
+      EXPECT_FALSE(r->unique_id.empty());
+      EXPECT_LE(r->rules.size(), ctx.max_rules);
+      EXPECT_LE(r->request_headers.size(), ctx.max_headers);
+      EXPECT_LE(r->request_body.size(), ctx.max_body_bytes);
+    } else {
+      EXPECT_FALSE(r.status().message().empty());
+    }
+  }
+  (void)parseMlogcIndexLine(bytes);
+  const NativeSplit split = splitNativeEntries(bytes, 4096);
+  EXPECT_LE(split.consumed, bytes.size());
+  for (auto e : split.entries) {
+    EXPECT_GE(e.data(), bytes.data());
+    EXPECT_LE(e.data() + e.size(), bytes.data() + bytes.size());
+  }
+}
+
+TEST(ParseHostile, TruncatedJsonAtEveryLengthIsAnError) {
+  const std::vector<std::string> records = {
+      fixtureLines("drosera_events.log")[testutil::kSqli],
+      fixtureLines("modsec3_json.log")[testutil::kForged],
+      fixtureLines("modsec3_json.log")[testutil::kNonUtf8],  // not UTF-8
+      fixtureLines("modsec2_json.log")[testutil::kXssPost],
+  };
+  ParseContext ctx;
+  for (const std::string& full : records) {
+    const std::string line = trimmed(full);
+    ASSERT_TRUE(parseRecord(line, ctx).isOk());
+    for (size_t n = 0; n < line.size(); ++n) {
+      const std::string_view cut(line.data(), n);
+      auto v3 = parseV3Json(cut, ctx);
+      auto v2 = parseV2Json(cut, ctx);
+      ASSERT_FALSE(v3.isOk()) << "length " << n;
+      ASSERT_FALSE(v2.isOk()) << "length " << n;
+      EXPECT_NE(v3.status().message().find("v3 json: not a JSON record"), std::string::npos)
+          << v3.status().message();
+      (void)parseRecord(cut, ctx);
+    }
+  }
+}
+
+TEST(ParseHostile, TruncatedNativeEntryAtEveryLength) {
+  const std::string text = readFixture("modsec2_native.log");
+  const NativeSplit split = splitNativeEntries(text);
+  ASSERT_GE(split.entries.size(), 3u);
+  const std::string entry(split.entries[testutil::kSqli]);
+  const size_t z = entry.rfind("-Z--");
+  ParseContext ctx;
+  for (size_t n = 0; n < entry.size(); ++n) {
+    auto r = parseV2Native(std::string_view(entry.data(), n), ctx);
+    if (n < z + 4) {  // up to the end of "-Z--"
+      ASSERT_FALSE(r.isOk()) << n;
+    } else {
+      ASSERT_TRUE(r.isOk()) << n << r.status().toString();
+    }
+    // The splitter never hands out a part of it.
+    const NativeSplit s = splitNativeEntries(std::string_view(entry.data(), n));
+    ASSERT_TRUE(s.entries.empty()) << n;
+    ASSERT_EQ(s.consumed, 0u) << n;
+  }
+}
+
+TEST(ParseHostile, NativeEntryWithoutZ) {
+  const std::string text = readFixture("modsec3_native.log");
+  std::string entry(splitNativeEntries(text).entries[testutil::kSqli]);
+  entry.resize(entry.rfind("---Z--") - 11);
+  auto r = parseV2Native(entry, ParseContext{});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().message(), "native: entry has no Z marker (truncated)");
+  auto none = parseV2Native("GET / HTTP/1.1\r\n\r\n", ParseContext{});
+  ASSERT_FALSE(none.isOk());
+  EXPECT_EQ(none.status().message(), "native: no A marker");
+}
+
+// A writer that died in the middle of the first entry; the others follow.
+struct TornStream {
+  std::vector<std::string_view> whole;
+  std::string stream;
+  size_t skipped = 0;
+};
+TornStream tornFirstEntry(const std::string& text) {
+  TornStream t;
+  t.whole = splitNativeEntries(text).entries;
+  const std::string_view first = t.whole[0];
+  const std::string torn = std::string(first.substr(0, first.size() / 2)) + "\n";
+  t.stream = "junk before\n" + torn + text.substr(first.size() + 1);  // +1: the blank line
+  t.skipped = std::string("junk before\n").size() + torn.size();
+  return t;
+}
+
+TEST(ParseHostile, SplitterSkipsATornV2Entry) {
+  // mod_security2 reuses a child's boundary for its next entries: the next A marker with the
+  // same boundary shows at once that the entry before it was torn.
+  const std::string text = readFixture("modsec2_native.log");
+  const TornStream t = tornFirstEntry(text);
+  ASSERT_EQ(t.whole.size(), static_cast<size_t>(testutil::kFixtureRequests));
+  const NativeSplit s = splitNativeEntries(t.stream, t.stream.size());
+  ASSERT_EQ(s.entries.size(), t.whole.size() - 1);
+  for (size_t i = 0; i < s.entries.size(); ++i) EXPECT_EQ(s.entries[i], t.whole[i + 1]);
+  EXPECT_EQ(s.consumed, t.stream.size());
+  EXPECT_EQ(s.skipped_bytes, t.skipped);
+}
+
+TEST(ParseHostile, SplitterGivesUpOnATornV3EntryPastTheBound) {
+  // libmodsecurity 3 draws a boundary per entry: a torn entry shows only when its Z does not
+  // come within max_entry_bytes. Until then the splitter waits for it.
+  const std::string text = readFixture("modsec3_native.log");
+  const TornStream t = tornFirstEntry(text);
+  const NativeSplit waiting = splitNativeEntries(t.stream, t.stream.size());
+  EXPECT_TRUE(waiting.entries.empty());
+  EXPECT_EQ(waiting.consumed, std::string("junk before\n").size());
+  size_t largest = 0;
+  for (auto e : t.whole) largest = std::max(largest, e.size());
+  const NativeSplit resumed = splitNativeEntries(t.stream, largest);
+  ASSERT_EQ(resumed.entries.size(), t.whole.size() - 1);
+  for (size_t i = 0; i < resumed.entries.size(); ++i) {
+    EXPECT_EQ(resumed.entries[i], t.whole[i + 1]);
+  }
+  EXPECT_EQ(resumed.consumed, t.stream.size());
+  EXPECT_EQ(resumed.skipped_bytes, t.skipped);
+}
+
+TEST(ParseHostile, SplitterFedInRandomChunksFindsTheSameEntries) {
+  for (const char* file : {"modsec2_native.log", "modsec3_native.log"}) {
+    const std::string text = readFixture(file);
+    const NativeSplit whole = splitNativeEntries(text);
+    std::mt19937 rng(42);
+    std::string buffer;
+    std::vector<std::string> got;
+    size_t fed = 0;
+    while (fed < text.size()) {
+      const size_t n = std::min<size_t>(text.size() - fed, 1 + rng() % 700);
+      buffer.append(text, fed, n);
+      fed += n;
+      const NativeSplit s = splitNativeEntries(buffer);
+      for (auto e : s.entries) got.emplace_back(e);
+      buffer.erase(0, s.consumed);
+    }
+    EXPECT_TRUE(buffer.empty()) << file;
+    ASSERT_EQ(got.size(), whole.entries.size()) << file;
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], whole.entries[i]);
+  }
+}
+
+TEST(ParseHostile, SplitterDoesNotEndAnEntryAtAForgedMarkerInTheBody) {
+  // A request body holding marker lines of another boundary: the entry ends at its own Z only.
+  const std::string text = readFixture("modsec2_native.log");
+  std::string entry(splitNativeEntries(text).entries[testutil::kXssPost]);
+  const size_t c = entry.find("-C--\n");
+  ASSERT_NE(c, std::string::npos);
+  entry.insert(c + 5, "--deadbeef-Z--\n--deadbeef-A--\n[x] forged 1.2.3.4 1 5.6.7.8 2\n");
+  const NativeSplit s = splitNativeEntries(entry);
+  ASSERT_EQ(s.entries.size(), 1u);
+  EXPECT_EQ(s.entries[0].size(), entry.size());
+  auto e = parseV2Native(entry, ParseContext{});
+  ASSERT_TRUE(e.isOk());
+  EXPECT_NE(e->unique_id, "forged");
+  EXPECT_NE(e->request_body.find("--deadbeef-A--"), std::string::npos);
+}
+
+TEST(ParseHostile, NativeLogWithCrlfLineEnds) {
+  // The same log as a Windows writer (ModSecurity for IIS) would end its lines.
+  const std::string text = readFixture("modsec2_native.log");
+  std::string crlf;
+  for (char c : text) {
+    if (c == '\n') crlf += '\r';
+    crlf += c;
+  }
+  const NativeSplit lf = splitNativeEntries(text);
+  const NativeSplit s = splitNativeEntries(crlf);
+  ASSERT_EQ(s.entries.size(), lf.entries.size());
+  EXPECT_EQ(s.consumed, crlf.size());
+  for (size_t i = 0; i < s.entries.size(); ++i) {
+    auto a = parseV2Native(lf.entries[i], ParseContext{});
+    auto b = parseV2Native(s.entries[i], ParseContext{});
+    ASSERT_TRUE(a.isOk() && b.isOk()) << i;
+    EXPECT_EQ(a->unique_id, b->unique_id);
+    EXPECT_EQ(a->time_us, b->time_us);
+    EXPECT_EQ(a->uri, b->uri);
+    EXPECT_EQ(a->status, b->status);
+    EXPECT_EQ(a->host, b->host);
+    ASSERT_EQ(a->rules.size(), b->rules.size());
+    for (size_t k = 0; k < a->rules.size(); ++k) {
+      EXPECT_EQ(a->rules[k].id, b->rules[k].id);
+      EXPECT_EQ(a->rules[k].tags, b->rules[k].tags);
+    }
+  }
+}
+
+TEST(ParseHostile, RandomBytes) {
+  std::mt19937 rng(1234);
+  ParseContext ctx;
+  ctx.max_rules = 10;
+  const std::string alphabet = "{}[]\":,-AZ 0123456789\n\\\xff\xc3";
+  for (int i = 0; i < 3000; ++i) {
+    std::string s(rng() % 2048, '\0');
+    const bool structured = i % 2 == 0;
+    for (char& c : s) {
+      c = structured ? alphabet[rng() % alphabet.size()] : static_cast<char>(rng());
+    }
+    if (i % 3 == 0) s.insert(0, "{\"transaction\":");
+    if (i % 5 == 0) s.insert(0, "--abcd1234-A--\n");
+    parseEverything(s, ctx);
+  }
+}
+
+TEST(ParseHostile, MutatedRealRecords) {
+  std::vector<std::string> records;
+  for (const char* f : {"drosera_events.log", "modsec3_json.log", "modsec2_json.log",
+                        "modsec2_index.log", "modsec3_index.log"}) {
+    for (auto& l : fixtureLines(f)) records.push_back(l);
+  }
+  for (const char* f : {"modsec2_native.log", "modsec3_native.log"}) {
+    const std::string text = readFixture(f);
+    for (auto e : splitNativeEntries(text).entries) records.emplace_back(e);
+  }
+  std::mt19937 rng(99);
+  ParseContext ctx;
+  for (int i = 0; i < 4000; ++i) {
+    std::string s = records[rng() % records.size()];
+    const int edits = 1 + static_cast<int>(rng() % 8);
+    for (int k = 0; k < edits && !s.empty(); ++k) {
+      const size_t at = rng() % s.size();
+      switch (rng() % 4) {
+        case 0:
+          s[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          s.erase(at, 1 + rng() % 16);
+          break;
+        case 2:
+          s.insert(at, std::string(1 + rng() % 4, "\"[]{}\\\n-"[rng() % 8]));
+          break;
+        default:
+          s.insert(at, s.substr(rng() % s.size(), rng() % 64));
+          break;
+      }
+    }
+    parseEverything(s, ctx);
+  }
+}
+
+TEST(ParseHostile, HugeRecordIsRefused) {
+  ParseContext ctx;
+  ctx.max_record_bytes = 1 << 20;
+  std::string huge = "{\"transaction\":{\"unique_id\":\"x\",\"request\":{\"body\":\"" +
+                     std::string(2 << 20, 'a') + "\"}}}";
+  for (auto r : {parseV3Json(huge, ctx), parseV2Json(huge, ctx), parseRecord(huge, ctx)}) {
+    ASSERT_FALSE(r.isOk());
+    EXPECT_EQ(r.status().code(), core::Status::Code::kResourceExhausted);
+    EXPECT_NE(r.status().message().find("limit 1048576"), std::string::npos);
+  }
+  const std::string native = "--abcd1234-A--\n" + std::string(2 << 20, 'a') + "\n--abcd1234-Z--\n";
+  EXPECT_EQ(parseV2Native(native, ctx).status().code(), core::Status::Code::kResourceExhausted);
+  // Below the limit, a big body is kept up to max_body_bytes.
+  ctx.max_record_bytes = 4 << 20;
+  ctx.max_body_bytes = 1000;
+  auto r = parseV3Json(huge, ctx);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->request_body.size(), 1000u);
+}
+
+TEST(ParseHostile, DeepJsonIsRefused) {
+  std::string deep = "{\"transaction\":{\"unique_id\":\"x\",\"request\":{\"headers\":";
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  for (int i = 0; i < 100000; ++i) deep += "]";
+  deep += "}}}";
+  auto r = parseV3Json(deep, ParseContext{});
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("v3 json: not a JSON record"), std::string::npos);
+  // A depth real records never reach, but within the bound: accepted, odd value ignored.
+  std::string ok = "{\"transaction\":{\"unique_id\":\"x\",\"request\":{\"headers\":";
+  for (int i = 0; i < 50; ++i) ok += "[";
+  for (int i = 0; i < 50; ++i) ok += "]";
+  ok += "}}}";
+  auto r2 = parseV3Json(ok, ParseContext{});
+  ASSERT_TRUE(r2.isOk()) << r2.status().toString();
+  EXPECT_TRUE(r2->request_headers.empty());
+}
+
+// Milliseconds parseV2Native takes for an entry whose part H is `line` 50 times.
+int64_t msForPartH(const std::string& line, bool expect_rules) {
+  std::string entry =
+      "--abcd1234-A--\n[30/Nov/2026:08:24:40 +0000] id 1.2.3.4 1 5.6.7.8 2\n"
+      "--abcd1234-H--\n";
+  for (int i = 0; i < 50; ++i) entry += line;
+  entry += "--abcd1234-Z--\n";
+  const auto start = std::chrono::steady_clock::now();
+  auto r = parseV2Native(entry, ParseContext{});
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  EXPECT_TRUE(r.isOk()) << r.status().toString();
+  if (r.isOk()) {
+    EXPECT_EQ(r->rules.empty(), !expect_rules);
+  }
+  return ms;
+}
+
+TEST(ParseHostile, PathologicalMessageLinesStayLinear) {
+  // Part H lines made of thousands of well-formed [key "value"] tokens that end in junk: every
+  // token is a candidate start of the metadata block. Retrying the chain from each candidate
+  // would cost some 60 times one pass over it (what a line whose chain ends in an id costs).
+  std::string chain = "Message: Warning.";
+  const std::string token = " [tag \"" + std::string(140, 'a') + "\"]";
+  while (chain.size() < 60000) chain += token;  // 400 tokens: within the block's bound
+  const int64_t one_pass = msForPartH(chain + " [id \"1\"]\n", true);
+  const int64_t hostile = msForPartH(chain + " junk\n", false);
+  EXPECT_LE(hostile, 5 * one_pass + 20) << "one pass " << one_pass << " ms";
+}
+
+TEST(ParseHostile, BoundsOnCounts) {
+  std::string rec = "{\"transaction\":{\"unique_id\":\"x\",\"request\":{\"headers\":{";
+  for (int i = 0; i < 1000; ++i) rec += (i ? ",\"h" : "\"h") + std::to_string(i) + "\":\"v\"";
+  rec += "}},\"messages\":[";
+  for (int i = 0; i < 3000; ++i) {
+    rec += (i ? "," : "");
+    rec += "{\"message\":\"m\",\"details\":{\"ruleId\":\"942100\",\"tags\":[";
+    for (int t = 0; t < 100; ++t) rec += (t ? ",\"t\"" : "\"t\"");
+    rec += "]}}";
+  }
+  rec += "]}}";
+  ParseContext ctx;
+  auto r = parseV3Json(rec, ctx);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->request_headers.size(), ctx.max_headers);
+  EXPECT_EQ(r->rules.size(), ctx.max_rules);
+  EXPECT_EQ(r->rules[0].tags.size(), ctx.max_tags);
+}
+
+TEST(ParseHostile, InvalidUtf8InJson) {
+  ParseContext ctx;
+  // Inside strings: read as Latin-1, whatever the sequence (lone continuation, overlong C0 AF,
+  // surrogate ED A0 80, truncated 3-byte sequence at the end of a string).
+  const std::string rec =
+      "{\"transaction\":{\"unique_id\":\"id\xff\",\"request\":{\"uri\":\"/\x80\xc0\xaf\xed\xa0\x80"
+      "\xe2\x82\",\"headers\":{\"X-\xfe\":\"ok \xe2\x82\xac\"}}}}";
+  auto r = parseV3Json(rec, ctx);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->unique_id, "id\u00ff");
+  EXPECT_EQ(r->uri, "/\u0080\u00c0\u00af\u00ed\u00a0\u0080\u00e2\u0082");
+  ASSERT_EQ(r->request_headers.size(), 1u);
+  EXPECT_EQ(r->request_headers[0].name, "X-\u00fe");
+  EXPECT_EQ(r->request_headers[0].value, "ok \u20ac");  // valid UTF-8 stays as it is
+  EXPECT_EQ(r->raw_record, rec);                        // the record as received
+  // Outside strings it is still not JSON.
+  auto bad = parseV3Json("{\"transaction\":{\"unique_id\":\"x\"}\xff}", ctx);
+  ASSERT_FALSE(bad.isOk());
+}
+
+TEST(ParseHostile, DuplicateKeysAndOddTypes) {
+  ParseContext ctx;
+  ctx.sensor = "s";
+  // Duplicate header names (libmodsecurity writes one key per header line), a second
+  // "transaction", numbers where strings belong and the reverse.
+  const std::string rec =
+      R"({"transaction":{"unique_id":"a","client_port":"x","host_port":70000,"request":{"method":5,)"
+      R"("http_version":"2","uri":null,"headers":{"host":"first","Host":"second","User-Agent":[1]}},)"
+      R"("response":{"http_code":"404"},"messages":[{"details":{"ruleId":942100,"severity":"CRITICAL"}},)"
+      R"({"details":{"ruleId":"-5"}},{"details":{"ruleId":"abc"}},7,null]},)"
+      R"("transaction":{"unique_id":"b"},"drosera":{"sensor":"","traps":[{"kind":"cookie","rule_id":"12"},{}],)"
+      R"("scores":{"inbound_anomaly_score":"9","x":[]},"attacker":{"flagged":"yes"}}})";
+  auto r = parseV3Json(rec, ctx);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->unique_id, "b");
+  EXPECT_EQ(r->format, "drosera");
+  EXPECT_EQ(r->sensor, "s");  // empty drosera.sensor: the configured name
+  EXPECT_EQ(r->host, "first");
+  EXPECT_EQ(r->user_agent, "");
+  EXPECT_EQ(r->request_headers.size(), 2u);
+  EXPECT_EQ(r->src_port, 0);
+  EXPECT_EQ(r->dst_port, 0);
+  EXPECT_EQ(r->method, "");
+  EXPECT_EQ(r->http_version, "2");
+  EXPECT_EQ(r->status, 404);
+  ASSERT_EQ(r->rules.size(), 1u);
+  EXPECT_EQ(r->rules[0].id, 942100);
+  EXPECT_EQ(r->rules[0].severity, 2);
+  ASSERT_EQ(r->traps.size(), 1u);
+  EXPECT_EQ(r->traps[0].rule_id, 12);
+  EXPECT_EQ(r->inbound_score, 9);
+  EXPECT_FALSE(r->attacker_flagged);
+}
+
+TEST(ParseHostile, ClearErrors) {
+  ParseContext ctx;
+  EXPECT_EQ(parseV3Json("", ctx).status().message().substr(0, 26), "v3 json: not a JSON record");
+  EXPECT_EQ(parseV3Json("[1,2]", ctx).status().message(), "v3 json: record is not an object");
+  EXPECT_EQ(parseV3Json("{\"a\":1}", ctx).status().message(), "v3 json: no transaction object");
+  EXPECT_EQ(parseV3Json("{\"transaction\":{}}", ctx).status().message(),
+            "v3 json: record has no unique id");
+  EXPECT_EQ(parseV2Json("{\"transaction\":{\"time\":\"x\"}}", ctx).status().message(),
+            "v2 json: record has no unique id");
+  EXPECT_EQ(parseRecord("hello", ctx).status().message(), "record: unknown format");
+  EXPECT_EQ(parseV2Native("--abcd1234-A--\n\n--abcd1234-Z--\n", ctx).status().message(),
+            "native: no unique id in part A");
+  // mlogc names the entry in its index line: that id serves when the record has none.
+  ctx.fallback_unique_id = "from-index";
+  EXPECT_EQ(parseV2Native("--abcd1234-A--\n\n--abcd1234-Z--\n", ctx)->unique_id, "from-index");
+  EXPECT_EQ(parseV2Json("{\"transaction\":{}}", ctx)->unique_id, "from-index");
+  EXPECT_EQ(parseV3Json("{\"transaction\":{\"unique_id\":\"own\"}}", ctx)->unique_id, "own");
+}
+
+TEST(ParseHostile, IndexLines) {
+  const std::string good = fixtureLines("modsec2_index.log")[0];
+  ASSERT_TRUE(parseMlogcIndexLine(good).isOk());
+  for (const std::string& bad : {
+           std::string(),
+           std::string(" "),
+           std::string("a b c"),
+           good.substr(0, good.size() - 10),                  // hash cut
+           good.substr(0, good.find(" md5:")) + " md5:xyz ",  // not hex
+           std::string(70000, 'a'),
+       }) {
+    auto r = parseMlogcIndexLine(bad);
+    EXPECT_FALSE(r.isOk()) << bad.substr(0, 100);
+    EXPECT_FALSE(r.status().message().empty());
+  }
+  // Quotes and spaces in the request line do not shift the fields read from the right.
+  std::string odd = good;
+  odd.replace(odd.find("GET /index.html"), 15, "GET /a\\\" 200 5 \\\"x y");
+  auto r = parseMlogcIndexLine(odd);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->unique_id, parseMlogcIndexLine(good)->unique_id);
+  EXPECT_EQ(r->size, parseMlogcIndexLine(good)->size);
+  EXPECT_EQ(r->status, 200);
+}
+
+}  // namespace
+}  // namespace drosera::collector
