@@ -18,10 +18,36 @@ namespace {
 constexpr size_t kReadChunk = 4u << 20;
 constexpr size_t kBatch = 500;
 constexpr size_t kMaxRecord = 16u << 20;
+constexpr uint64_t kFingerprintBytes = 256;
+constexpr int64_t kRotationGraceUs = 3'000'000;  // servers write the old file until they reopen
 
-std::string keyOf(const struct stat& st) {
+std::string identOf(const struct stat& st) {
   return std::to_string(static_cast<uint64_t>(st.st_dev)) + ":" +
          std::to_string(static_cast<uint64_t>(st.st_ino));
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// Files in the folder of `path` that a rotation may have produced: <name>.<x>, <name>-<x>.
+std::vector<std::string> siblings(const std::string& path) {
+  std::vector<std::string> out;
+  const std::filesystem::path p(path);
+  const std::string name = p.filename().string();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(
+           p.has_parent_path() ? p.parent_path() : std::filesystem::path("."), ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() > name.size() && n.rfind(name, 0) == 0 &&
+        (n[name.size()] == '.' || n[name.size()] == '-') &&
+        n.find(".gz") == std::string::npos && n.find(".xz") == std::string::npos) {
+      out.push_back(e.path().string());
+    }
+  }
+  return out;
 }
 
 int64_t nowUs() {
@@ -76,35 +102,58 @@ uint64_t FileTailer::pollOnce() {
   };
   struct stat path_st {};
   const bool exists = ::stat(config_.path.c_str(), &path_st) == 0;
-  if (fd_ < 0) {
-    if (!exists) return 0;
-    fd_ = ::open(config_.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      error(std::string("cannot open: ") + std::strerror(errno));
-      return 0;
-    }
-    struct stat st {};
-    ::fstat(fd_, &st);
-    key_ = keyOf(st);
-    offset_ = 0;
-    buffer_.clear();
-    if (!resumed_) {
-      // Continue where the last committed batch of this file ended.
-      resumed_ = true;
-      if (auto offsets = collector_.store().fileOffsets()) {
+  if (fd_ < 0 && !resumed_) {
+    // First open: continue where the last committed batch ended, in the file it was in
+    // (the current path, or a sibling a rotation renamed it to while we were down).
+    resumed_ = true;
+    if (auto offsets = collector_.store().fileOffsets()) {
+      // The furthest position saved for the file at the path itself; failing that (it was
+      // rotated while we were down), for a sibling it was renamed to. A sibling is only read
+      // when the current file has no position: we leave a file only after reading it out.
+      std::vector<std::string> candidates = {config_.path};
+      for (auto& sib : siblings(config_.path)) candidates.push_back(std::move(sib));
+      std::string best_file;
+      uint64_t best_offset = 0;
+      for (const auto& cand : candidates) {
+        if (!best_file.empty()) break;  // found in an earlier (newer) candidate
+        struct stat cst {};
+        if (::stat(cand.c_str(), &cst) != 0) continue;
+        const std::string prefix = identOf(cst) + ":";
         for (const auto& o : *offsets) {
-          if (o.key == key_ && o.offset <= static_cast<uint64_t>(st.st_size)) offset_ = o.offset;
+          if (o.path != config_.path || o.key.rfind(prefix, 0) != 0) continue;
+          if (o.offset > static_cast<uint64_t>(cst.st_size) || o.offset <= best_offset) continue;
+          if (!openFile(cand, o.offset)) continue;
+          if (positionKey() == o.key) {
+            best_file = cand;
+            best_offset = o.offset;
+          }
         }
       }
+      if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+      if (!best_file.empty()) openFile(best_file, best_offset);
+    }
+  }
+  if (fd_ < 0) {
+    if (!exists) return 0;
+    if (!openFile(config_.path, 0)) {
+      error(std::string("cannot open: ") + std::strerror(errno));
+      return 0;
     }
   }
   struct stat st {};
   ::fstat(fd_, &st);
-  if (static_cast<uint64_t>(st.st_size) < offset_) {
-    // Truncated in place (copytruncate): start again from the beginning.
+  const std::string committed_fp = offset_ > 0 ? fingerprint(offset_) : "";
+  if (static_cast<uint64_t>(st.st_size) < offset_ ||
+      (offset_ > 0 && committed_fp != fp_at_offset_)) {
+    // Truncated in place (copytruncate), maybe written again past our position already: the
+    // first bytes are not the ones we read. Start again from the beginning.
     offset_ = 0;
     buffer_.clear();
   }
+  if (static_cast<uint64_t>(st.st_size) > offset_ + buffer_.size()) last_growth_us_ = nowUs();
   // Read what is new.
   const uint64_t read_from = offset_ + buffer_.size();
   if (static_cast<uint64_t>(st.st_size) > read_from) {
@@ -145,7 +194,10 @@ uint64_t FileTailer::pollOnce() {
   uint64_t stored = 0, rejected = 0;
   size_t done_bytes = 0;  // bytes of buffer_ covered by committed batches
   auto flush = [&](size_t upto) -> bool {
-    store::FileOffset off{key_, config_.path, offset_ + upto, nowUs()};
+    const uint64_t saved = offset_;
+    offset_ += upto;  // the key's fingerprint covers what this batch consumed
+    store::FileOffset off{positionKey(), config_.path, offset_, nowUs()};
+    offset_ = saved;
     auto r = collector_.write(batch, {off});
     if (!r) {
       error("store: " + r.status().message());
@@ -179,6 +231,7 @@ uint64_t FileTailer::pollOnce() {
   if (ok) {
     buffer_.erase(0, done_bytes);
     offset_ += done_bytes;
+    if (done_bytes > 0) fp_at_offset_ = fingerprint(offset_);
   } else {
     buffer_.clear();  // re-read from the committed offset next time
   }
@@ -187,14 +240,55 @@ uint64_t FileTailer::pollOnce() {
     events_ += stored;
     rejected_ += rejected;
   }
-  // Rotated away (renamed or deleted) and fully read: move to the new file.
-  if (ok && buffer_.empty() && offset_ >= static_cast<uint64_t>(st.st_size) &&
-      (!exists || keyOf(path_st) != key_)) {
-    ::close(fd_);
-    fd_ = -1;
+  // Rotated away (renamed or deleted): keep reading the old file while the server may still
+  // write to it; once it has been quiet for the grace period and is read to its end, move on.
+  const bool moved = !exists || identOf(path_st) != ident_;
+  if (!moved) {
+    rotated_at_us_ = 0;
+  } else {
+    const int64_t now = nowUs();
+    if (rotated_at_us_ == 0) rotated_at_us_ = now;
+    if (ok && buffer_.empty() && offset_ >= static_cast<uint64_t>(st.st_size) &&
+        now - rotated_at_us_ >= kRotationGraceUs && now - last_growth_us_ >= kRotationGraceUs) {
+      ::close(fd_);
+      fd_ = -1;
+      rotated_at_us_ = 0;
+      offset_ = 0;
+      fp_at_offset_.clear();
+    }
   }
   return stored + rejected;
 }
+
+bool FileTailer::openFile(const std::string& path, uint64_t offset) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  struct stat st {};
+  ::fstat(fd_, &st);
+  ident_ = identOf(st);
+  open_path_ = path;
+  offset_ = offset;
+  buffer_.clear();
+  rotated_at_us_ = 0;
+  last_growth_us_ = nowUs();
+  fp_at_offset_ = offset > 0 ? fingerprint(offset) : "";
+  return true;
+}
+
+std::string FileTailer::fingerprint(uint64_t upto) const {
+  const uint64_t n = std::min(upto, kFingerprintBytes);
+  std::string head(n, '\0');
+  ssize_t got = n ? ::pread(fd_, head.data(), n, 0) : 0;
+  head.resize(std::max<ssize_t>(got, 0));
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%zu:%016llx", head.size(),
+                static_cast<unsigned long long>(fnv1a(head)));
+  return buf;
+}
+
+std::string FileTailer::positionKey() const { return ident_ + ":" + fingerprint(offset_); }
 
 std::string FileTailer::statusJson() const {
   std::lock_guard lock(mu_);
