@@ -1,5 +1,6 @@
 // The store under a collector's load (issue: "make bench"), run pinned to one core:
-//   taskset -c 1 build/release/bench/store_bench [--events N] [--fill N] [--dir DIR]
+//   taskset -c 1 build/release/bench/store_bench [--events N] [--fill N] [--pg-events N]
+//       [--batch N] [--dir DIR] [--no-ceiling] [--no-queries] [--no-fill]
 //
 // 1. Ingest of realistic events (ModSecurity v3 JSON records of 3-5 KB with the normalised
 //    event the collector derives: headers, bodies, 0-4 CRS rule hits, traps) into SQLite, in
@@ -43,7 +44,7 @@ constexpr int64_t kHourUs = 3600LL * 1000000;
 constexpr int64_t kDayUs = 24 * kHourUs;
 constexpr int64_t kT0 = 1794787200LL * 1000000;  // 2026-11-16T00:00:00Z
 constexpr int64_t kSpanUs = 14 * kDayUs;
-constexpr size_t kBatch = 1000;
+size_t kBatch = 1000;  // events per insert() (--batch)
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -534,16 +535,24 @@ int main(int argc, char** argv) {
   std::string dir;
   bool queries = true, bare_run = true, fill = true;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--no-queries") queries = false;
-    if (std::string(argv[i]) == "--no-fill") fill = queries = false;
-    if (std::string(argv[i]) == "--no-ceiling") bare_run = false;
-  }
-  for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--events") ingest_n = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (a == "--fill") fill_n = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (a == "--pg-events") pg_n = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (a == "--dir") dir = argv[i + 1];
+    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+    auto number = [&] {
+      ++i;
+      return v != nullptr ? std::strtoull(v, nullptr, 10) : 0;
+    };
+    if (a == "--no-queries") queries = false;
+    else if (a == "--no-ceiling") bare_run = false;
+    else if (a == "--no-fill") fill = queries = false;
+    else if (a == "--events") ingest_n = number();
+    else if (a == "--fill") fill_n = number();
+    else if (a == "--pg-events") pg_n = number();
+    else if (a == "--batch") kBatch = std::max<size_t>(1, number());
+    else if (a == "--dir" && v != nullptr) dir = argv[++i];
+    else {
+      std::fprintf(stderr, "store_bench: unknown argument %s\n", a.c_str());
+      return 2;
+    }
   }
   fill_n = std::max(fill_n, ingest_n);
   const bool own_dir = dir.empty();
@@ -619,7 +628,11 @@ int main(int argc, char** argv) {
               stats->events, stats->attackers, static_cast<double>(stats->bytes) / 1e6,
               static_cast<double>(stats->bytes) / static_cast<double>(stats->events));
 
-  if (!queries) return 0;
+  if (!queries) {
+    opened.value().reset();
+    if (own_dir) std::filesystem::remove_all(dir);
+    return 0;
+  }
   std::vector<Timing> timings;
   const int64_t t_end = kT0 + kSpanUs;
   EventFilter all;
