@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "collector/auth.h"
+#include "app/outputs.h"
 #include "collector/collector.h"
 #include "core/config_load.h"
 #include "engine/modsec_inspector.h"
@@ -176,15 +177,23 @@ int runCollector(const CommonOptions& o) {
     std::fprintf(stderr, "drosera: %s\n", collector.status().message().c_str());
     return 1;
   }
+  auto outputs = drosera::app::StoreOutputs::create(config, **collector);
+  if (!outputs) {
+    std::fprintf(stderr, "drosera: %s\n", outputs.status().message().c_str());
+    return 1;
+  }
   auto st = (*collector)->start();
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     return 1;
   }
+  (*outputs)->start();
   printCollectorBanner(**collector, true);
+  std::cout << (*outputs)->banner() << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
   (*collector)->stop();
+  (*outputs)->stop();
   spdlog::info("stopped");
   return 0;
 }
@@ -212,6 +221,11 @@ int runAll(const CommonOptions& o) {
     return 1;
   }
   (*collector)->credentials().addSensor((*sensor)->sensorId(), *token);
+  auto outputs = drosera::app::StoreOutputs::create(config, **collector);
+  if (!outputs) {
+    std::fprintf(stderr, "drosera: %s\n", outputs.status().message().c_str());
+    return 1;
+  }
   auto st = (*collector)->start();
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
@@ -230,12 +244,15 @@ int runAll(const CommonOptions& o) {
   so.poll_interval_s = 0.1;
   so.heartbeat_s = 5;
   (*sensor)->startShipper(so);
+  (*outputs)->start();
   printBanner(**sensor, config, "(run)");
   printCollectorBanner(**collector, false);
+  std::cout << (*outputs)->banner() << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
   (*sensor)->stop();
   (*collector)->stop();
+  (*outputs)->stop();
   spdlog::info("stopped");
   return 0;
 }

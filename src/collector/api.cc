@@ -1,7 +1,10 @@
 // The read-only JSON API of the collector (issue 4): events with filters and cursor pagination,
-// one event in full, attackers, aggregates for the dashboard, sensors, status.
+// one event in full, attackers, aggregates for the dashboard (GeoIP ones when a resolver is
+// set), sensors, status.
+#include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "collector/collector.h"
@@ -184,6 +187,53 @@ bool parseDimension(const std::string& s, store::Dimension* d) {
   return false;
 }
 
+json geoJson(const GeoFacts& g) {
+  return {{"country_iso_code", g.country_iso_code},
+          {"country_name", g.country_name},
+          {"as_number", g.as_number},
+          {"as_organization", g.as_organization}};
+}
+
+// "tracked": whether this collector knows what was sent to MISP; "reported": whether any
+// publication holds the address.
+json mispJson(bool tracked, const std::vector<MispReport>& reports) {
+  json arr = json::array();
+  for (const auto& r : reports) {
+    arr.push_back({{"destination", r.destination},
+                   {"where", r.where},
+                   {"event_uuid", r.event_uuid},
+                   {"attribute_uuid", r.attribute_uuid},
+                   {"date", r.date},
+                   {"published", iso(r.published_us)}});
+  }
+  return {{"tracked", tracked}, {"reported", tracked && !reports.empty()}, {"reports", arr}};
+}
+
+// Event counts by country or AS, with the label last seen for each key.
+struct GeoTally {
+  std::map<std::string, std::pair<std::string, uint64_t>> by_key;
+  uint64_t unknown = 0;
+
+  void add(const std::string& key, const std::string& label, uint64_t n) {
+    auto& [l, count] = by_key[key];
+    if (l.empty()) l = label;
+    count += n;
+  }
+  json toJson(size_t limit) const {
+    std::vector<std::pair<const std::string*, const std::pair<std::string, uint64_t>*>> items;
+    for (const auto& [k, v] : by_key) items.emplace_back(&k, &v);
+    std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+      return a.second->second > b.second->second;  // by count; keys ascending among equals
+    });
+    if (items.size() > limit) items.resize(limit);
+    json arr = json::array();
+    for (const auto& [k, v] : items) {
+      arr.push_back({{"key", *k}, {"label", v->first}, {"count", v->second}});
+    }
+    return arr;
+  }
+};
+
 size_t readLimit(const Query& q, size_t def, size_t max) {
   const std::string l = q.get("limit");
   if (l.empty()) return def;
@@ -276,7 +326,13 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     auto a = store_->attacker(ip);
     if (!a) return failed(a.status());
     if (!a->has_value()) return jsonError(404, "no such attacker");
-    return jsonResponse(200, dump(attackerJson(**a)));
+    json j = attackerJson(**a);
+    GeoFacts g;
+    if (geo_ && geo_(ip, &g)) j["geo"] = geoJson(g);
+    std::vector<MispReport> reports;
+    const bool tracked = misp_ && misp_(ip, &reports);
+    j["misp"] = mispJson(tracked, reports);
+    return jsonResponse(200, dump(j));
   }
 
   if (path == "/api/v1/stats/timeline") {
@@ -319,6 +375,43 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
       arr.push_back({{"key", i.key}, {"label", i.label}, {"count", i.count}});
     }
     return jsonResponse(200, dump(json{{"dim", q.get("dim")}, {"items", arr}}));
+  }
+
+  // Countries and autonomous systems of the sources: the most active kGeoSources addresses
+  // (under the filters) looked up and summed; "complete" says whether that was all of them.
+  if (path == "/api/v1/stats/geo") {
+    if (!geo_) return jsonResponse(200, dump(json{{"configured", false}}));
+    store::EventFilter f;
+    if (auto err = readFilter(q, &f); !err.empty()) return jsonError(400, err);
+    constexpr size_t kGeoSources = 1000;
+    auto sources = store_->top(store::Dimension::kSourceIp, f, kGeoSources);
+    if (!sources) return failed(sources.status());
+    GeoTally countries, asns;
+    uint64_t events = 0;
+    for (const auto& s : *sources) {
+      events += s.count;
+      GeoFacts g;
+      const bool known = geo_(s.key, &g);
+      if (known && !g.country_iso_code.empty()) {
+        countries.add(g.country_iso_code, g.country_name, s.count);
+      } else {
+        countries.unknown += s.count;
+      }
+      if (known && g.as_number != 0) {
+        asns.add("AS" + std::to_string(g.as_number), g.as_organization, s.count);
+      } else {
+        asns.unknown += s.count;
+      }
+    }
+    const size_t limit = readLimit(q, 10, 100);
+    return jsonResponse(200, dump(json{{"configured", true},
+                                       {"sources", sources->size()},
+                                       {"complete", sources->size() < kGeoSources},
+                                       {"events", events},
+                                       {"countries", countries.toJson(limit)},
+                                       {"unknown_country", countries.unknown},
+                                       {"asns", asns.toJson(limit)},
+                                       {"unknown_as", asns.unknown}}));
   }
 
   if (path == "/api/v1/sensors") {

@@ -1,13 +1,14 @@
 #include "collector/collector.h"
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "collector/mlogc.h"
 #include "collector/parse.h"
 #include "collector/tailer.h"
+#include "core/paths.h"
 #include "http/form.h"
 #include "http/parser.h"
 #include "http/tls.h"
@@ -23,19 +24,6 @@ int64_t nowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string md5Hex(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_md5(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (unsigned i = 0; i < len; ++i) {
-    s += kHex[out[i] >> 4];
-    s += kHex[out[i] & 15];
-  }
-  return s;
 }
 
 // Holds one of the limited writer slots; 503 when none is free (the sender retries).
@@ -139,6 +127,7 @@ core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& c
     }
     c->scheme_ = "https";
   }
+  c->dashboard_ = Dashboard::load(core::shareDir() + "/web");
   c->server_ = std::make_unique<http::Server>(std::move(so), *c);
 
   for (const auto& t : cc.tails) {
@@ -213,6 +202,9 @@ core::Result<store::InsertResult> Collector::write(const std::vector<core::Event
   }
   stats_.events.fetch_add(r->inserted, std::memory_order_relaxed);
   stats_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
+  if (r->inserted > 0) {
+    for (const auto& reader : readers_) reader.wake();
+  }
   return r;
 }
 
@@ -239,6 +231,9 @@ http::Response Collector::respond(core::Capture& c, const http::ListenerSpec&) {
     }
     if (m != "GET" && m != "HEAD") return jsonError(405, "the API is read-only");
     return api(c, path);
+  }
+  if (path.rfind("/api/", 0) != 0 && path.rfind("/rpc/", 0) != 0) {
+    return dashboard_.respond(m, path, c.request.headers);
   }
   return jsonError(404, "not found");
 }
@@ -344,17 +339,10 @@ http::Response Collector::mlogc(core::Capture& c) {
   if (!c.body_complete || c.request.body_bytes != c.request.body.size()) {
     return reject("entry too large or incomplete");
   }
-  // X-Content-Hash: "md5:<hex> " (mlogc sends the rest of its index line after it).
-  if (const std::string* hash = http::findHeader(c.request.headers, "X-Content-Hash")) {
-    std::string token = hash->substr(0, hash->find_first_of(" \t"));
-    if (token.rfind("md5:", 0) == 0) token = token.substr(4);
-    std::transform(token.begin(), token.end(), token.begin(), ::tolower);
-    if (token != md5Hex(c.request.body)) return reject("content hash mismatch");
+  if (!mlogcContentHashMatches(c.request.headers, c.request.body)) {
+    return reject("content hash mismatch");
   }
-  std::string summary_id;
-  if (const std::string* s = http::findHeader(c.request.headers, "X-ForensicLog-Summary")) {
-    if (auto idx = parseMlogcIndexLine(*s)) summary_id = idx->unique_id;
-  }
+  const std::string summary_id = mlogcSummaryId(c.request.headers);
   ParseContext ctx;
   ctx.sensor = *sensor;
   ctx.fallback_time_us = nowUs();
@@ -395,6 +383,14 @@ std::string Collector::statusJson() const {
   nlohmann::json tails = nlohmann::json::array();
   for (const auto& t : tailers_) tails.push_back(nlohmann::json::parse(t->statusJson()));
   j["tails"] = tails;
+  if (!readers_.empty()) {
+    nlohmann::json outputs = nlohmann::json::object();
+    for (const auto& reader : readers_) {
+      outputs[reader.name] =
+          nlohmann::json::parse(reader.status_json(), nullptr, /*allow_exceptions=*/false);
+    }
+    j["outputs"] = outputs;
+  }
   if (auto s = store_->stats()) {
     j["store"] = {{"events", s->events}, {"attackers", s->attackers}, {"bytes", s->bytes},
                   {"last_seq", s->last_seq}, {"schema_version", s->schema_version}};

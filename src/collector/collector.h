@@ -1,19 +1,23 @@
 // The collector (DESIGN decisions 5-7): receives events from drosera sensors (batches of event
 // lines), from the real mlogc client of ModSecurity v2 (PUT /rpc/auditLogReceiver) and from
 // ModSecurity audit logs it tails; stores them (answering 2xx only after the commit); serves the
-// JSON API. Every route needs a token. Thread-safety: respond() runs concurrently on the io
+// JSON API and the dashboard (dashboard.h). Every API route needs a token; the dashboard's static
+// assets do not (they hold no data). Thread-safety: respond() runs concurrently on the io
 // threads; start/stop from the owner.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <thread>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collector/auth.h"
+#include "collector/dashboard.h"
 #include "core/config.h"
 #include "core/status.h"
 #include "http/server.h"
@@ -22,6 +26,31 @@
 namespace drosera::collector {
 
 class FileTailer;
+
+// Country and autonomous system of an address, for the dashboard's GeoIP widgets.
+struct GeoFacts {
+  std::string country_iso_code;  // "FR"
+  std::string country_name;
+  uint32_t as_number = 0;        // 0: unknown
+  std::string as_organization;
+};
+// Fills `out` for an address; false when nothing is known. Called from the io threads, so it
+// must be thread-safe. The app builds one over MaxMind databases (ecs::MaxMindGeoLookup).
+using GeoResolver = std::function<bool(std::string_view ip, GeoFacts* out)>;
+
+// One MISP publication that holds an address, for the attacker page.
+struct MispReport {
+  std::string destination;     // "feed" (a feed directory) or "rest" (a MISP server)
+  std::string where;           // the feed folder or the server's URL
+  std::string event_uuid;      // the MISP event holding the address's ip-src attribute
+  std::string attribute_uuid;  // that attribute
+  std::string date;            // the event's UTC day, "2026-11-30"
+  int64_t published_us = 0;    // when it was last sent (0: unknown)
+};
+// Fills `out` with what was published about an address (left empty: not reported); false when
+// it cannot tell. Thread-safe, like GeoResolver. Without one (or when it cannot tell) the API
+// says so ("tracked": false) and the dashboard shows the address as not reported.
+using MispResolver = std::function<bool(std::string_view ip, std::vector<MispReport>* out)>;
 
 struct CollectorStats {
   std::atomic<uint64_t> batches{0};
@@ -53,6 +82,22 @@ class Collector final : public http::Handler {
   std::string baseUrl() const;
   std::string statusJson() const;
   const CollectorStats& stats() const { return stats_; }
+  // GeoIP for the API's stats/geo and attacker pages; without one they say "not configured".
+  // Call before start().
+  void setGeoResolver(GeoResolver resolver) { geo_ = std::move(resolver); }
+  // MISP reports per address for the attacker page ("misp" in /api/v1/attackers/<ip>). Call
+  // before start().
+  void setMispResolver(MispResolver resolver) { misp_ = std::move(resolver); }
+  // A reader of the store's sequence (ECS outputs, the MISP reporter) that the owner runs: the
+  // collector wakes it after every commit that stored events, and shows its status under
+  // "outputs"/<name> in statusJson(). Call before start(); the owner stops the readers before
+  // destroying the collector.
+  struct StoreReader {
+    std::string name;
+    std::function<void()> wake;
+    std::function<std::string()> status_json;  // one JSON value
+  };
+  void addStoreReader(StoreReader reader) { readers_.push_back(std::move(reader)); }
 
   http::Response respond(core::Capture& capture, const http::ListenerSpec& listener) override;
   void captured(core::Capture&&) override {}
@@ -72,8 +117,12 @@ class Collector final : public http::Handler {
   core::Config config_;
   Credentials credentials_;
   std::unique_ptr<store::Store> store_;
+  Dashboard dashboard_;  // before server_: its responses point into it
+  GeoResolver geo_;
+  MispResolver misp_;
   std::unique_ptr<http::Server> server_;
   std::vector<std::unique_ptr<FileTailer>> tailers_;
+  std::vector<StoreReader> readers_;
   std::atomic<uint64_t> writers_{0};
   CollectorStats stats_;
   std::string scheme_ = "http";

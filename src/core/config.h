@@ -3,8 +3,10 @@
 // `drosera config default` prints this file's defaults with a comment per key.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace drosera::core {
@@ -176,6 +178,77 @@ struct CollectorConfig {
   std::vector<TailConfig> tails;
 };
 
+// ECS outputs (docs/ecs.md): the document mapping, GeoIP, NDJSON files, Elasticsearch _bulk.
+struct EcsMappingConfig {
+  std::string dataset = "drosera.honeypot";      // event.dataset
+  std::vector<std::string> tags = {"honeypot"};  // added to every document's tags
+  // labels.<key> = value on every document (deployment metadata: region, persona...).
+  std::vector<std::pair<std::string, std::string>> labels;
+  uint64_t max_body_bytes = 8192;  // http.request.body.content is cut here; 0: left out
+  bool include_original = false;   // event.original = the raw record (large)
+  uint64_t max_original_bytes = 65536;
+  uint64_t max_rule_data_bytes = 1024;  // drosera.rules[].data / .match are cut here
+  std::string observer_version;         // observer.version for drosera sensors (the app sets it)
+};
+
+struct GeoIpConfig {
+  std::string city_db;  // GeoLite2-City / GeoIP2-City .mmdb; empty: no geo
+  std::string asn_db;   // GeoLite2-ASN .mmdb; empty: no source.as
+};
+
+struct EcsNdjsonConfig {
+  bool enabled = false;
+  std::string path;                     // empty: <data_dir>/ecs/ecs.ndjson
+  uint64_t rotate_bytes = 64ull << 20;  // rotated to <path>.<n>, n growing
+  uint64_t keep_files = 20;             // rotated files kept (the store keeps every event anyway)
+  size_t batch = 1000;                  // events read from the store per write
+  double poll_interval_s = 1;           // how often the store is polled when idle
+  bool fsync = true;                    // fdatasync before the cursor moves (exactly-once on crash)
+  std::string cursor_name = "ecs-ndjson";  // reader cursor in the store
+};
+
+struct EcsBulkConfig {
+  bool enabled = false;
+  std::string url = "http://127.0.0.1:9200";  // base URL; /_bulk and /_index_template appended
+  // Index name, strftime over the event's UTC time ("%Y.%m.%d": daily). Lowercase. A name with
+  // no '%' is one index, or a data stream when data_stream is true.
+  std::string index = "drosera-%Y.%m.%d";
+  bool data_stream = false;      // the template declares a data stream (name fixed)
+  std::string flavor = "auto";   // auto | elasticsearch | opensearch (mapping types)
+  bool install_template = true;  // PUT _index_template/<template_name> before any document
+  std::string template_name = "drosera";
+  std::string template_file;  // empty: the built-in config/elastic/index-template.json
+  int template_priority = 200;
+  size_t batch_docs = 1000;            // documents per _bulk request
+  uint64_t batch_bytes = 10ull << 20;  // request body size cap (before compression)
+  double flush_interval_s = 2;         // a partial batch is sent after waiting this long
+  double poll_interval_s = 1;          // how often the store is polled when idle
+  double timeout_s = 30;               // whole request
+  double connect_timeout_s = 10;
+  double backoff_initial_s = 1;  // retries: exponential with jitter, from initial...
+  double backoff_max_s = 60;     // ...to max
+  double auth_pause_s = 60;      // after 401/403: pause, then try again (secret re-read)
+  bool compress = true;          // gzip request bodies (Content-Encoding: gzip)
+  std::string auth = "none";     // none | basic | api_key
+  std::string username;          // basic
+  std::string password_env = "DROSERA_ES_PASSWORD";  // basic: variable holding the password...
+  std::string password_file;  // ...or a file (first line), used when the variable is unset
+  std::string api_key_env = "DROSERA_ES_API_KEY";  // api_key: "id:key" or its base64 ("encoded")
+  std::string api_key_file;
+  bool verify_tls = true;
+  std::string ca_file;                             // extra CA bundle (PEM)
+  std::string cursor_name = "ecs-bulk";            // reader cursor in the store
+  std::string dead_letter_ns = "ecs-dead-letter";  // Store::putState namespace
+};
+
+struct EcsOutputConfig {
+  EcsMappingConfig mapping;
+  GeoIpConfig geoip;
+  EcsNdjsonConfig ndjson;
+  EcsBulkConfig bulk;
+};
+
+
 struct Config {
   GeneralConfig general;
   SensorConfig sensor;
@@ -188,6 +261,7 @@ struct Config {
   TrapsConfig traps;
   ShipperConfig shipper;
   CollectorConfig collector;
+  EcsOutputConfig ecs;
 };
 
 }  // namespace drosera::core

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <toml.hpp>
 
+#include "core/json_text.h"
+
 namespace drosera::core {
 namespace {
 
@@ -211,6 +213,29 @@ Field<S> listField(std::string name, std::vector<std::string> S::*m, std::string
           }};
 }
 
+template <typename S>
+Field<S> mapField(std::string name, std::vector<std::pair<std::string, std::string>> S::*m,
+                  std::string doc) {
+  return {name, doc,
+          [m](const Value& v, S& s) -> Problem {
+            if (!v.is_table()) return "expected a table of strings, e.g. {region = \"eu\"}";
+            std::vector<std::pair<std::string, std::string>> out;
+            for (const auto& [k, e] : v.as_table()) {
+              if (!e.is_string()) return "value of '" + k + "' is not a string";
+              out.emplace_back(k, e.as_string());
+            }
+            s.*m = std::move(out);
+            return std::nullopt;
+          },
+          [m](const S& s) {
+            std::string out = "{";
+            for (size_t i = 0; i < (s.*m).size(); ++i) {
+              out += (i ? ", " : "") + (s.*m)[i].first + " = " + quote((s.*m)[i].second);
+            }
+            return out + "}";
+          }};
+}
+
 const std::vector<std::string> kPersonas = {"apache", "nginx", "iis"};
 const std::vector<std::string> kFsync = {"always", "interval", "never"};
 
@@ -305,7 +330,7 @@ TableArray tableArray(
       E e;
       for (const auto& [key, fv] : entry.as_table()) {
         auto it = std::find_if(fields.begin(), fields.end(),
-                               [&](const Field<E>& f) { return f.name == key; });
+                               [&key = key](const Field<E>& f) { return f.name == key; });
         if (it == fields.end()) {
           return fail(fv, "unknown key '" + full + "." + key + "'" + suggest(key, names));
         }
@@ -354,6 +379,15 @@ Field<Config> lift(S Config::*sub, Field<S> f) {
           [sub, show](const Config& c) { return show(c.*sub); }};
 }
 
+// A field of a struct inside a section's struct (EcsOutputConfig::bulk...).
+template <typename Outer, typename Inner>
+Field<Outer> lift2(Inner Outer::*sub, Field<Inner> f) {
+  auto apply = f.apply;
+  auto show = f.show;
+  return {f.name, f.doc, [sub, apply](const Value& v, Outer& o) { return apply(v, o.*sub); },
+          [sub, show](const Outer& o) { return show(o.*sub); }};
+}
+
 std::vector<Section> schema() {
   using G = GeneralConfig;
   using Se = SensorConfig;
@@ -366,6 +400,11 @@ std::vector<Section> schema() {
   using T = TrapsConfig;
   using Sh = ShipperConfig;
   using Co = CollectorConfig;
+  using EO = EcsOutputConfig;
+  using EM = EcsMappingConfig;
+  using GI = GeoIpConfig;
+  using EN = EcsNdjsonConfig;
+  using EB = EcsBulkConfig;
   constexpr int64_t kMaxInt = 1'000'000'000;
   return {
       {"general", "Process-wide settings.",
@@ -591,6 +630,90 @@ std::vector<Section> schema() {
             [](Config& c) -> std::vector<TailConfig>& { return c.collector.tails; },
             [](const Config& c) -> const std::vector<TailConfig>& { return c.collector.tails; },
             tailFields(), {"path"})}},
+      {"ecs.mapping", "ECS documents (docs/ecs.md): what goes into each one.",
+       {lift(&Config::ecs, lift2(&EO::mapping, stringField("dataset", &EM::dataset, {}, "event.dataset"))),
+        lift(&Config::ecs, lift2(&EO::mapping, listField("tags", &EM::tags, "added to every document's tags"))),
+        lift(&Config::ecs, lift2(&EO::mapping, mapField("labels", &EM::labels,
+                                                        "labels.<key> on every document, e.g. {region = \"eu\"}"))),
+        lift(&Config::ecs, lift2(&EO::mapping, bytesField("max_body_bytes", &EM::max_body_bytes, 0,
+                                                          "http.request.body.content is cut here; 0: left out"))),
+        lift(&Config::ecs, lift2(&EO::mapping, boolField("include_original", &EM::include_original,
+                                                         "event.original = the raw record (large)"))),
+        lift(&Config::ecs, lift2(&EO::mapping, bytesField("max_original_bytes", &EM::max_original_bytes, 0,
+                                                          "event.original is cut here"))),
+        lift(&Config::ecs, lift2(&EO::mapping, bytesField("max_rule_data_bytes", &EM::max_rule_data_bytes, 0,
+                                                          "rule data and match are cut here")))}},
+      {"ecs.geoip", "GeoIP for ECS documents and the dashboard (MaxMind mmdb files; optional).",
+       {lift(&Config::ecs, lift2(&EO::geoip, stringField("city_db", &GI::city_db, {},
+                                                         "GeoLite2-City .mmdb; empty: no source.geo"))),
+        lift(&Config::ecs, lift2(&EO::geoip, stringField("asn_db", &GI::asn_db, {},
+                                                         "GeoLite2-ASN .mmdb; empty: no source.as")))}},
+      {"ecs.ndjson", "ECS NDJSON files (rotated) for Filebeat or Elastic Agent.",
+       {lift(&Config::ecs, lift2(&EO::ndjson, boolField("enabled", &EN::enabled, "write the files"))),
+        lift(&Config::ecs, lift2(&EO::ndjson, stringField("path", &EN::path, {},
+                                                          "empty: <data_dir>/ecs/ecs.ndjson"))),
+        lift(&Config::ecs, lift2(&EO::ndjson, bytesField("rotate_bytes", &EN::rotate_bytes, 4096,
+                                                         "rotate at this size"))),
+        lift(&Config::ecs, lift2(&EO::ndjson, intField("keep_files", &EN::keep_files, 1, 100000,
+                                                       "rotated files kept"))),
+        lift(&Config::ecs, lift2(&EO::ndjson, intField("batch", &EN::batch, 1, 100000,
+                                                       "events per write"))),
+        lift(&Config::ecs, lift2(&EO::ndjson, secondsField("poll_interval_s", &EN::poll_interval_s, 0.01,
+                                                           3600, "how often the store is polled"))),
+        lift(&Config::ecs, lift2(&EO::ndjson, boolField("fsync", &EN::fsync,
+                                                        "sync before the cursor moves")))}},
+      {"ecs.bulk", "Elasticsearch / OpenSearch _bulk output (create with deterministic _id).",
+       {lift(&Config::ecs, lift2(&EO::bulk, boolField("enabled", &EB::enabled, "send to Elasticsearch"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("url", &EB::url, {}, "base URL"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("index", &EB::index, {},
+                                                        "index name, strftime over the event time"))),
+        lift(&Config::ecs, lift2(&EO::bulk, boolField("data_stream", &EB::data_stream,
+                                                      "write to a data stream (a fixed name)"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("flavor", &EB::flavor,
+                                                        {"auto", "elasticsearch", "opensearch"},
+                                                        "mapping types to use"))),
+        lift(&Config::ecs, lift2(&EO::bulk, boolField("install_template", &EB::install_template,
+                                                      "install the index template at start"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("template_name", &EB::template_name, {},
+                                                        "index template name"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("template_file", &EB::template_file, {},
+                                                        "empty: the built-in template"))),
+        lift(&Config::ecs, lift2(&EO::bulk, intField("template_priority", &EB::template_priority, 0,
+                                                     kMaxInt, "index template priority"))),
+        lift(&Config::ecs, lift2(&EO::bulk, intField("batch_docs", &EB::batch_docs, 1, 100000,
+                                                     "documents per request"))),
+        lift(&Config::ecs, lift2(&EO::bulk, bytesField("batch_bytes", &EB::batch_bytes, 1024,
+                                                       "request body cap"))),
+        lift(&Config::ecs, lift2(&EO::bulk, secondsField("flush_interval_s", &EB::flush_interval_s,
+                                                         0.01, 3600, "partial batches wait this long"))),
+        lift(&Config::ecs, lift2(&EO::bulk, secondsField("poll_interval_s", &EB::poll_interval_s,
+                                                         0.01, 3600, "how often the store is polled"))),
+        lift(&Config::ecs, lift2(&EO::bulk, secondsField("connect_timeout_s", &EB::connect_timeout_s,
+                                                         0.1, 3600, "TCP and TLS connect"))),
+        lift(&Config::ecs, lift2(&EO::bulk, secondsField("auth_pause_s", &EB::auth_pause_s, 0.1,
+                                                         86400, "pause after 401/403"))),
+        lift(&Config::ecs, lift2(&EO::bulk, secondsField("timeout_s", &EB::timeout_s, 0.1, 3600,
+                                                         "whole request"))),
+        lift(&Config::ecs, lift2(&EO::bulk, secondsField("backoff_initial_s", &EB::backoff_initial_s,
+                                                         0.01, 3600, "first wait between retries"))),
+        lift(&Config::ecs, lift2(&EO::bulk, secondsField("backoff_max_s", &EB::backoff_max_s, 0.01,
+                                                         3600, "longest wait between retries"))),
+        lift(&Config::ecs, lift2(&EO::bulk, boolField("compress", &EB::compress, "gzip request bodies"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("auth", &EB::auth, {"none", "basic", "api_key"},
+                                                        "authentication"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("username", &EB::username, {}, "basic: user"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("password_env", &EB::password_env, {},
+                                                        "basic: variable holding the password"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("password_file", &EB::password_file, {},
+                                                        "basic: file holding the password"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("api_key_env", &EB::api_key_env, {},
+                                                        "api_key: variable holding the key"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("api_key_file", &EB::api_key_file, {},
+                                                        "api_key: file holding the key"))),
+        lift(&Config::ecs, lift2(&EO::bulk, boolField("verify_tls", &EB::verify_tls,
+                                                      "verify the server certificate"))),
+        lift(&Config::ecs, lift2(&EO::bulk, stringField("ca_file", &EB::ca_file, {},
+                                                        "extra CA bundle (PEM)")))}},
   };
 }
 
@@ -637,8 +760,29 @@ class Loader {
     std::vector<std::string> section_names;
     for (const auto& s : sections) section_names.push_back(s.name);
     for (const auto& [sname, svalue] : root.as_table()) {
+      // Lambdas capture the structured bindings by init-capture: clang before 16 cannot capture
+      // a binding itself.
       auto it = std::find_if(sections.begin(), sections.end(),
-                             [&](const Section& s) { return s.name == sname; });
+                             [&sname = sname](const Section& s) { return s.name == sname; });
+      if (it == sections.end() && svalue.is_table() &&
+          std::any_of(sections.begin(), sections.end(),
+                      [&sname = sname](const Section& s) {
+                        return s.name.rfind(sname + ".", 0) == 0;
+                      })) {
+        // A parent of nested sections ([ecs.bulk] lives in the table "ecs").
+        for (const auto& [sub, subvalue] : svalue.as_table()) {
+          const std::string full = sname + "." + sub;
+          auto st = std::find_if(sections.begin(), sections.end(),
+                                 [&](const Section& s) { return s.name == full; });
+          if (st == sections.end()) {
+            return fail(subvalue, "unknown section '" + full + "'" + suggest(full, section_names));
+          }
+          if (!subvalue.is_table()) return fail(subvalue, full + ": expected a table [" + full + "]");
+          Status r = loadSection(*st, subvalue, config);
+          if (!r) return r;
+        }
+        continue;
+      }
       if (it == sections.end()) {
         return fail(svalue, "unknown section '" + sname + "'" + suggest(sname, section_names));
       }
@@ -661,7 +805,7 @@ class Loader {
     for (const auto& [key, v] : table.as_table()) {
       const std::string full = section.name + "." + key;
       auto arr = std::find_if(section.arrays.begin(), section.arrays.end(),
-                              [&](const TableArray& a) { return a.name == key; });
+                              [&key = key](const TableArray& a) { return a.name == key; });
       if (arr != section.arrays.end()) {
         Status st = arr->load(v, config, [this](const Value& at, const std::string& msg) {
           return fail(at, msg);
@@ -670,7 +814,7 @@ class Loader {
         continue;
       }
       auto it = std::find_if(section.fields.begin(), section.fields.end(),
-                             [&](const Field<Config>& f) { return f.name == key; });
+                             [&key = key](const Field<Config>& f) { return f.name == key; });
       if (it == section.fields.end()) {
         return fail(v, "unknown key '" + full + "'" + suggest(key, names));
       }
@@ -694,6 +838,18 @@ Result<Config> loadValue(const Value& root, const std::string& name) {
 }  // namespace
 
 Result<Config> loadConfigString(std::string_view text, const std::string& name) {
+  // A TOML file is UTF-8 (TOML 1.0). Checked before toml11 sees the text: toml11 3.7.1 (Debian
+  // 12) reads out of bounds when it reports invalid UTF-8 inside a string (toml11 issue #199,
+  // fixed upstream by PR #208; found here by fuzz/config_fuzz.cc).
+  size_t line_start = 0;
+  for (int line = 1; line_start <= text.size(); ++line) {
+    const size_t nl = std::min(text.find('\n', line_start), text.size());
+    if (!isValidUtf8(text.substr(line_start, nl - line_start))) {
+      return Status::invalidArgument(name + ":" + std::to_string(line) +
+                                     ": not UTF-8 (a TOML file must be UTF-8 text)");
+    }
+    line_start = nl + 1;
+  }
   try {
     std::istringstream in{std::string(text)};
     Value root = toml::parse(in, name);

@@ -12,14 +12,12 @@
 #include <sstream>
 #include <thread>
 
+#include "core/paths.h"
 #include "engine/modsec_inspector.h"
 #include "http/tls.h"
 
 #ifndef DROSERA_VERSION
 #define DROSERA_VERSION "0.0.0"
-#endif
-#ifndef DROSERA_SHARE_DIR
-#define DROSERA_SHARE_DIR "."
 #endif
 
 namespace drosera::sensor {
@@ -47,17 +45,6 @@ std::string hostName() {
 }
 
 }  // namespace
-
-std::string shareDir() {
-  if (const char* env = std::getenv("DROSERA_SHARE_DIR"); env && *env) return env;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path().parent_path() / "share" / "drosera";
-    if (fs::is_directory(installed / "site", ec)) return installed.string();
-  }
-  return DROSERA_SHARE_DIR;
-}
 
 core::Result<std::string> loadOrCreateSensorId(const std::string& data_dir,
                                                const std::string& configured) {
@@ -93,7 +80,8 @@ core::Result<std::unique_ptr<traps::Traps>> makeTraps(const core::Config& c) {
   for (const auto& l : c.server.listeners) {
     if (l.kind == "fake" && l.port != 0) fake_ports.push_back(l.port);
   }
-  const std::string baits = c.traps.baits_dir.empty() ? shareDir() + "/baits" : c.traps.baits_dir;
+  const std::string baits =
+      c.traps.baits_dir.empty() ? core::shareDir() + "/baits" : c.traps.baits_dir;
   auto t = traps::Traps::create(c.traps, std::move(*secret), std::move(fake_ports), baits);
   if (!t) return t.status();
   (*t)->tokens().load(c.general.data_dir + "/state/honeytokens.json");
@@ -163,10 +151,10 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(const core::Config& config,
   s->context_.raw_request = c.event_log.raw_request;
 
   // Sites: one per distinct root.
-  const std::string default_root = c.site.root.empty() ? shareDir() + "/site" : c.site.root;
+  const std::string default_root = c.site.root.empty() ? core::shareDir() + "/site" : c.site.root;
   for (const auto& l : c.server.listeners) {
     std::string root = l.site.empty() ? default_root : l.site;
-    if (root.rfind("builtin:", 0) == 0) root = shareDir() + "/sites/" + root.substr(8);
+    if (root.rfind("builtin:", 0) == 0) root = core::shareDir() + "/sites/" + root.substr(8);
     if (!s->sites_.count(root)) {
       auto site = Site::load(root, c.site.max_file_bytes);
       if (!site) return site.status();

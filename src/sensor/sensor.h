@@ -95,8 +95,6 @@ class Sensor final : public http::Handler {
   std::atomic<bool> started_{false};
 };
 
-// Where the default decoy site and other shipped data live.
-std::string shareDir();
 // The honeytraps of this install (its secret and honeytokens in the data folder), as a rule file
 // for another ModSecurity (v2 Apache, v3 nginx): `drosera rules export`.
 core::Result<std::string> exportTrapRules(const core::Config& config);

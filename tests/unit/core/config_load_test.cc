@@ -559,6 +559,24 @@ TEST(ConfigLoad, GarbageBytesDoNotCrash) {
   }
 }
 
+// Regression (found by fuzz/config_fuzz.cc, fixed): toml11 3.7.1 reads out of bounds when it
+// reports invalid UTF-8 inside a literal string (toml11 issue #199); the loader now refuses text
+// that is not UTF-8 before parsing, naming the file and the line.
+TEST(ConfigLoad, TextThatIsNotUtf8IsRefusedWithItsLine) {
+  for (const std::string& in : {std::string("[server]\nserver_header = '''a\xff'''\n"),
+                                std::string("[server]\nserver_header = 'caf\xe9'\n"),
+                                std::string("[server]\nserver_header = \"\xc0\xaf\"\n")}) {
+    auto r = loadConfigString(in, "x.toml");
+    ASSERT_FALSE(r.isOk());
+    EXPECT_EQ(r.status().message(), "x.toml:2: not UTF-8 (a TOML file must be UTF-8 text)");
+  }
+  // UTF-8 is fine, in strings and comments.
+  auto r = loadConfigString("# caf\xc3\xa9\n[server]\nserver_header = 'caf\xc3\xa9 \xe2\x9c\x93'\n",
+                            "x.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->server.server_header, "caf\xc3\xa9 \xe2\x9c\x93");
+}
+
 class ConfigFile : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -605,6 +623,46 @@ TEST_F(ConfigFile, DefaultConfigWrittenToAFileLoads) {
   auto r = loadConfigFile(path);
   ASSERT_TRUE(r.isOk()) << r.status().message();
   EXPECT_EQ(dump(r.value()), dump(Config{}));
+}
+
+}  // namespace
+}  // namespace drosera::core
+
+namespace drosera::core {
+namespace {
+
+// ---- nested sections ([ecs.*]) -------------------------------------------------------
+
+TEST(ConfigLoad, EcsSectionsAreNestedTables) {
+  const Config c = load(
+      "[ecs.mapping]\ndataset = \"honeypot.eu\"\nlabels = {region = \"eu-west\"}\n"
+      "[ecs.ndjson]\nenabled = true\nrotate_bytes = \"1MiB\"\n"
+      "[ecs.bulk]\nenabled = true\nurl = \"https://127.0.0.1:9200\"\nauth = \"api_key\"\n"
+      "backoff_initial_s = 0.5\n");
+  EXPECT_EQ(c.ecs.mapping.dataset, "honeypot.eu");
+  ASSERT_EQ(c.ecs.mapping.labels.size(), 1u);
+  EXPECT_EQ(c.ecs.mapping.labels[0].first, "region");
+  EXPECT_EQ(c.ecs.mapping.labels[0].second, "eu-west");
+  EXPECT_TRUE(c.ecs.ndjson.enabled);
+  EXPECT_EQ(c.ecs.ndjson.rotate_bytes, 1u << 20);
+  EXPECT_TRUE(c.ecs.bulk.enabled);
+  EXPECT_EQ(c.ecs.bulk.url, "https://127.0.0.1:9200");
+  EXPECT_EQ(c.ecs.bulk.auth, "api_key");
+  EXPECT_DOUBLE_EQ(c.ecs.bulk.backoff_initial_s, 0.5);
+  // The same in one table with dotted keys.
+  const Config d = load("[ecs]\nbulk.enabled = true\nndjson.batch = 10\n");
+  EXPECT_TRUE(d.ecs.bulk.enabled);
+  EXPECT_EQ(d.ecs.ndjson.batch, 10u);
+}
+
+TEST(ConfigLoad, EcsErrorsNameTheNestedKeyAndLine) {
+  EXPECT_EQ(loadError("\n[ecs.bulkk]\nenabled = true\n"),
+            "drosera.toml:2: unknown section 'ecs.bulkk' (did you mean 'ecs.bulk'?)");
+  EXPECT_EQ(loadError("[ecs.bulk]\n\nauth = \"kerberos\"\n"),
+            "drosera.toml:3: ecs.bulk.auth: must be one of none, basic, api_key (got \"kerberos\")");
+  EXPECT_NE(loadError("[ecs.mapping]\nlabels = {region = 3}\n").find("ecs.mapping.labels"),
+            std::string::npos);
+  EXPECT_NE(loadError("[ecs]\nbulk = 3\n").find("ecs.bulk"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,515 @@
+#include "ecs/bulk_output.h"
+
+#include <spdlog/spdlog.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/json_text.h"
+#include "ecs/es_auth.h"
+
+namespace drosera::ecs {
+namespace {
+
+constexpr char kBulkPath[] =
+    "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int64_t wallMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// gzip (RFC 1952) of `in`, fastest level: Elasticsearch spends less on inflating than the wire
+// saves on bodies that are mostly repeated field names.
+bool gzip(const std::string& in, std::string& out) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return false;
+  }
+  out.resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END;
+}
+
+// At most `n` bytes of an answer, for error messages.
+std::string brief(const std::string& body, size_t n = 200) {
+  std::string s = body.substr(0, n);
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return s;
+}
+
+std::string trimUrl(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+}  // namespace
+
+BulkOutput::BulkOutput(store::Store& store, const EcsBulkConfig& config, EcsMapper mapper,
+                       const GeoLookup* geo, std::unique_ptr<http::HttpClient> client)
+    : store_(store),
+      config_(config),
+      mapper_(std::move(mapper)),
+      geo_(geo),
+      client_(std::move(client)),
+      rng_(std::random_device{}()) {}
+
+core::Result<std::unique_ptr<BulkOutput>> BulkOutput::create(
+    store::Store& store, const EcsBulkConfig& config_in, EcsMapper mapper, const GeoLookup* geo,
+    std::unique_ptr<http::HttpClient> client) {
+  EcsBulkConfig config = config_in;
+  config.url = trimUrl(config.url);
+  const bool http = config.url.rfind("http://", 0) == 0;
+  const bool https = config.url.rfind("https://", 0) == 0;
+  if (!http && !https) {
+    return core::Status::invalidArgument("ecs.bulk.url must start with http:// or https://");
+  }
+  {
+    const std::string rest = config.url.substr(http ? 7 : 8);
+    const std::string authority = rest.substr(0, rest.find('/'));
+    if (authority.empty()) return core::Status::invalidArgument("ecs.bulk.url has no host");
+    if (authority.find('@') != std::string::npos) {
+      return core::Status::invalidArgument(
+          "ecs.bulk.url must not carry credentials: use ecs.bulk.auth and a secret file or "
+          "variable");
+    }
+  }
+  if (auto err = checkIndexPattern(config.index); !err.empty()) {
+    return core::Status::invalidArgument("ecs.bulk.index: " + err);
+  }
+  if (config.data_stream && config.index.find('%') != std::string::npos) {
+    return core::Status::invalidArgument("ecs.bulk.index: a data stream name has no date in it");
+  }
+  if (config.batch_docs == 0) return core::Status::invalidArgument("ecs.bulk.batch_docs is 0");
+  if (config.batch_bytes < 1024) {
+    return core::Status::invalidArgument("ecs.bulk.batch_bytes is below 1024");
+  }
+  if (!(config.timeout_s > 0) || !(config.backoff_initial_s > 0) ||
+      config.backoff_max_s < config.backoff_initial_s || config.auth_pause_s < 0) {
+    return core::Status::invalidArgument(
+        "ecs.bulk: timeout_s and backoff_initial_s must be > 0, backoff_max_s >= "
+        "backoff_initial_s");
+  }
+  if (config.flavor != "auto" && config.flavor != "elasticsearch" &&
+      config.flavor != "opensearch") {
+    return core::Status::invalidArgument(
+        "ecs.bulk.flavor must be auto, elasticsearch or opensearch");
+  }
+  auto auth = authorizationHeader(config);
+  if (!auth) return auth.status();
+
+  std::string tpl(builtinIndexTemplate());
+  if (!config.template_file.empty()) {
+    std::ifstream in(config.template_file, std::ios::binary);
+    if (!in) {
+      return core::Status::invalidArgument("cannot read ecs.bulk.template_file " +
+                                           config.template_file);
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    tpl = ss.str();
+  }
+  {
+    TemplateOptions check;
+    auto built = buildIndexTemplate(tpl, check);
+    if (!built) {
+      return core::Status::invalidArgument("ecs.bulk index template: " + built.status().message());
+    }
+  }
+  auto cursor = store.cursor(config.cursor_name);
+  if (!cursor) return cursor.status();
+
+  if (!client) client = http::makeHttpClient();
+  std::unique_ptr<BulkOutput> out(
+      new BulkOutput(store, config, std::move(mapper), geo, std::move(client)));
+  out->auth_header_ = std::move(*auth);
+  out->template_json_ = std::move(tpl);
+  out->last_read_ = out->committed_ = out->prefix_ = *cursor;
+  out->send_limit_ = config.batch_docs;
+  out->stats_.cursor = *cursor;
+  return out;
+}
+
+BulkOutput::~BulkOutput() { stop(); }
+
+http::ClientRequest BulkOutput::request(std::string method, std::string path) const {
+  http::ClientRequest r;
+  r.method = std::move(method);
+  r.url = config_.url + path;
+  r.headers.push_back({"Accept", "application/json"});
+  if (!auth_header_.empty()) r.headers.push_back({"Authorization", auth_header_});
+  r.timeout_s = config_.timeout_s;
+  r.connect_timeout_s = config_.connect_timeout_s;
+  r.verify_tls = config_.verify_tls;
+  r.ca_file = config_.ca_file;
+  return r;
+}
+
+double BulkOutput::backoff() {
+  ++failures_;
+  double d = config_.backoff_initial_s * std::pow(2.0, std::min(failures_ - 1, 30));
+  d = std::min(d, config_.backoff_max_s);
+  // "Equal jitter": half fixed, half random, so restarted collectors do not retry in step.
+  std::uniform_real_distribution<double> u(0.0, 0.5);
+  return d * (0.5 + u(rng_));
+}
+
+BulkOutput::Turn BulkOutput::failed(const std::string& error) {
+  const double wait = backoff();
+  {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.failed_requests;
+    stats_.healthy = false;
+    stats_.last_error = error;
+  }
+  spdlog::warn("ecs bulk output: {}; retrying in {:.1f} s", error, wait);
+  return {wait, false};
+}
+
+BulkOutput::Turn BulkOutput::authFailed(int status) {
+  {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.failed_requests;
+    stats_.auth_failed = true;
+    stats_.healthy = false;
+    stats_.last_error =
+        "HTTP " + std::to_string(status) + ": Elasticsearch refused the credentials; paused";
+  }
+  spdlog::error(
+      "ecs bulk output: HTTP {} from {}: check ecs.bulk.auth and its secret; trying "
+      "again in {:.0f} s",
+      status, config_.url, config_.auth_pause_s);
+  return {config_.auth_pause_s, false};
+}
+
+bool BulkOutput::deadLetter(Item& item, int status, const std::string& type,
+                            const std::string& reason) {
+  std::string v;
+  core::JsonWriter w(v);
+  w.beginObject();
+  w.key("seq").value(item.seq);
+  w.key("_id").value(item.id);
+  w.key("index").value(item.index);
+  w.key("status").value(status);
+  w.key("error").beginObject().key("type").value(type).key("reason").value(reason.substr(0, 2048));
+  w.endObject();
+  w.key("time").value(formatTimestamp(wallMicros()));
+  w.endObject();
+  auto st = store_.putState(config_.dead_letter_ns, item.id, v);
+  if (!st) {
+    std::lock_guard lock(stats_mu_);
+    stats_.last_error = "cannot record a dead letter: " + st.toString();
+    return false;
+  }
+  item.done = true;
+  {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.dead_lettered;
+  }
+  // The reason may quote the document (attacker data): only the type is logged.
+  spdlog::warn("ecs bulk output: event seq {} refused (HTTP {}, {}), kept in {}", item.seq, status,
+               type, config_.dead_letter_ns);
+  return true;
+}
+
+bool BulkOutput::installTemplate(Turn& wait) {
+  Flavor flavor = config_.flavor == "opensearch" ? Flavor::kOpenSearch : Flavor::kElasticsearch;
+  if (config_.flavor == "auto") {
+    auto resp = client_->send(request("GET", "/"));
+    if (!resp) {
+      wait = failed("GET /: " + resp.status().message());
+      return false;
+    }
+    if (resp->status == 401 || resp->status == 403) {
+      wait = authFailed(resp->status);
+      return false;
+    }
+    if (resp->status < 200 || resp->status >= 300) {
+      wait = failed("GET /: HTTP " + std::to_string(resp->status));
+      return false;
+    }
+    flavor = flavorFromRootAnswer(resp->body);
+  }
+  TemplateOptions opt;
+  opt.index_pattern = indexWildcard(config_.index);
+  opt.data_stream = config_.data_stream;
+  opt.priority = config_.template_priority;
+  opt.flavor = flavor;
+  auto body = buildIndexTemplate(template_json_, opt);
+  if (!body) {
+    wait = failed("index template: " + body.status().message());
+    return false;
+  }
+  auto req = request("PUT", "/_index_template/" + config_.template_name);
+  req.headers.push_back({"Content-Type", "application/json"});
+  req.body = std::move(*body);
+  auto resp = client_->send(req);
+  if (!resp) {
+    wait = failed("PUT _index_template: " + resp.status().message());
+    return false;
+  }
+  if (resp->status == 401 || resp->status == 403) {
+    wait = authFailed(resp->status);
+    return false;
+  }
+  if (resp->status < 200 || resp->status >= 300) {
+    wait = failed("PUT _index_template: HTTP " + std::to_string(resp->status) + ": " +
+                  brief(resp->body));
+    return false;
+  }
+  template_done_ = true;
+  std::lock_guard lock(stats_mu_);
+  stats_.template_installed = true;
+  stats_.auth_failed = false;
+  return true;
+}
+
+core::Status BulkOutput::fillWindow() {
+  uint64_t added = 0;
+  GeoInfo geo;
+  while (window_.size() < config_.batch_docs) {
+    const size_t want = config_.batch_docs - window_.size();
+    auto events = store_.readAfter(last_read_, want);
+    if (!events) return events.status();
+    for (const auto& se : *events) {
+      Item item;
+      item.seq = se.seq;
+      item.id = documentId(se.event);
+      item.index = indexName(config_.index, se.event.time_us);
+      const GeoInfo* g = nullptr;
+      if (geo_) {
+        geo = GeoInfo{};
+        if (geo_->lookup(se.event.src_ip, geo)) g = &geo;
+      }
+      mapper_.append(se.event, se.seq, g, item.doc);
+      last_read_ = se.seq;
+      window_.push_back(std::move(item));
+      ++added;
+    }
+    if (events->size() < want) break;
+  }
+  if (added > 0) {
+    if (first_pending_at_ < 0) first_pending_at_ = now();
+    std::lock_guard lock(stats_mu_);
+    stats_.read += added;
+  }
+  return core::Status::ok();
+}
+
+BulkOutput::Turn BulkOutput::sendBatch() {
+  std::vector<Item*> sel;
+  std::string body;
+  for (auto& item : window_) {
+    if (item.done) continue;
+    if (sel.size() >= send_limit_) break;
+    std::string action = "{\"create\":{\"_index\":";
+    core::appendJsonString(action, item.index);
+    action += ",\"_id\":";
+    core::appendJsonString(action, item.id);
+    action += "}}\n";
+    if (!sel.empty() && body.size() + action.size() + item.doc.size() + 1 > config_.batch_bytes) {
+      break;
+    }
+    body += action;
+    body += item.doc;
+    body += '\n';  // the last line too: Elasticsearch refuses a body without it
+    sel.push_back(&item);
+  }
+  auto req = request("POST", kBulkPath);
+  req.headers.push_back({"Content-Type", "application/x-ndjson"});
+  if (config_.compress) {
+    std::string z;
+    if (gzip(body, z)) {
+      req.headers.push_back({"Content-Encoding", "gzip"});
+      req.body = std::move(z);
+    } else {
+      req.body = std::move(body);
+    }
+  } else {
+    req.body = std::move(body);
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.requests;
+  }
+  auto resp = client_->send(req);
+  if (!resp) return failed("POST /_bulk: " + resp.status().message());
+  const int status = resp->status;
+  if (status == 401 || status == 403) return authFailed(status);
+  if (status == 413 || status == 400) {
+    // Too large, or a document that breaks the framing (a bug): halve until the culprit is alone.
+    if (sel.size() > 1) {
+      send_limit_ = std::max<size_t>(1, sel.size() / 2);
+      std::lock_guard lock(stats_mu_);
+      ++stats_.splits;
+      return {0, false};
+    }
+    // A lone document refused whole: dead-lettered, unless the request before was refused the
+    // same way. Two in a row point at the endpoint (a proxy's size limit, a wrong path), not at
+    // the documents, and dead-lettering everything one by one would empty the stream into the
+    // dead-letter table.
+    if (lone_refusals_ > 0) {
+      return failed("POST /_bulk: HTTP " + std::to_string(status) +
+                    " for single documents in a row; check the endpoint and its size limit");
+    }
+    if (!deadLetter(*sel.front(), status,
+                    status == 413 ? "request_entity_too_large" : "illegal_argument_exception",
+                    brief(resp->body, 1024))) {
+      return failed("POST /_bulk: HTTP " + std::to_string(status) + " and no dead letter");
+    }
+    ++lone_refusals_;
+    return {0, false};
+  }
+  if (status < 200 || status >= 300) {
+    return failed("POST /_bulk: HTTP " + std::to_string(status) + ": " + brief(resp->body));
+  }
+  lone_refusals_ = 0;
+  nlohmann::json j = nlohmann::json::parse(resp->body, nullptr, false);
+  if (!j.is_object() || !j.contains("items") || !j["items"].is_array() ||
+      j["items"].size() != sel.size()) {
+    return failed("POST /_bulk: an answer without one item per document: " + brief(resp->body));
+  }
+  bool again = false;
+  uint64_t created = 0, duplicates = 0, retries = 0;
+  const auto& items = j["items"];
+  for (size_t i = 0; i < sel.size(); ++i) {
+    const auto& wrapper = items[i];
+    const nlohmann::json* item = nullptr;
+    if (wrapper.is_object() && !wrapper.empty()) item = &wrapper.begin().value();
+    int s = 0;
+    if (item && item->is_object() && item->contains("status") && (*item)["status"].is_number()) {
+      const double d = (*item)["status"].get<double>();
+      if (d >= 100 && d < 600) s = static_cast<int>(d);  // anything else: unknown, sent again
+    }
+    if (s >= 200 && s < 300) {
+      sel[i]->done = true;
+      ++created;
+    } else if (s == 409) {
+      sel[i]->done = true;  // created by an earlier attempt
+      ++duplicates;
+    } else if (s == 429 || s >= 500 || s == 0) {
+      again = true;
+      ++retries;
+    } else {
+      std::string type = "unknown", reason;
+      if (item->contains("error") && (*item)["error"].is_object()) {
+        const auto& e = (*item)["error"];
+        if (e.contains("type") && e["type"].is_string()) type = e["type"].get<std::string>();
+        if (e.contains("reason") && e["reason"].is_string()) {
+          reason = e["reason"].get<std::string>();
+        }
+      }
+      if (!deadLetter(*sel[i], s, type, reason)) again = true;
+    }
+  }
+  send_limit_ = std::min(config_.batch_docs, std::max<size_t>(1, send_limit_ * 2));
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.created += created;
+    stats_.duplicates += duplicates;
+    stats_.item_retries += retries;
+    stats_.auth_failed = false;
+    stats_.healthy = !again;
+  }
+  if (again) {
+    const double wait = backoff();
+    spdlog::warn("ecs bulk output: {} documents to send again; retrying in {:.1f} s", retries,
+                 wait);
+    return {wait, false};
+  }
+  failures_ = 0;
+  return {0, false};
+}
+
+void BulkOutput::advanceCursor() {
+  while (!window_.empty() && window_.front().done) {
+    prefix_ = window_.front().seq;
+    window_.pop_front();
+  }
+  if (prefix_ > committed_) {
+    auto st = store_.setCursor(config_.cursor_name, prefix_);
+    if (st) {
+      committed_ = prefix_;
+    } else {
+      std::lock_guard lock(stats_mu_);
+      stats_.last_error = "cannot save the cursor: " + st.toString();
+    }
+  }
+  std::lock_guard lock(stats_mu_);
+  stats_.cursor = committed_;
+}
+
+BulkOutput::Turn BulkOutput::turn() {
+  if (stats().auth_failed) {
+    // The operator may have rotated the secret: read it again before the next attempt.
+    if (auto h = authorizationHeader(config_)) auth_header_ = std::move(*h);
+  }
+  if (config_.install_template && !template_done_) {
+    Turn wait;
+    if (!installTemplate(wait)) return wait;
+  }
+  if (auto st = fillWindow(); !st) return failed("store: " + st.toString());
+  const size_t pending = static_cast<size_t>(
+      std::count_if(window_.begin(), window_.end(), [](const Item& i) { return !i.done; }));
+  if (pending == 0) {
+    advanceCursor();
+    first_pending_at_ = -1;
+    return {config_.poll_interval_s, true};
+  }
+  if (!retrying_ && pending < config_.batch_docs) {
+    const double waited = now() - first_pending_at_;
+    if (waited < config_.flush_interval_s) return {config_.flush_interval_s - waited, true};
+  }
+  Turn t = sendBatch();
+  advanceCursor();
+  retrying_ = std::any_of(window_.begin(), window_.end(), [](const Item& i) { return !i.done; });
+  if (!retrying_) first_pending_at_ = -1;
+  return t;
+}
+
+double BulkOutput::step() { return turn().delay_s; }
+
+void BulkOutput::run() {
+  while (!waiter_.stopped()) {
+    const Turn t = turn();
+    if (t.delay_s > 0 && !waiter_.wait(t.delay_s, t.wakeable)) break;
+  }
+}
+
+void BulkOutput::start() {
+  if (thread_.joinable()) return;
+  waiter_.reset();
+  thread_ = std::thread([this] { run(); });
+}
+
+void BulkOutput::stop() {
+  waiter_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BulkOutput::wake() { waiter_.wake(); }
+
+BulkOutput::Stats BulkOutput::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+}  // namespace drosera::ecs

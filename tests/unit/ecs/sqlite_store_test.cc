@@ -1,0 +1,143 @@
+// The outputs on the real SQLite store (not the in-memory test store): cursors and dead letters
+// persist in the database, and a restart of both outputs midway indexes / writes every event once.
+#ifdef DROSERA_ECS_HAVE_STORE_LIB
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "ecs/bulk_output.h"
+#include "ecs/ndjson_output.h"
+#include "fake_elasticsearch.h"
+#include "store/store.h"
+#include "test_support.h"
+
+namespace drosera::ecs {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+bool waitUntil(const std::function<bool()>& done, double seconds = 20) {
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(static_cast<int>(seconds * 1000));
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return done();
+}
+
+std::vector<core::Event> events(int from, int to) {
+  std::vector<core::Event> v;
+  for (int n = from; n < to; ++n) {
+    core::Event e = n % 4 == 0 ? testing::sqliEvent(n) : testing::benignEvent(n);
+    e.unique_id = "u" + std::to_string(n);
+    e.raw_record = "{\"transaction\":{\"unique_id\":\"u" + std::to_string(n) + "\"}}";
+    v.push_back(std::move(e));
+  }
+  return v;
+}
+
+TEST(EcsOnSqliteStore, BulkAndNdjsonOutputsSurviveARestart) {
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("drosera-ecs-sqlite-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  store::SqliteOptions so;
+  so.path = (dir / "drosera.db").string();
+  testing::FakeElasticsearch es;
+  es.setItemHook([](const std::string& id, int) { return id == "sensor-a:u33" ? 400 : 0; });
+
+  EcsBulkConfig bc;
+  bc.url = es.url();
+  bc.batch_docs = 25;
+  bc.flush_interval_s = 0.02;
+  bc.poll_interval_s = 0.02;
+  bc.timeout_s = 0.4;
+  bc.backoff_initial_s = 0.01;
+  bc.backoff_max_s = 0.05;
+  EcsNdjsonConfig nc;
+  nc.path = (dir / "ecs" / "ecs.ndjson").string();
+  nc.batch = 25;
+  nc.rotate_bytes = 20000;
+
+  {
+    auto st = store::openSqliteStore(so);
+    ASSERT_TRUE(st) << st.status().toString();
+    store::Store& store = **st;
+    ASSERT_TRUE(store.insert(events(0, 150)));
+    es.setSlowAnswers(1000, 60);
+    auto bulk = BulkOutput::create(store, bc, EcsMapper());
+    ASSERT_TRUE(bulk) << bulk.status().toString();
+    auto nd = NdjsonOutput::open(store, nc, EcsMapper());
+    ASSERT_TRUE(nd) << nd.status().toString();
+    (*bulk)->start();
+    ASSERT_TRUE((*nd)->writeBatch());
+    ASSERT_TRUE((*nd)->writeBatch());
+    ASSERT_TRUE(waitUntil([&] { return es.docCount() >= 50; }));
+    es.setSlowAnswers(1000, 2000);  // the next batch is indexed but its answer is lost
+    const size_t requests = es.bulkRequests();
+    ASSERT_TRUE(waitUntil([&] { return es.bulkRequests() > requests; }));
+  }  // outputs stopped, store closed: the process went away
+
+  auto st = store::openSqliteStore(so);
+  ASSERT_TRUE(st) << st.status().toString();
+  store::Store& store = **st;
+  const uint64_t bulk_cursor = *store.cursor("ecs-bulk");
+  EXPECT_GT(es.docCount(), bulk_cursor);
+  EXPECT_EQ(*store.cursor("ecs-ndjson"), 50u);
+  ASSERT_TRUE(store.insert(events(150, 200)));
+  es.setSlowAnswers(0, 0);
+  auto bulk = BulkOutput::create(store, bc, EcsMapper());
+  ASSERT_TRUE(bulk);
+  auto nd = NdjsonOutput::open(store, nc, EcsMapper());
+  ASSERT_TRUE(nd);
+  (*bulk)->start();
+  (*nd)->start();
+  ASSERT_TRUE(
+      waitUntil([&] { return (*bulk)->stats().cursor == 200 && (*nd)->stats().cursor == 200; }));
+  (*bulk)->stop();
+  (*nd)->stop();
+
+  const auto docs = es.docs();
+  EXPECT_EQ(docs.size(), 199u);
+  for (int n = 0; n < 200; ++n) {
+    EXPECT_EQ(docs.count("sensor-a:u" + std::to_string(n)), n == 33 ? 0u : 1u) << n;
+  }
+  EXPECT_GE((*bulk)->stats().duplicates, 1u);
+  auto dead = store.getState("ecs-dead-letter", "sensor-a:u33");
+  ASSERT_TRUE(dead);
+  ASSERT_TRUE(dead->has_value());
+  EXPECT_EQ(json::parse(**dead)["status"], 400);
+
+  // The NDJSON files hold each event once, in order.
+  std::vector<std::pair<uint64_t, fs::path>> files;
+  for (const auto& e : fs::directory_iterator(dir / "ecs")) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("ecs.ndjson.", 0) == 0) files.push_back({std::stoull(name.substr(11)), e});
+  }
+  std::sort(files.begin(), files.end());
+  files.push_back({0, nc.path});
+  uint64_t expect = 1;
+  for (const auto& [n, f] : files) {
+    std::ifstream in(f);
+    std::string line;
+    while (std::getline(in, line)) {
+      EXPECT_EQ(json::parse(line)["event"]["sequence"], expect);
+      ++expect;
+    }
+  }
+  EXPECT_EQ(expect, 201u);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace drosera::ecs
+
+#endif  // DROSERA_ECS_HAVE_STORE_LIB
