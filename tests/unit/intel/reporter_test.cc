@@ -1,0 +1,269 @@
+// The reporter (src/intel/reporter.h): no warninglisted address in any output (every entry of
+// every shipped list tried, feed and REST), configuration errors that name the key, the REST
+// transport built from the configuration, the periodic runner.
+#include "intel/reporter.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/paths.h"
+#include "fake_misp.h"
+#include "http/ip_match.h"
+#include "intel/uuid5.h"
+#include "temp_dir.h"
+#include "test_events.h"
+
+namespace drosera::intel {
+namespace {
+
+using nlohmann::json;
+using testutil::FakeStore;
+using testutil::TempDir;
+
+constexpr const char* kKey = "x7Kq9PzR2mW4vN8sT1yB6cD3fG5hJ0lA9eU2iO4p";
+
+// The first and last address of every entry of every shipped cidr list that applies to ip-src.
+std::vector<std::string> everyListedAddress() {
+  std::vector<std::string> out;
+  for (const auto& f :
+       std::filesystem::directory_iterator(testutil::mispDataDir() + "/warninglists")) {
+    if (f.path().filename() == "schema.json") continue;
+    const json j = testutil::readJsonFile(f.path().string());
+    if (j["type"] != "cidr") continue;
+    for (const auto& e : j["list"]) {
+      const std::string cidr = e.get<std::string>();
+      out.push_back(cidr.substr(0, cidr.find('/')));
+    }
+  }
+  return out;
+}
+
+std::vector<core::Event> attacksFrom(const std::vector<std::string>& ips) {
+  std::vector<core::Event> v;
+  int i = 0;
+  for (const auto& ip : ips) {
+    auto e = testutil::event("hp-web-01", ip, testutil::kDay + (i % 3600) * 1000000ll, "GET",
+                             "/?id=1' OR 1=1", {testutil::rule(942100, "SQLi")});
+    e.unique_id = "w-" + std::to_string(++i);
+    v.push_back(std::move(e));
+  }
+  return v;
+}
+
+TEST(ReporterTest, NoAddressOfAnyWarninglistIsEverReported) {
+  const auto listed = everyListedAddress();
+  ASSERT_GT(listed.size(), 2500u);
+  std::vector<std::string> ips = listed;
+  const std::vector<std::string> fine = {testutil::kSqli, testutil::kRce, testutil::kScanner,
+                                         testutil::kV6};
+  ips.insert(ips.end(), fine.begin(), fine.end());
+
+  TempDir dir;
+  FakeStore store;
+  testutil::FakeMisp misp(kKey);
+  store.add(attacksFrom(ips));
+  MispConfig c = testutil::baseConfig();
+  c.batch_size = 1000;
+  c.feed_dir = dir.path();
+  c.url = misp.url();
+  c.api_key_env = "DROSERA_TEST_MISP_KEY_W";
+  ::setenv("DROSERA_TEST_MISP_KEY_W", kKey, 1);
+  auto r = Reporter::create(c, dir.path(), &store,
+                            {[] { return testutil::kDay + 30 * testutil::kHour; }});
+  ::unsetenv("DROSERA_TEST_MISP_KEY_W");
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ((*r)->transports().size(), 2u);
+  auto st = (*r)->runOnce();
+  ASSERT_TRUE(st.isOk()) << st.status().toString();
+  EXPECT_EQ(st->events_filtered, listed.size());
+
+  // Every IP-typed value and URL host in the feed and in MISP, checked against the lists.
+  const Warninglists& lists = (*r)->warninglists();
+  std::set<std::string> reported;
+  const auto scan = [&](const json& attrs) {
+    for (const auto& a : attrs) {
+      const std::string type = a["type"], value = a["value"];
+      if (type == "ip-src" || type == "ip-dst") {
+        EXPECT_FALSE(lists.match(type, value).has_value()) << value;
+        reported.insert(value);
+      }
+      if (type == "url") {
+        EXPECT_FALSE(lists.match("url", value).has_value()) << value;
+      }
+    }
+  };
+  for (const auto& [name, bytes] : testutil::readDir(dir.path())) {
+    if (name == "manifest.json" || name == "hashes.csv") continue;
+    const json ev = json::parse(bytes);
+    scan(ev["Event"]["Attribute"]);
+    for (const auto& o : ev["Event"]["Object"]) scan(o["Attribute"]);
+  }
+  for (const auto& [uuid, ev] : misp.state().items()) {
+    json attrs = json::array();
+    for (const auto& [au, a] : ev["attributes"].items()) attrs.push_back(a);
+    scan(attrs);
+  }
+  EXPECT_EQ(reported, std::set<std::string>(fine.begin(), fine.end()));
+  const std::string bodies = misp.allBodies();
+  for (const auto& ip : listed) {
+    const std::string canon = http::canonicalIp(ip);
+    // As a whole JSON string value: "1.2.3.4" must not be sent (substrings of other values may).
+    EXPECT_EQ(bodies.find("\"" + canon + "\""), std::string::npos) << canon;
+  }
+  EXPECT_THAT(misp.violations(), ::testing::IsEmpty());
+}
+
+TEST(ReporterTest, ConfigurationErrorsNameTheKey) {
+  FakeStore store;
+  const auto err = [&](MispConfig c) {
+    auto r = Reporter::create(c, "/tmp", &store);
+    return r.isOk() ? std::string("ok") : r.status().message();
+  };
+  MispConfig c = testutil::baseConfig();
+  c.tlp = "tlp:purple";
+  EXPECT_THAT(err(c), ::testing::HasSubstr("misp.tlp"));
+  c = testutil::baseConfig();
+  c.honeypot_tags = {"honeypot-basic:interaction-level=\"extreme\""};
+  EXPECT_THAT(err(c), ::testing::HasSubstr("misp.honeypot_tags"));
+  c = testutil::baseConfig();
+  c.allowlist = {"10.0.0.0/40"};
+  EXPECT_THAT(err(c), ::testing::HasSubstr("misp.allowlist"));
+  c = testutil::baseConfig();
+  c.misp_data_dir = "/nonexistent";
+  EXPECT_THAT(err(c), ::testing::HasSubstr("misp.misp_data_dir"));
+  c = testutil::baseConfig();
+  c.warninglist_dirs = {"/nonexistent"};
+  EXPECT_THAT(err(c), ::testing::HasSubstr("misp.warninglist_dirs"));
+  c = testutil::baseConfig();
+  c.namespace_uuid = "not-a-uuid";
+  EXPECT_THAT(err(c), ::testing::HasSubstr("misp.namespace_uuid"));
+  c = testutil::baseConfig();
+  c.sensor_groups = {{"a", {"s1"}}, {"b", {"s1"}}};
+  EXPECT_THAT(err(c), ::testing::HasSubstr("misp.sensor_groups"));
+  c = testutil::baseConfig();
+  c.url = "https://misp.example.org";
+  c.api_key_env = "DROSERA_TEST_NO_SUCH_KEY";
+  EXPECT_THAT(err(c), ::testing::HasSubstr("DROSERA_TEST_NO_SUCH_KEY"));
+}
+
+TEST(ReporterTest, DefaultDataAreTheShippedOnesWithEveryWarninglist) {
+  EXPECT_EQ(defaultMispDataDir(), core::shareDir() + "/data/misp");
+  if (std::getenv("DROSERA_SHARE_DIR") == nullptr) {
+    // A build runs from the source tree: the repository's own data/misp, no ../shared.
+    EXPECT_EQ(defaultMispDataDir(), std::string(DROSERA_SOURCE_DIR) + "/data/misp");
+  }
+  FakeStore store;
+  TempDir dir;
+  MispConfig c = testutil::baseConfig();
+  c.misp_data_dir.clear();
+  c.warninglist_dirs.clear();
+  auto r = Reporter::create(c, dir.path(), &store);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  size_t files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(defaultMispDataDir() + "/warninglists")) {
+    if (f.path().extension() == ".json" && f.path().filename() != "schema.json") ++files;
+  }
+  EXPECT_GE(files, 27u);
+  EXPECT_EQ((*r)->warninglists().lists(), files);  // every list in the folder
+  EXPECT_TRUE((*r)->catalog().tagExists("tlp:amber"));
+  ASSERT_NE((*r)->catalog().objectTemplate("http-request"), nullptr);
+
+  // A share folder without the data (a broken install): an error that names the key.
+  const char* old = std::getenv("DROSERA_SHARE_DIR");
+  const std::string saved = old ? old : "";
+  ::setenv("DROSERA_SHARE_DIR", dir.path().c_str(), 1);
+  auto bad = Reporter::create(c, dir.path(), &store);
+  if (old) {
+    ::setenv("DROSERA_SHARE_DIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("DROSERA_SHARE_DIR");
+  }
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("misp.misp_data_dir"));
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr(dir.path() + "/data/misp"));
+}
+
+TEST(ReporterTest, IdentityIsGeneratedOnceAndKept) {
+  FakeStore store;
+  TempDir dir;
+  MispConfig c = testutil::baseConfig();
+  c.namespace_uuid.clear();
+  c.org_uuid.clear();
+  store.add(testutil::dayOfAttacks());
+  auto r1 = Reporter::create(c, dir.path(), &store);
+  ASSERT_TRUE(r1.isOk());
+  ASSERT_TRUE((*r1)->runOnce().isOk());
+  const std::string ns = (*r1)->modelOptions().namespace_uuid;
+  EXPECT_TRUE(isUuid(ns));
+  EXPECT_NE(ns, (*r1)->modelOptions().org_uuid);
+  auto r2 = Reporter::create(c, dir.path(), &store);
+  ASSERT_TRUE((*r2)->runOnce().isOk());
+  EXPECT_EQ((*r2)->modelOptions().namespace_uuid, ns);
+  // Another install (another store) gets another namespace: no UUID clashes between operators.
+  FakeStore other;
+  auto r3 = Reporter::create(c, dir.path(), &other);
+  ASSERT_TRUE((*r3)->runOnce().isOk());
+  EXPECT_NE((*r3)->modelOptions().namespace_uuid, ns);
+}
+
+TEST(ReporterTest, CorruptStateIsAnErrorNotACrash) {
+  FakeStore store;
+  TempDir dir;
+  store.add(testutil::dayOfAttacks());
+  ASSERT_TRUE(store.putState("misp", "part/hp-web-01|2025-03-14/1", "{garbage").isOk());
+  auto r = Reporter::create(testutil::baseConfig(), dir.path(), &store,
+                            {[] { return testutil::kDay + 12 * testutil::kHour; }});
+  ASSERT_TRUE(r.isOk());
+  auto st = (*r)->runOnce();
+  ASSERT_FALSE(st.isOk());
+  EXPECT_EQ(st.status().code(), core::Status::Code::kCorruption);
+  EXPECT_EQ(*store.cursor("misp"), 0u);
+}
+
+TEST(ReporterTest, EventsOlderThanTheFeedKeepsAreNotReported) {
+  FakeStore store;
+  TempDir dir;
+  store.add(testutil::dayOfAttacks());
+  auto r = Reporter::create(testutil::baseConfig(), dir.path(), &store,
+                            {[] { return testutil::kDay + 31 * 24 * testutil::kHour; }});
+  ASSERT_TRUE(r.isOk());
+  auto st = (*r)->runOnce();
+  ASSERT_TRUE(st.isOk());
+  EXPECT_EQ(st->events_folded, 0u);
+  EXPECT_EQ(st->events_too_old + st->events_filtered, testutil::dayOfAttacks().size());
+}
+
+TEST(ReporterTest, PeriodicReporterRunsUntilStopped) {
+  FakeStore store;
+  TempDir dir;
+  store.add(testutil::dayOfAttacks());
+  auto r = Reporter::create(testutil::baseConfig(), dir.path(), &store,
+                            {[] { return testutil::kDay + 12 * testutil::kHour; }});
+  ASSERT_TRUE(r.isOk());
+  PeriodicReporter p(std::move(*r), 0.05);
+  p.start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (*store.cursor("misp") < testutil::dayOfAttacks().size() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(*store.cursor("misp"), testutil::dayOfAttacks().size());
+  store.add({testutil::event("hp-web-01", "91.240.118.9", testutil::kDay, "GET", "/.env", {},
+                             {testutil::trap("sensitive_file")})});
+  const uint64_t want = testutil::dayOfAttacks().size() + 1;
+  while (*store.cursor("misp") < want && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(*store.cursor("misp"), want);
+  p.stop();
+  EXPECT_TRUE(std::filesystem::exists(dir.file("misp-feed/manifest.json")));
+  p.stop();  // twice is fine
+}
+
+}  // namespace
+}  // namespace drosera::intel
