@@ -21,6 +21,11 @@ test_pkgs=(
   nginx libnginx-mod-http-modsecurity
 )
 bench_pkgs=(wrk util-linux procps)
+# The dashboard's browser test (tests/e2e): Debian's Chromium driven by playwright-core, which
+# tests/e2e/install.sh installs from its lock file with npm ci. NodeSource's nodejs bundles npm.
+e2e_pkgs=(chromium nodejs)
+command -v npm >/dev/null 2>&1 || e2e_pkgs+=(npm)
+test_pkgs+=("${e2e_pkgs[@]}")
 
 want=()
 [ $# -eq 0 ] && set -- build
@@ -40,7 +45,15 @@ for p in $(printf '%s\n' "${want[@]}" | sort -u); do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+e2e_modules() {
+  case " $* " in
+    *" test "*|*" bench "*|*" all "*) "$(dirname "$0")/../tests/e2e/install.sh" ;;
+  esac
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  e2e_modules "$@"
+  exit 0
+fi
 
 echo "install-deps: installing ${missing[*]}"
 SUDO=""
@@ -59,3 +72,4 @@ fi
 trap '[ $created_policy -eq 1 ] && $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+e2e_modules "$@"
