@@ -35,6 +35,7 @@ Clock::duration secs(double s) {
 constexpr size_t kReadChunk = 16384;
 constexpr uint64_t kOverflowConnections = 64;  // answered 503 past limits.max_connections
 constexpr size_t kLingerBytes = 65536;
+constexpr size_t kMaxUnanswered = 4096;  // captures made from the bytes left at a close
 
 void addUnique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
@@ -402,6 +403,7 @@ class Session final : public SessionBase {
 
   void answerError(int status) {
     srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
+    error_answer_ = true;  // what the client still sends belongs to this broken request
     const bool http10 = parser_.request().version == "1.0";
     const bool head = parser_.isHead();
     cap_ = takeCapture(buf_.size());  // the connection ends: keep every byte received
@@ -438,7 +440,10 @@ class Session final : public SessionBase {
     asio::async_write(stream_, bufs,
                       [s = self(), keep_alive, consumed](boost::system::error_code ec, size_t) {
                         ++s->served_;
-                        if (ec || !keep_alive) return s->closeGracefully();
+                        if (ec || !keep_alive) {
+                          if (!s->error_answer_) s->keepUnanswered(consumed);
+                          return s->closeGracefully();
+                        }
                         s->buf_.erase(0, std::min(consumed, s->buf_.size()));
                         s->parser_.reset();
                         s->extra_limits_.clear();
@@ -456,6 +461,41 @@ class Session final : public SessionBase {
     srv_.handler.captured(std::move(c));
   }
 
+  // ---- requests that will get no answer --------------------------------------------------
+  // A connection that ends after an answer (requests per connection used up, Connection:
+  // close, a write that failed or timed out) may hold more requests the client already sent:
+  // pipelined ones, or ones sent behind a close. They are evidence like any other request, so
+  // they are recorded (anomaly "unanswered"), with what still arrives while the close lingers.
+  void keepUnanswered(size_t consumed) {
+    buf_.erase(0, std::min(consumed, buf_.size()));
+    keep_unanswered_ = true;
+  }
+
+  void recordUnanswered() {
+    if (!keep_unanswered_) return;
+    keep_unanswered_ = false;
+    for (size_t n = 0; !buf_.empty() && n < kMaxUnanswered; ++n) {
+      parser_.reset();
+      extra_limits_.clear();
+      session_anomalies_.assign({"unanswered"});
+      sent_continue_ = false;
+      started_us_ = nowUs();
+      const ParseState st = parser_.parse(buf_);
+      size_t used = buf_.size();
+      if (st == ParseState::kComplete && parser_.consumed() > 0) {
+        used = std::min(parser_.consumed(), buf_.size());
+      } else if (st == ParseState::kNeedMore) {
+        session_anomalies_.push_back("incomplete_request");
+      }
+      core::Capture c = takeCapture(used);
+      c.answered_us = 0;
+      srv_.handler.captured(std::move(c));
+      buf_.erase(0, used);
+      if (st != ParseState::kComplete) break;
+    }
+    buf_.clear();
+  }
+
   // ---- closing -------------------------------------------------------------------------
   void closeGracefully() {
     phase_ = Phase::kClosing;
@@ -468,6 +508,7 @@ class Session final : public SessionBase {
       linger_ = 0;
       drain();
     } else {
+      recordUnanswered();
       armTimer(1.0);
       stream_.async_shutdown([s = self()](boost::system::error_code) { s->closeNow(); });
     }
@@ -478,7 +519,13 @@ class Session final : public SessionBase {
     lowest(stream_).async_read_some(
         asio::buffer(*scratch), [s = self(), scratch](boost::system::error_code ec, size_t n) {
           s->linger_ += n;
-          if (ec || s->linger_ > kLingerBytes) return s->closeNow();
+          if (s->keep_unanswered_ && n > 0) {
+            s->buf_.append(scratch->data(), n);  // at most kLingerBytes + one read
+          }
+          if (ec || s->linger_ > kLingerBytes) {
+            s->recordUnanswered();
+            return s->closeNow();
+          }
           s->drain();
         });
   }
@@ -506,6 +553,8 @@ class Session final : public SessionBase {
   const char* over_limit_ = nullptr;
   bool stop_requested_ = false;
   bool sent_continue_ = false;
+  bool error_answer_ = false;
+  bool keep_unanswered_ = false;
   std::string sni_, tls_version_;
   std::vector<std::string> extra_limits_;
   std::vector<std::string> session_anomalies_;
