@@ -142,6 +142,17 @@ bool RequestParser::nextLine(std::string_view in, uint64_t max, std::string_view
   return true;
 }
 
+void RequestParser::parseLongRequestLine(std::string_view line) {
+  limit("max_request_line");
+  // Keep the method and the start of the target for the engine: the first max_request_line
+  // bytes, whether the line end has arrived or not (the same request for any split into reads).
+  parseRequestLine(line.substr(0, limits_.max_request_line));
+  if (request_.version == "0.9") {  // cut short, not an HTTP/0.9 request
+    request_.version.clear();
+    anomalies_.erase(std::remove(anomalies_.begin(), anomalies_.end(), "http09"), anomalies_.end());
+  }
+}
+
 bool RequestParser::parseRequestLine(std::string_view line) {
   if (line.find('\0') != std::string_view::npos) anomaly("nul_in_request_line");
   if (line.find('\r') != std::string_view::npos) anomaly("bare_cr");
@@ -345,23 +356,14 @@ ParseState RequestParser::parse(std::string_view in) {
         if (pos_ >= in.size()) return ParseState::kNeedMore;
         if (!nextLine(in, limits_.max_request_line, &line, &too_long)) {
           if (too_long) {
-            limit("max_request_line");
-            // Keep what arrived for the engine: the method and the start of the target.
-            parseRequestLine(in.substr(pos_, std::min<size_t>(in.size() - pos_,
-                                                               limits_.max_request_line)));
-            if (request_.version == "0.9") {  // cut short, not an HTTP/0.9 request
-              request_.version.clear();
-              anomalies_.erase(std::remove(anomalies_.begin(), anomalies_.end(), "http09"),
-                               anomalies_.end());
-            }
+            parseLongRequestLine(in.substr(pos_));
             consumed_ = in.size();
             return fail(ParseError::kUriTooLong, nullptr);
           }
           return ParseState::kNeedMore;
         }
         if (too_long) {
-          limit("max_request_line");
-          parseRequestLine(line);
+          parseLongRequestLine(line);
           consumed_ = pos_;
           return fail(ParseError::kUriTooLong, nullptr);
         }
@@ -393,7 +395,10 @@ ParseState RequestParser::parse(std::string_view in) {
           return ParseState::kNeedMore;
         }
         if (too_long) {
+          // The limit is the answer, as when the line arrives in parts and is refused unread;
+          // the cut line is kept for the engine, but its shape (no colon...) decides nothing.
           limit("max_header_line");
+          if (error_ == ParseError::kNone) error_ = ParseError::kHeadersTooLarge;
           parseHeaderLine(line.substr(0, limits_.max_header_line));
           consumed_ = pos_;
           return fail(ParseError::kHeadersTooLarge, nullptr);
@@ -422,6 +427,7 @@ ParseState RequestParser::parse(std::string_view in) {
         header_bytes_ += line.size() + 2;
         if (header_bytes_ > limits_.max_header_bytes) {
           limit("max_header_bytes");
+          if (error_ == ParseError::kNone) error_ = ParseError::kHeadersTooLarge;
           parseHeaderLine(line);
           consumed_ = pos_;
           return fail(ParseError::kHeadersTooLarge, nullptr);
@@ -540,7 +546,18 @@ ParseState RequestParser::parse(std::string_view in) {
             consumed_ = in.size();
             return fail(ParseError::kHeadersTooLarge, nullptr);
           }
+          if (error_ != ParseError::kNone) {
+            // A malformed trailer: answer now, as for a malformed header, rather than hold the
+            // connection for trailers that cannot make the request valid.
+            consumed_ = in.size();
+            return fail(error_, nullptr);
+          }
           return ParseState::kNeedMore;
+        }
+        if (too_long) {  // as above: the same answer whether the line arrived whole or in parts
+          limit("max_header_line");
+          consumed_ = pos_;
+          return fail(ParseError::kHeadersTooLarge, nullptr);
         }
         if (line.empty()) {
           consumed_ = pos_;

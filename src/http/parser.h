@@ -71,6 +71,8 @@ class RequestParser {
   // Sets *too_long when more than `max` bytes arrived without a line end.
   bool nextLine(std::string_view in, uint64_t max, std::string_view* line, bool* too_long);
   bool parseRequestLine(std::string_view line);
+  // A request line longer than max_request_line (414): parses its first max_request_line bytes.
+  void parseLongRequestLine(std::string_view line);
   void parseHeaderLine(std::string_view line);
   bool finishHead();
   ParseState fail(ParseError e, const char* anomaly);

@@ -683,6 +683,23 @@ TEST(ParserTest, LongRequestLineWithoutNewlineDoesNotClaimHttp09) {
   EXPECT_NE(o.version, "0.9");
 }
 
+// Regression (found by fuzz/http_parser_fuzz.cc, fixed): a request line longer than the limit
+// was kept whole when its line end had arrived and cut to the limit when it had not, so the
+// request the engine saw (and the limit's bound on it) depended on how the bytes were read.
+TEST(ParserTest, LongRequestLineIsCutToTheLimitWithOrWithoutItsLineEnd) {
+  const ParserLimits l = smallLimits();
+  const std::string line = "GET /" + std::string(100, 'a') + " HTTP/1.1";
+  const Outcome complete = parseWhole(line + "\r\nHost: a\r\n\r\n", l);
+  const Outcome cut = parseWhole(line, l);
+  ASSERT_EQ(complete.error, ParseError::kUriTooLong);
+  ASSERT_EQ(cut.error, ParseError::kUriTooLong);
+  EXPECT_EQ(complete.method, "GET");
+  EXPECT_EQ(complete.target, line.substr(4, l.max_request_line - 4));
+  EXPECT_EQ(complete.target, cut.target);
+  EXPECT_EQ(complete.version, cut.version);
+  EXPECT_FALSE(hasAnomaly(complete, "http09")) << complete;
+}
+
 TEST(ParserTest, RequestLineAtTheLimitIsAccepted) {
   ParserLimits l = smallLimits();
   std::string line = "GET /";
@@ -1073,6 +1090,43 @@ TEST(ParserTest, MalformedTrailerIsBadRequest) {
     EXPECT_TRUE(hasAnomaly(o, "chunked_trailer"));
     EXPECT_EQ(o.error, ParseError::kBadRequest);
     EXPECT_EQ(o.state, ParseState::kError) << o;
+  }
+}
+
+// Regression (found by fuzz/http_parser_fuzz.cc, fixed): after a malformed trailer the parser
+// knew the answer was 400 but kept asking for more bytes until the client ended the trailers
+// (or the body timeout struck), where a malformed header line is answered at once.
+TEST(ParserTest, MalformedTrailerIsAnsweredWithoutWaitingForTheEnd) {
+  const std::string in = chunkedRequest("1\r\nx\r\n0\r\nX: t\r\n\r!\n");
+  const Outcome o = parseWhole(in);
+  EXPECT_EQ(o.state, ParseState::kError) << o;
+  EXPECT_EQ(o.error, ParseError::kBadRequest);
+  EXPECT_TRUE(hasAnomaly(o, "bare_cr"));
+  EXPECT_EQ(o.consumed, in.size());
+  const Outcome bytes = parseByteByByte(in + "\r\n");
+  EXPECT_EQ(bytes.state, ParseState::kError) << bytes;
+  EXPECT_EQ(bytes.error, ParseError::kBadRequest);
+}
+
+// Regression (found by fuzz/http_parser_fuzz.cc, fixed): the answer to a header or trailer line
+// over a limit depended on how it was read. Arriving in parts, the line was refused unread (431);
+// arriving whole, the cut line was parsed first and its shape decided (a line cut before its
+// colon gave 400), and a whole trailer line over max_header_line was even accepted.
+TEST(ParserTest, OverLongHeaderAndTrailerLinesGetTheSameAnswerHoweverTheyAreRead) {
+  const ParserLimits l = smallLimits();
+  const std::string long_name = "X-" + std::string(40, 'n') + ": v";  // cut before its colon
+  const std::string inputs[] = {
+      "GET / HTTP/1.1\r\nHost: a\r\n" + long_name + "\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nA: " + std::string(28, 'a') + "\r\nB: " + std::string(28, 'b') +
+          "\r\nNoColon" + std::string(24, 'c') + "\r\n\r\n",  // past max_header_bytes, no colon
+      chunkedRequest("1\r\nx\r\n0\r\nT: " + std::string(40, 't') + "\r\n\r\n"),
+  };
+  for (const std::string& in : inputs) {
+    const Outcome whole = parseWhole(in, l);
+    EXPECT_EQ(whole.state, ParseState::kError) << in;
+    EXPECT_EQ(whole.error, ParseError::kHeadersTooLarge) << whole;
+    const Outcome bytes = parseByteByByte(in, l);
+    EXPECT_EQ(bytes.error, ParseError::kHeadersTooLarge) << bytes;
   }
 }
 
