@@ -141,6 +141,12 @@ int smallInt(element v, int fallback = 0) {
   return static_cast<int>(*i);
 }
 
+// A response status: three digits, as in the native format's status line; 0 (none) otherwise.
+int httpStatus(element v) {
+  const auto i = integer(v);
+  return i && *i >= 100 && *i <= 999 ? static_cast<int>(*i) : 0;
+}
+
 uint16_t port(element v) {
   const auto i = integer(v);
   return i && *i > 0 && *i <= 65535 ? static_cast<uint16_t>(*i) : 0;
@@ -278,7 +284,7 @@ void readV3Transaction(element v, core::Event& e, V3State& st, const ParseContex
       if (f.value.get_object().get(resp) != simdjson::SUCCESS) continue;
       for (auto r : resp) {
         if (r.key == "http_code") {
-          e.status = smallInt(r.value);
+          e.status = httpStatus(r.value);
         } else if (r.key == "headers" && !st.date_header) {
           st.date_header = dateHeader(r.value);
         }
@@ -505,7 +511,7 @@ core::Result<core::Event> parseV2Json(std::string_view record, const ParseContex
         object resp;
         if (f.value.get_object().get(resp) != simdjson::SUCCESS) continue;
         for (auto r : resp) {
-          if (r.key == "status") e.status = smallInt(r.value);
+          if (r.key == "status") e.status = httpStatus(r.value);
           if (r.key == "headers" && !date_header) date_header = dateHeader(r.value);
         }
       } else if (k == "audit_data") {

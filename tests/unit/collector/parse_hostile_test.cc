@@ -411,6 +411,29 @@ TEST(ParseHostile, DuplicateKeysAndOddTypes) {
   EXPECT_FALSE(r->attacker_flagged);
 }
 
+// Regression (found by fuzz/v3_json_fuzz.cc, fixed): the JSON parsers kept any response status
+// up to a billion ("http_code":2200, -7), where the native parser keeps three digits only; an
+// event's status is now an HTTP status or 0 (none) whatever the format.
+TEST(ParseHostile, ResponseStatusIsThreeDigitsOrNone) {
+  ParseContext ctx;
+  ctx.sensor = "s";
+  for (const char* code : {"2200", "-7", "99", "1000", "\"2200\"", "1e3"}) {
+    const std::string v3 =
+        std::string(R"({"transaction":{"unique_id":"a","response":{"http_code":)") + code + "}}}";
+    auto r3 = parseV3Json(v3, ctx);
+    ASSERT_TRUE(r3.isOk()) << r3.status().toString();
+    EXPECT_EQ(r3->status, 0) << code;
+    const std::string v2 =
+        std::string(R"({"transaction":{"transaction_id":"a"},"response":{"status":)") + code + "}}";
+    auto r2 = parseV2Json(v2, ctx);
+    ASSERT_TRUE(r2.isOk()) << r2.status().toString();
+    EXPECT_EQ(r2->status, 0) << code;
+  }
+  auto ok = parseV3Json(R"({"transaction":{"unique_id":"a","response":{"http_code":999}}})", ctx);
+  ASSERT_TRUE(ok.isOk());
+  EXPECT_EQ(ok->status, 999);
+}
+
 TEST(ParseHostile, ClearErrors) {
   ParseContext ctx;
   EXPECT_EQ(parseV3Json("", ctx).status().message().substr(0, 26), "v3 json: not a JSON record");
