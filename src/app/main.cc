@@ -16,7 +16,9 @@
 #include "collector/collector.h"
 #include "core/config_load.h"
 #include "engine/modsec_inspector.h"
+#include "intel/reporter.h"
 #include "sensor/sensor.h"
+#include "store/store.h"
 
 #ifndef DROSERA_VERSION
 #define DROSERA_VERSION "0.0.0"
@@ -166,6 +168,132 @@ void printCollectorBanner(const drosera::collector::Collector& c, bool standalon
   std::cout << os.str() << std::flush;
 }
 
+// ---- MISP (docs/misp.md) -------------------------------------------------------------------
+
+namespace intel = drosera::intel;
+
+// What the MISP reporter of this configuration writes to, for the banners.
+std::string mispTarget(const Config& c) {
+  const std::string feed = !c.misp.feed_dir.empty() ? c.misp.feed_dir
+                           : c.misp.url.empty()     ? c.general.data_dir + "/misp-feed"
+                                                    : std::string();
+  std::string out;
+  if (!feed.empty()) out = "feed folder " + feed;
+  if (!c.misp.url.empty()) out += (out.empty() ? "" : " and ") + std::string("REST ") + c.misp.url;
+  return out;
+}
+
+// The MISP reporter of a data folder. One per store: it holds <data_dir>/misp-reporter.lock
+// while it lives, so `drosera report misp` and a running `drosera run` never report at once.
+core::Result<std::unique_ptr<intel::Reporter>> makeMispReporter(const Config& c,
+                                                                drosera::store::Store* store) {
+  intel::ReporterOptions ro;
+  ro.lock_path = c.general.data_dir + "/misp-reporter.lock";
+  return intel::Reporter::create(c.misp, c.general.data_dir, store, std::move(ro));
+}
+
+// The periodic reporter inside `drosera run` and `drosera collector` ([misp] enabled, the
+// default): every misp.interval_s, into <data_dir>/misp-feed unless misp.url/feed_dir say
+// otherwise. Null when disabled, or when another process reports from this data folder.
+core::Result<std::unique_ptr<intel::PeriodicReporter>> startMispReporter(
+    const Config& c, drosera::store::Store* store) {
+  if (!c.misp.enabled) return std::unique_ptr<intel::PeriodicReporter>();
+  if (c.collector.store == "postgres") {
+    spdlog::warn("misp: reporting from a shared PostgreSQL store: keep [misp] enabled on one "
+                 "collector only");
+  }
+  auto r = makeMispReporter(c, store);
+  if (!r && r.status().code() == core::Status::Code::kUnavailable) {
+    spdlog::warn("misp: not reporting from this process: {}", r.status().message());
+    return std::unique_ptr<intel::PeriodicReporter>();
+  }
+  if (!r) return r.status();
+  auto p = std::make_unique<intel::PeriodicReporter>(std::move(*r), c.misp.interval_s);
+  p->start();
+  return p;
+}
+
+std::string mispBanner(const Config& c, const intel::PeriodicReporter* p) {
+  if (p == nullptr) return "";
+  std::ostringstream os;
+  os << "  MISP:         " << mispTarget(c) << "  (every " << c.misp.interval_s << " s)\n";
+  return os.str();
+}
+
+// The store of a data folder, opened as the collector opens it (collector.store).
+core::Result<std::unique_ptr<drosera::store::Store>> openStore(const Config& c) {
+  const auto& cc = c.collector;
+  if (cc.store == "postgres") {
+    if (cc.postgres.empty()) {
+      return core::Status::invalidArgument(
+          "collector.postgres: a connection string is needed with collector.store = \"postgres\"");
+    }
+    return drosera::store::openPostgresStore({cc.postgres});
+  }
+  drosera::store::SqliteOptions so;
+  so.path = cc.sqlite_path.empty() ? c.general.data_dir + "/store.db" : cc.sqlite_path;
+  std::error_code ec;
+  if (!std::filesystem::exists(so.path, ec)) {
+    return core::Status::notFound("no store at " + so.path +
+                                  " (give the data folder of drosera run or collector: "
+                                  "--data-dir, or collector.sqlite_path)");
+  }
+  return drosera::store::openSqliteStore(so);
+}
+
+// `drosera report misp`: reports the store of a data folder to MISP: with no misp.url into the
+// feed folder <data_dir>/misp-feed. --once: one pass (until the store is caught up), then exit;
+// otherwise every misp.interval_s until stopped. Runs whatever misp.enabled says.
+int reportMisp(const CommonOptions& o, bool once) {
+  sigset_t sigs{};
+  if (!once) sigs = blockSignals();
+  Config config;
+  if (!loadConfig(o, &config)) return 2;
+  setupLogging(config.general.log_level);
+  if (auto st = intel::validateMispConfig(config.misp); !st) {
+    std::fprintf(stderr, "drosera: configuration error: %s\n", st.message().c_str());
+    return 2;
+  }
+  auto store = openStore(config);
+  if (!store) {
+    std::fprintf(stderr, "drosera: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  auto reporter = makeMispReporter(config, store->get());
+  if (!reporter) {
+    std::fprintf(stderr, "drosera: %s\n", reporter.status().message().c_str());
+    return reporter.status().code() == core::Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  if (once) {
+    auto r = (*reporter)->runOnce();
+    if (!r) {
+      std::fprintf(stderr, "drosera: MISP report failed (run it again: nothing is sent twice): %s\n",
+                   r.status().message().c_str());
+      return 1;
+    }
+    std::printf("misp: %s: %llu events read (%llu reported, %llu filtered, %llu too old), "
+                "%llu MISP events updated, %llu days closed, store seq %llu\n",
+                mispTarget(config).c_str(), static_cast<unsigned long long>(r->events_read),
+                static_cast<unsigned long long>(r->events_folded),
+                static_cast<unsigned long long>(r->events_filtered),
+                static_cast<unsigned long long>(r->events_too_old),
+                static_cast<unsigned long long>(r->events_published),
+                static_cast<unsigned long long>(r->days_closed),
+                static_cast<unsigned long long>(r->cursor));
+    return 0;
+  }
+  intel::PeriodicReporter periodic(std::move(*reporter), config.misp.interval_s);
+  periodic.start();
+  std::cout << "drosera " << DROSERA_VERSION << " report misp is running\n"
+            << mispBanner(config, &periodic) << "  stop with Ctrl-C or: kill " << ::getpid()
+            << "\n" << std::flush;
+  const int sig = waitForSignal(sigs);
+  spdlog::info("signal {} received, stopping", sig);
+  periodic.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
 // `drosera collector`: ingest, mlogc receiver, file tailing, store, API.
 int runCollector(const CommonOptions& o) {
   const sigset_t sigs = blockSignals();
@@ -188,10 +316,18 @@ int runCollector(const CommonOptions& o) {
     return 1;
   }
   (*outputs)->start();
+  auto misp = startMispReporter(config, &(*collector)->store());
+  if (!misp) {
+    std::fprintf(stderr, "drosera: %s\n", misp.status().message().c_str());
+    (*collector)->stop();
+    (*outputs)->stop();
+    return 1;
+  }
   printCollectorBanner(**collector, true);
-  std::cout << (*outputs)->banner() << std::flush;
+  std::cout << (*outputs)->banner() << mispBanner(config, misp->get()) << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
+  misp->reset();  // its last pass finishes first
   (*collector)->stop();
   (*outputs)->stop();
   spdlog::info("stopped");
@@ -245,11 +381,20 @@ int runAll(const CommonOptions& o) {
   so.heartbeat_s = 5;
   (*sensor)->startShipper(so);
   (*outputs)->start();
+  auto misp = startMispReporter(config, &(*collector)->store());
+  if (!misp) {
+    std::fprintf(stderr, "drosera: %s\n", misp.status().message().c_str());
+    (*sensor)->stop();
+    (*collector)->stop();
+    (*outputs)->stop();
+    return 1;
+  }
   printBanner(**sensor, config, "(run)");
   printCollectorBanner(**collector, false);
-  std::cout << (*outputs)->banner() << std::flush;
+  std::cout << (*outputs)->banner() << mispBanner(config, misp->get()) << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
+  misp->reset();  // its last pass finishes first
   (*sensor)->stop();
   (*collector)->stop();
   (*outputs)->stop();
@@ -303,6 +448,11 @@ int configCheck(const std::string& file) {
   auto r = drosera::core::loadConfigFile(file);
   if (!r) {
     std::fprintf(stderr, "drosera: configuration error: %s\n", r.status().message().c_str());
+    return 2;
+  }
+  if (auto st = intel::validateMispConfig(r->misp); !st) {
+    std::fprintf(stderr, "drosera: configuration error: %s: %s\n", file.c_str(),
+                 st.message().c_str());
     return 2;
   }
   std::printf("%s: configuration is valid\n", file.c_str());
@@ -361,6 +511,16 @@ int main(int argc, char** argv) {
   addCommon(rules_export, export_opts);
   rules_export->add_option("-o,--output", export_output, "file to write (default: stdout)");
 
+  auto* report = app.add_subcommand("report", "send what the store holds to other defenders");
+  report->require_subcommand(1);
+  CommonOptions report_opts;
+  bool report_once = false;
+  auto* report_misp = report->add_subcommand(
+      "misp", "MISP events: the feed folder <data-dir>/misp-feed, or the REST API with misp.url");
+  addCommon(report_misp, report_opts);
+  report_misp->add_flag("--once", report_once,
+                        "one pass, then exit (default: every misp.interval_s until stopped)");
+
   CLI11_PARSE(app, argc, argv);
 
   if (*run) return runAll(run_opts);
@@ -370,6 +530,7 @@ int main(int argc, char** argv) {
   if (*check) return configCheck(check_file);
   if (*rules_show) return rulesShow(rules_opts);
   if (*rules_export) return rulesExport(export_opts, export_output);
+  if (*report_misp) return reportMisp(report_opts, report_once);
   if (*def) {
     std::cout << drosera::core::defaultConfigToml();
     return 0;

@@ -249,6 +249,69 @@ struct EcsOutputConfig {
 };
 
 
+// MISP reporting (docs/misp.md): `drosera report misp`, and the periodic reporter inside
+// `drosera run` and `drosera collector` (intel::Reporter). Validated by
+// intel::validateMispConfig(); tags and data files are checked when the reporter is built.
+// Secrets are never values here: only where to find the API key.
+struct MispSensorGroup {
+  std::string name;                  // used in the event's info and UUID
+  std::vector<std::string> sensors;  // sensor ids reported together as one event per day
+};
+
+struct MispConfig {
+  bool enabled = true;         // run the periodic reporter inside run/collector
+  double interval_s = 300;     // between two periodic runs (PyMISP's feed generator: 5 min)
+  uint64_t batch_size = 1000;  // events read from the store per step
+
+  // Transports. With no url the feed is written to <data_dir>/misp-feed (feed_dir empty);
+  // with a url, REST only unless feed_dir is set too.
+  std::string url;                               // MISP base URL, https (http only for loopback)
+  std::string api_key_env = "DROSERA_MISP_KEY";  // environment variable holding the API key
+  std::string api_key_file;    // or a file holding it (wins when set); never logged
+  bool verify_tls = true;      // off only for a lab instance
+  std::string ca_file;         // extra CA bundle (PEM) for a private MISP
+  double timeout_s = 30;       // one REST request
+  int retry_attempts = 4;      // per REST request on 5xx/429/transport errors
+  double retry_backoff_s = 1;  // first wait; doubles, at most 60 s
+  std::string feed_dir;        // see above
+  int feed_keep_days = 30;     // daily events kept in the feed (and reported at all); 0: all
+
+  // The event.
+  std::string org_name = "drosera";  // Orgc name (REST: MISP replaces it with the key's org)
+  std::string org_uuid;              // Orgc uuid; empty: generated once, kept in the store
+  std::string namespace_uuid;        // UUIDv5 namespace; empty: generated once, kept
+  int distribution = 0;              // 0 your org only .. 3 all communities (REST only; a
+                                     // feed's distribution is set by the consuming MISP)
+  int threat_level = 3;              // 1 high, 2 medium, 3 low, 4 undefined
+  std::string tlp = "tlp:amber";     // any tlp:* tag
+  std::string pap = "PAP:GREEN";     // any PAP:* tag; empty: none
+  std::vector<std::string> honeypot_tags = {
+      "honeypot-basic:interaction-level=\"low\"", "honeypot-basic:data-capture=\"attacks\"",
+      "honeypot-basic:role=\"server\"",
+      "honeypot-basic:communication-interface=\"network-interface\""};
+  std::vector<std::string> event_tags;         // more event tags (taxonomies/galaxy only)
+  std::vector<MispSensorGroup> sensor_groups;  // a sensor in no group is its own group
+
+  // What is reported.
+  uint64_t max_requests_per_ip = 3;   // http-request objects per IP per day
+  uint64_t max_urls_per_ip = 10;      // payload URLs per IP per day
+  uint64_t max_ips_per_event = 1000;  // then the day continues in a second event ("part 2")
+  bool report_unclassified = false;   // also IPs with no rule or trap hit
+  bool share_credentials = false;     // credentials typed into fake logins (text attributes)
+  double sighting_interval_s = 3600;  // REST: at most one sighting per IP per interval
+  double close_delay_s = 3600;        // a day is closed (complete, published) this long after
+                                      // midnight UTC, leaving time for late events
+
+  // What is never reported.
+  std::string misp_data_dir;  // taxonomies/, galaxy/, objects/, crs mapping; empty:
+                              // <share dir>/data/misp, shipped with drosera
+  std::vector<std::string> warninglist_dirs;  // every list in them; empty:
+                                              // <misp_data_dir>/warninglists
+  std::vector<std::string> allowlist;         // IPs/CIDRs never reported (monitoring, scanners)
+  std::vector<std::string> sensor_addresses;  // the sensors' own addresses (also learnt from
+                                              // the events' destination addresses)
+};
+
 struct Config {
   GeneralConfig general;
   SensorConfig sensor;
@@ -262,6 +325,7 @@ struct Config {
   ShipperConfig shipper;
   CollectorConfig collector;
   EcsOutputConfig ecs;
+  MispConfig misp;
 };
 
 }  // namespace drosera::core

@@ -282,6 +282,43 @@ std::vector<Field<ListenerConfig>> listenerFields() {
 
 std::string suggest(const std::string& name, const std::vector<std::string>& candidates);
 
+// misp.sensor_groups = {fleet = ["hp-1", "hp-2"]}: sensors reported together, by group name.
+Field<MispConfig> mispGroupsField() {
+  return {"sensor_groups", "{group = [sensor ids]}: one MISP event per group and day",
+          [](const Value& v, MispConfig& m) -> Problem {
+            if (!v.is_table()) {
+              return "expected a table of lists, e.g. {fleet = [\"hp-1\", \"hp-2\"]}";
+            }
+            std::vector<MispSensorGroup> groups;
+            for (const auto& [name, sensors] : v.as_table()) {
+              MispSensorGroup g;
+              g.name = name;
+              if (Problem p = parseStringList(sensors, g.sensors)) {
+                return "group '" + name + "': " + *p;
+              }
+              groups.push_back(std::move(g));
+            }
+            std::sort(groups.begin(), groups.end(),
+                      [](const MispSensorGroup& a, const MispSensorGroup& b) {
+                        return a.name < b.name;
+                      });
+            m.sensor_groups = std::move(groups);
+            return std::nullopt;
+          },
+          [](const MispConfig& m) {
+            std::string out = "{";
+            for (size_t i = 0; i < m.sensor_groups.size(); ++i) {
+              const auto& g = m.sensor_groups[i];
+              out += (i ? ", " : "") + quote(g.name) + " = [";
+              for (size_t j = 0; j < g.sensors.size(); ++j) {
+                out += (j ? ", " : "") + quote(g.sensors[j]);
+              }
+              out += "]";
+            }
+            return out + "}";
+          }};
+}
+
 // An array of tables inside a section: [[server.listener]], [[collector.sensor]], ...
 struct TableArray {
   std::string name;     // "listener"
@@ -405,6 +442,7 @@ std::vector<Section> schema() {
   using GI = GeoIpConfig;
   using EN = EcsNdjsonConfig;
   using EB = EcsBulkConfig;
+  using M = MispConfig;
   constexpr int64_t kMaxInt = 1'000'000'000;
   return {
       {"general", "Process-wide settings.",
@@ -714,6 +752,76 @@ std::vector<Section> schema() {
                                                       "verify the server certificate"))),
         lift(&Config::ecs, lift2(&EO::bulk, stringField("ca_file", &EB::ca_file, {},
                                                         "extra CA bundle (PEM)")))}},
+      {"misp", "MISP reporting (docs/misp.md): a feed folder by default, the REST API with url.",
+       {lift(&Config::misp, boolField("enabled", &M::enabled,
+                                      "report periodically inside drosera run and collector")),
+        lift(&Config::misp, secondsField("interval_s", &M::interval_s, 0.05, 86400,
+                                         "between two periodic reports")),
+        lift(&Config::misp, intField("batch_size", &M::batch_size, 1, 100000,
+                                     "events read from the store per step")),
+        lift(&Config::misp, stringField("url", &M::url, {},
+                                        "MISP base URL (https); empty: the feed folder only")),
+        lift(&Config::misp, stringField("api_key_env", &M::api_key_env, {},
+                                        "environment variable holding the API key")),
+        lift(&Config::misp, stringField("api_key_file", &M::api_key_file, {},
+                                        "file holding the API key (wins over api_key_env)")),
+        lift(&Config::misp, boolField("verify_tls", &M::verify_tls,
+                                      "verify MISP's certificate (off only for a lab)")),
+        lift(&Config::misp, stringField("ca_file", &M::ca_file, {}, "extra CA bundle (PEM)")),
+        lift(&Config::misp, secondsField("timeout_s", &M::timeout_s, 0.1, 3600,
+                                         "one REST request")),
+        lift(&Config::misp, intField("retry_attempts", &M::retry_attempts, 1, 20,
+                                     "attempts per REST request on 5xx, 429 and network errors")),
+        lift(&Config::misp, secondsField("retry_backoff_s", &M::retry_backoff_s, 0, 600,
+                                         "first wait between attempts; doubles, at most 60 s")),
+        lift(&Config::misp, stringField("feed_dir", &M::feed_dir, {},
+                                        "feed folder; empty: <data_dir>/misp-feed when url is "
+                                        "empty, no feed otherwise")),
+        lift(&Config::misp, intField("feed_keep_days", &M::feed_keep_days, 0, 36500,
+                                     "days kept in the feed (and reported at all); 0: all")),
+        lift(&Config::misp, stringField("org_name", &M::org_name, {}, "the events' Orgc name")),
+        lift(&Config::misp, stringField("org_uuid", &M::org_uuid, {},
+                                        "the events' Orgc UUID; empty: generated once, kept")),
+        lift(&Config::misp, stringField("namespace_uuid", &M::namespace_uuid, {},
+                                        "UUIDv5 namespace of the ids; empty: generated once")),
+        lift(&Config::misp, intField("distribution", &M::distribution, 0, 3,
+                                     "0 your organisation .. 3 all communities (REST)")),
+        lift(&Config::misp, intField("threat_level", &M::threat_level, 1, 4,
+                                     "1 high, 2 medium, 3 low, 4 undefined")),
+        lift(&Config::misp, stringField("tlp", &M::tlp, {}, "a tlp:* tag for every event")),
+        lift(&Config::misp, stringField("pap", &M::pap, {}, "a PAP:* tag; empty: none")),
+        lift(&Config::misp, listField("honeypot_tags", &M::honeypot_tags,
+                                      "honeypot-basic:* tags describing the sensor")),
+        lift(&Config::misp, listField("event_tags", &M::event_tags,
+                                      "more event tags (from the taxonomies or the galaxy)")),
+        lift(&Config::misp, mispGroupsField()),
+        lift(&Config::misp, intField("max_requests_per_ip", &M::max_requests_per_ip, 0, 100,
+                                     "http-request objects per address per day")),
+        lift(&Config::misp, intField("max_urls_per_ip", &M::max_urls_per_ip, 0, 1000,
+                                     "payload URLs per address per day")),
+        lift(&Config::misp, intField("max_ips_per_event", &M::max_ips_per_event, 1, 100000,
+                                     "addresses per event; then the day goes on in part 2")),
+        lift(&Config::misp, boolField("report_unclassified", &M::report_unclassified,
+                                      "also addresses without a rule or trap hit")),
+        lift(&Config::misp, boolField("share_credentials", &M::share_credentials,
+                                      "report credentials typed into fake logins")),
+        lift(&Config::misp, secondsField("sighting_interval_s", &M::sighting_interval_s, 0,
+                                         604800, "REST: at most one sighting per address per "
+                                                 "interval")),
+        lift(&Config::misp, secondsField("close_delay_s", &M::close_delay_s, 0, 604800,
+                                         "a day is closed (complete, published) this long "
+                                         "after midnight UTC")),
+        lift(&Config::misp, stringField("misp_data_dir", &M::misp_data_dir, {},
+                                        "taxonomies, galaxy, object templates, CRS mapping; "
+                                        "empty: the data/misp shipped with drosera")),
+        lift(&Config::misp, listField("warninglist_dirs", &M::warninglist_dirs,
+                                      "every list in them is never reported; empty: "
+                                      "<misp_data_dir>/warninglists")),
+        lift(&Config::misp, listField("allowlist", &M::allowlist,
+                                      "addresses/CIDRs never reported (monitoring, own scanners)")),
+        lift(&Config::misp, listField("sensor_addresses", &M::sensor_addresses,
+                                      "the sensors' own addresses (destinations are learnt "
+                                      "too)"))}},
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,7 +78,17 @@ core::Result<std::unique_ptr<FeedTransport>> FeedTransport::open(FeedOptions opt
                                                                  const MispCatalog* catalog) {
   if (options.dir.empty()) return core::Status::invalidArgument("misp feed_dir is empty");
   std::error_code ec;
+  // A feed is made to be read by others (a MISP instance, a web server): the folder drosera
+  // creates is 0755 and every file 0644 whatever the process umask (drosera's is 077; the
+  // default folder sits inside the 0700 data folder, so nothing is exposed until the operator
+  // points misp.feed_dir somewhere served).
+  const bool existed = fs::is_directory(options.dir, ec);
   fs::create_directories(options.dir, ec);
+  if (!ec && !existed) {
+    fs::permissions(options.dir, fs::perms::owner_all | fs::perms::group_read |
+                                     fs::perms::group_exec | fs::perms::others_read |
+                                     fs::perms::others_exec, ec);
+  }
   if (ec) {
     return core::Status::ioError("cannot create the MISP feed folder " + options.dir + ": " +
                                  ec.message());
@@ -143,7 +154,9 @@ core::Status FeedTransport::writeAtomically(const std::string& name, const std::
   const std::string path = options_.dir + "/" + name;
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return core::Status::fromErrno("open " + tmp, errno);
-  core::Status s = writeAll(fd, bytes, tmp);
+  core::Status s = ::fchmod(fd, 0644) == 0 ? core::Status::ok()
+                                           : core::Status::fromErrno("fchmod " + tmp, errno);
+  if (s) s = writeAll(fd, bytes, tmp);
   if (s && options_.fsync && ::fsync(fd) != 0) s = core::Status::fromErrno("fsync " + tmp, errno);
   ::close(fd);
   if (!s) return s;

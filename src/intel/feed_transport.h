@@ -22,7 +22,7 @@
 namespace drosera::intel {
 
 struct FeedOptions {
-  std::string dir;                  // created (0755) if missing
+  std::string dir;                  // created (0755) if missing; files 0644 whatever the umask
   int keep_days = 30;               // events whose date is older are removed
   bool fsync = true;                // off only in tests that simulate crashes themselves
   std::function<int64_t()> now_us;  // the clock (pruning); default: the system's

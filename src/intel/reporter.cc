@@ -1,8 +1,12 @@
 #include "intel/reporter.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -137,7 +141,9 @@ Reporter::Reporter(const MispConfig& config, store::Store* store, MispCatalog ca
   }
 }
 
-Reporter::~Reporter() = default;
+Reporter::~Reporter() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
 
 core::Result<std::unique_ptr<Reporter>> Reporter::createWith(
     const MispConfig& config, store::Store* store, MispCatalog catalog, Warninglists lists,
@@ -169,8 +175,22 @@ core::Result<std::unique_ptr<Reporter>> Reporter::createWith(
   if (catalog.objectTemplate("http-request") == nullptr) {
     return core::Status::invalidArgument("MISP data folder: no http-request object template");
   }
+  int lock_fd = -1;
+  if (!options.lock_path.empty()) {
+    lock_fd = ::open(options.lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0) return core::Status::fromErrno("cannot open " + options.lock_path, errno);
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(lock_fd);
+      if (err != EWOULDBLOCK) return core::Status::fromErrno("flock " + options.lock_path, err);
+      return core::Status::unavailable(
+          "another MISP reporter is running on this data folder (it holds " + options.lock_path +
+          "): drosera run or drosera collector with [misp] enabled, or drosera report misp");
+    }
+  }
   std::unique_ptr<Reporter> r(new Reporter(config, store, std::move(catalog), std::move(lists),
                                            std::move(transports), std::move(options)));
+  r->lock_fd_ = lock_fd;
   s = r->allow_.addList("allowlist", "cidr", {}, config.allowlist, true);
   if (!s) return core::Status::invalidArgument("misp.allowlist: " + s.message());
   s = r->allow_.addList("sensor_addresses", "cidr", {}, config.sensor_addresses, true);

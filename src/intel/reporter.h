@@ -53,6 +53,10 @@ struct ReporterOptions {
   // Test seam: called before each state write ("part", "index", "cursor", "pub"); returning
   // false makes the write fail as if the process died there.
   std::function<bool(const std::string& step)> fault;
+  // A file locked (flock) for the reporter's whole life, so that two processes on one host
+  // never report from the same store at once (`drosera report misp` while `drosera run`
+  // reports): creation fails with kUnavailable naming the file. Empty: no lock.
+  std::string lock_path;
 };
 
 class Reporter {
@@ -117,6 +121,7 @@ class Reporter {
   };
   std::map<std::string, IndexEntry> index_;  // "<group>|<date>" -> entry
   bool initialised_ = false;
+  int lock_fd_ = -1;  // options_.lock_path, held while this reporter lives
 };
 
 // Runs reporter->runOnce() every interval on its own thread until stop() (or destruction);
