@@ -1,6 +1,7 @@
 // drosera: one binary, subcommands. This file only parses the command line and wires the
 // libraries together; the work is in src/<component>/.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "collector/auth.h"
 #include "app/outputs.h"
+#include "app/privileges.h"
 #include "collector/collector.h"
 #include "core/config_load.h"
 #include "engine/modsec_inspector.h"
@@ -139,6 +141,12 @@ int runSensor(const CommonOptions& o) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     return 1;
   }
+  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir);
+  if (!st) {
+    std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
+    (*sensor)->stop();
+    return 1;
+  }
   if (config.shipper.enabled) {
     drosera::sensor::ShipperOptions so;
     so.url = config.shipper.url;
@@ -161,7 +169,8 @@ int runSensor(const CommonOptions& o) {
 void printCollectorBanner(const drosera::collector::Collector& c, bool standalone) {
   std::ostringstream os;
   if (standalone) os << "drosera " << DROSERA_VERSION << " collector is running\n";
-  os << "  API:          " << c.baseUrl() << "/api/v1/  (Authorization: Bearer <token>)\n"
+  os << "  dashboard:    " << c.baseUrl() << "/  (log in with the access token)\n"
+     << "  API:          " << c.baseUrl() << "/api/v1/  (Authorization: Bearer <token>)\n"
      << "  access token: " << c.credentials().apiToken() << "  (kept in "
      << c.credentials().apiTokenFile() << ")\n";
   if (standalone) os << "  stop with Ctrl-C or: kill " << ::getpid() << "\n";
@@ -315,6 +324,12 @@ int runCollector(const CommonOptions& o) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     return 1;
   }
+  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir);
+  if (!st) {
+    std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
+    (*collector)->stop();
+    return 1;
+  }
   (*outputs)->start();
   auto misp = startMispReporter(config, &(*collector)->store());
   if (!misp) {
@@ -370,6 +385,13 @@ int runAll(const CommonOptions& o) {
   st = (*sensor)->start();
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
+    (*collector)->stop();
+    return 1;
+  }
+  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir);
+  if (!st) {
+    std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
+    (*sensor)->stop();
     (*collector)->stop();
     return 1;
   }
@@ -476,6 +498,9 @@ int status(const CommonOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything drosera creates (events, journal, store, secrets) is for its own user only:
+  // files 0600, folders 0700.
+  ::umask(077);
   CLI::App app{"drosera: a web honeypot that turns attacks into threat intelligence"};
   app.set_version_flag("-V,--version", std::string("drosera ") + DROSERA_VERSION);
   app.require_subcommand(1);

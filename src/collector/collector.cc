@@ -175,7 +175,8 @@ void Collector::maintenance() {
   const auto& cc = config_.collector;
   std::unique_lock lock(maint_mu_);
   while (!stopping_) {
-    maint_cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stopping_; });
+    maint_cv_.wait_for(lock, std::chrono::duration<double>(cc.retention_interval_s),
+                       [&] { return stopping_; });
     if (stopping_) break;
     if (cc.retention_days <= 0 && cc.retention_bytes == 0) continue;
     lock.unlock();
@@ -183,9 +184,11 @@ void Collector::maintenance() {
                               ? nowUs() - static_cast<int64_t>(cc.retention_days * 86400e6)
                               : 0;
     auto r = store_->applyRetention(older, cc.retention_bytes);
+    stats_.retention_runs.fetch_add(1, std::memory_order_relaxed);
     if (!r) {
       spdlog::warn("collector: retention: {}", r.status().message());
     } else if (r->deleted > 0) {
+      stats_.retention_deleted.fetch_add(r->deleted, std::memory_order_relaxed);
       spdlog::info("collector: retention deleted {} events ({} -> {} bytes)", r->deleted,
                    r->bytes_before, r->bytes_after);
     }
@@ -379,7 +382,9 @@ std::string Collector::statusJson() const {
                 {"mlogc_entries", stats_.mlogc_entries.load()},
                 {"mlogc_rejected", stats_.mlogc_rejected.load()},
                 {"auth_failures", stats_.auth_failures.load()},
-                {"api_requests", stats_.api_requests.load()}};
+                {"api_requests", stats_.api_requests.load()},
+                {"retention_runs", stats_.retention_runs.load()},
+                {"retention_deleted", stats_.retention_deleted.load()}};
   nlohmann::json tails = nlohmann::json::array();
   for (const auto& t : tailers_) tails.push_back(nlohmann::json::parse(t->statusJson()));
   j["tails"] = tails;

@@ -63,6 +63,8 @@ struct CollectorStats {
   std::atomic<uint64_t> mlogc_rejected{0}; // answered 409: never acceptable
   std::atomic<uint64_t> auth_failures{0};
   std::atomic<uint64_t> api_requests{0};
+  std::atomic<uint64_t> retention_runs{0};
+  std::atomic<uint64_t> retention_deleted{0};  // events deleted by age or size (oldest first)
 };
 
 class Collector final : public http::Handler {

@@ -14,6 +14,9 @@ namespace drosera::core {
 struct GeneralConfig {
   std::string data_dir = "drosera-data";  // relative paths are taken from the working directory
   std::string log_level = "info";         // trace, debug, info, warn, error
+  // Unprivileged user to become once the ports are bound (started as root); the data folder is
+  // handed to it. Empty: keep the user drosera was started as.
+  std::string user;
 };
 
 struct SensorConfig {
@@ -172,7 +175,10 @@ struct CollectorConfig {
   uint64_t max_batch_bytes = 33554432;    // one ingest batch or mlogc entry
   uint64_t max_concurrent_writes = 4;     // more waiting writers answer 503 (the sender retries)
   double retention_days = 0;              // 0: keep forever
-  uint64_t retention_bytes = 0;           // 0: no size cap
+  // The store's size cap: the oldest events go first (counted in the status). A honeypot's
+  // store grows without end otherwise: full disks are the peers' most common failure.
+  uint64_t retention_bytes = 10ull << 30;  // 0: no size cap
+  double retention_interval_s = 60;        // how often retention runs
   std::vector<CollectorSensorConfig> sensors;
   std::vector<MlogcUserConfig> mlogc;
   std::vector<TailConfig> tails;

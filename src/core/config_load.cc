@@ -450,7 +450,10 @@ std::vector<Section> schema() {
                                            "folder for all state: events, journal, keys, TLS")),
         lift(&Config::general, stringField("log_level", &G::log_level,
                                            {"trace", "debug", "info", "warn", "error"},
-                                           "log verbosity on stderr"))}},
+                                           "log verbosity on stderr")),
+        lift(&Config::general, stringField("user", &G::user, {},
+                                           "become this user after binding the ports (started "
+                                           "as root); empty: stay who started drosera"))}},
       {"sensor", "Identity and status of this sensor.",
        {lift(&Config::sensor, stringField("id", &Se::id, {},
                                           "sensor id; empty: generated once, kept in data_dir")),
@@ -649,7 +652,9 @@ std::vector<Section> schema() {
         lift(&Config::collector, secondsField("retention_days", &Co::retention_days, 0, 36500,
                                               "delete events older than this many days; 0: keep")),
         lift(&Config::collector, bytesField("retention_bytes", &Co::retention_bytes, 0,
-                                            "keep the store under this size; 0: no cap"))},
+                                            "keep the store under this size; 0: no cap")),
+        lift(&Config::collector, secondsField("retention_interval_s", &Co::retention_interval_s,
+                                              0.1, 86400, "how often retention runs"))},
        {tableArray<CollectorSensorConfig>(
             "collector", "sensor", "Sensors allowed to ship to this collector, each with its token.",
             "[[collector.sensor]]\nname = \"sensor-eu-1\"\ntoken_file = \"/etc/drosera/sensor-eu-1.token\"\n",

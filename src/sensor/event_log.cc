@@ -90,7 +90,11 @@ core::Status EventLog::rotateLocked() {
   if (next_rotation_ > opt_.keep_files + 1) {
     for (uint64_t n = next_rotation_ - opt_.keep_files - 1; n > 0; --n) {
       const std::string old = opt_.path + "." + std::to_string(n);
+      struct stat st {};
+      const bool known = ::stat(old.c_str(), &st) == 0;
       if (::unlink(old.c_str()) != 0) break;  // older ones are gone already
+      stats_.dropped_files.fetch_add(1, std::memory_order_relaxed);
+      if (known) stats_.dropped_bytes.fetch_add(static_cast<uint64_t>(st.st_size), std::memory_order_relaxed);
     }
   }
   dirty_ = false;

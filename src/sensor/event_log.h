@@ -31,6 +31,9 @@ class EventLog {
     std::atomic<uint64_t> bytes{0};
     std::atomic<uint64_t> write_errors{0};
     std::atomic<uint64_t> rotations{0};
+    // Rotated files deleted beyond keep_files (the size cap): rotate_bytes * (keep_files + 1).
+    std::atomic<uint64_t> dropped_files{0};
+    std::atomic<uint64_t> dropped_bytes{0};
   };
 
   static core::Result<std::unique_ptr<EventLog>> open(const Options& options);

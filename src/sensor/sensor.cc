@@ -1,5 +1,6 @@
 #include "sensor/sensor.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,12 @@
 namespace drosera::sensor {
 namespace fs = std::filesystem;
 namespace {
+
+// A storage alert stays up this long after the last failed write.
+constexpr int64_t kStorageAlertUs = 10'000'000;
+// status.json keeps this much disk reserved, so that it can still be rewritten in place when
+// the disk is full (that is when an operator needs it most).
+constexpr off_t kStatusReserve = 256 * 1024;
 
 int64_t nowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -261,14 +268,33 @@ core::Status Sensor::start() {
 }
 
 void Sensor::writeStatusFile() const {
+  const std::string text = statusJson() + "\n";
+  // Normally: a new file (with disk space reserved beside it) renamed over the old one.
   const std::string tmp = paths_.status_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << statusJson() << "\n";
-    if (!out) return;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    bool ok = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, kStatusReserve) == 0 ||
+              errno == EOPNOTSUPP;
+    ok = ok && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (ok && std::rename(tmp.c_str(), paths_.status_file.c_str()) == 0) return;
+    ::unlink(tmp.c_str());
   }
-  ::chmod(tmp.c_str(), 0600);
-  std::rename(tmp.c_str(), paths_.status_file.c_str());
+  // The disk is full: overwrite the old file in place, within its reserved space, padding with
+  // blanks (JSON allows them) rather than shrinking it, which would give the reserve back.
+  fd = ::open(paths_.status_file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  std::string padded = text;
+  if (::fstat(fd, &st) == 0 && static_cast<off_t>(padded.size()) < st.st_size) {
+    padded.back() = ' ';
+    padded.append(static_cast<size_t>(st.st_size) - padded.size() - 1, ' ');
+    padded.push_back('\n');
+  }
+  if (::pwrite(fd, padded.data(), padded.size(), 0) < 0) {
+    // Nothing more to do: the log says why (noteWriteError) and the next turn tries again.
+  }
+  ::close(fd);
 }
 
 void Sensor::startShipper(ShipperOptions o) {
@@ -345,7 +371,10 @@ void Sensor::captured(core::Capture&& capture) {
   if (capture.unique_id.empty()) capture.unique_id = newUniqueId();
   if (traps_) traps_->addFacts(capture);
   std::string why;
-  if (!pool_->submit(capture, &why)) writeUninspected(capture, why);
+  if (!pool_->submit(capture, &why)) {
+    if (why == "journal_error") noteWriteError("the capture journal cannot be written");
+    writeUninspected(capture, why);
+  }
 }
 
 bool Sensor::writeEvent(const core::Capture& c, const core::Verdict& v, int64_t done_us) {
@@ -358,6 +387,7 @@ bool Sensor::writeEvent(const core::Capture& c, const core::Verdict& v, int64_t 
   extras.attacker = attackers_->record(c.client.ip, c.visitor, c.received_us, extras.traps);
   auto st = event_log_->append(buildEventLine(c, v, info, context_, &extras));
   if (!st) {
+    noteWriteError(st.message());
     static std::atomic<int64_t> last_warn{0};
     const int64_t now = nowUs();
     if (now - last_warn.load() > 10'000'000) {
@@ -384,6 +414,7 @@ void Sensor::writeUninspected(core::Capture& c, const std::string& reason) {
   extras.attacker = attackers_->record(c.client.ip, c.visitor, c.received_us, {});
   auto st = event_log_->append(buildEventLine(c, none, info, context_, &extras));
   if (!st) {
+    noteWriteError(st.message());
     events_lost_.fetch_add(1, std::memory_order_relaxed);
     static std::atomic<int64_t> last_warn{0};
     const int64_t now = nowUs();
@@ -393,6 +424,16 @@ void Sensor::writeUninspected(core::Capture& c, const std::string& reason) {
                     st.message());
     }
   }
+}
+
+void Sensor::noteWriteError(const std::string& what) {
+  const int64_t now = nowUs();
+  std::lock_guard lock(storage_mu_);
+  if (storage_error_.empty() || now - storage_error_last_us_ > kStorageAlertUs) {
+    storage_error_since_us_ = now;
+  }
+  storage_error_ = what;
+  storage_error_last_us_ = now;
 }
 
 std::string Sensor::statusJson() const {
@@ -440,11 +481,33 @@ std::string Sensor::statusJson() const {
                     {"lag_ms", sh.lag_ms},         {"skipped_bytes", sh.skipped_bytes},
                     {"last_error", sh.last_error}, {"last_success", isoTimestamp(sh.last_success_us)}};
   }
+  {
+    // An alert while the event log or the journal cannot be written (a full disk): the sensor
+    // keeps answering, counts what it could not record, and clears the alert once writes work.
+    std::lock_guard lock(storage_mu_);
+    const bool failing = !storage_error_.empty() && nowUs() - storage_error_last_us_ <= kStorageAlertUs;
+    nlohmann::json alerts = nlohmann::json::array();
+    if (failing) {
+      alerts.push_back({{"kind", "storage"},
+                        {"message", "cannot write the data folder: " + storage_error_},
+                        {"since", isoTimestamp(storage_error_since_us_)},
+                        {"last", isoTimestamp(storage_error_last_us_)}});
+    }
+    j["alerts"] = alerts;
+    j["storage"] = {{"ok", !failing},
+                    {"last_error", storage_error_},
+                    {"last_error_at", storage_error_last_us_ ? isoTimestamp(storage_error_last_us_) : ""},
+                    {"unrecorded", events_lost_.load()},
+                    {"journal_errors", ps.journal_errors},
+                    {"event_log_errors", ls.write_errors.load()}};
+  }
   j["events"] = {{"written", ls.lines.load()},
                  {"bytes", ls.bytes.load()},
                  {"write_errors", ls.write_errors.load()},
                  {"lost", events_lost_.load()},
-                 {"rotations", ls.rotations.load()}};
+                 {"rotations", ls.rotations.load()},
+                 {"dropped_files", ls.dropped_files.load()},
+                 {"dropped_bytes", ls.dropped_bytes.load()}};
   return j.dump();
 }
 

@@ -85,6 +85,13 @@ class Sensor final : public http::Handler {
   std::atomic<uint64_t> id_counter_{0};
   std::atomic<uint64_t> uninspected_{0};
   std::atomic<uint64_t> events_lost_{0};
+  // The last failure to write the event log or the journal (a full disk, mostly): shown as an
+  // alert in the status until writes succeed again.
+  void noteWriteError(const std::string& what);
+  mutable std::mutex storage_mu_;
+  std::string storage_error_;
+  int64_t storage_error_since_us_ = 0;
+  int64_t storage_error_last_us_ = 0;
   std::atomic<uint64_t> captures_{0};
   int64_t started_us_ = 0;
 
