@@ -1,10 +1,15 @@
 # The two commands: `make run` and `make test`. Everything else is a step of theirs.
 BUILD      ?= build/release
 ASAN_BUILD ?= build/asan
+FUZZ_BUILD ?= build/fuzz
+# Seconds per fuzz target: the short run of `make test`, the long run of `make fuzz`.
+FUZZ_SHORT_SECONDS ?= 15
+FUZZ_SECONDS ?= 600
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all run test bench deps test-deps build asan unit integration clean fuzz
+.PHONY: all run test bench deps test-deps build asan unit integration clean fuzz fuzz-deps \
+	fuzz-build fuzz-short
 
 all: build
 
@@ -25,11 +30,12 @@ run: build
 	$(BUILD)/drosera run
 
 # Every test: unit and integration tests on the release build, then the unit tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then a short run of each fuzz target.
 test: test-deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 	$(MAKE) asan
+	$(MAKE) fuzz-short
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
@@ -44,6 +50,30 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j$(JOBS) -L unit
+
+# Fuzzing (docs/fuzzing.md): libFuzzer targets built with clang, ASan and UBSan in $(FUZZ_BUILD).
+# Each run replays the seed corpus (fuzz/corpus/, crash regressions included) before fuzzing;
+# what the fuzzers add is kept in $(FUZZ_BUILD)/fuzz-work/, so every run builds on the last.
+fuzz-deps:
+	@scripts/install-deps.sh fuzz
+
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DDROSERA_FUZZ=ON -DDROSERA_BUILD_TESTS=OFF -DDROSERA_BUILD_BENCH=OFF $(CMAKE_ARGS)
+
+fuzz-build: fuzz-deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_all
+
+fuzz-short: fuzz-build
+	cmake -S . -B $(FUZZ_BUILD) -DDROSERA_FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS) >/dev/null
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j$(JOBS) -L fuzz; rc=$$?; \
+		cd $(CURDIR) && fuzz/summary.sh $(FUZZ_BUILD)/fuzz-work; exit $$rc
+
+# The long run: FUZZ_SECONDS (default 600) per target, JOBS targets at a time.
+fuzz: fuzz-build
+	cmake -S . -B $(FUZZ_BUILD) -DDROSERA_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j$(JOBS) -L fuzz; rc=$$?; \
+		cd $(CURDIR) && fuzz/summary.sh $(FUZZ_BUILD)/fuzz-work; exit $$rc
 
 bench:
 	@scripts/install-deps.sh bench

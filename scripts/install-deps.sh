@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages drosera needs, and only those that are missing.
-# Usage: scripts/install-deps.sh [build|test|bench|all]...   (default: build)
+# Usage: scripts/install-deps.sh [build|test|fuzz|bench|all]...   (default: build)
 # Idempotent: a second run installs nothing and does not touch the network.
 set -euo pipefail
 
@@ -13,9 +13,11 @@ build_pkgs=(
   libmaxminddb-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# libFuzzer and the sanitizer runtimes for clang (make fuzz; make test runs the fuzzers briefly).
+fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
 test_pkgs=(
   python3 python3-yaml curl openssl
-  clang libfuzzer-14-dev libclang-rt-14-dev
+  "${fuzz_pkgs[@]}"
   postgresql
   libapache2-mod-security2 apache2
   nginx libnginx-mod-http-modsecurity
@@ -33,9 +35,10 @@ for group in "$@"; do
   case "$group" in
     build) want+=("${build_pkgs[@]}") ;;
     test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    fuzz) want+=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
     all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-    *) echo "install-deps: unknown group '$group' (build, test, bench, all)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown group '$group' (build, test, fuzz, bench, all)" >&2; exit 2 ;;
   esac
 done
 
