@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 .PHONY: all run test bench deps test-deps build asan unit integration clean fuzz fuzz-deps \
-	fuzz-build fuzz-short
+	fuzz-build fuzz-short loadtest
 
 all: build
 
@@ -50,6 +50,14 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j$(JOBS) -L unit
+
+# The load suite's full form (minutes): real attack tools against `drosera run` over loopback,
+# then counters against the event log, RSS and drain time (docs/loadtest.md). make test runs
+# its short form (CTest label load).
+loadtest:
+	@scripts/install-deps.sh load
+	$(MAKE) build
+	python3 tests/load/loadtest.py --full --bin $(BUILD)/drosera
 
 # Fuzzing (docs/fuzzing.md): libFuzzer targets built with clang, ASan and UBSan in $(FUZZ_BUILD).
 # Each run replays the seed corpus (fuzz/corpus/, crash regressions included) before fuzzing;

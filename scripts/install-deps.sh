@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages drosera needs, and only those that are missing.
-# Usage: scripts/install-deps.sh [build|test|fuzz|bench|all]...   (default: build)
+# Usage: scripts/install-deps.sh [build|test|load|fuzz|bench|all]...   (default: build)
 # Idempotent: a second run installs nothing and does not touch the network.
 set -euo pipefail
 
@@ -22,6 +22,8 @@ test_pkgs=(
   libapache2-mod-security2 apache2
   nginx libnginx-mod-http-modsecurity
 )
+# The real attack tools of the load suite (tests/load, make loadtest; its short form runs in make test).
+load_pkgs=(python3 util-linux ffuf gobuster dirb sqlmap wapiti nmap siege)
 bench_pkgs=(wrk util-linux procps)
 # The dashboard's browser test (tests/e2e): Debian's Chromium driven by playwright-core, which
 # tests/e2e/install.sh installs from its lock file with npm ci. NodeSource's nodejs bundles npm.
@@ -34,11 +36,12 @@ want=()
 for group in "$@"; do
   case "$group" in
     build) want+=("${build_pkgs[@]}") ;;
-    test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${load_pkgs[@]}") ;;
+    load) want+=("${build_pkgs[@]}" "${load_pkgs[@]}") ;;
     fuzz) want+=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-    *) echo "install-deps: unknown group '$group' (build, test, fuzz, bench, all)" >&2; exit 2 ;;
+    all) want+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${load_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    *) echo "install-deps: unknown group '$group' (build, test, load, fuzz, bench, all)" >&2; exit 2 ;;
   esac
 done
 
