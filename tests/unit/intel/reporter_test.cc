@@ -103,7 +103,8 @@ TEST(ReporterTest, NoAddressOfAnyWarninglistIsEverReported) {
     scan(ev["Event"]["Attribute"]);
     for (const auto& o : ev["Event"]["Object"]) scan(o["Attribute"]);
   }
-  for (const auto& [uuid, ev] : misp.state().items()) {
+  const json state = misp.state();  // a copy: iterating a temporary's items() dangles
+  for (const auto& [uuid, ev] : state.items()) {
     json attrs = json::array();
     for (const auto& [au, a] : ev["attributes"].items()) attrs.push_back(a);
     scan(attrs);
