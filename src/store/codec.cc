@@ -324,6 +324,18 @@ std::string encodeKeys(const EventFacts& f) {
   return out;
 }
 
+std::string keysRulePattern(int rule_id) {
+  std::string out;
+  Writer(out).i64(rule_id);
+  return out;
+}
+
+std::string keysPattern(std::string_view key) {
+  std::string out;
+  Writer(out).str(key);
+  return out;
+}
+
 core::Status decodeKeys(std::string_view bytes, KeysView* k) {
   Reader r(bytes);
   if (r.byte() != kKeysVersion) return corrupt("keys");
@@ -497,6 +509,37 @@ std::string asciiLower(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
+}
+
+namespace {
+inline unsigned char fold(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c - 'A' + 'a') : c;
+}
+}  // namespace
+
+IgnoreCaseSearch::IgnoreCaseSearch(std::string_view needle) : needle_(asciiLower(needle)) {
+  const size_t m = needle_.size();
+  for (size_t& s : skip_) s = m;
+  for (size_t j = 0; j + 1 < m; ++j) skip_[static_cast<unsigned char>(needle_[j])] = m - 1 - j;
+}
+
+bool IgnoreCaseSearch::in(std::string_view hay) const {
+  const size_t m = needle_.size();
+  if (m == 0) return true;
+  if (m > hay.size()) return false;
+  const auto* h = reinterpret_cast<const unsigned char*>(hay.data());
+  const auto* n = reinterpret_cast<const unsigned char*>(needle_.data());
+  const unsigned char last = n[m - 1];
+  for (size_t i = 0; i + m <= hay.size();) {
+    const unsigned char c = fold(h[i + m - 1]);
+    if (c == last) {
+      size_t j = 0;
+      while (j + 1 < m && fold(h[i + j]) == n[j]) ++j;
+      if (j + 1 >= m) return true;
+    }
+    i += skip_[c];
+  }
+  return false;
 }
 
 bool containsIgnoreCase(std::string_view hay, std::string_view needle) {

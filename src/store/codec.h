@@ -59,6 +59,12 @@ struct KeysView {
 // Reuses the vectors' storage; views point into `bytes`.
 core::Status decodeKeys(std::string_view bytes, KeysView* keys);
 
+// Byte strings that occur in the keys blob of every event with this rule id, or with this tag,
+// category or trap kind (a substring test that a database can run; it may also match events
+// without them, so the blob is decoded to be sure).
+std::string keysRulePattern(int rule_id);
+std::string keysPattern(std::string_view key);
+
 // A set of byte strings in one blob (attackers' categories, traps and sensors).
 std::string encodeSet(const std::vector<std::string>& sorted_unique);
 core::Status decodeSet(std::string_view bytes, std::vector<std::string>* out);
@@ -110,5 +116,18 @@ class Decompressor {
 // True when `needle_lower` (already ASCII-lowercased) occurs in `haystack`, ignoring ASCII case.
 bool containsIgnoreCase(std::string_view haystack, std::string_view needle_lower);
 std::string asciiLower(std::string_view s);
+
+// The same test for one needle over many haystacks (a search through events): Horspool's
+// algorithm on ASCII-folded bytes, which skips most bytes of a haystack that does not match.
+class IgnoreCaseSearch {
+ public:
+  explicit IgnoreCaseSearch(std::string_view needle);  // any case
+  bool in(std::string_view haystack) const;
+  bool empty() const { return needle_.empty(); }
+
+ private:
+  std::string needle_;  // lowercased
+  size_t skip_[256];
+};
 
 }  // namespace drosera::store::internal

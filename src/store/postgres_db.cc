@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -478,6 +479,32 @@ core::Status postgresExecForTest(const std::string& conninfo, const std::string&
   auto conn = internal::connect(conninfo, "test");
   if (!conn) return conn.status();
   return conn.value()->execScript(sql);
+}
+
+core::Result<int64_t> postgresServerPidForTest(const std::string& conninfo) {
+  auto conn = internal::connect(conninfo, "test");
+  if (!conn) return conn.status();
+  int64_t backend = 0;
+  internal::Db& db = *conn.value();
+  auto st = db.run("SELECT CAST(pg_backend_pid() AS BIGINT)", {},
+                   [&](const internal::Row& r) { backend = r.i64(0); });
+  if (!st) return st;
+  // While the connection is open its backend's parent is the postmaster: /proc/PID/stat is
+  // "pid (comm) state ppid ...", and comm may hold spaces, so read after the last ')'.
+  std::string stat;
+  if (FILE* f = std::fopen(("/proc/" + std::to_string(backend) + "/stat").c_str(), "r")) {
+    char buf[1024];
+    const size_t n = std::fread(buf, 1, sizeof buf, f);
+    std::fclose(f);
+    stat.assign(buf, n);
+  }
+  const size_t close = stat.rfind(')');
+  long long ppid = 0;
+  if (close == std::string::npos ||
+      std::sscanf(stat.c_str() + close + 1, " %*c %lld", &ppid) != 1 || ppid <= 1) {
+    return core::Status::notFound("postgres: the server is not a local process");
+  }
+  return static_cast<int64_t>(ppid);
 }
 
 }  // namespace testing

@@ -24,6 +24,10 @@ std::string substitute(std::string_view sql, Dialect d) {
       if (name == "BLOB") out += lite ? "BLOB" : "BYTEA";
       else if (name == "SEQ") out += lite ? "INTEGER PRIMARY KEY" : "BIGINT PRIMARY KEY";
       else if (name == "WITHOUT_ROWID") out += lite ? "WITHOUT ROWID" : "";
+      else if (name == "CLAMPED_TIME") {
+        out += "CASE WHEN time_us > 4611686018427387904 THEN 4611686018427387904 "
+               "WHEN time_us < -4611686018427387904 THEN -4611686018427387904 ELSE time_us END";
+      }
       else DROSERA_CHECK(false && "unknown schema placeholder");
       i = end + 1;
     } else {
@@ -135,6 +139,73 @@ constexpr std::string_view kV1Postgres = R"sql(
 ALTER TABLE events ALTER COLUMN body SET STORAGE EXTERNAL;
 )sql";
 
+// Version 2: queries that stay fast at millions of events (docs/store.md, "Queries").
+//  * The compressed bodies move to their own table, event_bodies: a scan of events (a search,
+//    a filter checked row by row) reads narrow rows, and a body is read only for an event
+//    that is returned.
+//  * seq_hours: the smallest and largest seq of the events of each hour, so that a list over a
+//    time range walks the seqs of that range only.
+//  * ip_hours and ip_rules: events and alerts per address and hour, events per address and
+//    rule, for the addresses with many events: an attacker's activity and top rules without
+//    reading its events.
+// The hour of an event is its time clamped to +-2^62 us, floored to the hour (as the rollups).
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE event_bodies (
+  seq {SEQ},
+  body {BLOB} NOT NULL);
+INSERT INTO event_bodies (seq, body) SELECT seq, body FROM events ORDER BY seq;
+
+CREATE TABLE events_v2 (
+  seq {SEQ},
+  sensor {BLOB} NOT NULL,
+  unique_id {BLOB} NOT NULL,
+  time_us BIGINT NOT NULL,
+  src_ip {BLOB} NOT NULL,
+  src_port INTEGER NOT NULL,
+  dst_port INTEGER NOT NULL,
+  method {BLOB} NOT NULL,
+  uri {BLOB} NOT NULL,
+  user_agent {BLOB} NOT NULL,
+  status INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  keys {BLOB} NOT NULL);
+INSERT INTO events_v2 (seq, sensor, unique_id, time_us, src_ip, src_port, dst_port, method, uri,
+                       user_agent, status, flags, keys)
+  SELECT seq, sensor, unique_id, time_us, src_ip, src_port, dst_port, method, uri, user_agent,
+         status, flags, keys FROM events ORDER BY seq;
+DROP TABLE events;
+ALTER TABLE events_v2 RENAME TO events;
+CREATE UNIQUE INDEX events_identity ON events (sensor, unique_id);
+CREATE INDEX events_time ON events (time_us, seq);
+CREATE INDEX events_ip ON events (src_ip, seq);
+
+CREATE TABLE seq_hours (
+  hour BIGINT PRIMARY KEY,
+  min_seq BIGINT NOT NULL,
+  max_seq BIGINT NOT NULL) {WITHOUT_ROWID};
+INSERT INTO seq_hours (hour, min_seq, max_seq)
+  SELECT t - (((t % 3600000000) + 3600000000) % 3600000000) AS h, MIN(seq), MAX(seq)
+  FROM (SELECT {CLAMPED_TIME} AS t, seq FROM events) x GROUP BY h;
+
+-- ip_hours and ip_rules: the addresses with many events only (kTrackedIpEvents in
+-- sql_store.cc), filled from their events by the store (backfillV2) in the same transaction.
+CREATE TABLE ip_hours (
+  ip {BLOB} NOT NULL,
+  hour BIGINT NOT NULL,
+  events BIGINT NOT NULL,
+  alerts BIGINT NOT NULL,
+  PRIMARY KEY (ip, hour)) {WITHOUT_ROWID};
+CREATE TABLE ip_rules (
+  ip {BLOB} NOT NULL,
+  rule_id BIGINT NOT NULL,
+  events BIGINT NOT NULL,
+  PRIMARY KEY (ip, rule_id)) {WITHOUT_ROWID};
+)sql";
+
+constexpr std::string_view kV2Postgres = R"sql(
+ALTER TABLE event_bodies ALTER COLUMN body SET STORAGE EXTERNAL;
+)sql";
+
 constexpr const char* kOurTables[] = {"events", "writer", "rollups", "attackers", "sensors"};
 
 core::Status tableExists(Db& db, std::string_view name, bool* exists) {
@@ -150,7 +221,7 @@ core::Status tableExists(Db& db, std::string_view name, bool* exists) {
   return st;
 }
 
-core::Status migrateLocked(Db& db) {
+core::Status migrateLocked(Db& db, const MigrationStep& after_step) {
   bool has_version = false;
   if (auto st = tableExists(db, "schema_version", &has_version); !st) return st;
   int version = 0;
@@ -186,6 +257,9 @@ core::Status migrateLocked(Db& db) {
   }
   for (int v = version + 1; v <= kSchemaVersion; ++v) {
     if (auto st = db.execScript(migrationSql(v, db.dialect())); !st) return st;
+    if (after_step) {
+      if (auto st = after_step(db, v); !st) return st;
+    }
     if (auto st = db.run("UPDATE schema_version SET version = ?", std::vector<Param>{Param(v)});
         !st) {
       return st;
@@ -203,19 +277,24 @@ std::string migrationSql(int version, Dialect dialect) {
       if (dialect == Dialect::kPostgres) sql += kV1Postgres;
       return sql;
     }
+    case 2: {
+      std::string sql = substitute(kV2, dialect);
+      if (dialect == Dialect::kPostgres) sql += kV2Postgres;
+      return sql;
+    }
     default: DROSERA_CHECK(false && "no such schema version");
   }
   return {};
 }
 
-core::Status migrate(Db& db) {
+core::Status migrate(Db& db, const MigrationStep& after_step) {
   if (auto st = db.begin(true); !st) return st;
   core::Status st;
   if (db.dialect() == Dialect::kPostgres) {
     // Collectors starting together: the first migrates, the others wait and find it done.
     st = db.run("SELECT pg_advisory_xact_lock(?)", std::vector<Param>{Param(int64_t{0x64726f73})});
   }
-  if (st) st = migrateLocked(db);
+  if (st) st = migrateLocked(db, after_step);
   if (st) st = db.commit();
   if (!st) db.rollback();
   return st;

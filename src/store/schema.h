@@ -2,6 +2,7 @@
 // schema for both databases; the dialect differences are spelled out in schema.cc.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "store/db.h"
@@ -10,12 +11,15 @@ namespace drosera::store::internal {
 
 // The version this build writes. A database at a lower version is upgraded when opened; one at
 // a higher version is refused.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Brings the database behind `db` to kSchemaVersion in one transaction (PostgreSQL: under an
 // advisory lock, so collectors starting together migrate once). Refuses a newer database and
 // one that holds tables of ours without a schema_version table.
-core::Status migrate(Db& db);
+// `after_step` (if given) runs after the SQL of each step, in the same transaction: the steps
+// that need more than SQL (decoding blobs) are finished there.
+using MigrationStep = std::function<core::Status(Db& db, int version)>;
+core::Status migrate(Db& db, const MigrationStep& after_step = nullptr);
 
 // The DDL of one migration step (version-1 to version) for a dialect; exposed for tests.
 std::string migrationSql(int version, Dialect dialect);

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -39,9 +40,18 @@ using core::Status;
 constexpr int64_t kMinI64 = INT64_MIN;
 constexpr int64_t kMaxI64 = INT64_MAX;
 constexpr size_t kMaxPage = 1000;
-constexpr size_t kScanChunk = 2000;
-constexpr size_t kWalkBudget = 20000;  // seqs walked newest-first before the time index plans
-constexpr size_t kWalkWindow = 5000;
+constexpr size_t kScanChunk = 2000;    // rows per statement of a scan
+constexpr uint64_t kWalkWindow = 20000;  // seqs per statement of a list's walk by primary key
+// Events an event list may look at per page (EventQuery::max_scan) by default: about 100 ms
+// of CPU each at the rates measured on the benchmark's machine (docs/store.md). By seq (the
+// primary key) and through the ip index, where the rows lie scattered over the table and
+// cost more; PostgreSQL's rows cost more than SQLite's.
+struct ScanBudget {
+  uint64_t seqs;     // walking the primary key: seqs looked at
+  uint64_t ip_rows;  // walking the ip index: that address's events looked at
+};
+constexpr ScanBudget kScanBudgetSqlite{200'000, 80'000};
+constexpr ScanBudget kScanBudgetPostgres{80'000, 25'000};
 constexpr size_t kRetentionChunk = 2000;
 constexpr int64_t kMaxBuckets = 1'000'000;
 constexpr size_t kDictionarySamples = 1000;      // bodies to train a dictionary on
@@ -76,189 +86,414 @@ std::optional<int64_t> ceilTo(int64_t t, int64_t g) {
 
 // ---------------------------------------------------------------------------------------------
 // Scanning events.
+//
+// Event rows are narrow (the compressed body lives in event_bodies), so a scan that checks
+// rows one by one reads little besides the columns it checks. Two ways through them:
+//  * walkNewest() for event lists: newest first by seq from a cursor, at most a budget of rows
+//    looked at per page, through the ip index when there is an ip, else the primary key in
+//    windows of seqs; a time range first becomes the seqs its hours hold (seq_hours).
+//  * scanMatching() for aggregates: every matching event, through the ip index, the time
+//    index or the primary key.
+// Every condition is checked in C++ on the exact bytes (Matcher), identically for both
+// databases; the SQL narrows the rows first (an index range, a window of seqs, and conditions
+// that only drop rows that cannot match).
 
 struct ScanRow {
   int64_t seq = 0;
   int64_t time_us = 0;
   std::string_view ip, sensor, method, uri, ua;
   int64_t port = 0, status = 0, flags = 0;
-  std::string_view body;  // compressed
 };
 
 constexpr const char* kScanColumns =
     "seq, time_us, src_ip, sensor, dst_port, status, method, uri, user_agent, flags, keys";
 
-void fillScanRow(const Row& r, bool with_body, ScanRow* s, std::string_view* keys) {
+// Which columns of kScanColumns a scan reads (seq and time_us always).
+enum ScanNeeds : unsigned {
+  kNeedIp = 1,
+  kNeedSensor = 2,
+  kNeedText = 4,   // uri, user_agent
+  kNeedKeys = 8,
+  kNeedAll = 0xFF,
+};
+
+void fillScanRow(const Row& r, ScanRow* s, std::string_view* keys, unsigned needs = kNeedAll) {
   s->seq = r.i64(0);
   s->time_us = r.i64(1);
-  s->ip = r.bytes(2);
-  s->sensor = r.bytes(3);
-  s->port = r.i64(4);
-  s->status = r.i64(5);
-  s->method = r.bytes(6);
-  s->uri = r.bytes(7);
-  s->ua = r.bytes(8);
-  s->flags = r.i64(9);
-  *keys = r.bytes(10);
-  s->body = with_body ? r.bytes(11) : std::string_view();
+  if (needs == kNeedAll) {
+    s->port = r.i64(4);
+    s->status = r.i64(5);
+    s->method = r.bytes(6);
+    s->flags = r.i64(9);
+  }
+  if (needs & kNeedIp) s->ip = r.bytes(2);
+  if (needs & kNeedSensor) s->sensor = r.bytes(3);
+  if (needs & kNeedText) {
+    s->uri = r.bytes(7);
+    s->ua = r.bytes(8);
+  }
+  if (needs & kNeedKeys) *keys = r.bytes(10);
 }
 
-// Conditions the database evaluates (time range, ip, sensor); the rest is checked in C++
-// (residual()) on exact bytes, identically for both databases.
-// `time_unindexed` writes the time conditions so that no index serves them (a unary plus):
-// the database then walks the primary key, newest first.
-// The sensor is no index's first column but the identity index's: SQLite would walk that
-// index for a sensor and sort what it finds, so its unary plus keeps it off (PostgreSQL plans
-// from statistics and has no unary plus for bytea).
-void columnConditions(const EventFilter& f, std::string* sql, std::vector<Param>* params,
-                      Dialect dialect, bool time_unindexed = false) {
-  if (f.from_us != 0) {
-    *sql += time_unindexed ? " AND +time_us >= ?" : " AND time_us >= ?";
-    params->emplace_back(f.from_us);
-  }
-  if (f.to_us != 0) {
-    *sql += time_unindexed ? " AND +time_us < ?" : " AND time_us < ?";
-    params->emplace_back(f.to_us);
-  }
-  if (!f.ip.empty()) {
-    *sql += " AND src_ip = ?";
-    params->emplace_back(f.ip);
-  }
-  if (!f.sensor.empty()) {
-    *sql += dialect == Dialect::kSqlite ? " AND +sensor = ?" : " AND sensor = ?";
-    params->emplace_back(f.sensor);
-  }
+// What a list's walk reads for `f`: what its conditions check, nothing else.
+unsigned walkNeeds(const EventFilter& f) {
+  unsigned n = 0;
+  if (!f.ip.empty()) n |= kNeedIp;
+  if (!f.sensor.empty()) n |= kNeedSensor;
+  if (!f.text.empty()) n |= kNeedText;
+  if (f.rule_id != 0 || !f.tag.empty() || !f.category.empty() || !f.trap.empty()) n |= kNeedKeys;
+  return n;
 }
+
+// kScanColumns with constants for the columns a walk does not read (the positions stay).
+std::string walkColumns(unsigned needs) {
+  std::string c = "seq, time_us";
+  c += needs & kNeedIp ? ", src_ip" : ", NULL";
+  c += needs & kNeedSensor ? ", sensor" : ", NULL";
+  c += ", 0, 0, NULL";
+  c += needs & kNeedText ? ", uri, user_agent" : ", NULL, NULL";
+  c += ", 0";
+  c += needs & kNeedKeys ? ", keys" : ", NULL";
+  return c;
+}
+
+// The hour an event is counted in (rollups, seq_hours, ip_hours).
+int64_t hourOf(int64_t t) { return floorTo(rollupTime(t), kHourUs); }
 
 template <typename T>
 bool contains(const std::vector<T>& v, const T& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-bool hasResidual(const EventFilter& f) {
-  return f.rule_id != 0 || !f.tag.empty() || !f.category.empty() || !f.trap.empty() ||
-         !f.text.empty();
+bool hasKeyFilter(const EventFilter& f) {
+  return f.rule_id != 0 || !f.tag.empty() || !f.category.empty() || !f.trap.empty();
 }
 
-bool residualMatch(const EventFilter& f, const std::string& text_lower, const ScanRow& r,
-                   const KeysView& k) {
-  if (f.rule_id != 0 && !contains(k.rule_ids, f.rule_id)) return false;
-  if (!f.tag.empty() && !contains(k.tags, std::string_view(f.tag))) return false;
-  if (!f.category.empty() && !contains(k.categories, std::string_view(f.category))) return false;
-  if (!f.trap.empty() && !contains(k.traps, std::string_view(f.trap))) return false;
-  if (!text_lower.empty() && !containsIgnoreCase(r.uri, text_lower) &&
-      !containsIgnoreCase(r.ua, text_lower)) {
-    return false;
-  }
-  return true;
-}
+bool hasResidual(const EventFilter& f) { return hasKeyFilter(f) || !f.text.empty(); }
 
 bool onlyTimeRange(const EventFilter& f) {
   return f.ip.empty() && f.sensor.empty() && !hasResidual(f);
 }
 
-using ScanFn = std::function<bool(const ScanRow&, const KeysView&)>;
+// An ip and perhaps a time range, nothing else: what the per-address tables answer.
+bool onlyIpAndTime(const EventFilter& f) {
+  return !f.ip.empty() && f.sensor.empty() && !hasResidual(f);
+}
 
-enum class ScanOrder {
-  kNewestFirst,  // by seq, descending from before `bound` (event lists)
-  kAny,          // whatever the best index gives (aggregates): ip, else time, else seq
+// Every condition of a filter, on the exact bytes.
+class Matcher {
+ public:
+  explicit Matcher(const EventFilter& f) : f_(f), text_(f.text) {}
+  bool needsKeys() const { return hasKeyFilter(f_); }
+  bool match(const ScanRow& r, const KeysView& k) const {
+    if (f_.from_us != 0 && r.time_us < f_.from_us) return false;
+    if (f_.to_us != 0 && r.time_us >= f_.to_us) return false;
+    if (!f_.ip.empty() && r.ip != f_.ip) return false;
+    if (!f_.sensor.empty() && r.sensor != f_.sensor) return false;
+    if (f_.rule_id != 0 && !contains(k.rule_ids, f_.rule_id)) return false;
+    if (!f_.tag.empty() && !contains(k.tags, std::string_view(f_.tag))) return false;
+    if (!f_.category.empty() && !contains(k.categories, std::string_view(f_.category))) {
+      return false;
+    }
+    if (!f_.trap.empty() && !contains(k.traps, std::string_view(f_.trap))) return false;
+    if (!text_.empty() && !text_.in(r.uri) && !text_.in(r.ua)) return false;
+    return true;
+  }
+
+ private:
+  const EventFilter& f_;
+  const IgnoreCaseSearch text_;
 };
 
-// Calls fn for every event matching `f`, in chunks; fn returns false to stop. `want` sizes the
-// chunks when the database evaluates every condition. Chunks resume after the last row seen
-// (keyset pagination), by (src_ip, seq), (time_us, seq) or seq, so each uses an index.
-Status scanEvents(Db& db, const EventFilter& f, ScanOrder order, uint64_t bound, bool with_body,
-                  size_t want, const ScanFn& fn) {
-  const bool has_time = f.from_us != 0 || f.to_us != 0;
-  const bool by_time = order == ScanOrder::kAny && f.ip.empty() && has_time;
-  const bool desc = order == ScanOrder::kNewestFirst;
-  // Newest first within a time range: the range usually ends now, and walking the primary key
-  // from the newest event finds a page at once, where the time index would read the whole
-  // range and sort it. So walk first, for a bounded number of rows, and only then let the
-  // database plan with the time index (a range in the past).
-  const bool walk_first = desc && f.ip.empty() && has_time;
-  auto build = [&](bool walking, std::vector<Param>* params) {
-    std::string sql = "SELECT ";
-    sql += kScanColumns;
-    if (with_body) sql += ", body";
-    if (by_time) {
-      sql += " FROM events WHERE (time_us, seq) > (?, ?)";
-      params->emplace_back(f.from_us != 0 ? f.from_us : kMinI64);
-      params->emplace_back(int64_t{-1});
-    } else if (walking) {  // one window of seqs, read by the primary key alone
-      sql += " FROM events WHERE seq < ? AND seq >= ?";
-      params->emplace_back(int64_t{0});
-      params->emplace_back(int64_t{0});
-    } else {
-      sql += desc ? " FROM events WHERE seq < ?" : " FROM events WHERE seq > ?";
-      params->emplace_back(int64_t{0});
-    }
-    columnConditions(f, &sql, params, db.dialect(), walking);
-    sql += by_time ? " ORDER BY time_us, seq" : desc ? " ORDER BY seq DESC" : " ORDER BY seq";
-    sql += " LIMIT ?";
-    return sql;
-  };
-  const bool residual = hasResidual(f);
-  const size_t chunk = residual ? kScanChunk : std::clamp<size_t>(want, 1, kScanChunk);
-  std::vector<Param> planned_params;
-  const std::string planned = build(false, &planned_params);
-  planned_params.emplace_back(static_cast<int64_t>(chunk));
-  std::vector<Param> walk_params;
-  const std::string walking = walk_first ? build(true, &walk_params) : std::string();
-  walk_params.emplace_back(static_cast<int64_t>(chunk));
-  const std::string text_lower = asciiLower(f.text);
+// `sensor = ?`, kept off the identity index (sensor, unique_id): a database that used it
+// would read that sensor's whole range, and sort it, for every statement of a scan. SQLite: a
+// unary plus; PostgreSQL, which has none for bytea: a concatenation.
+const char* sensorCondition(Dialect dialect) {
+  return dialect == Dialect::kSqlite ? " AND +sensor = ?" : " AND sensor || ''::bytea = ?";
+}
 
-  int64_t cursor = desc ? (bound == 0 ? kMaxI64 : static_cast<int64_t>(bound))
-                        : static_cast<int64_t>(bound);
-  if (walk_first && cursor == kMaxI64) {
-    // Start at the newest event, not at the top of the seq space.
-    auto st = db.run("SELECT MAX(seq) FROM events", {}, [&](const Row& r) {
-      cursor = r.isNull(0) ? 0 : r.i64(0) + 1;
+// Conditions the database can check on the rows of a window (time range, sensor), written so
+// that no index serves them: the walk goes by the primary key. SQLite: a unary plus; PostgreSQL
+// plans from statistics, and "+ 0" keeps the time index out of its choices.
+// On PostgreSQL, which sends every row it returns over a socket, also conditions that keep
+// only rows that may match the text and key filters (substrings of the columns; Matcher has
+// the last word): `owned` keeps the bytes the parameters point to.
+void windowConditions(const EventFilter& f, Dialect dialect, std::string* sql,
+                      std::vector<Param>* params, std::deque<std::string>* owned) {
+  const bool lite = dialect == Dialect::kSqlite;
+  if (f.from_us != 0) {
+    *sql += lite ? " AND +time_us >= ?" : " AND time_us + 0 >= ?";
+    params->emplace_back(f.from_us);
+  }
+  if (f.to_us != 0) {
+    *sql += lite ? " AND +time_us < ?" : " AND time_us + 0 < ?";
+    params->emplace_back(f.to_us);
+  }
+  if (!f.sensor.empty()) {
+    *sql += sensorCondition(dialect);
+    params->emplace_back(f.sensor);
+  }
+  if (lite) return;
+  auto keyPattern = [&](std::string_view s) {
+    owned->push_back(keysPattern(s));
+    *sql += " AND position(? in keys) > 0";
+    params->emplace_back(owned->back());
+  };
+  if (f.rule_id != 0) {
+    owned->push_back(keysRulePattern(f.rule_id));
+    *sql += " AND position(? in keys) > 0";
+    params->emplace_back(owned->back());
+  }
+  if (!f.tag.empty()) keyPattern(f.tag);
+  if (!f.category.empty()) keyPattern(f.category);
+  if (!f.trap.empty()) keyPattern(f.trap);
+  if (!f.text.empty()) {
+    // encode(.., 'escape') turns bytes into ASCII text (NUL, backslash and bytes from 0x80 as
+    // escapes), the same way for the needle, so a substring of the bytes is a substring of the
+    // text; lower() in the "C" collation folds ASCII letters only, whatever the server's
+    // locale (in another, 'I' might not become 'i').
+    const std::string needle = "lower(encode(?, 'escape') COLLATE \"C\")";
+    *sql += " AND (strpos(lower(encode(uri, 'escape') COLLATE \"C\"), " + needle +
+            ") > 0 OR strpos(lower(encode(user_agent, 'escape') COLLATE \"C\"), " + needle +
+            ") > 0)";
+    params->emplace_back(f.text);
+    params->emplace_back(f.text);
+  }
+}
+
+// The seqs the events of a time range can have, from the hours they fall in (seq_hours).
+struct SeqRange {
+  int64_t lo = 0;         // every matching event has lo <= seq <= hi
+  int64_t hi = kMaxI64;
+  bool empty = false;     // no event at all in the range
+};
+
+Status seqRangeOf(Db& db, const EventFilter& f, SeqRange* out) {
+  *out = SeqRange{};
+  if (f.from_us == 0 && f.to_us == 0) return Status::ok();
+  if ((f.to_us != 0 && f.to_us == kMinI64) ||
+      (f.from_us != 0 && f.to_us != 0 && f.from_us >= f.to_us)) {
+    out->empty = true;
+    return Status::ok();
+  }
+  // An event at t in [from, to) is in an hour of [hourOf(from), hourOf(to - 1)].
+  const int64_t h0 = f.from_us != 0 ? hourOf(f.from_us) : kMinI64;
+  const int64_t h1 = f.to_us != 0 ? hourOf(f.to_us - 1) : kMaxI64;
+  bool found = false;
+  auto st = db.run("SELECT MIN(min_seq), MAX(max_seq) FROM seq_hours WHERE hour >= ? AND hour <= ?",
+                   std::vector<Param>{Param(h0), Param(h1)}, [&](const Row& r) {
+                     if (r.isNull(0)) return;
+                     found = true;
+                     out->lo = r.i64(0);
+                     out->hi = r.i64(1);
+                   });
+  if (!st) return st;
+  if (!found) out->empty = true;
+  return Status::ok();
+}
+
+using ScanFn = std::function<bool(const ScanRow&, const KeysView&)>;
+
+// Where walkNewest() stopped.
+struct Walk {
+  uint64_t examined = 0;   // rows (ip index) or seqs (primary key) looked at
+  bool complete = false;   // nothing older can match
+  int64_t cursor = 0;      // when not complete: every seq from here up to the start was examined
+};
+
+// Calls fn for the events matching `f` with seq < `before` (0: from the newest), newest
+// first, until fn returns false, the events run out (complete) or `budget` rows have been
+// looked at (`budgets`: by seq or through the ip index). `want`: how many matches the caller
+// hopes for (sizes the first statement).
+Status walkNewest(Db& db, const EventFilter& f, uint64_t before, size_t want,
+                  const ScanBudget& budgets, const ScanFn& fn, Walk* w) {
+  *w = Walk{};
+  SeqRange range;
+  if (auto st = seqRangeOf(db, f, &range); !st) return st;
+  if (range.empty) {
+    w->complete = true;
+    return Status::ok();
+  }
+  int64_t cursor = before == 0 ? kMaxI64 : static_cast<int64_t>(std::min<uint64_t>(before, kMaxI64));
+  if (range.hi < kMaxI64) cursor = std::min(cursor, range.hi + 1);
+  int64_t lo = std::max<int64_t>(range.lo, 0);
+  const bool by_ip = !f.ip.empty();
+  if (!by_ip) {
+    // Windows of seqs cover the stored ones only: from the newest event (not the top of the
+    // seq space, nor a cursor beyond it) down to the oldest (not through the seqs that
+    // retention emptied).
+    auto st = db.run("SELECT (SELECT MIN(seq) FROM events), (SELECT MAX(seq) FROM events)", {},
+                     [&](const Row& r) {
+      if (r.isNull(0)) {
+        cursor = 0;
+        return;
+      }
+      lo = std::max(lo, r.i64(0));
+      cursor = std::min(cursor, r.i64(1) + 1);
     });
     if (!st) return st;
   }
+  // Two ways down: an address's rows one by one through the ip index, each counted and
+  // checked here (they lie scattered over the table: reading them is the cost, and dropping
+  // them in the database first saves little); or windows of kWalkWindow seqs by the primary
+  // key, the database dropping the rows that cannot match.
+  enum class Mode { kIpRows, kSeqWindows };
+  const Mode mode = by_ip ? Mode::kIpRows : Mode::kSeqWindows;
+  const uint64_t budget = std::max<uint64_t>(by_ip ? budgets.ip_rows : budgets.seqs, 1);
+  const Matcher m(f);
+  std::deque<std::string> owned;
+  std::vector<Param> params;
+  const unsigned needs = walkNeeds(f);
+  std::string sql = "SELECT " + walkColumns(needs) + " FROM events WHERE ";
+  if (by_ip) {
+    sql += "src_ip = ? AND ";
+    params.emplace_back(f.ip);
+  }
+  sql += "seq < ? AND seq >= ?";
+  const size_t at = params.size();  // the cursor; then the window's lower bound
+  params.emplace_back(int64_t{0});
+  params.emplace_back(lo);
+  if (mode == Mode::kSeqWindows) windowConditions(f, db.dialect(), &sql, &params, &owned);
+  sql += " ORDER BY seq DESC LIMIT ?";
+  params.emplace_back(int64_t{0});
+  size_t chunk = std::clamp<size_t>(want, 1, kScanChunk);
   KeysView keys;
   ScanRow row;
-  int64_t walked = 0;
   for (;;) {
-    const bool walking_now = walk_first && walked < static_cast<int64_t>(kWalkBudget);
-    std::vector<Param>& params = walking_now ? walk_params : planned_params;
-    const int64_t from_cursor = cursor;
-    const int64_t lower = std::max<int64_t>(cursor - static_cast<int64_t>(kWalkWindow), 0);
-    if (!by_time) params[0] = Param(cursor);
-    if (walking_now) params[1] = Param(lower);
+    if (cursor <= lo) {
+      w->complete = true;
+      return Status::ok();
+    }
+    if (w->examined >= budget) {
+      w->cursor = cursor;
+      return Status::ok();
+    }
+    const uint64_t left = budget - w->examined;
+    int64_t window_lo = lo;
+    uint64_t window_cost = 0;  // rows or seqs the window holds
+    switch (mode) {
+      case Mode::kIpRows:
+        chunk = static_cast<size_t>(std::min<uint64_t>(chunk, left));
+        break;
+      case Mode::kSeqWindows: {
+        const int64_t span = static_cast<int64_t>(std::min<uint64_t>(kWalkWindow, left));
+        window_lo = std::max(lo, cursor - span);
+        window_cost = static_cast<uint64_t>(cursor - window_lo);
+        break;
+      }
+    }
+    params[at] = Param(cursor);
+    params[at + 1] = Param(window_lo);
+    params.back() = Param(static_cast<int64_t>(chunk));
+    const int64_t from = cursor;
     size_t rows = 0;
     bool stop = false;
     Status inner;
-    auto st = db.run(walking_now ? walking : planned, params, [&](const Row& r) {
+    auto st = db.run(sql, params, [&](const Row& r) {
       if (stop) return;
       ++rows;
       std::string_view keys_blob;
-      fillScanRow(r, with_body, &row, &keys_blob);
+      fillScanRow(r, &row, &keys_blob, needs);
       cursor = row.seq;
+      if (m.needsKeys()) {
+        if (auto ks = decodeKeys(keys_blob, &keys); !ks) {
+          inner = ks;
+          stop = true;
+          return;
+        }
+      }
+      if (m.match(row, keys) && !fn(row, keys)) stop = true;
+    });
+    if (!st) return st;
+    if (!inner) return inner;
+    if (stop) return Status::ok();
+    if (mode == Mode::kIpRows) {
+      w->examined += rows;
+      if (rows < chunk) {
+        w->complete = true;
+        return Status::ok();
+      }
+    } else if (rows < chunk) {
+      cursor = window_lo;  // the whole window was looked at
+      w->examined += window_cost;
+    } else {
+      w->examined += static_cast<uint64_t>(from - cursor);  // cut short by the limit
+    }
+    chunk = std::min(chunk * 2, kScanChunk);
+  }
+}
+
+// Calls fn for every event matching `f` (aggregates: no budget), in chunks, through the ip
+// index (with the seqs of the time range), else the time index, else the primary key; fn
+// returns false to stop. Chunks resume after the last row seen (keyset pagination).
+Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn) {
+  const bool has_time = f.from_us != 0 || f.to_us != 0;
+  const bool by_ip = !f.ip.empty();
+  const bool by_time = !by_ip && has_time;
+  SeqRange range;
+  if (by_ip) {
+    if (auto st = seqRangeOf(db, f, &range); !st) return st;
+    if (range.empty) return Status::ok();
+  }
+  std::vector<Param> params;
+  std::string sql = std::string("SELECT ") + kScanColumns + " FROM events WHERE ";
+  if (by_ip) {
+    sql += "src_ip = ? AND seq > ? AND seq <= ? ORDER BY seq";
+    params.emplace_back(f.ip);
+    params.emplace_back(range.lo - 1);
+    params.emplace_back(range.hi);
+  } else if (by_time) {
+    sql += "(time_us, seq) > (?, ?)";
+    params.emplace_back(f.from_us != 0 ? f.from_us : kMinI64);
+    params.emplace_back(int64_t{-1});
+    if (f.to_us != 0) {
+      sql += " AND time_us < ?";
+      params.emplace_back(f.to_us);
+    }
+    if (!f.sensor.empty()) {
+      sql += sensorCondition(db.dialect());
+      params.emplace_back(f.sensor);
+    }
+    sql += " ORDER BY time_us, seq";
+  } else {
+    sql += "seq > ?";
+    params.emplace_back(int64_t{0});
+    if (!f.sensor.empty()) {
+      sql += sensorCondition(db.dialect());
+      params.emplace_back(f.sensor);
+    }
+    sql += " ORDER BY seq";
+  }
+  sql += " LIMIT ?";
+  params.emplace_back(static_cast<int64_t>(kScanChunk));
+  const Matcher m(f);
+  KeysView keys;
+  ScanRow row;
+  for (;;) {
+    size_t rows = 0;
+    bool stop = false;
+    Status inner;
+    auto st = db.run(sql, params, [&](const Row& r) {
+      if (stop) return;
+      ++rows;
+      std::string_view keys_blob;
+      fillScanRow(r, &row, &keys_blob);
       if (by_time) {
         params[0] = Param(row.time_us);
         params[1] = Param(row.seq);
+      } else {
+        params[by_ip ? 1 : 0] = Param(row.seq);
       }
       if (auto ks = decodeKeys(keys_blob, &keys); !ks) {
         inner = ks;
         stop = true;
         return;
       }
-      if (residualMatch(f, text_lower, row, keys) && !fn(row, keys)) stop = true;
+      if (m.match(row, keys) && !fn(row, keys)) stop = true;
     });
     if (!st) return st;
     if (!inner) return inner;
-    if (stop) return Status::ok();
-    if (walking_now) {
-      if (rows < chunk) {  // the window is done: on to the one below
-        cursor = lower;
-        if (lower <= 0) return Status::ok();
-      }
-      walked += from_cursor - cursor;
-      continue;
-    }
-    if (rows < chunk) return Status::ok();
+    if (stop || rows < kScanChunk) return Status::ok();
   }
 }
 
@@ -495,6 +730,145 @@ class RollupDeltas {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Per hour and per address, from a batch: seq_hours (the smallest and largest seq of each
+// hour, from inserts; only widened, so a deleted event leaves it a little wide, never wrong),
+// ip_hours (events and alerts per address and hour) and ip_rules (events per address and
+// rule), +1 per event inserted and -1 per event deleted.
+// ip_hours and ip_rules hold the tracked addresses only: those with kTrackedIpEvents events or
+// more (attackers.events, which never drops). An address below that has few enough events to
+// count them; one that reaches it is counted from its stored events once, then kept up.
+// Sorted maps: b-tree locality, and one lock order for writers.
+
+constexpr uint64_t kTrackedIpEvents = 1000;
+
+class PerIpDeltas {
+ public:
+  void addSeq(int64_t seq, int64_t time_us) {
+    auto [it, fresh] = seqs_.try_emplace(hourOf(time_us), seq, seq);
+    if (!fresh) {
+      it->second.first = std::min(it->second.first, seq);
+      it->second.second = std::max(it->second.second, seq);
+    }
+  }
+
+  // `ip` must stay valid until flush().
+  void addIp(std::string_view ip, int64_t time_us, bool alert, const std::vector<int>& rule_ids,
+             int64_t sign) {
+    Counts& c = hours_[{ip, hourOf(time_us)}];
+    c.events += sign;
+    if (alert) c.alerts += sign;
+    for (int id : rule_ids) rules_[{ip, id}] += sign;
+  }
+
+  size_t size() const { return hours_.size() + rules_.size(); }
+
+  Status flush(Db& db) {
+    std::vector<Param> p;
+    p.reserve(seqs_.size() * 3);
+    for (const auto& [hour, range] : seqs_) {
+      p.emplace_back(hour);
+      p.emplace_back(range.first);
+      p.emplace_back(range.second);
+    }
+    auto st = db.runMany(
+        "INSERT INTO seq_hours (hour, min_seq, max_seq) VALUES (?, ?, ?) ON CONFLICT (hour) DO "
+        "UPDATE SET min_seq = CASE WHEN excluded.min_seq < seq_hours.min_seq "
+        "THEN excluded.min_seq ELSE seq_hours.min_seq END, "
+        "max_seq = CASE WHEN excluded.max_seq > seq_hours.max_seq "
+        "THEN excluded.max_seq ELSE seq_hours.max_seq END",
+        3, p);
+    if (!st) return st;
+    p.clear();
+    std::vector<Param> zero;
+    for (const auto& [key, c] : hours_) {
+      if (c.events == 0 && c.alerts == 0) continue;
+      p.emplace_back(key.first);
+      p.emplace_back(key.second);
+      p.emplace_back(c.events);
+      p.emplace_back(c.alerts);
+      if (c.events < 0) {
+        zero.emplace_back(key.first);
+        zero.emplace_back(key.second);
+      }
+    }
+    st = db.runMany(
+        "INSERT INTO ip_hours (ip, hour, events, alerts) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (ip, hour) DO UPDATE SET events = ip_hours.events + excluded.events, "
+        "alerts = ip_hours.alerts + excluded.alerts",
+        4, p);
+    if (!st) return st;
+    st = db.runMany("DELETE FROM ip_hours WHERE ip = ? AND hour = ? AND events <= 0", 2, zero);
+    if (!st) return st;
+    p.clear();
+    zero.clear();
+    for (const auto& [key, n] : rules_) {
+      if (n == 0) continue;
+      p.emplace_back(key.first);
+      p.emplace_back(static_cast<int64_t>(key.second));
+      p.emplace_back(n);
+      if (n < 0) {
+        zero.emplace_back(key.first);
+        zero.emplace_back(static_cast<int64_t>(key.second));
+      }
+    }
+    st = db.runMany(
+        "INSERT INTO ip_rules (ip, rule_id, events) VALUES (?, ?, ?) "
+        "ON CONFLICT (ip, rule_id) DO UPDATE SET events = ip_rules.events + excluded.events",
+        3, p);
+    if (!st) return st;
+    st = db.runMany("DELETE FROM ip_rules WHERE ip = ? AND rule_id = ? AND events <= 0", 2, zero);
+    seqs_.clear();
+    hours_.clear();
+    rules_.clear();
+    return st;
+  }
+
+ private:
+  struct Counts {
+    int64_t events = 0, alerts = 0;
+  };
+  std::map<int64_t, std::pair<int64_t, int64_t>> seqs_;
+  std::map<std::pair<std::string_view, int64_t>, Counts> hours_;
+  std::map<std::pair<std::string_view, int>, int64_t> rules_;
+};
+
+// Adds every stored event of `ip` to its per-address rows (an address that became tracked),
+// in chunks through the ip index. `ip` must stay valid until the deltas are flushed.
+Status countStoredEvents(Db& db, std::string_view ip, PerIpDeltas* deltas) {
+  std::vector<Param> params{Param(ip), Param(int64_t{0}), Param(static_cast<int64_t>(kScanChunk))};
+  KeysView keys;
+  for (;;) {
+    size_t rows = 0;
+    Status inner;
+    auto st = db.run(
+        "SELECT seq, time_us, flags, keys FROM events WHERE src_ip = ? AND seq > ? "
+        "ORDER BY seq LIMIT ?",
+        params, [&](const Row& r) {
+          if (!inner) return;
+          ++rows;
+          params[1] = Param(r.i64(0));
+          inner = decodeKeys(r.bytes(3), &keys);
+          if (inner) deltas->addIp(ip, r.i64(1), isAlert(static_cast<int>(r.i64(2))),
+                                   keys.rule_ids, +1);
+        });
+    if (!st) return st;
+    if (!inner) return inner;
+    if (rows < kScanChunk) return Status::ok();
+  }
+}
+
+// Whether `ip` is tracked (has ip_hours and ip_rules rows): its attackers row's event count.
+Result<bool> ipTracked(Db& db, const std::string& ip) {
+  bool tracked = false;
+  auto st = db.run("SELECT events FROM attackers WHERE ip = ?", std::vector<Param>{Param(ip)},
+                   [&](const Row& r) {
+                     tracked = static_cast<uint64_t>(r.i64(0)) >= kTrackedIpEvents;
+                   });
+  if (!st) return st;
+  return tracked;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Decoding rows.
 
 // The stored body back to an event (raw record and request body only `with_payload`).
@@ -526,6 +900,26 @@ bool attackerResidual(const EventFilter& f, const AttackerRow& a) {
   if (!f.category.empty() && !contains(a.categories, f.category)) return false;
   if (!f.trap.empty() && !contains(a.traps, f.trap)) return false;
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migration to schema version 2 (schema.cc): ip_hours and ip_rules of the tracked addresses,
+// from their stored events, a few addresses at a time (memory stays small).
+
+Status backfillV2(Db& db) {
+  std::deque<std::string> ips;
+  auto st = db.run("SELECT ip FROM attackers WHERE events >= ? ORDER BY ip",
+                   std::vector<Param>{Param(kTrackedIpEvents)},
+                   [&](const Row& r) { ips.emplace_back(r.bytes(0)); });
+  if (!st) return st;
+  PerIpDeltas deltas;
+  for (const std::string& ip : ips) {
+    if (auto c = countStoredEvents(db, ip, &deltas); !c) return c;
+    if (deltas.size() >= 20000) {
+      if (auto f = deltas.flush(db); !f) return f;
+    }
+  }
+  return deltas.flush(db);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -649,6 +1043,8 @@ class SqlStore final : public Store {
   Status upsertAttackers(const std::vector<const core::Event*>& events,
                          const std::vector<const EventFacts*>& facts);
   Status upsertSensorsAndRules(const std::vector<const core::Event*>& events);
+  Status updatePerIp(int64_t first_seq, const std::vector<const core::Event*>& events,
+                     const std::vector<const EventFacts*>& facts);
   Status foldDays(WriteTxn& txn, int64_t max_time_us);
   Result<uint64_t> deleteOldest(std::optional<int64_t> older_than_us, uint64_t max_count);
   Result<uint64_t> usedBytes(Db& db);
@@ -770,7 +1166,9 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
   std::vector<const core::Event*> fresh;
   std::vector<const EventFacts*> fresh_facts;
   std::vector<Param> params;
-  params.reserve(firsts.size() * 14);
+  std::vector<Param> bodies;
+  params.reserve(firsts.size() * 13);
+  bodies.reserve(firsts.size() * 2);
   int64_t seq = txn.last_seq;
   int64_t max_time = kMinI64;
   for (size_t i = 0; i < firsts.size(); ++i) {
@@ -793,7 +1191,8 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
     params.emplace_back(static_cast<int64_t>(e.status));
     params.emplace_back(x.flags);
     params.emplace_back(x.keys);
-    params.emplace_back(x.body);
+    bodies.emplace_back(seq);
+    bodies.emplace_back(x.body);
     fresh.push_back(&e);
     fresh_facts.push_back(&x.facts);
     max_time = std::max(max_time, e.time_us);
@@ -801,9 +1200,11 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
   if (!fresh.empty()) {
     auto st = w_->runMany(
         "INSERT INTO events (seq, sensor, unique_id, time_us, src_ip, src_port, dst_port, method, "
-        "uri, user_agent, status, flags, keys, body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        14, params);
+        "uri, user_agent, status, flags, keys) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        13, params);
+    if (!st) return st;
+    st = w_->runMany("INSERT INTO event_bodies (seq, body) VALUES (?, ?)", 2, bodies);
     if (!st) return st;
     RollupDeltas rollups(txn.folded_until);
     for (size_t i = 0; i < fresh.size(); ++i) {
@@ -829,6 +1230,7 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
       return st2;
     }
     if (auto st2 = upsertAttackers(fresh, fresh_facts); !st2) return st2;
+    if (auto st2 = updatePerIp(txn.last_seq + 1, fresh, fresh_facts); !st2) return st2;
     if (auto st2 = upsertSensorsAndRules(fresh); !st2) return st2;
   }
 
@@ -1046,6 +1448,38 @@ Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
       9, full);
 }
 
+// seq_hours for every event; ip_hours and ip_rules for the tracked addresses (those that were
+// already, and those this batch takes to kTrackedIpEvents: counted from their stored events,
+// this batch's included). After upsertAttackers(): pending_attackers_ has the new counts.
+Status SqlStore::updatePerIp(int64_t first_seq, const std::vector<const core::Event*>& events,
+                             const std::vector<const EventFacts*>& facts) {
+  PerIpDeltas deltas;
+  std::unordered_map<std::string_view, uint64_t> in_batch;
+  for (size_t i = 0; i < events.size(); ++i) {
+    deltas.addSeq(first_seq + static_cast<int64_t>(i), events[i]->time_us);
+    ++in_batch[events[i]->src_ip];
+  }
+  std::unordered_set<std::string_view> tracked;
+  std::vector<std::string_view> newly;
+  for (const AttackerRow& a : pending_attackers_) {
+    auto it = in_batch.find(a.ip);
+    if (it == in_batch.end()) continue;
+    if (a.events >= kTrackedIpEvents + it->second) tracked.insert(it->first);
+    else if (a.events >= kTrackedIpEvents) newly.push_back(it->first);
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    const core::Event& e = *events[i];
+    if (tracked.count(e.src_ip) != 0) {
+      deltas.addIp(e.src_ip, e.time_us, facts[i]->alert, facts[i]->rule_ids, +1);
+    }
+  }
+  std::sort(newly.begin(), newly.end());
+  for (std::string_view ip : newly) {
+    if (auto st = countStoredEvents(*w_, ip, &deltas); !st) return st;
+  }
+  return deltas.flush(*w_);
+}
+
 Status SqlStore::upsertSensorsAndRules(const std::vector<const core::Event*>& events) {
   struct SensorDelta {
     int64_t first = kMaxI64, last = kMinI64, events = 0;
@@ -1169,7 +1603,7 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
   std::string scratch;
   Status inner;
   auto st = r_->run(
-      "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+      "SELECT seq, body FROM event_bodies WHERE seq > ? ORDER BY seq LIMIT ?",
       std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(limit))},
       [&](const Row& r) {
         if (!inner) return;
@@ -1188,7 +1622,7 @@ Result<std::optional<StoredEvent>> SqlStore::event(uint64_t seq) {
   std::optional<StoredEvent> out;
   std::string scratch;
   Status inner;
-  auto st = r_->run("SELECT seq, body FROM events WHERE seq = ?", std::vector<Param>{Param(seq)},
+  auto st = r_->run("SELECT seq, body FROM event_bodies WHERE seq = ?", std::vector<Param>{Param(seq)},
                     [&](const Row& r) {
                       StoredEvent se;
                       se.seq = static_cast<uint64_t>(r.i64(0));
@@ -1205,28 +1639,64 @@ Result<EventPage> SqlStore::events(const EventQuery& query) {
   EventPage page;
   const size_t limit = std::min(query.limit, kMaxPage);
   if (limit == 0) return page;
+  const ScanBudget budget =
+      query.max_scan != 0
+          ? ScanBudget{query.max_scan, query.max_scan}
+          : (dialect_ == Dialect::kSqlite ? kScanBudgetSqlite : kScanBudgetPostgres);
   std::lock_guard lock(read_mu_);
-  std::string scratch;
-  Status inner;
+  ReadTxn txn(*r_);
+  if (auto st = txn.begin(); !st) return st;
+  // The seqs of the page (and one more, to know there is more), then their bodies only.
+  std::vector<int64_t> seqs;
   bool more = false;
-  auto st = scanEvents(*r_, query.filter, ScanOrder::kNewestFirst, query.before_seq, true,
-                       limit + 1,
+  Walk walk;
+  auto st = walkNewest(*r_, query.filter, query.before_seq, limit + 1, budget,
                        [&](const ScanRow& row, const KeysView&) {
-                         if (page.events.size() == limit) {
+                         if (seqs.size() == limit) {
                            more = true;
                            return false;
                          }
-                         StoredEvent se;
-                         se.seq = static_cast<uint64_t>(row.seq);
-                         inner = decodeEvent(decompressor_, loader_, row.body, false, &scratch,
-                                             &se.event);
-                         if (!inner) return false;
-                         page.events.push_back(std::move(se));
+                         seqs.push_back(row.seq);
                          return true;
-                       });
+                       },
+                       &walk);
   if (!st) return st;
-  if (!inner) return inner;
-  if (more) page.next_cursor = page.events.back().seq;
+  // Copied out, then decoded: decoding may need a dictionary, read on this connection, which
+  // is busy with the batch until it is done (PostgreSQL: a pipeline).
+  std::vector<Param> params(seqs.begin(), seqs.end());
+  std::vector<std::optional<std::string>> bodies(seqs.size());
+  st = r_->runMany("SELECT body FROM event_bodies WHERE seq = ?", 1, params,
+                   [&](size_t i, const Row& r) { bodies[i] = std::string(r.bytes(0)); });
+  if (!st) return st;
+  page.events.resize(seqs.size());
+  std::string scratch;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    if (!bodies[i]) {
+      return Status::corruption("store: event " + std::to_string(seqs[i]) + " has no body");
+    }
+    page.events[i].seq = static_cast<uint64_t>(seqs[i]);
+    if (auto d = decodeEvent(decompressor_, loader_, *bodies[i], false, &scratch,
+                             &page.events[i].event);
+        !d) {
+      return d;
+    }
+  }
+  if (more) {
+    page.next_cursor = static_cast<uint64_t>(seqs.back());
+  } else if (!walk.complete) {
+    // The budget ran out: the next page goes on below where this one stopped.
+    page.partial = true;
+    page.next_cursor = static_cast<uint64_t>(walk.cursor);
+    std::vector<Param> p{Param(walk.cursor)};
+    std::string sql = "SELECT time_us FROM events WHERE seq >= ?";
+    if (!query.filter.ip.empty()) {
+      sql = "SELECT time_us FROM events WHERE src_ip = ? AND seq >= ?";
+      p.insert(p.begin(), Param(query.filter.ip));
+    }
+    sql += " ORDER BY seq LIMIT 1";
+    st = r_->run(sql, p, [&](const Row& r) { page.searched_until_us = r.i64(0); });
+    if (!st) return st;
+  }
   return page;
 }
 
@@ -1317,8 +1787,7 @@ Result<std::optional<int64_t>> SqlStore::foldedUntil(Db& db) {
 Status SqlStore::scanCounts(int kind, const EventFilter& f,
                             std::unordered_map<std::string, uint64_t>* out) {
   Numbers numbers;
-  return scanEvents(*r_, f, ScanOrder::kAny, 0, false, kScanChunk,
-                    [&](const ScanRow& r, const KeysView& k) {
+  return scanMatching(*r_, f, [&](const ScanRow& r, const KeysView& k) {
     forEachKey(dimsOf(r, k), kind, numbers, [&](std::string_view key) {
       auto it = out->find(std::string(key));
       if (it == out->end()) it = out->emplace(std::string(key), 0).first;
@@ -1402,7 +1871,22 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
   ReadTxn txn(*r_);
   if (auto st = txn.begin(); !st) return st;
   std::unordered_map<std::string, uint64_t> counts;  // by key
-  if (!onlyTimeRange(filter)) {
+  bool tracked = false;
+  if (kind == kKindRule && onlyIpAndTime(filter) && filter.from_us == 0 && filter.to_us == 0) {
+    auto t = ipTracked(*r_, filter.ip);
+    if (!t) return t.status();
+    tracked = t.value();
+  }
+  if (tracked) {
+    // One address's rules, all time: its ip_rules rows.
+    auto st = r_->run("SELECT rule_id, events FROM ip_rules WHERE ip = ?",
+                      std::vector<Param>{Param(filter.ip)}, [&](const Row& r) {
+                        if (r.i64(1) > 0) {
+                          counts[std::to_string(r.i64(0))] += static_cast<uint64_t>(r.i64(1));
+                        }
+                      });
+    if (!st) return st;
+  } else if (!onlyTimeRange(filter)) {
     if (auto st = scanCounts(kind, filter, &counts); !st) return st;
   } else {
     std::unordered_map<int64_t, uint64_t> ids;
@@ -1486,8 +1970,7 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     c.alerts += alerts;
   };
   auto scan = [&](const EventFilter& f) {
-    return scanEvents(*r_, f, ScanOrder::kAny, 0, false, kScanChunk,
-                      [&](const ScanRow& r, const KeysView&) {
+    return scanMatching(*r_, f, [&](const ScanRow& r, const KeysView&) {
       bump(r.time_us, 1, isAlert(static_cast<int>(r.flags)) ? 1 : 0);
       return true;
     });
@@ -1502,7 +1985,48 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
   std::lock_guard lock(read_mu_);
   ReadTxn txn(*r_);
   if (auto st = txn.begin(); !st) return st;
-  if (level < 0 || !onlyTimeRange(filter)) {
+  bool tracked = false;
+  if (onlyIpAndTime(filter) && bucket_us % kHourUs == 0) {
+    auto t = ipTracked(*r_, filter.ip);
+    if (!t) return t.status();
+    tracked = t.value();
+  }
+  if (tracked) {
+    // One address: its ip_hours rows for the whole hours of the range, its events for the
+    // partial hours at the ends (each hour lies in one bucket: buckets are whole hours).
+    int64_t h0 = kMinI64, h1 = kMaxI64;
+    bool whole = true;
+    if (has_from) {
+      const auto c = ceilTo(filter.from_us, kHourUs);
+      if (c) h0 = *c;
+      else whole = false;
+    }
+    if (has_to) h1 = floorTo(filter.to_us, kHourUs);
+    if (!whole || h0 >= h1) {
+      if (auto st = scan(filter); !st) return st;
+    } else {
+      EventFilter edge;
+      edge.ip = filter.ip;
+      if (has_from && filter.from_us != h0) {
+        edge.from_us = filter.from_us;
+        edge.to_us = h0;
+        if (auto st = scan(edge); !st) return st;
+      }
+      if (has_to && filter.to_us != h1) {
+        edge.from_us = h1;
+        edge.to_us = filter.to_us;
+        if (auto st = scan(edge); !st) return st;
+      }
+      auto st = r_->run(
+          "SELECT hour, events, alerts FROM ip_hours WHERE ip = ? AND hour >= ? AND hour < ?",
+          std::vector<Param>{Param(filter.ip), Param(h0), Param(h1)}, [&](const Row& r) {
+            if (r.i64(1) <= 0) return;
+            bump(r.i64(0), static_cast<uint64_t>(r.i64(1)),
+                 static_cast<uint64_t>(std::max<int64_t>(r.i64(2), 0)));
+          });
+      if (!st) return st;
+    }
+  } else if (level < 0 || !onlyTimeRange(filter)) {
     if (auto st = scan(filter); !st) return st;
   } else {
     int64_t g0 = kMinI64, g1 = kMaxI64;  // the interior, aligned to g
@@ -1657,9 +2181,9 @@ Result<uint64_t> SqlStore::usedBytes(Db& db) {
           : "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) "
             "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
             "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r' "
-            "AND c.relname IN ('events', 'rollups', 'rollup_keys', 'attackers', 'sensors', "
-            "'rules', 'cursors', 'state', 'file_offsets', 'dictionaries', 'writer', "
-            "'schema_version')";
+            "AND c.relname IN ('events', 'event_bodies', 'rollups', 'rollup_keys', 'attackers', "
+            "'sensors', 'rules', 'cursors', 'state', 'file_offsets', 'dictionaries', 'writer', "
+            "'schema_version', 'seq_hours', 'ip_hours', 'ip_rules')";
   int64_t bytes = 0;
   auto st = db.run(sql, {}, [&](const Row& r) { bytes = r.i64(0); });
   if (!st) return st;
@@ -1693,7 +2217,7 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
     auto st = w_->run(sql, params, [&](const Row& r) {
       ScanRow s;
       std::string_view keys;
-      fillScanRow(r, false, &s, &keys);
+      fillScanRow(r, &s, &keys);
       gone.push_back(Gone{s.seq, s.time_us, s.port, s.status, s.flags, std::string(s.ip),
                           std::string(s.sensor), std::string(s.method),
                           std::string(pathOf(s.uri)), std::string(s.ua), std::string(keys)});
@@ -1702,6 +2226,22 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
     if (gone.empty()) break;
 
     RollupDeltas rollups(txn.folded_until);
+    PerIpDeltas per_ip;
+    // The tracked addresses among them (their ip_hours and ip_rules rows lose these events).
+    std::unordered_set<std::string_view> tracked;
+    {
+      std::set<std::string_view> ips;
+      for (const Gone& g : gone) ips.insert(g.ip);
+      std::vector<Param> p(ips.begin(), ips.end());
+      std::vector<std::string_view> order(ips.begin(), ips.end());
+      auto s2 = w_->runMany("SELECT events FROM attackers WHERE ip = ?", 1, p,
+                            [&](size_t i, const Row& r) {
+                              if (static_cast<uint64_t>(r.i64(0)) >= kTrackedIpEvents) {
+                                tracked.insert(order[i]);
+                              }
+                            });
+      if (!s2) return s2;
+    }
     std::deque<KeysView> keys(gone.size());
     std::vector<Param> seqs;
     for (size_t i = 0; i < gone.size(); ++i) {
@@ -1722,9 +2262,12 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
       d.categories = &keys[i].categories;
       d.traps = &keys[i].traps;
       rollups.addEvent(d, -1);
+      if (tracked.count(g.ip) != 0) per_ip.addIp(g.ip, g.time_us, d.alert, keys[i].rule_ids, -1);
       seqs.emplace_back(g.seq);
     }
     if (auto s2 = w_->runMany("DELETE FROM events WHERE seq = ?", 1, seqs); !s2) return s2;
+    if (auto s2 = w_->runMany("DELETE FROM event_bodies WHERE seq = ?", 1, seqs); !s2) return s2;
+    if (auto s2 = per_ip.flush(*w_); !s2) return s2;
     if (auto s2 = rollups.flush(*w_, [&](auto* k) { return resolveKeys(txn, k); }); !s2) {
       return s2;
     }
@@ -1807,7 +2350,8 @@ Result<StoreStats> SqlStore::stats() {
 
 core::Result<std::unique_ptr<Store>> openSqlStore(std::unique_ptr<Db> writer,
                                                   std::unique_ptr<Db> reader) {
-  if (auto st = migrate(*writer); !st) return st;
+  auto step = [](Db& db, int version) { return version == 2 ? backfillV2(db) : Status::ok(); };
+  if (auto st = migrate(*writer, step); !st) return st;
   auto store = std::make_unique<SqlStore>(std::move(writer), std::move(reader));
   if (auto st = store->init(); !st) return st;
   return std::unique_ptr<Store>(std::move(store));

@@ -185,7 +185,7 @@ core::Result<std::unique_ptr<SqliteDb>> openConnection(const std::string& path, 
     // Checkpoint every 16 MiB of WAL instead of 4: fewer fsyncs during a burst of ingest.
     pragmas += "PRAGMA wal_autocheckpoint=4096;";
   } else {
-    pragmas += "PRAGMA query_only=ON;";
+    pragmas += "PRAGMA query_only=ON;PRAGMA mmap_size=2147418112;";
   }
   if (auto st = conn->execScript(pragmas); !st) return st;
   return conn;

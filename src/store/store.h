@@ -65,11 +65,25 @@ struct EventQuery {
   EventFilter filter;
   uint64_t before_seq = 0; // cursor: only events with seq < before_seq (0: from the newest)
   size_t limit = 100;      // at most 1000
+  // The most events the store looks at for this page: a filter that matches few of them ends
+  // its page there, `partial`, and the next page goes on from there. 0: the store's default,
+  // about 100 ms of work (SQLite: 200,000 events, or 80,000 of one address, which lie scattered;
+  // PostgreSQL: 80,000, or 25,000 of one address).
+  uint64_t max_scan = 0;
 };
 
+// A page holds every matching event with seq in [next_cursor, before_seq), newest first. It
+// is cut short by the limit (next_cursor: the last event's seq) or, for a filter that matches
+// few of the events looked at, by the scan budget (`partial`: fewer events than the limit,
+// perhaps none, and next_cursor where the search stopped). Either way another page may follow
+// from next_cursor; 0 means the search is complete.
 struct EventPage {
   std::vector<StoredEvent> events;  // newest first; raw_record and request_body left empty
   uint64_t next_cursor = 0;         // pass as before_seq for the next page; 0 when done
+  bool partial = false;             // the page stopped at the scan budget, not at the limit
+  // When partial: the time of the oldest (lowest seq) event looked at, i.e. how far back in
+  // time the search got (seqs follow arrival, so about that far; 0 otherwise).
+  int64_t searched_until_us = 0;
 };
 
 struct AttackerRow {

@@ -16,6 +16,9 @@ namespace drosera::store::testing {
 core::Status sqliteExecForTest(const std::string& path, const std::string& sql);
 // Runs `sql` (several statements allowed) on its own connection.
 core::Status postgresExecForTest(const std::string& conninfo, const std::string& sql);
+// The process id of the PostgreSQL server behind `conninfo` when it runs on this machine (the
+// parent of a backend, read from /proc): the benchmark adds its processes' CPU time to its own.
+core::Result<int64_t> postgresServerPidForTest(const std::string& conninfo);
 
 // A bare connection with the store's own settings (WAL, synchronous, cache): the benchmark's
 // ceiling, a plain insert of the same rows into one table. Creates the file (mode 0600).

@@ -7,10 +7,12 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "store/schema.h"
 #include "store/store.h"
 #include "store/testing.h"
 #include "store_test_util.h"
@@ -27,6 +29,9 @@ using testutil::Model;
 using testutil::rule;
 
 enum class Backend { kSqlite, kPostgres };
+
+// The schema version this drosera writes (src/store/schema.h).
+constexpr int kCurrentSchema = 2;
 
 std::string hexOf(const std::string& bytes) {
   static const char* kHex = "0123456789abcdef";
@@ -227,22 +232,59 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     }
   }
 
-  void expectListMatches(const Model& m, const EventFilter& f, size_t page,
-                         const std::string& what) {
+  // Pages through a list (`max_scan` events looked at per page, 0: the store's default) and
+  // checks it against the model: every matching event once, newest first; a page full unless
+  // it is the last or stopped at its budget; a partial page says where it stopped. Returns the
+  // number of partial pages.
+  size_t expectListMatches(const Model& m, const EventFilter& f, size_t page,
+                           const std::string& what, uint64_t max_scan = 0) {
     std::vector<uint64_t> got;
     EventQuery q;
     q.filter = f;
     q.limit = page;
-    for (int guard = 0; guard < 10000; ++guard) {
+    q.max_scan = max_scan;
+    size_t partial = 0;
+    for (int guard = 0; guard < 100000; ++guard) {
       auto r = store_->events(q);
-      ASSERT_TRUE(r.isOk()) << r.status().toString();
+      EXPECT_TRUE(r.isOk()) << r.status().toString();
+      if (!r.isOk()) break;
       EXPECT_LE(r->events.size(), page);
-      for (const auto& e : r->events) got.push_back(e.seq);
+      for (const auto& e : r->events) {
+        EXPECT_TRUE(Model::matches(f, e.event)) << what << " #" << e.seq;
+        if (q.before_seq != 0) {
+          EXPECT_LT(e.seq, q.before_seq) << what;
+        }
+        if (r->next_cursor != 0) {
+          EXPECT_GE(e.seq, r->next_cursor) << what;
+        }
+        got.push_back(e.seq);
+      }
+      if (r->partial) {
+        ++partial;
+        EXPECT_NE(r->next_cursor, 0u) << what;
+        // How far back it searched: the time of the oldest event it looked at, the first one
+        // (of the address, for an ip) at or after where it stopped.
+        std::optional<int64_t> oldest;
+        uint64_t oldest_seq = UINT64_MAX;
+        for (const auto& [seq, e] : m.events) {
+          if (seq >= r->next_cursor && seq < oldest_seq && (f.ip.empty() || e.src_ip == f.ip)) {
+            oldest_seq = seq;
+            oldest = e.time_us;
+          }
+        }
+        EXPECT_EQ(r->searched_until_us, oldest.value_or(0)) << what;
+      } else {
+        EXPECT_EQ(r->searched_until_us, 0) << what;
+      }
       if (r->next_cursor == 0) break;
-      EXPECT_EQ(r->events.size(), page) << what;
+      if (!r->partial) {
+        EXPECT_EQ(r->events.size(), page) << what;
+      }
+      EXPECT_TRUE(q.before_seq == 0 || r->next_cursor < q.before_seq) << what;
       q.before_seq = r->next_cursor;
     }
     EXPECT_EQ(got, m.list(f)) << what;
+    return partial;
   }
 
   testutil::TempDir dir_;
@@ -259,7 +301,7 @@ TEST_P(StoreTest, FreshStoreIsEmptyAtTheCurrentSchemaVersion) {
   EXPECT_EQ(s->events, 0u);
   EXPECT_EQ(s->attackers, 0u);
   EXPECT_EQ(s->last_seq, 0u);
-  EXPECT_EQ(s->schema_version, 1);
+  EXPECT_EQ(s->schema_version, kCurrentSchema);
   EXPECT_GT(s->bytes, 0u);
   auto r = store_->readAfter(0, 10);
   ASSERT_TRUE(r.isOk());
@@ -894,6 +936,182 @@ TEST_P(StoreTest, EventListsOverALongHistory) {
   for (const auto& [name, f] : filters) expectListMatches(m, f, 40, name);
 }
 
+TEST_P(StoreTest, ListsStopAtTheirScanBudgetAndGoOnFromThere) {
+  // A filter that matches few events looks at no more than max_scan of them per page: the
+  // page comes back partial (perhaps empty) with a cursor where it stopped and how far back in
+  // time that is, and the pages together hold every match exactly once.
+  Model m;
+  std::vector<core::Event> events;
+  for (int i = 0; i < 6000; ++i) {
+    core::Event e = event("b" + std::to_string(i), kBase + i * kMinute / 4,
+                          i % 3 == 0 ? "192.0.2.1" : "192.0.2." + std::to_string(2 + i % 40),
+                          i % 11 == 0 ? "sensor-x" : "sensor-1");
+    e.raw_record = "r" + std::to_string(i);
+    if (i % 1300 == 7) e.uri = "/rare-Needle/" + std::to_string(i);
+    if (i % 900 == 3) {
+      core::TrapHit t;
+      t.kind = "robots";
+      e.traps.push_back(t);
+      testutil::classify(&e);
+    }
+    events.push_back(std::move(e));
+  }
+  // Late arrivals: old times, new seqs.
+  for (int i = 0; i < 20; ++i) {
+    core::Event e = event("late" + std::to_string(i), kBase + i * kMinute, "192.0.2.1");
+    if (i % 5 == 0) e.uri = "/rare-needle/late";
+    events.push_back(std::move(e));
+  }
+  insertModel(&m, events, 500);
+
+  struct Case {
+    std::string name;
+    EventFilter f;
+    uint64_t max_scan;
+    bool expect_partial;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const std::string& name, uint64_t max_scan, bool expect_partial, auto set) {
+    EventFilter f;
+    set(f);
+    cases.push_back({name, f, max_scan, expect_partial});
+  };
+  add("text, whole store", 700, true, [](EventFilter& f) { f.text = "RARE-needle"; });
+  add("text matching nothing", 1000, true, [](EventFilter& f) { f.text = "nowhere"; });
+  add("trap", 450, true, [](EventFilter& f) { f.trap = "robots"; });
+  add("ip and text (ip index)", 300, true, [](EventFilter& f) {
+    f.ip = "192.0.2.1";
+    f.text = "needle";
+  });
+  add("time range and text", 250, true, [](EventFilter& f) {
+    f.from_us = kBase + 100 * kMinute;
+    f.to_us = kBase + 900 * kMinute;
+    f.text = "needle";
+  });
+  add("time range, sensor", 100, true, [](EventFilter& f) {
+    f.from_us = kBase + 10 * kMinute;
+    f.to_us = kBase + 1000 * kMinute;
+    f.sensor = "sensor-x";
+  });
+  add("the start, with late arrivals", 400, true, [](EventFilter& f) {
+    f.from_us = kBase;
+    f.to_us = kBase + 30 * kMinute;
+  });
+  add("a budget of one", 1, true, [](EventFilter& f) { f.ip = "192.0.2.7"; });
+  add("the default budget: never partial here", 0, false, [](EventFilter& f) {
+    f.text = "needle";
+  });
+  for (const auto& c : cases) {
+    for (size_t page : {1u, 3u, 50u}) {
+      const size_t partial = expectListMatches(m, c.f, page, c.name, c.max_scan);
+      if (c.expect_partial) {
+        EXPECT_GT(partial, 0u) << c.name << " page " << page;
+      } else {
+        EXPECT_EQ(partial, 0u) << c.name << " page " << page;
+      }
+    }
+  }
+
+  // Each partial page looked at no more than its budget: by the primary key, seqs; through the
+  // ip index, that address's events.
+  auto spans = [&](const EventFilter& f, uint64_t max_scan) {
+    EventQuery q;
+    q.filter = f;
+    q.limit = 50;
+    q.max_scan = max_scan;
+    size_t pages = 0, empty_partial = 0;
+    uint64_t before = m.events.back().first + 1;
+    for (;;) {
+      auto r = store_->events(q);
+      EXPECT_TRUE(r.isOk());
+      if (!r.isOk() || r->next_cursor == 0) break;
+      ++pages;
+      if (r->partial) {
+        uint64_t looked = 0;
+        for (const auto& [seq, e] : m.events) {
+          if (seq >= r->next_cursor && seq < before && (f.ip.empty() || e.src_ip == f.ip)) {
+            ++looked;
+          }
+        }
+        EXPECT_LE(looked, max_scan);
+        if (r->events.empty()) ++empty_partial;
+      }
+      before = r->next_cursor;
+      q.before_seq = before;
+    }
+    EXPECT_GT(pages, 2u);
+    EXPECT_GT(empty_partial, 0u);  // a page may find nothing and still go on
+  };
+  EventFilter nothing;
+  nothing.text = "nowhere";
+  spans(nothing, 800);
+  nothing.ip = "192.0.2.1";
+  spans(nothing, 333);
+  // A page that is full before its budget runs out is not partial.
+  EventQuery q;
+  q.limit = 5;
+  q.max_scan = 10;
+  auto full = store_->events(q);
+  ASSERT_TRUE(full.isOk());
+  EXPECT_EQ(full->events.size(), 5u);
+  EXPECT_FALSE(full->partial);
+  EXPECT_EQ(full->next_cursor, full->events.back().seq);
+}
+
+TEST_P(StoreTest, TextSearchIsABytesSubstringIgnoringAsciiCaseOnly) {
+  // URIs and user agents of arbitrary bytes (NUL, backslash, LIKE wildcards, bytes from 0x80,
+  // digits beside them, letters of both cases): every needle finds exactly what a byte-by-byte
+  // search ignoring ASCII case finds, whatever the database does first to narrow the rows.
+  const std::string alphabet("aAbBiIzZ0127\\%_?/x \x80\xff\xc3\xa9\xc4\xb1\0", 30);
+  std::mt19937_64 rng(97);
+  auto randomBytes = [&](size_t max_len) {
+    std::string s(rng() % max_len, 'a');
+    for (auto& c : s) c = alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  Model m;
+  std::vector<core::Event> events;
+  for (int i = 0; i < 400; ++i) {
+    core::Event e = event("t" + std::to_string(i), kBase + i * kMinute);
+    e.uri = "/" + randomBytes(24);
+    e.user_agent = randomBytes(16);
+    events.push_back(std::move(e));
+  }
+  insertModel(&m, events, 100);
+  std::vector<std::string> needles = {"0",   "00",   "000",      "\\",       "\\0",    "\\000",
+                                      "\\\\", "\x80", "\\200",    "\\377",    "%",      "_",
+                                      "%_",  "i",    "I",        "\xc4\xb1", "\xc3\xa9", "\xc3\x89",
+                                      "zZ",  "/",    std::string("\0", 1), std::string("a\0", 2),
+                                      "x\xff", "ABI", "nothing at all"};
+  for (int i = 0; i < 60; ++i) {
+    // A piece of a stored value with its letters' case flipped at random.
+    const core::Event& e = events[rng() % events.size()];
+    const std::string& from = rng() % 2 ? e.uri : e.user_agent;
+    if (from.empty()) continue;
+    const size_t at = rng() % from.size();
+    std::string n = from.substr(at, 1 + rng() % 4);
+    for (auto& c : n) {
+      if (rng() % 2 && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) c ^= 0x20;
+    }
+    needles.push_back(n);
+  }
+  size_t matched = 0;
+  for (const auto& n : needles) {
+    EventFilter f;
+    f.text = n;
+    const size_t want = m.list(f).size();
+    matched += want > 0 ? 1 : 0;
+    expectListMatches(m, f, 1000, "needle " + hexOf(n));
+    expectListMatches(m, f, 13, "needle " + hexOf(n) + " in a range", 0);
+    EventFilter ranged = f;
+    ranged.from_us = kBase + 50 * kMinute;
+    ranged.to_us = kBase + 300 * kMinute;
+    expectListMatches(m, ranged, 1000, "needle " + hexOf(n) + " in a range");
+    expectCountsMatch(m, f, kHour, "needle " + hexOf(n));
+  }
+  EXPECT_GT(matched, needles.size() / 2);  // the needles do find things
+}
+
 TEST_P(StoreTest, AttackerRowsFollowTheirEvents) {
   core::Event a1 = event("a1", kBase + 100, "198.51.100.9", "sensor-1");
   a1.rules = {rule(942100, "SQLi", {}), rule(949110, "score", {})};
@@ -1088,6 +1306,62 @@ TEST_P(StoreTest, AggregatesMatchBruteForceCounts) {
   EXPECT_FALSE(store_->countsOverTime(huge, kMinute).isOk());
 }
 
+TEST_P(StoreTest, AnAddressesActivityAndRulesMatchBruteForceCounts) {
+  // The attacker page's aggregates: for an address with many events (1,000 or more) from
+  // per-address tables (ip_hours, ip_rules) kept with every insert and retention, for the
+  // others from their events. Either way they must equal a count over the events, before and
+  // after an address crosses that line (in the middle of a batch, as here).
+  Model m;
+  std::mt19937_64 rng(61);
+  std::vector<core::Event> events;
+  for (int i = 0; i < 1200; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 4 * kDay));
+  for (int i = 0; i < 1300; ++i) {
+    core::Event e = testutil::randomEvent(rng, 2000 + i, kBase, 4 * kDay);
+    e.src_ip = "198.51.100.99";
+    events.push_back(std::move(e));
+  }
+  std::sort(events.begin(), events.end(),
+            [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+  const std::vector<std::string> ips = {"198.51.100.99", "203.0.113.1", "2001:db8::2",
+                                        std::string("1.2.3.4\0x", 9),
+                                        "192.0.2.250"};  // the last one never seen
+  auto check = [&](const std::string& when) {
+    for (const auto& ip : ips) {
+      EventFilter by_ip;
+      by_ip.ip = ip;
+      expectTopMatches(m, Dimension::kRule, by_ip, 1000, when + " rules of " + ip);
+      expectTopMatches(m, Dimension::kRule, by_ip, 2, when + " top 2 rules of " + ip);
+      for (const auto& [name, range] : ranges()) {
+        EventFilter f = range;
+        f.ip = ip;
+        expectTopMatches(m, Dimension::kRule, f, 1000, when + " rules, " + name);
+        for (int64_t b : {kHour, 3 * kHour, kDay, 15 * kMinute}) {
+          if (f.from_us != 0 && f.to_us != 0 && (f.to_us - f.from_us) / b > 20000) continue;
+          if ((f.from_us == 0 || f.to_us == 0) && b < kHour) continue;
+          expectCountsMatch(m, f, b, when + " activity of " + ip + ", " + name);
+        }
+      }
+    }
+  };
+  // Halfway: the busy address is still below the line.
+  insertModel(&m, std::vector<core::Event>(events.begin(), events.begin() + 1100), 111);
+  check("below the line");
+  insertModel(&m, std::vector<core::Event>(events.begin() + 1100, events.end()), 111);
+  std::vector<core::Event> late;
+  for (int i = 0; i < 150; ++i) {
+    late.push_back(testutil::randomEvent(rng, 6000 + i, kBase, kDay));
+    if (i % 3 == 0) late.back().src_ip = "198.51.100.99";
+  }
+  insertModel(&m, late, 40);
+  check("after insert");
+  const int64_t cutoff = kBase + kDay + 5 * kHour + 7 * kMinute;
+  auto r = store_->applyRetention(cutoff, 0);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  std::erase_if(m.events, [&](const auto& p) { return p.second.time_us < cutoff; });
+  EXPECT_GT(r->deleted, 100u);
+  check("after retention");
+}
+
 TEST_P(StoreTest, SensorsReportEventsAndHeartbeats) {
   insertOk({event("x1", kBase + 10, "1.1.1.1", "alpha"), event("x2", kBase + 30, "1.1.1.1", "alpha"),
             event("x3", kBase + 20, "1.1.1.1", "beta")});
@@ -1180,6 +1454,23 @@ TEST_P(StoreTest, RetentionByAgeDeletesOldestAndKeepsAggregatesConsistent) {
   }
   expectCountsMatch(m, EventFilter{}, kDay, "after retention");
   expectListMatches(m, EventFilter{}, 50, "after retention");
+  // A search that finds nothing looks at the stored events only: not at the seqs retention
+  // emptied, nor at seqs past the newest event.
+  for (uint64_t before : {uint64_t{0}, uint64_t{1'000'000'000'000}}) {
+    EventQuery q;
+    q.filter.text = "nowhere";
+    q.max_scan = 50;
+    q.before_seq = before;
+    size_t pages = 0;
+    for (; pages < 100; ++pages) {
+      auto r = store_->events(q);
+      ASSERT_TRUE(r.isOk());
+      EXPECT_TRUE(r->events.empty());
+      if (r->next_cursor == 0) break;
+      q.before_seq = r->next_cursor;
+    }
+    EXPECT_LE(pages, (m.events.size() + 49) / 50) << before;
+  }
   // Attackers are history: they stay as they were.
   auto attackers = store_->attackers(AttackerQuery{EventFilter{}, 1000, 0, "events"});
   ASSERT_TRUE(attackers.isOk());
@@ -1256,7 +1547,7 @@ TEST_P(StoreTest, ANewerSchemaIsRefusedWithAClearError) {
       << s.status().toString();
   EXPECT_NE(s.status().message().find("newer"), std::string::npos);
   // Back to the current version: it opens again, nothing lost.
-  ASSERT_TRUE(exec("UPDATE schema_version SET version = 1").isOk());
+  ASSERT_TRUE(exec("UPDATE schema_version SET version = " + std::to_string(kCurrentSchema)).isOk());
   auto ok = open();
   ASSERT_TRUE(ok.isOk()) << ok.status().toString();
   store_ = std::move(ok).value();
@@ -1287,7 +1578,7 @@ TEST_P(StoreTest, AnOlderDatabaseIsUpgradedWhenOpened) {
     auto s = openPostgresStore(PostgresOptions{base_conninfo_ + " options='-c search_path=" +
                                                schema + "'"});
     ASSERT_TRUE(s.isOk()) << s.status().toString();
-    EXPECT_EQ(s.value()->stats()->schema_version, 1);
+    EXPECT_EQ(s.value()->stats()->schema_version, kCurrentSchema);
     EXPECT_EQ(s.value()->insert({event("u", kBase)})->inserted, 1u);
     s.value().reset();
     (void)testing::postgresExecForTest(base_conninfo_, "DROP SCHEMA " + schema + " CASCADE");
@@ -1302,9 +1593,131 @@ TEST_P(StoreTest, AnOlderDatabaseIsUpgradedWhenOpened) {
                     .isOk());
     auto s = openSqliteStore(SqliteOptions{path, true});
     ASSERT_TRUE(s.isOk()) << s.status().toString();
-    EXPECT_EQ(s.value()->stats()->schema_version, 1);
+    EXPECT_EQ(s.value()->stats()->schema_version, kCurrentSchema);
     EXPECT_EQ(s.value()->insert({event("u", kBase)})->inserted, 1u);
   }
+}
+
+TEST_P(StoreTest, AVersionOneStoreWithItsEventsIsUpgradedWhenOpened) {
+  // A store of schema version 1 (its tables as version 1 made them, the compressed bodies in
+  // the events table) opens at the current version with every event, body and count intact,
+  // and the tables version 2 added (event_bodies, seq_hours, ip_hours, ip_rules) filled from
+  // its events. The version-1 store is made from the rows of a current one.
+  Model m;
+  std::mt19937_64 rng(71);
+  std::vector<core::Event> events;
+  for (int i = 0; i < 2600; ++i) {  // over 1000: bodies compressed with a trained dictionary
+    core::Event e = testutil::randomEvent(rng, i, kBase, 3 * kDay);
+    if (i % 2 == 0) e.src_ip = "198.51.100.99";  // an address with many events
+    e.raw_record = "{\"n\":" + std::to_string(rng()) + "," + std::string(300, 'r') + "}";
+    e.request_body = i % 4 == 0 ? "pwd=" + std::to_string(i) : "";
+    events.push_back(std::move(e));
+  }
+  std::sort(events.begin(), events.end(),
+            [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+  for (int i = 0; i < 60; ++i) events.push_back(testutil::randomEvent(rng, 5000 + i, kBase, kDay));
+  insertModel(&m, events, 120);
+  ASSERT_TRUE(store_->setCursor("misp", 77).isOk());
+  store_.reset();
+
+  const internal::Dialect dialect = pg() ? internal::Dialect::kPostgres : internal::Dialect::kSqlite;
+  std::string copy = internal::migrationSql(1, dialect);
+  copy += ";CREATE TABLE schema_version (version INTEGER NOT NULL);"
+          "INSERT INTO schema_version VALUES (1);"
+          "DELETE FROM writer;";
+  const std::string from = pg() ? schema_ + "." : "cur.";
+  for (const char* table : {"writer", "dictionaries", "rollup_keys", "rollups", "attackers",
+                            "sensors", "rules", "cursors", "state", "file_offsets"}) {
+    copy += std::string("INSERT INTO ") + table + " SELECT * FROM " + from + table + ";";
+  }
+  copy += "INSERT INTO events (seq, sensor, unique_id, time_us, src_ip, src_port, dst_port, "
+          "method, uri, user_agent, status, flags, keys, body) SELECT e.seq, e.sensor, "
+          "e.unique_id, e.time_us, e.src_ip, e.src_port, e.dst_port, e.method, e.uri, "
+          "e.user_agent, e.status, e.flags, e.keys, b.body FROM " + from + "events e JOIN " +
+          from + "event_bodies b ON b.seq = e.seq;";
+  std::string v1_schema;
+  struct DropSchema {
+    std::string conninfo, schema;
+    ~DropSchema() {
+      if (!schema.empty()) {
+        (void)testing::postgresExecForTest(conninfo, "DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+      }
+    }
+  } drop;
+  core::Result<std::unique_ptr<Store>> old = core::Status::internal("not opened");
+  if (pg()) {
+    std::random_device rd;
+    v1_schema = "t_v1_" + std::to_string(rd());
+    drop = DropSchema{base_conninfo_, v1_schema};
+    auto st = testing::postgresExecForTest(
+        base_conninfo_, "CREATE SCHEMA " + v1_schema + "; SET search_path = " + v1_schema + ";" +
+                            copy);
+    ASSERT_TRUE(st.isOk()) << st.toString();
+    old = openPostgresStore(
+        PostgresOptions{base_conninfo_ + " options='-c search_path=" + v1_schema + "'"});
+  } else {
+    const std::string v1_path = dir_.file("v1.db");
+    FILE* f = std::fopen(v1_path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+    auto st = testing::sqliteExecForTest(
+        v1_path, "ATTACH DATABASE '" + path_ + "' AS cur;" + copy + "DETACH DATABASE cur;");
+    ASSERT_TRUE(st.isOk()) << st.toString();
+    old = openSqliteStore(SqliteOptions{v1_path, false});
+  }
+  ASSERT_TRUE(old.isOk()) << old.status().toString();
+  store_ = std::move(old).value();
+
+  auto check = [&](const std::string& when) {
+    auto stats = store_->stats();
+    ASSERT_TRUE(stats.isOk());
+    EXPECT_EQ(stats->schema_version, kCurrentSchema) << when;
+    EXPECT_EQ(stats->events, m.events.size()) << when;
+    // Every event back exactly, raw record and request body included.
+    size_t n = 0;
+    uint64_t after = 0;
+    for (;;) {
+      auto r = store_->readAfter(after, 500);
+      ASSERT_TRUE(r.isOk()) << r.status().toString();
+      if (r->empty()) break;
+      for (const auto& se : r.value()) {
+        ASSERT_LT(n, m.events.size());
+        EXPECT_EQ(se.seq, m.events[n].first) << when;
+        expectSameEvent(m.events[n].second, se.event, true);
+        ++n;
+        after = se.seq;
+      }
+    }
+    EXPECT_EQ(n, m.events.size()) << when;
+    for (const auto& [name, f] : ranges()) {
+      expectListMatches(m, f, 100, when + " list " + name);
+      expectTopMatches(m, Dimension::kSourceIp, f, 1000, when + " " + name);
+    }
+    for (const std::string ip : {"198.51.100.99", "203.0.113.1", "2001:db8::1", "10.0.0.1"}) {
+      EventFilter f;
+      f.ip = ip;
+      expectListMatches(m, f, 100, when + " list " + ip);
+      expectTopMatches(m, Dimension::kRule, f, 1000, when + " rules of " + ip);
+      expectCountsMatch(m, f, kHour, when + " activity of " + ip);
+      f.from_us = kBase + 5 * kHour;
+      f.to_us = kBase + 2 * kDay + 17 * kMinute;
+      expectCountsMatch(m, f, 3 * kHour, when + " activity of " + ip + " in a range");
+    }
+    EventFilter text;
+    text.text = "WP-LOGIN";
+    expectListMatches(m, text, 100, when + " text");
+  };
+  check("upgraded");
+  EXPECT_EQ(store_->cursor("misp").value(), 77u);
+  // It goes on: new events after the old ones, a resent old one is a duplicate.
+  std::vector<core::Event> more;
+  for (int i = 0; i < 200; ++i) more.push_back(testutil::randomEvent(rng, 8000 + i, kBase, 4 * kDay));
+  auto dup = store_->insert({events[5]});
+  ASSERT_TRUE(dup.isOk());
+  EXPECT_EQ(dup->duplicates, 1u);
+  insertModel(&m, more, 50);
+  EXPECT_EQ(m.events.back().first, events.size() + more.size());
+  check("upgraded, then written");
 }
 
 TEST_P(StoreTest, TwoWritersAndAReaderSeeEveryEventExactlyOnce) {

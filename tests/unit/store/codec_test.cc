@@ -198,5 +198,49 @@ TEST(Codec, CaseInsensitiveSearchOnBytes) {
   EXPECT_FALSE(containsIgnoreCase("\xc3\x89", asciiLower("\xc3\xa9")));  // ASCII only
 }
 
+TEST(Codec, SearchingManyHaystacksAgreesWithTheSimpleSearch) {
+  // IgnoreCaseSearch (Horspool over folded bytes) finds exactly what containsIgnoreCase does,
+  // on random bytes from a small alphabet (so that matches and near misses are common), with
+  // needles of any case.
+  const std::string alphabet("aAbBzZ@[`{\0\x80\xff\xc3", 14);
+  std::mt19937_64 rng(3);
+  auto random = [&](size_t max_len) {
+    std::string s(rng() % (max_len + 1), 'a');
+    for (auto& c : s) c = alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  size_t found = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string needle = random(i % 7);
+    const std::string hay = random(40);
+    const IgnoreCaseSearch search(needle);
+    const bool want = containsIgnoreCase(hay, asciiLower(needle));
+    ASSERT_EQ(search.in(hay), want) << "needle of " << needle.size() << ", case " << i;
+    found += want ? 1 : 0;
+  }
+  EXPECT_GT(found, 5000u);
+  EXPECT_LT(found, 19000u);
+  // '@' '[' '`' '{' sit next to the letters: not folded.
+  EXPECT_FALSE(IgnoreCaseSearch("`").in("@"));
+  EXPECT_FALSE(IgnoreCaseSearch("{").in("["));
+  EXPECT_TRUE(IgnoreCaseSearch("WP-Login").in("/wp-LOGIN.php"));
+  EXPECT_TRUE(IgnoreCaseSearch("").in(""));
+}
+
+TEST(Codec, KeyPatternsOccurInTheKeysOfTheirEvents) {
+  // The substrings a database looks for in the keys blob before the store decodes it.
+  core::Event e = richEvent();
+  const EventFacts f = factsOf(e);
+  const std::string keys = encodeKeys(f);
+  for (int id : f.rule_ids) EXPECT_NE(keys.find(keysRulePattern(id)), std::string::npos) << id;
+  for (const auto* list : {&f.tags, &f.categories, &f.traps}) {
+    for (auto k : *list) EXPECT_NE(keys.find(keysPattern(k)), std::string::npos) << k;
+  }
+  ASSERT_FALSE(f.rule_ids.empty());
+  ASSERT_FALSE(f.traps.empty());
+  EXPECT_EQ(keys.find(keysPattern("no-such-tag")), std::string::npos);
+  EXPECT_EQ(keys.find(keysRulePattern(123456789)), std::string::npos);
+}
+
 }  // namespace
 }  // namespace drosera::store::internal
