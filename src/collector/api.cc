@@ -234,6 +234,8 @@ struct GeoTally {
   }
 };
 
+constexpr uint64_t kMaxScan = 1'000'000;  // events one page of /events may look at, at most
+
 size_t readLimit(const Query& q, size_t def, size_t max) {
   const std::string l = q.get("limit");
   if (l.empty()) return def;
@@ -264,12 +266,29 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
         return jsonError(400, "cursor: not a cursor");
       }
     }
+    // `scan`: at most that many events looked at for this page, instead of the store's budget
+    // (about 100 ms of work); bounded, so that no client makes a page cost seconds.
+    const std::string scan = q.get("scan");
+    if (!scan.empty()) {
+      try {
+        eq.max_scan = std::clamp<uint64_t>(std::stoull(scan), 1, kMaxScan);
+      } catch (const std::exception&) {
+        return jsonError(400, "scan: not a number of events");
+      }
+    }
     auto page = store_->events(eq);
     if (!page) return failed(page.status());
     json arr = json::array();
     for (const auto& e : page->events) arr.push_back(eventJson(e, false));
     json j = {{"events", arr}};
     j["next_cursor"] = page->next_cursor ? json(std::to_string(page->next_cursor)) : json(nullptr);
+    // A page cut short by the store's scan budget: fewer events than asked (perhaps none), and
+    // how far back the search got; the next page goes on from next_cursor.
+    j["partial"] = page->partial;
+    if (page->partial) {
+      j["searched_until"] = iso(page->searched_until_us);
+      j["searched_until_us"] = page->searched_until_us;
+    }
     return jsonResponse(200, dump(j));
   }
 

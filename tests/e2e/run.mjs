@@ -527,6 +527,26 @@ async function main() {
   await page.waitForFunction(() => location.hash.includes('q=wp-login'));
   await page.locator('[data-testid=events-count][data-value="1"]').waitFor();
   check(await page.locator('[data-testid=event-row]').count() === 1, 'events: the text filter finds the wp-login POST');
+  // A scan budget of 4 events a page (what a search that matches little over a million events
+  // meets): partial pages that say how far back they got, and "Search further" until the end.
+  await page.goto(env.base + '/#/events?q=wp-login&scan=4');
+  let found = 0, partials = 0, steps = 0;
+  for (;;) {
+    const count = page.locator('[data-testid=events-count]');
+    await count.waitFor();
+    found += Number(await count.getAttribute('data-value'));
+    steps++;
+    const further = page.locator('[data-testid=search-further]');
+    if (await further.count() === 0 || steps > 100) break;
+    partials++;
+    const until = Number(await page.locator('[data-testid=events-partial]').getAttribute('data-value'));
+    check(until > 0, 'events: a partial page says how far back it searched', until);
+    const shown = await count.elementHandle();
+    await further.click();
+    await page.waitForFunction((el) => !el.isConnected, shown);
+  }
+  check(found === 1 && partials >= 2, 'events: with a scan budget of 4, "Search further" walks ' + partials +
+        ' partial pages and finds the wp-login POST once', found + ' found, ' + partials + ' partial');
   await page.goto(env.base + '/#/events?rule=942100');
   await page.locator('[data-testid=events-count]').waitFor();
   const ruleRows = await page.locator('[data-testid=event-row]').allInnerTexts();

@@ -95,17 +95,30 @@ export async function render(ctx) {
               return link('events', rest, {class: 'chip removable', title: 'remove this filter'}, k + ' = ', cut(v, 60), ' ×');
             })) : null),
     results);
-  const page = await api.get('events', {...query, cursor: p.get('cursor'), limit: PAGE}, {signal: ctx.signal});
+  // `scan` (not a form field): the most events the collector looks at for one page; kept in
+  // the links of the pages that follow.
+  const scan = p.get('scan') || undefined;
+  const page = await api.get('events', {...query, cursor: p.get('cursor'), limit: PAGE, scan}, {signal: ctx.signal});
   const rows = page.events;
+  const more = {...query, cursor: page.next_cursor, scan};
+  // A partial page: the collector stopped at its scan budget before finding a page of matches
+  // (a filter that matches little, over many events); the search goes on from where it stopped.
+  const searched = page.partial
+    ? h('p', {class: 'partial', 'data-testid': 'events-partial', 'data-value': String(page.searched_until_us)},
+        'Searched back to ', time(page.searched_until_us), ' UTC so far. ',
+        link('events', more, {class: 'button', 'data-testid': 'search-further'}, 'Search further »'))
+    : null;
   replace(results, panel(
     p.get('cursor') ? 'Older events' : 'Newest events', {class: 'wide', testid: 'panel-events'},
     h('p', {class: 'muted', 'data-testid': 'events-count', 'data-value': rows.length},
       num(rows.length), rows.length === 1 ? ' event' : ' events',
-      p.get('cursor') ? ' (before #' + p.get('cursor') + ')' : '', page.next_cursor ? ', more below' : ''),
+      p.get('cursor') ? ' (before #' + p.get('cursor') + ')' : '',
+      page.next_cursor && !page.partial ? ', more below' : ''),
+    searched,
     rows.length ? table(eventColumns(), rows, {testid: 'events-table', rowTestid: 'event-row'})
-                : empty('No event matches these filters.'),
+                : empty(page.partial ? 'No match so far.' : 'No event matches these filters.'),
     h('nav', {class: 'pager'},
-      p.get('cursor') ? link('events', query, {class: 'button ghost'}, '« Newest') : null,
-      page.next_cursor ? link('events', {...query, cursor: page.next_cursor},
-                              {class: 'button', 'data-testid': 'older'}, 'Older »') : null)));
+      p.get('cursor') ? link('events', {...query, scan}, {class: 'button ghost'}, '« Newest') : null,
+      page.next_cursor && !page.partial
+        ? link('events', more, {class: 'button', 'data-testid': 'older'}, 'Older »') : null)));
 }
