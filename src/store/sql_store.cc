@@ -54,7 +54,7 @@ constexpr ScanBudget kScanBudgetSqlite{200'000, 80'000};
 constexpr ScanBudget kScanBudgetPostgres{80'000, 25'000};
 constexpr size_t kRetentionChunk = 2000;
 constexpr int64_t kMaxBuckets = 1'000'000;
-constexpr size_t kDictionarySamples = 1000;      // bodies to train a dictionary on
+constexpr size_t kDictionarySamples = 500;       // bodies to train a dictionary on
 constexpr uint64_t kRetrainEvents = 1'000'000;   // a fresh dictionary every million events
 constexpr size_t kDictionaryBytes = 64 * 1024;
 constexpr size_t kAttackerCacheRows = 500'000;
@@ -592,6 +592,12 @@ class Numbers {
   std::unordered_map<int64_t, std::string> map_;  // node-based
 };
 
+// Hash for maps keyed by std::string and searched by std::string_view (with std::equal_to<>).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
 constexpr int kDimensionKinds[] = {kKindSourceIp, kKindRule,   kKindCategory, kKindTag,
                                    kKindDstPort,  kKindUserAgent, kKindTrap,  kKindSensor,
                                    kKindUri,      kKindMethod, kKindStatus};
@@ -999,9 +1005,24 @@ class SqlStore final : public Store {
       if (!st) return st;
       open_ = false;
       s_.generation_ = generation + 1;
-      for (auto& a : s_.pending_attackers_) {
-        std::string ip = a.ip;
-        s_.attacker_cache_.insert_or_assign(std::move(ip), std::move(a));
+      for (auto& u : s_.pending_attackers_) {
+        auto it = s_.attacker_cache_.find(u.ip);
+        if (it == s_.attacker_cache_.end()) {
+          DROSERA_CHECK(u.sets.has_value());  // a row not remembered comes with its sets
+          it = s_.attacker_cache_.emplace(std::string(u.ip), AttackerRow()).first;
+          it->second.ip = it->first;
+        }
+        AttackerRow& a = it->second;
+        a.first_seen_us = u.first_seen_us;
+        a.last_seen_us = u.last_seen_us;
+        a.events = u.events;
+        a.events_with_rules = u.events_with_rules;
+        a.flagged = u.flagged;
+        if (u.sets) {
+          a.categories = std::move(u.sets->categories);
+          a.traps = std::move(u.sets->traps);
+          a.sensors = std::move(u.sets->sensors);
+        }
       }
       s_.pending_attackers_.clear();
       if (s_.attacker_cache_.size() > kAttackerCacheRows) s_.attacker_cache_.clear();
@@ -1062,13 +1083,25 @@ class SqlStore final : public Store {
   const Dialect dialect_;
   std::mutex write_mu_;  // w_, compressor_, samples_, since_training_
   std::unique_ptr<Db> w_;
-  Compressor compressor_{1};
+  Compressor compressor_;
   std::vector<std::string> samples_;
   uint64_t since_training_ = 0;
   // The attackers rows as this writer last wrote them, valid while no other writer committed
   // (the writer row's generation is the one our last commit left); saves reading them back.
-  std::unordered_map<std::string, AttackerRow> attacker_cache_;
-  std::vector<AttackerRow> pending_attackers_;  // into the cache once the transaction commits
+  std::unordered_map<std::string, AttackerRow, StringHash, std::equal_to<>> attacker_cache_;
+  // An attackers row as a batch leaves it: its counts, and its sets when they changed (else they
+  // are those of the remembered row). `ip` points into the batch's events.
+  struct AttackerUpdate {
+    std::string_view ip;
+    int64_t first_seen_us = 0, last_seen_us = 0;
+    uint64_t events = 0, events_with_rules = 0;
+    bool flagged = false;
+    struct Sets {
+      std::vector<std::string> categories, traps, sensors;
+    };
+    std::optional<Sets> sets;
+  };
+  std::vector<AttackerUpdate> pending_attackers_;  // into the cache once the transaction commits
   int64_t generation_ = -1;
   // Ids of rollup keys (kind byte + key): ids never change, so entries stay true whoever wrote.
   std::unordered_map<std::string, int64_t> key_ids_;
@@ -1304,45 +1337,35 @@ Status SqlStore::resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys) {
 
 Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
                                  const std::vector<const EventFacts*>& facts) {
-  struct Delta {
-    int64_t first = kMaxI64, last = kMinI64;
-    int64_t events = 0, with_rules = 0;
-    std::vector<std::string_view> categories, traps, sensors;  // few: kept unsorted, unique
-    bool flagged = false;
+  // The batch's events by address (sorted: b-tree locality, and one lock order for
+  // concurrent writers), so that an address's events are next to each other.
+  std::vector<uint32_t> order(events.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const std::string_view x = events[a]->src_ip, y = events[b]->src_ip;
+    return x != y ? x < y : a < b;
+  });
+  struct Group {
+    std::string_view ip;
+    uint32_t begin, end;  // into order
+    const AttackerRow* cached = nullptr;
+    std::optional<AttackerRow> stored;  // read from the database
   };
-  auto add = [](std::vector<std::string_view>* v, std::string_view x) {
-    if (std::find(v->begin(), v->end(), x) == v->end()) v->push_back(x);
-  };
-  std::unordered_map<std::string_view, Delta> by_ip;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const core::Event& e = *events[i];
-    const EventFacts& f = *facts[i];
-    Delta& d = by_ip[e.src_ip];
-    d.first = std::min(d.first, e.time_us);
-    d.last = std::max(d.last, e.time_us);
-    ++d.events;
-    if (f.has_rules) ++d.with_rules;
-    for (auto c : f.categories) add(&d.categories, c);
-    for (auto t : f.traps) add(&d.traps, t);
-    add(&d.sensors, e.sensor);
-    d.flagged = d.flagged || f.flagged;
+  std::vector<Group> groups;
+  for (uint32_t k = 0; k < order.size(); ++k) {
+    const std::string_view ip = events[order[k]]->src_ip;
+    if (groups.empty() || groups.back().ip != ip) groups.push_back(Group{ip, k, k, nullptr, {}});
+    groups.back().end = k + 1;
   }
-  // Sorted: b-tree locality, and one lock order for concurrent writers.
-  std::vector<std::string_view> ips;
-  ips.reserve(by_ip.size());
-  for (const auto& [ip, d] : by_ip) ips.push_back(ip);
-  std::sort(ips.begin(), ips.end());
-
-  std::vector<std::optional<AttackerRow>> existing(ips.size());
-  std::vector<Param> keys;  // the ips this writer does not remember
+  std::vector<Param> keys;  // the addresses this writer does not remember
   std::vector<size_t> where;
-  for (size_t i = 0; i < ips.size(); ++i) {
-    auto it = attacker_cache_.find(std::string(ips[i]));
+  for (size_t g = 0; g < groups.size(); ++g) {
+    auto it = attacker_cache_.find(groups[g].ip);
     if (it != attacker_cache_.end()) {
-      existing[i] = it->second;
+      groups[g].cached = &it->second;
     } else {
-      keys.emplace_back(ips[i]);
-      where.push_back(i);
+      keys.emplace_back(groups[g].ip);
+      where.push_back(g);
     }
   }
   Status inner;
@@ -1350,76 +1373,93 @@ Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
                         1, keys, [&](size_t i, const Row& r) {
                           AttackerRow a;
                           if (auto s = decodeAttacker(r, &a); !s) inner = s;
-                          existing[where[i]] = std::move(a);
+                          groups[where[i]].stored = std::move(a);
                         });
   if (!st) return st;
   if (!inner) return inner;
 
-  auto covered = [](const std::vector<std::string>& have, const std::vector<std::string_view>& add) {
-    for (auto x : add) {
-      if (!std::binary_search(have.begin(), have.end(), x,
+  auto has = [](const std::vector<std::string>& set, std::string_view x) {
+    return std::binary_search(set.begin(), set.end(), x,
                               [](const auto& a, const auto& b) {
                                 return std::string_view(a) < std::string_view(b);
-                              })) {
-        return false;
-      }
-    }
-    return true;
+                              });
   };
-  std::vector<std::string> blobs;  // owned bytes of the merged sets
-  blobs.reserve(ips.size() * 3);
+  auto add = [](std::vector<std::string>* set, std::string_view x) {
+    auto at = std::lower_bound(set->begin(), set->end(), x,
+                               [](const std::string& a, std::string_view b) { return a < b; });
+    if (at == set->end() || *at != x) set->emplace(at, x);
+  };
+  std::vector<std::string> blobs;  // owned bytes of the changed sets
+  blobs.reserve(groups.size() * 3);
   std::vector<Param> full;     // new rows, or rows whose sets grow
   std::vector<Param> scalars;  // rows whose sets stay as they are
-  full.reserve(ips.size() * 9);
-  for (size_t i = 0; i < ips.size(); ++i) {
-    const Delta& d = by_ip[ips[i]];
-    AttackerRow a;
-    bool sets_change = true;
-    if (existing[i]) {
-      a = std::move(*existing[i]);
-      a.first_seen_us = std::min(a.first_seen_us, d.first);
-      a.last_seen_us = std::max(a.last_seen_us, d.last);
-      sets_change = !covered(a.categories, d.categories) || !covered(a.traps, d.traps) ||
-                    !covered(a.sensors, d.sensors);
-    } else {
-      a.first_seen_us = d.first;
-      a.last_seen_us = d.last;
+  pending_attackers_.reserve(groups.size());
+  for (Group& g : groups) {
+    const AttackerRow* have = g.cached != nullptr ? g.cached : g.stored ? &*g.stored : nullptr;
+    AttackerUpdate u;
+    u.ip = g.ip;
+    u.first_seen_us = have != nullptr ? have->first_seen_us : kMaxI64;
+    u.last_seen_us = have != nullptr ? have->last_seen_us : kMinI64;
+    u.events = have != nullptr ? have->events : 0;
+    u.events_with_rules = have != nullptr ? have->events_with_rules : 0;
+    u.flagged = have != nullptr && have->flagged;
+    bool sets_change = have == nullptr;
+    for (uint32_t k = g.begin; k < g.end; ++k) {
+      const core::Event& e = *events[order[k]];
+      const EventFacts& f = *facts[order[k]];
+      u.first_seen_us = std::min(u.first_seen_us, e.time_us);
+      u.last_seen_us = std::max(u.last_seen_us, e.time_us);
+      ++u.events;
+      if (f.has_rules) ++u.events_with_rules;
+      u.flagged = u.flagged || f.flagged;
+      if (!sets_change) {
+        sets_change = !has(have->sensors, e.sensor);
+        for (auto c : f.categories) sets_change = sets_change || !has(have->categories, c);
+        for (auto t : f.traps) sets_change = sets_change || !has(have->traps, t);
+      }
     }
-    a.ip.assign(ips[i]);
-    a.events += static_cast<uint64_t>(d.events);
-    a.events_with_rules += static_cast<uint64_t>(d.with_rules);
-    a.flagged = a.flagged || d.flagged;
     if (!sets_change) {
-      scalars.emplace_back(ips[i]);
-      scalars.emplace_back(a.first_seen_us);
-      scalars.emplace_back(a.last_seen_us);
-      scalars.emplace_back(static_cast<int64_t>(a.events));
-      scalars.emplace_back(static_cast<int64_t>(a.events_with_rules));
-      scalars.emplace_back(a.flagged ? 1 : 0);
-      pending_attackers_.push_back(std::move(a));
+      scalars.emplace_back(g.ip);
+      scalars.emplace_back(u.first_seen_us);
+      scalars.emplace_back(u.last_seen_us);
+      scalars.emplace_back(static_cast<int64_t>(u.events));
+      scalars.emplace_back(static_cast<int64_t>(u.events_with_rules));
+      scalars.emplace_back(u.flagged ? 1 : 0);
+      if (g.stored) {  // remembered from now on
+        u.sets.emplace();
+        u.sets->categories = std::move(g.stored->categories);
+        u.sets->traps = std::move(g.stored->traps);
+        u.sets->sensors = std::move(g.stored->sensors);
+      }
+      pending_attackers_.push_back(std::move(u));
       continue;
     }
-    auto merge = [](std::vector<std::string>* set, const std::vector<std::string_view>& add) {
-      for (auto s : add) set->emplace_back(s);
-      std::sort(set->begin(), set->end());
-      set->erase(std::unique(set->begin(), set->end()), set->end());
-    };
-    merge(&a.categories, d.categories);
-    merge(&a.traps, d.traps);
-    merge(&a.sensors, d.sensors);
-    blobs.push_back(encodeSet(a.categories));
-    blobs.push_back(encodeSet(a.traps));
-    blobs.push_back(encodeSet(a.sensors));
-    full.emplace_back(ips[i]);
-    full.emplace_back(a.first_seen_us);
-    full.emplace_back(a.last_seen_us);
-    full.emplace_back(static_cast<int64_t>(a.events));
-    full.emplace_back(static_cast<int64_t>(a.events_with_rules));
+    // New sets: what the row had plus the batch's.
+    u.sets.emplace();
+    if (have != nullptr) {
+      u.sets->categories = have->categories;
+      u.sets->traps = have->traps;
+      u.sets->sensors = have->sensors;
+    }
+    for (uint32_t k = g.begin; k < g.end; ++k) {
+      const EventFacts& f = *facts[order[k]];
+      add(&u.sets->sensors, events[order[k]]->sensor);
+      for (auto c : f.categories) add(&u.sets->categories, c);
+      for (auto t : f.traps) add(&u.sets->traps, t);
+    }
+    blobs.push_back(encodeSet(u.sets->categories));
+    blobs.push_back(encodeSet(u.sets->traps));
+    blobs.push_back(encodeSet(u.sets->sensors));
+    full.emplace_back(g.ip);
+    full.emplace_back(u.first_seen_us);
+    full.emplace_back(u.last_seen_us);
+    full.emplace_back(static_cast<int64_t>(u.events));
+    full.emplace_back(static_cast<int64_t>(u.events_with_rules));
     full.emplace_back(static_cast<int64_t>(blobs.size() - 3));  // index into blobs, see below
     full.emplace_back(std::string_view());
     full.emplace_back(std::string_view());
-    full.emplace_back(a.flagged ? 1 : 0);
-    pending_attackers_.push_back(std::move(a));
+    full.emplace_back(u.flagged ? 1 : 0);
+    pending_attackers_.push_back(std::move(u));
   }
   // blobs no longer grows: point the set parameters at it.
   for (size_t p = 0; p < full.size(); p += 9) {
@@ -1428,15 +1468,26 @@ Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
     full[p + 6] = Param(std::string_view(blobs[b + 1]));
     full[p + 7] = Param(std::string_view(blobs[b + 2]));
   }
-  // The rows exist (the sets are what they were): an upsert that leaves the sets alone, so
-  // that PostgreSQL takes the batch in one statement too.
-  st = w_->runMany(
-      "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, events_with_rules, "
-      "categories, traps, sensors, flagged) VALUES (?, ?, ?, ?, ?, '', '', '', ?) "
-      "ON CONFLICT (ip) DO UPDATE SET first_seen_us = excluded.first_seen_us, "
-      "last_seen_us = excluded.last_seen_us, events = excluded.events, "
-      "events_with_rules = excluded.events_with_rules, flagged = excluded.flagged",
-      6, scalars);
+  // The rows exist and keep their sets. SQLite: an UPDATE, one b-tree search per row where an
+  // upsert takes two; PostgreSQL: an upsert that leaves the sets alone, which takes the batch in
+  // one statement.
+  if (dialect_ == Dialect::kSqlite) {
+    for (size_t p = 0; p < scalars.size(); p += 6) {
+      std::rotate(scalars.begin() + p, scalars.begin() + p + 1, scalars.begin() + p + 6);
+    }
+    st = w_->runMany(
+        "UPDATE attackers SET first_seen_us = ?, last_seen_us = ?, events = ?, "
+        "events_with_rules = ?, flagged = ? WHERE ip = ?",
+        6, scalars);
+  } else {
+    st = w_->runMany(
+        "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, events_with_rules, "
+        "categories, traps, sensors, flagged) VALUES (?, ?, ?, ?, ?, '', '', '', ?) "
+        "ON CONFLICT (ip) DO UPDATE SET first_seen_us = excluded.first_seen_us, "
+        "last_seen_us = excluded.last_seen_us, events = excluded.events, "
+        "events_with_rules = excluded.events_with_rules, flagged = excluded.flagged",
+        6, scalars);
+  }
   if (!st) return st;
   return w_->runMany(
       "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, events_with_rules, "
@@ -1461,7 +1512,7 @@ Status SqlStore::updatePerIp(int64_t first_seq, const std::vector<const core::Ev
   }
   std::unordered_set<std::string_view> tracked;
   std::vector<std::string_view> newly;
-  for (const AttackerRow& a : pending_attackers_) {
+  for (const AttackerUpdate& a : pending_attackers_) {
     auto it = in_batch.find(a.ip);
     if (it == in_batch.end()) continue;
     if (a.events >= kTrackedIpEvents + it->second) tracked.insert(it->first);
