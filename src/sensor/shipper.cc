@@ -116,9 +116,20 @@ void Shipper::updateLag() {
 }
 
 core::Result<bool> Shipper::shipOnce() {
+  // A rotation between listing and reading leaves nothing read: list again (a few times; the
+  // log cannot rotate that often while lines are being read).
+  for (int attempt = 0;; ++attempt) {
+    bool rotated = false;
+    auto r = shipStep(&rotated);
+    if (!r || *r || !rotated || attempt == 3) return r;
+  }
+}
+
+core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
   if (!loaded_) loadPosition();
   auto files = logFiles(opt_.event_log);
   if (files.empty()) return false;
+  if (opt_.after_listing_for_test) opt_.after_listing_for_test();
   // Where are we? The file with our inode; if it is gone, the oldest file there is.
   size_t idx = files.size();
   for (size_t i = 0; i < files.size(); ++i) {
@@ -139,11 +150,21 @@ core::Result<bool> Shipper::shipOnce() {
   size_t lines = 0;
   uint64_t offset = pos_.offset;
   int64_t first_received = 0;
+  bool rotated_meanwhile = false;
   while (true) {
     const LogFile& f = files[idx];
     if (offset < f.size) {
+      // The log may have rotated since it was listed: the path then names another file (or
+      // none), and our offset means nothing in it. Read only the file we listed; the next call
+      // lists again.
       int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return core::Status::fromErrno("cannot open " + f.path, errno);
+      if (fd < 0 && errno != ENOENT) return core::Status::fromErrno("cannot open " + f.path, errno);
+      struct stat st {};
+      if (fd < 0 || ::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_ino) != f.inode) {
+        if (fd >= 0) ::close(fd);
+        rotated_meanwhile = true;
+        break;
+      }
       const uint64_t want = std::min<uint64_t>(f.size - offset,
                                                std::max<uint64_t>(opt_.batch_bytes, kMaxLine / 4));
       std::string buf(want, '\0');
@@ -174,7 +195,7 @@ core::Result<bool> Shipper::shipOnce() {
       if (offset < f.size) break;  // a partial line: wait for the rest
     }
     // At the end of this file: a rotated file is complete; continue with the next one.
-    if (idx + 1 >= files.size()) break;
+    if (rotated_meanwhile || idx + 1 >= files.size()) break;
     if (offset < files[idx].size) {
       std::lock_guard lock(mu_);
       stats_.skipped_bytes += files[idx].size - offset;  // torn tail left by a crash
@@ -184,6 +205,7 @@ core::Result<bool> Shipper::shipOnce() {
     offset = 0;
     pos_ = {files[idx].inode, 0};
   }
+  *rotated_meanwhile_out = rotated_meanwhile;
   if (batch.empty()) {
     if (offset != pos_.offset) {
       pos_.offset = offset;

@@ -35,6 +35,9 @@ struct ShipperOptions {
   double timeout_s = 30;
   bool verify_tls = true;
   std::string ca_file;
+  // Tests only: runs between the listing of the event log files and the reading of them (where
+  // a rotation can fall under load).
+  std::function<void()> after_listing_for_test;
 };
 
 struct ShipperStats {
@@ -65,6 +68,8 @@ class Shipper {
   core::Result<bool> shipOnce();
 
  private:
+  // shipOnce() once over one listing of the files; `rotated` when the log rotated under it.
+  core::Result<bool> shipStep(bool* rotated);
   struct Position {
     uint64_t inode = 0;
     uint64_t offset = 0;
