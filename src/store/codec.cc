@@ -247,6 +247,13 @@ core::Status readDetail(std::string_view bytes, core::Event* e) {
 
 std::string encodeBody(const core::Event& e) {
   std::string out;
+  encodeBody(e, &out);
+  return out;
+}
+
+void encodeBody(const core::Event& e, std::string* out_ptr) {
+  std::string& out = *out_ptr;
+  out.clear();
   out.reserve(1024 + e.uri.size() * 2 + e.user_agent.size() * 2 + e.rules.size() * 512 +
               e.request_headers.size() * 64 + e.raw_record.size() + e.request_body.size());
   Writer w(out);
@@ -262,7 +269,6 @@ std::string encodeBody(const core::Event& e) {
   }
   w.str(e.raw_record);
   w.str(e.request_body);
-  return out;
 }
 
 core::Status decodeBody(std::string_view bytes, bool with_payload, core::Event* e) {
@@ -285,6 +291,17 @@ core::Status decodeBody(std::string_view bytes, bool with_payload, core::Event* 
 
 EventFacts factsOf(const core::Event& e) {
   EventFacts f;
+  factsOf(e, &f);
+  return f;
+}
+
+void factsOf(const core::Event& e, EventFacts* out) {
+  EventFacts& f = *out;
+  f.rule_ids.clear();
+  f.tags.clear();
+  f.categories.clear();
+  f.traps.clear();
+  f.has_rules = false;
   f.rule_ids.reserve(e.rules.size());
   for (const auto& r : e.rules) {
     f.rule_ids.push_back(r.id);
@@ -303,7 +320,6 @@ EventFacts factsOf(const core::Event& e) {
   f.sensor_flagged = e.attacker_flagged;
   f.alert = f.has_rules || f.has_traps;
   f.flagged = f.has_traps || f.sensor_flagged;
-  return f;
 }
 
 int flagsOf(const EventFacts& f) {
@@ -313,7 +329,12 @@ int flagsOf(const EventFacts& f) {
 
 std::string encodeKeys(const EventFacts& f) {
   std::string out;
-  Writer w(out);
+  appendKeys(f, &out);
+  return out;
+}
+
+void appendKeys(const EventFacts& f, std::string* out_ptr) {
+  Writer w(*out_ptr);
   w.byte(kKeysVersion);
   w.u64(f.rule_ids.size());
   for (int id : f.rule_ids) w.i64(id);
@@ -321,7 +342,6 @@ std::string encodeKeys(const EventFacts& f) {
     w.u64(list->size());
     for (auto s : *list) w.str(s);
   }
-  return out;
 }
 
 std::string keysRulePattern(int rule_id) {
@@ -433,29 +453,34 @@ void Compressor::useDictionary(std::string_view dictionary) {
 
 void Compressor::compress(std::string_view in, std::string* out) {
   out->clear();
+  compressAppend(in, out);
+}
+
+void Compressor::compressAppend(std::string_view in, std::string* out) {
   if (in.size() < kMinCompress) {
-    out->reserve(in.size() + 1);
     out->push_back(static_cast<char>(kCodecStored));
     out->append(in.data(), in.size());
     return;
   }
   const size_t bound = ZSTD_compressBound(in.size());
-  out->resize(1 + bound);
-  (*out)[0] = static_cast<char>(kCodecZstd);
+  if (buf_size_ < bound) {
+    buf_size_ = std::max(bound, buf_size_ * 2);
+    buf_ = std::make_unique<char[]>(buf_size_);
+  }
   const size_t n =
       ctx_->cdict != nullptr
-          ? ZSTD_compress_usingCDict(ctx_->cctx, out->data() + 1, bound, in.data(), in.size(),
+          ? ZSTD_compress_usingCDict(ctx_->cctx, buf_.get(), bound, in.data(), in.size(),
                                      ctx_->cdict)
-          : ZSTD_compress2(ctx_->cctx, out->data() + 1, bound, in.data(), in.size());
+          : ZSTD_compress2(ctx_->cctx, buf_.get(), bound, in.data(), in.size());
   // With a buffer of ZSTD_compressBound() bytes compression cannot fail but for a bug.
   DROSERA_CHECK(!ZSTD_isError(n));
   if (n >= in.size()) {  // incompressible: keep it as is
-    out->resize(1 + in.size());
-    (*out)[0] = static_cast<char>(kCodecStored);
-    std::memcpy(out->data() + 1, in.data(), in.size());
+    out->push_back(static_cast<char>(kCodecStored));
+    out->append(in.data(), in.size());
     return;
   }
-  out->resize(1 + n);
+  out->push_back(static_cast<char>(kCodecZstd));
+  out->append(buf_.get(), n);
 }
 
 struct Decompressor::Ctx {

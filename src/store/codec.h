@@ -24,6 +24,8 @@ namespace drosera::store::internal {
 // (raw_record and request_body). Format version 1, see codec.cc. Compressed as one frame, so
 // the detail costs little beside the raw record that repeats it.
 std::string encodeBody(const core::Event& event);
+// The same into `out`, whose capacity is reused (a writer encodes every event into one buffer).
+void encodeBody(const core::Event& event, std::string* out);
 // Fills the event; raw_record and request_body only when `with_payload`.
 core::Status decodeBody(std::string_view bytes, bool with_payload, core::Event* event);
 
@@ -42,6 +44,8 @@ struct EventFacts {
   bool flagged = false;                       // has_traps or sensor_flagged
 };
 EventFacts factsOf(const core::Event& event);
+// The same into `out`, whose vectors' capacity is reused.
+void factsOf(const core::Event& event, EventFacts* out);
 
 // Bits of the `flags` column.
 inline constexpr int kFlagHasRules = 1;
@@ -52,6 +56,7 @@ inline bool isAlert(int flags) { return (flags & (kFlagHasRules | kFlagHasTraps)
 
 // The `keys` blob: rule ids, tags, categories and trap kinds of the facts.
 std::string encodeKeys(const EventFacts& facts);
+void appendKeys(const EventFacts& facts, std::string* out);  // the same, appended to `out`
 struct KeysView {
   std::vector<int> rule_ids;
   std::vector<std::string_view> tags, categories, traps;  // views into the blob
@@ -93,10 +98,14 @@ class Compressor {
   void useDictionary(std::string_view dictionary);
   uint32_t dictionary() const { return dict_id_; }
   void compress(std::string_view in, std::string* out);
+  // The same appended to `out` (many frames in one buffer, no allocation per frame).
+  void compressAppend(std::string_view in, std::string* out);
 
  private:
   struct Ctx;
   std::unique_ptr<Ctx> ctx_;
+  std::unique_ptr<char[]> buf_;  // a frame before it is appended; grows, never shrinks
+  size_t buf_size_ = 0;
   int level_;
   uint32_t dict_id_ = 0;
 };

@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -66,10 +67,12 @@ class Db {
                            const RowFn& on_row = nullptr, uint64_t* changes = nullptr) = 0;
   // Runs the statement once per `per_exec` consecutive parameters (SQLite: a loop over one
   // prepared statement; PostgreSQL: a pipeline, one round trip per few hundred executions).
+  // `changes`, if given, receives the rows each execution inserted, updated or deleted.
   // Stops at the first error; the caller rolls the transaction back.
   virtual core::Status runMany(const std::string& sql, size_t per_exec,
                                std::span<const Param> params,
-                               const IndexedRowFn& on_row = nullptr) = 0;
+                               const IndexedRowFn& on_row = nullptr,
+                               std::vector<uint64_t>* changes = nullptr) = 0;
 
   // A write transaction excludes other writers of the SQLite file from its start (BEGIN
   // IMMEDIATE); on PostgreSQL the store locks its writer row as the first statement.

@@ -257,15 +257,17 @@ class PgDb final : public Db {
   }
 
   core::Status runMany(const std::string& sql, size_t per_exec, std::span<const Param> params,
-                       const IndexedRowFn& on_row) override {
+                       const IndexedRowFn& on_row, std::vector<uint64_t>* changes) override {
     DROSERA_CHECK(per_exec > 0 && params.size() % per_exec == 0);
     const size_t n = params.size() / per_exec;
+    if (changes != nullptr) changes->assign(n, 0);
     if (n == 0) return core::Status::ok();
     if (n == 1) {
-      return run(sql, params, [&](const Row& r) { if (on_row) on_row(0, r); }, nullptr);
+      return run(sql, params, [&](const Row& r) { if (on_row) on_row(0, r); },
+                 changes != nullptr ? &(*changes)[0] : nullptr);
     }
     if (auto st = ensureConnected(); !st) return st;
-    if (!on_row) {
+    if (!on_row && changes == nullptr) {
       // Inserts and upserts: the whole batch in one statement.
       std::string kinds;
       bool uniform = true;
@@ -322,7 +324,8 @@ class PgDb final : public Db {
         if (s == PGRES_PIPELINE_SYNC) break;
         if (s == PGRES_PIPELINE_ABORTED) continue;
         const size_t exec = base + index;
-        auto st = consume(res, [&](const Row& r) { if (on_row) on_row(exec, r); }, nullptr);
+        auto st = consume(res, [&](const Row& r) { if (on_row) on_row(exec, r); },
+                          changes != nullptr && exec < n ? &(*changes)[exec] : nullptr);
         if (!st && first_error.isOk()) first_error = st;
       }
     }

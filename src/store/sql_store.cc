@@ -59,6 +59,7 @@ constexpr uint64_t kRetrainEvents = 1'000'000;   // a fresh dictionary every mil
 constexpr size_t kDictionaryBytes = 64 * 1024;
 constexpr size_t kAttackerCacheRows = 500'000;
 constexpr size_t kKeyCacheEntries = 1'000'000;
+constexpr size_t kKeepBufferBytes = 4 << 20;  // insert()'s buffers, kept between calls up to this
 
 // The largest multiple of g at or before t (the smallest representable one when none is).
 int64_t floorTo(int64_t t, int64_t g) {
@@ -1081,11 +1082,21 @@ class SqlStore final : public Store {
   bool sampling() const;
 
   const Dialect dialect_;
-  std::mutex write_mu_;  // w_, compressor_, samples_, since_training_
+  std::mutex write_mu_;  // w_, compressor_, samples_, since_training_, enc_, encoded_, body_
   std::unique_ptr<Db> w_;
   Compressor compressor_;
   std::vector<std::string> samples_;
   uint64_t since_training_ = 0;
+  // A batch's events as insert() encodes them; kept between calls for their capacity.
+  struct Encoded {
+    EventFacts facts;
+    size_t keys_at = 0, body_at = 0, end = 0;  // in encoded_
+    std::string_view keys, body;
+    int flags = 0;
+  };
+  std::vector<Encoded> enc_;
+  std::string encoded_;
+  std::string body_;
   // The attackers rows as this writer last wrote them, valid while no other writer committed
   // (the writer row's generation is the one our last commit left); saves reading them back.
   std::unordered_map<std::string, AttackerRow, StringHash, std::equal_to<>> attacker_cache_;
@@ -1161,30 +1172,42 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
   pending_attackers_.clear();
   pending_keys_.clear();
   if (auto st = maybeTrainDictionary(); !st) return st;
-  struct Encoded {
-    EventFacts facts;
-    std::string keys, body;
-    int flags = 0;
-  };
-  std::vector<Encoded> enc(firsts.size());
+  // Keys and compressed bodies go one after the other into encoded_, viewed once it is complete.
+  if (enc_.size() < firsts.size()) enc_.resize(firsts.size());
+  if (encoded_.capacity() > kKeepBufferBytes) std::string().swap(encoded_);
+  if (body_.capacity() > kKeepBufferBytes) std::string().swap(body_);
+  encoded_.clear();
   const bool sample = sampling();
   for (size_t i = 0; i < firsts.size(); ++i) {
     const core::Event& e = *firsts[i];
-    Encoded& x = enc[i];
-    x.facts = factsOf(e);
-    x.keys = encodeKeys(x.facts);
+    Encoded& x = enc_[i];
+    factsOf(e, &x.facts);
+    x.keys_at = encoded_.size();
+    appendKeys(x.facts, &encoded_);
+    x.body_at = encoded_.size();
     x.flags = flagsOf(x.facts);
-    std::string body = encodeBody(e);
-    compressor_.compress(body, &x.body);
-    if (sample && samples_.size() < kDictionarySamples) samples_.push_back(std::move(body));
+    encodeBody(e, &body_);
+    compressor_.compressAppend(body_, &encoded_);
+    x.end = encoded_.size();
+    if (sample && samples_.size() < kDictionarySamples) samples_.push_back(body_);
   }
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    Encoded& x = enc_[i];
+    x.keys = std::string_view(encoded_).substr(x.keys_at, x.body_at - x.keys_at);
+    x.body = std::string_view(encoded_).substr(x.body_at, x.end - x.body_at);
+  }
+  const std::vector<Encoded>& enc = enc_;
   since_training_ += firsts.size();
   WriteTxn txn(*this);
   if (auto st = txn.begin(); !st) return st;
 
   // Duplicates already stored (under the writer lock nobody else can add one meanwhile).
+  // PostgreSQL looks them up first (one statement for the batch). SQLite's insert skips them
+  // (ON CONFLICT DO NOTHING, each execution's change count says which): one b-tree search per
+  // event instead of two; a batch that had some takes its rows out again and inserts the others
+  // with dense seqs, all in the same transaction.
   std::vector<char> dup(firsts.size(), 0);
-  {
+  if (dialect_ != Dialect::kSqlite) {
     std::vector<Param> params;
     params.reserve(firsts.size() * 2);
     for (const auto* e : firsts) {
@@ -1198,45 +1221,76 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
 
   std::vector<const core::Event*> fresh;
   std::vector<const EventFacts*> fresh_facts;
+  std::vector<size_t> fresh_index;  // into firsts
   std::vector<Param> params;
   std::vector<Param> bodies;
-  params.reserve(firsts.size() * 13);
-  bodies.reserve(firsts.size() * 2);
-  int64_t seq = txn.last_seq;
+  int64_t seq = 0;
   int64_t max_time = kMinI64;
-  for (size_t i = 0; i < firsts.size(); ++i) {
-    if (dup[i]) {
-      ++result.duplicates;
-      continue;
+  auto rows = [&] {
+    fresh.clear();
+    fresh_facts.clear();
+    fresh_index.clear();
+    params.clear();
+    bodies.clear();
+    params.reserve(firsts.size() * 13);
+    bodies.reserve(firsts.size() * 2);
+    seq = txn.last_seq;
+    for (size_t i = 0; i < firsts.size(); ++i) {
+      if (dup[i]) continue;
+      const core::Event& e = *firsts[i];
+      const Encoded& x = enc[i];
+      params.emplace_back(++seq);
+      params.emplace_back(e.sensor);
+      params.emplace_back(e.unique_id);
+      params.emplace_back(e.time_us);
+      params.emplace_back(e.src_ip);
+      params.emplace_back(static_cast<int64_t>(e.src_port));
+      params.emplace_back(static_cast<int64_t>(e.dst_port));
+      params.emplace_back(e.method);
+      params.emplace_back(e.uri);
+      params.emplace_back(e.user_agent);
+      params.emplace_back(static_cast<int64_t>(e.status));
+      params.emplace_back(x.flags);
+      params.emplace_back(x.keys);
+      bodies.emplace_back(seq);
+      bodies.emplace_back(x.body);
+      fresh.push_back(&e);
+      fresh_facts.push_back(&x.facts);
+      fresh_index.push_back(i);
+      max_time = std::max(max_time, e.time_us);
     }
-    const core::Event& e = *firsts[i];
-    const Encoded& x = enc[i];
-    params.emplace_back(++seq);
-    params.emplace_back(e.sensor);
-    params.emplace_back(e.unique_id);
-    params.emplace_back(e.time_us);
-    params.emplace_back(e.src_ip);
-    params.emplace_back(static_cast<int64_t>(e.src_port));
-    params.emplace_back(static_cast<int64_t>(e.dst_port));
-    params.emplace_back(e.method);
-    params.emplace_back(e.uri);
-    params.emplace_back(e.user_agent);
-    params.emplace_back(static_cast<int64_t>(e.status));
-    params.emplace_back(x.flags);
-    params.emplace_back(x.keys);
-    bodies.emplace_back(seq);
-    bodies.emplace_back(x.body);
-    fresh.push_back(&e);
-    fresh_facts.push_back(&x.facts);
-    max_time = std::max(max_time, e.time_us);
-  }
+  };
+  rows();
   if (!fresh.empty()) {
-    auto st = w_->runMany(
+    static const std::string kInsertEvents =
         "INSERT INTO events (seq, sensor, unique_id, time_us, src_ip, src_port, dst_port, method, "
         "uri, user_agent, status, flags, keys) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        13, params);
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    Status st;
+    if (dialect_ == Dialect::kSqlite) {
+      std::vector<uint64_t> changed;
+      st = w_->runMany(kInsertEvents + " ON CONFLICT (sensor, unique_id) DO NOTHING", 13, params,
+                       nullptr, &changed);
+      if (!st) return st;
+      bool any = false;
+      for (size_t j = 0; j < changed.size(); ++j) {
+        if (changed[j] == 0) dup[fresh_index[j]] = any = true;
+      }
+      if (any) {
+        st = w_->run("DELETE FROM events WHERE seq > ?", std::vector<Param>{Param(txn.last_seq)});
+        if (!st) return st;
+        max_time = kMinI64;
+        rows();
+        if (!fresh.empty()) st = w_->runMany(kInsertEvents, 13, params);
+      }
+    } else {
+      st = w_->runMany(kInsertEvents, 13, params);
+    }
     if (!st) return st;
+  }
+  for (char d : dup) result.duplicates += d != 0 ? 1 : 0;
+  if (!fresh.empty()) {
+    Status st;
     st = w_->runMany("INSERT INTO event_bodies (seq, body) VALUES (?, ?)", 2, bodies);
     if (!st) return st;
     RollupDeltas rollups(txn.folded_until);
