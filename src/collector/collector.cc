@@ -259,6 +259,7 @@ http::Response Collector::ingest(core::Capture& c) {
   ctx.fallback_time_us = nowUs();
   std::vector<core::Event> events;
   uint64_t rejected = 0;
+  std::string first_reason;
   std::string_view body = c.request.body;
   size_t pos = 0;
   while (pos < body.size()) {
@@ -269,13 +270,17 @@ http::Response Collector::ingest(core::Capture& c) {
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     auto e = parseRecord(line, ctx);
     if (!e) {
-      ++rejected;
+      if (rejected++ == 0) first_reason = e.status().message();
       continue;
     }
     e->sensor = *sensor;  // the token says who sent it
     events.push_back(std::move(*e));
   }
   stats_.rejected.fetch_add(rejected, std::memory_order_relaxed);
+  if (rejected > 0) {
+    spdlog::warn("collector: ingest from {}: {} record(s) rejected, the first: {}", *sensor,
+                 rejected, first_reason);
+  }
   auto r = write(events);
   if (!r) {
     spdlog::warn("collector: ingest from {}: {}", *sensor, r.status().message());

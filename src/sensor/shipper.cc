@@ -56,6 +56,44 @@ std::vector<LogFile> logFiles(const std::string& current) {
   return out;
 }
 
+// A file is known by its inode and its first bytes: enough of its first record to hold the
+// record's unique id (the first 64 bytes of two files written in the same second are alike).
+constexpr uint64_t kHeadBytes = 4096;
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// The hash of the first `len` bytes of the open file; false if it is shorter.
+bool headHash(int fd, uint64_t len, uint64_t* hash) {
+  std::string head(len, '\0');
+  if (::pread(fd, head.data(), len, 0) != static_cast<ssize_t>(len)) return false;
+  *hash = fnv1a(head);
+  return true;
+}
+
+// Whether `f` is the file a position was taken in: same inode, same first bytes. kMoved: the
+// path names another file since it was listed (a rotation; list again).
+enum class Same { kYes, kNo, kMoved };
+Same sameFile(const LogFile& f, uint64_t inode, uint64_t head_len, uint64_t head_hash) {
+  if (f.inode != inode) return Same::kNo;
+  if (head_len == 0) return Same::kYes;
+  const int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Same::kMoved;
+  struct stat st {};
+  uint64_t h = 0;
+  Same same = Same::kNo;
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_ino) != inode) {
+    same = Same::kMoved;
+  } else if (headHash(fd, head_len, &h) && h == head_hash) {
+    same = Same::kYes;
+  }
+  ::close(fd);
+  return same;
+}
+
 // "received_at":"2026-11-30T07:42:49.163438Z" of an event line, in microseconds; 0 if absent.
 int64_t receivedAt(std::string_view line) {
   const size_t at = line.find("\"received_at\":\"");
@@ -76,9 +114,13 @@ Shipper::~Shipper() { stop(); }
 
 core::Status Shipper::loadPosition() {
   std::ifstream in(opt_.state_path);
-  unsigned long long inode = 0, offset = 0;
+  unsigned long long inode = 0, offset = 0, head_len = 0, head_hash = 0;
   if (in && (in >> inode >> offset)) {
-    pos_ = {inode, offset};
+    pos_ = {inode, offset, 0, 0};
+    if (in >> head_len >> head_hash && head_len <= kHeadBytes && head_len <= offset) {
+      pos_.head_len = head_len;
+      pos_.head_hash = head_hash;
+    }
   }
   loaded_ = true;
   return core::Status::ok();
@@ -88,8 +130,10 @@ core::Status Shipper::savePosition() {
   const std::string tmp = opt_.state_path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (!f) return core::Status::fromErrno("cannot write " + tmp, errno);
-  std::fprintf(f, "%llu %llu\n", static_cast<unsigned long long>(pos_.inode),
-               static_cast<unsigned long long>(pos_.offset));
+  std::fprintf(f, "%llu %llu %llu %llu\n", static_cast<unsigned long long>(pos_.inode),
+               static_cast<unsigned long long>(pos_.offset),
+               static_cast<unsigned long long>(pos_.head_len),
+               static_cast<unsigned long long>(pos_.head_hash));
   bool ok = std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   ok = std::fclose(f) == 0 && ok;
   if (!ok || std::rename(tmp.c_str(), opt_.state_path.c_str()) != 0) {
@@ -130,10 +174,14 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
   auto files = logFiles(opt_.event_log);
   if (files.empty()) return false;
   if (opt_.after_listing_for_test) opt_.after_listing_for_test();
-  // Where are we? The file with our inode; if it is gone, the oldest file there is.
+  // Where are we? The file with our inode and first bytes; if it is gone, the oldest file there is.
   size_t idx = files.size();
   for (size_t i = 0; i < files.size(); ++i) {
-    if (files[i].inode == pos_.inode) idx = i;
+    switch (sameFile(files[i], pos_.inode, pos_.head_len, pos_.head_hash)) {
+      case Same::kYes: idx = i; break;
+      case Same::kNo: break;
+      case Same::kMoved: *rotated_meanwhile_out = true; return false;
+    }
   }
   if (idx == files.size()) {
     if (pos_.inode != 0) {
@@ -143,7 +191,7 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
       ++stats_.skipped_bytes;
     }
     idx = 0;
-    pos_ = {files[0].inode, 0};
+    pos_ = {files[0].inode, 0, 0, 0};
   }
   // Read whole lines from the current file; at its end, move on if a newer file exists.
   std::string batch;
@@ -151,6 +199,9 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
   uint64_t offset = pos_.offset;
   int64_t first_received = 0;
   bool rotated_meanwhile = false;
+  struct {
+    uint64_t len, hash;
+  } head{pos_.head_len, pos_.head_hash};  // of the file at `offset`
   while (true) {
     const LogFile& f = files[idx];
     if (offset < f.size) {
@@ -169,8 +220,11 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
                                                std::max<uint64_t>(opt_.batch_bytes, kMaxLine / 4));
       std::string buf(want, '\0');
       ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset));
-      ::close(fd);
-      if (n < 0) return core::Status::fromErrno("cannot read " + f.path, errno);
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        return core::Status::fromErrno("cannot read " + f.path, err);
+      }
       buf.resize(static_cast<size_t>(n));
       size_t used = 0;
       while (lines < opt_.batch_events) {
@@ -184,6 +238,13 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
         used = nl + 1;
       }
       offset += used;
+      // The first bytes of this file, to know it again (taken once, then fixed).
+      if (std::min(offset, kHeadBytes) > head.len) {
+        uint64_t h = 0;
+        const uint64_t len = std::min(offset, kHeadBytes);
+        if (headHash(fd, len, &h)) head = {len, h};
+      }
+      ::close(fd);
       if (lines >= opt_.batch_events || (!batch.empty() && used < buf.size())) break;
       if (used == 0 && buf.size() == want && want >= kMaxLine / 4) {
         // A line longer than anything the sensor writes: skip it rather than stall.
@@ -203,12 +264,15 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
     if (!batch.empty()) break;  // ship what we have; the next call moves on
     ++idx;
     offset = 0;
-    pos_ = {files[idx].inode, 0};
+    head = {0, 0};
+    pos_ = {files[idx].inode, 0, 0, 0};
   }
   *rotated_meanwhile_out = rotated_meanwhile;
   if (batch.empty()) {
     if (offset != pos_.offset) {
       pos_.offset = offset;
+      pos_.head_len = head.len;
+      pos_.head_hash = head.hash;
       savePosition();
     }
     updateLag();
@@ -242,6 +306,8 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
     return core::Status::unavailable(error);
   }
   pos_.offset = offset;
+  pos_.head_len = head.len;
+  pos_.head_hash = head.hash;
   auto st = savePosition();
   if (!st) spdlog::warn("shipper: {}", st.message());  // resent after a restart; deduplicated
   {

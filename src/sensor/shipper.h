@@ -70,9 +70,13 @@ class Shipper {
  private:
   // shipOnce() once over one listing of the files; `rotated` when the log rotated under it.
   core::Result<bool> shipStep(bool* rotated);
+  // A place in one event log file: its inode, and its first bytes (up to 4 KiB of those read),
+  // since a file removed by the log's quota frees its inode for the next file.
   struct Position {
     uint64_t inode = 0;
     uint64_t offset = 0;
+    uint64_t head_len = 0;
+    uint64_t head_hash = 0;
   };
   void run();
   core::Status loadPosition();

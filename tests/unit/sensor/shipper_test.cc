@@ -2,6 +2,7 @@
 #include "sensor/shipper.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -148,6 +149,41 @@ TEST_F(ShipperTest, RotationBetweenListingAndReadingLosesAndTearsNothing) {
   }
   EXPECT_EQ(collector_.lines, want);
   EXPECT_EQ(s.stats().skipped_bytes, 0u);
+}
+
+// The event log's quota removes a file the shipper has not finished, and the next file gets
+// the freed inode (file systems reuse them at once): the saved position names that inode. The
+// shipper must see it is another file (its first bytes differ) and read it from the start.
+TEST_F(ShipperTest, AReusedInodeIsNotTakenForTheFileItOnceNamed) {
+  append("event.log", 0, 10);
+  {
+    Shipper s(options(), http::makeHttpClient());
+    drain(s);
+  }
+  ASSERT_EQ(collector_.lines, expected(10));
+  unsigned long long inode = 0, offset = 0;
+  std::string rest;
+  {
+    std::ifstream in(dir_ + "/shipper.pos");
+    ASSERT_TRUE(in >> inode >> offset);
+    std::getline(in, rest);
+  }
+  fs::remove(dir_ + "/event.log");
+  {
+    std::ofstream out(dir_ + "/event.log");
+    for (int i = 100; i < 105; ++i) out << "{\"m\":" << i << ",\"pad\":\"" << std::string(30, 'y') << "\"}\n";
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/event.log").c_str(), &st), 0);
+  {  // as if the new file had been given the old one's inode
+    std::ofstream out(dir_ + "/shipper.pos", std::ios::trunc);
+    out << static_cast<unsigned long long>(st.st_ino) << " " << offset << rest << "\n";
+  }
+  Shipper again(options(), http::makeHttpClient());
+  drain(again);
+  std::vector<std::string> want = expected(10);
+  for (int i = 100; i < 105; ++i) want.push_back("{\"m\":" + std::to_string(i) + ",\"pad\":\"" + std::string(30, 'y') + "\"}");
+  EXPECT_EQ(collector_.lines, want);
 }
 
 TEST_F(ShipperTest, ShipsEveryLineOnceInOrderAcrossRotatedFiles) {
