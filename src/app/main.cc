@@ -222,6 +222,20 @@ core::Result<std::unique_ptr<intel::PeriodicReporter>> startMispReporter(
   return p;
 }
 
+// The attacker page's MISP status: what any reporter over this store recorded as published.
+void showMispReports(drosera::collector::Collector& c) {
+  drosera::store::Store* store = &c.store();
+  c.setMispResolver([store](std::string_view ip, std::vector<drosera::collector::MispReport>* out) {
+    auto reports = intel::addressReports(*store, std::string(ip));
+    if (!reports) return false;
+    for (auto& r : *reports) {
+      out->push_back({std::move(r.destination), std::move(r.where), std::move(r.event_uuid),
+                      std::move(r.attribute_uuid), std::move(r.date), r.published_us});
+    }
+    return true;
+  });
+}
+
 std::string mispBanner(const Config& c, const intel::PeriodicReporter* p) {
   if (p == nullptr) return "";
   std::ostringstream os;
@@ -331,6 +345,7 @@ int runCollector(const CommonOptions& o) {
     return 1;
   }
   (*outputs)->start();
+  showMispReports(**collector);
   auto misp = startMispReporter(config, &(*collector)->store());
   if (!misp) {
     std::fprintf(stderr, "drosera: %s\n", misp.status().message().c_str());
@@ -403,6 +418,7 @@ int runAll(const CommonOptions& o) {
   so.heartbeat_s = 5;
   (*sensor)->startShipper(so);
   (*outputs)->start();
+  showMispReports(**collector);
   auto misp = startMispReporter(config, &(*collector)->store());
   if (!misp) {
     std::fprintf(stderr, "drosera: %s\n", misp.status().message().c_str());

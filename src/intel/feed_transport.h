@@ -39,6 +39,7 @@ class FeedTransport final : public MispTransport {
                                                            const MispCatalog* catalog);
 
   std::string name() const override { return "feed"; }
+  std::string where() const override { return options_.dir; }
   core::Status publish(const PublishRequest& request) override;
   core::Status flush() override;
 

@@ -24,6 +24,8 @@ class MispTransport {
   virtual ~MispTransport() = default;
   // "feed" or "rest": names the transport's progress in the store.
   virtual std::string name() const = 0;
+  // Where its copies go, for people: the feed folder or the MISP server's URL.
+  virtual std::string where() const { return ""; }
   // Brings the transport's copy of the event up to date. Not durable before flush() returns.
   virtual core::Status publish(const PublishRequest& request) = 0;
   // Makes everything published so far durable and visible (the feed writes its manifest).

@@ -26,6 +26,9 @@ using nlohmann::json;
 constexpr const char* kNamespace = "misp";
 constexpr const char* kCursor = "misp";
 constexpr size_t kMaxLearnedAddresses = 4096;
+constexpr const char* kAddressNamespace = "misp-ip";  // per address: its publications
+constexpr size_t kMaxReportsPerAddress = 1000;        // the oldest go first
+constexpr size_t kMaxRecordedAddresses = 1'000'000;   // memo of records known to be there
 constexpr int64_t kDayUs = 86400ll * 1000000;
 
 int64_t systemNowUs() {
@@ -504,7 +507,12 @@ core::Status Reporter::publishDays(std::map<std::string, Day>& days, ReportStats
   }
   core::Status first_error;
   for (auto& t : transports_) {
-    std::vector<std::pair<std::string, uint64_t>> done;
+    struct Done {
+      std::string key;
+      uint64_t version;
+      const MispEvent* event;
+    };
+    std::vector<Done> done;
     core::Status s;
     for (const Built& b : built) {
       const std::string key = "pub/" + t->name() + "/" + b.event.uuid;
@@ -518,13 +526,14 @@ core::Status Reporter::publishDays(std::map<std::string, Day>& days, ReportStats
       req.version = b.part->version;
       s = t->publish(req);
       if (!s) break;
-      done.emplace_back(key, b.part->version);
+      done.push_back({key, b.part->version, &b.event});
     }
     // What was published is made durable even when a later event failed.
     core::Status f = t->flush();
     if (f) {
-      for (const auto& [key, version] : done) {
-        core::Status w = putState("pub", key, std::to_string(version));
+      for (const Done& d : done) {
+        core::Status w = putState("pub", d.key, std::to_string(d.version));
+        if (w) w = recordAddresses(*t, *d.event);
         if (!w) return w;
         ++stats->events_published;
       }
@@ -536,6 +545,65 @@ core::Status Reporter::publishDays(std::map<std::string, Day>& days, ReportStats
     }
   }
   return first_error;
+}
+
+// The "misp-ip" record of each address the event holds (an ip-src attribute): which event,
+// through which transport, from when. Read by addressReports() for the attacker page.
+core::Status Reporter::recordAddresses(const MispTransport& t, const MispEvent& event) {
+  const int64_t now = nowUs();
+  for (const MispAttribute& a : event.attributes) {
+    if (a.type != "ip-src") continue;
+    std::string memo = t.name() + '|' + event.uuid + '|' + a.value;
+    if (recorded_addresses_.count(memo) != 0) continue;
+    auto v = store_->getState(kAddressNamespace, a.value);
+    if (!v) return v.status();
+    json list = json::array();
+    if (v->has_value() && !(*v)->empty()) {
+      list = json::parse(**v, nullptr, false);
+      if (!list.is_array()) list = json::array();  // unreadable: start it again
+    }
+    bool present = false;
+    for (const auto& r : list) {
+      if (r.is_object() && r.value("d", "") == t.name() && r.value("e", "") == event.uuid) {
+        present = true;
+      }
+    }
+    if (!present) {
+      list.push_back({{"d", t.name()}, {"w", t.where()}, {"e", event.uuid}, {"a", a.uuid},
+                      {"date", event.date}, {"t", now}});
+      while (list.size() > kMaxReportsPerAddress) list.erase(list.begin());
+      auto s = store_->putState(kAddressNamespace, a.value,
+                                list.dump(-1, ' ', false, json::error_handler_t::replace));
+      if (!s) return s;
+    }
+    if (recorded_addresses_.size() >= kMaxRecordedAddresses) recorded_addresses_.clear();
+    recorded_addresses_.insert(std::move(memo));
+  }
+  return core::Status::ok();
+}
+
+core::Result<std::vector<AddressReport>> addressReports(store::Store& store, const std::string& ip) {
+  std::vector<AddressReport> out;
+  auto v = store.getState(kAddressNamespace, ip);
+  if (!v) return v.status();
+  if (!v->has_value() || (*v)->empty()) return out;
+  const json list = json::parse(**v, nullptr, false);
+  if (!list.is_array()) {
+    return core::Status::corruption("misp: the record of what was published about " + ip +
+                                    " is not a JSON array");
+  }
+  for (const auto& r : list) {
+    if (!r.is_object()) continue;
+    AddressReport a;
+    a.destination = r.value("d", "");
+    a.where = r.value("w", "");
+    a.event_uuid = r.value("e", "");
+    a.attribute_uuid = r.value("a", "");
+    a.date = r.value("date", "");
+    a.published_us = r.value("t", int64_t{0});
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 core::Status Reporter::maintain(ReportStats* stats) {

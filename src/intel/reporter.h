@@ -47,6 +47,21 @@ struct ReportStats {
   uint64_t cursor = 0;  // the store seq handled
 };
 
+// One publication of an address: the MISP event (and its ip-src attribute) that holds it, through
+// which transport. The reporter records these in the store (namespace "misp-ip", one value per
+// address) once a transport has made the event durable; the attacker page shows them.
+struct AddressReport {
+  std::string destination;  // the transport: "feed" or "rest"
+  std::string where;        // the feed folder or the server's URL
+  std::string event_uuid;
+  std::string attribute_uuid;
+  std::string date;         // the event's UTC day
+  int64_t published_us = 0; // the first time it was made durable there
+};
+
+// What was published about `ip` (empty: nothing so far). Thread-safe as the store is.
+core::Result<std::vector<AddressReport>> addressReports(store::Store& store, const std::string& ip);
+
 struct ReporterOptions {
   std::function<int64_t()> now_us;  // the clock; default: the system's
   size_t max_batches = 100000;      // per runOnce()
@@ -97,6 +112,7 @@ class Reporter {
   core::Result<Day*> loadDay(std::map<std::string, Day>& days, const std::string& key);
   core::Status saveDay(Day& day);
   core::Status publishDays(std::map<std::string, Day>& days, ReportStats* stats);
+  core::Status recordAddresses(const MispTransport& t, const MispEvent& event);
   core::Status maintain(ReportStats* stats);
   bool sourceFiltered(const std::string& ip, const core::Event& e) const;
   bool urlAllowed(const std::string& url, const core::Event& e) const;
@@ -112,6 +128,8 @@ class Reporter {
   ReporterOptions options_;
   ModelOptions model_;
   FoldOptions fold_;
+  // (transport, event, address) already in the "misp-ip" records: not read again.
+  std::set<std::string> recorded_addresses_;
   std::set<std::string> learned_addresses_;    // destination addresses seen in events
   std::map<std::string, std::string> groups_;  // sensor -> group
   struct IndexEntry {

@@ -62,6 +62,7 @@ class RestTransport final : public MispTransport {
   ~RestTransport() override;
 
   std::string name() const override { return "rest"; }
+  std::string where() const override { return options_.url; }
   // A 403 on events/add (MISP refuses the event, e.g. its UUID is on the event blocklist) is
   // logged and the event is left alone from then on; an event deleted from MISP is added again.
   core::Status publish(const PublishRequest& request) override;

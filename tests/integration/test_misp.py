@@ -385,6 +385,19 @@ class MispReportTest(unittest.TestCase):
                 time.sleep(0.2)
             self.assertIsNotNone(attribute(events, "ip-src", SQLI)[1],
                                  "drosera run reported the attack by itself: " + d.stderr_text())
+            # The attacker page's API says where the address was reported: the feed's event
+            # and attribute. An address that was never reported says so.
+            doc, attr = attribute(events, "ip-src", SQLI)
+            m = d.api("/api/v1/attackers/" + SQLI)["misp"]
+            self.assertTrue(m["tracked"] and m["reported"], m)
+            self.assertEqual([(r["destination"], r["where"], r["event_uuid"], r["attribute_uuid"], r["date"])
+                              for r in m["reports"]],
+                             [("feed", feed, doc["Event"]["uuid"], attr["uuid"], doc["Event"]["date"])])
+            self.assertRegex(m["reports"][0]["published"], r"^\d{4}-\d\d-\d\dT")
+            attack(d, PLAIN, "GET", "/about.html")
+            d.wait_api("/api/v1/attackers", lambda a: any(x["ip"] == PLAIN for x in a["attackers"]))
+            m = d.api("/api/v1/attackers/" + PLAIN)["misp"]
+            self.assertEqual((m["tracked"], m["reported"], m["reports"]), (True, False, []))
             self.assertEqual(oct(os.stat(feed).st_mode & 0o777), oct(0o755))
             self.assertEqual(oct(os.stat(os.path.join(feed, "manifest.json")).st_mode & 0o777),
                              oct(0o644))

@@ -239,6 +239,51 @@ TEST(ReporterTest, EventsOlderThanTheFeedKeepsAreNotReported) {
   EXPECT_EQ(st->events_too_old + st->events_filtered, testutil::dayOfAttacks().size());
 }
 
+// The attacker page's "reported to MISP": every address in a published event has a record
+// naming that event, its ip-src attribute, the transport and where it went; once, however
+// often the event is published again; nothing for an address that was never reported.
+TEST(ReporterTest, EveryPublishedAddressRecordsItsEventAndAttribute) {
+  FakeStore store;
+  TempDir dir;
+  store.add(testutil::dayOfAttacks());
+  auto r = Reporter::create(testutil::baseConfig(), dir.path(), &store,
+                            {[] { return testutil::kDay + 30 * testutil::kHour; }});
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_TRUE((*r)->runOnce().isOk());
+  size_t addresses = 0;
+  for (const auto& [name, bytes] : testutil::readDir(dir.file("misp-feed"))) {
+    if (name == "manifest.json" || name == "hashes.csv") continue;
+    const json ev = json::parse(bytes)["Event"];
+    for (const auto& a : ev["Attribute"]) {
+      if (a["type"] != "ip-src") continue;
+      ++addresses;
+      auto reports = addressReports(store, a["value"].get<std::string>());
+      ASSERT_TRUE(reports.isOk());
+      ASSERT_EQ(reports->size(), 1u) << a["value"];
+      const AddressReport& rep = (*reports)[0];
+      EXPECT_EQ(rep.destination, "feed");
+      EXPECT_EQ(rep.where, dir.file("misp-feed"));
+      EXPECT_EQ(rep.event_uuid, ev["uuid"]);
+      EXPECT_EQ(rep.attribute_uuid, a["uuid"]);
+      EXPECT_EQ(rep.date, ev["date"]);
+      EXPECT_GT(rep.published_us, 0);
+    }
+  }
+  EXPECT_GT(addresses, 0u);
+  // Published again (a new event of the same day from a known address): still one record each.
+  auto more = testutil::dayOfAttacks();
+  more.resize(1);
+  more[0].unique_id = "again-1";
+  store.add(more);
+  ASSERT_TRUE((*r)->runOnce().isOk());
+  auto again = addressReports(store, more[0].src_ip);
+  ASSERT_TRUE(again.isOk());
+  EXPECT_LE(again->size(), 1u);
+  auto none = addressReports(store, "198.51.100.254");
+  ASSERT_TRUE(none.isOk());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(ReporterTest, PeriodicReporterRunsUntilStopped) {
   FakeStore store;
   TempDir dir;
