@@ -532,8 +532,10 @@ core::Status Reporter::publishDays(std::map<std::string, Day>& days, ReportStats
     core::Status f = t->flush();
     if (f) {
       for (const Done& d : done) {
-        core::Status w = putState("pub", d.key, std::to_string(d.version));
-        if (w) w = recordAddresses(*t, *d.event);
+        // The addresses first: killed in between, the event is published again, and recorded
+        // once.
+        core::Status w = recordAddresses(*t, *d.event);
+        if (w) w = putState("pub", d.key, std::to_string(d.version));
         if (!w) return w;
         ++stats->events_published;
       }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <regex>
 #include <nlohmann/json.hpp>
 
 #include "fake_misp.h"
@@ -129,12 +130,25 @@ struct FeedWorld {
   }
 };
 
+// The store's state, but for when each address was first recorded as published ("t" in the
+// misp-ip records), which a crash rightly moves later, and where (each world has its own folder).
+std::map<std::string, std::string> comparable(const testutil::FakeStore& store) {
+  static const std::regex kTime(R"("t":-?[0-9]+)");
+  static const std::regex kWhere(R"("w":"[^"]*")");
+  auto state = store.state();
+  for (auto& [key, value] : state) {
+    if (key.rfind("misp-ip/", 0) != 0) continue;
+    value = std::regex_replace(std::regex_replace(value, kTime, "\"t\":0"), kWhere, "\"w\":\"\"");
+  }
+  return state;
+}
+
 TEST(IdempotenceTest, FeedKilledAtEveryStepEqualsOneCleanRun) {
   FeedWorld clean;
   clean.play();
   ASSERT_EQ(clean.sc.failures, 0);
   const auto feed = testutil::readDir(clean.dir.path());
-  const auto state = clean.sc.store.state();
+  const auto state = comparable(clean.sc.store);
   ASSERT_GT(clean.steps, 20);
   ASSERT_EQ(feed.size(), 4u);  // two events, manifest, hashes
   for (int n = 1; n <= clean.steps; ++n) {
@@ -144,7 +158,7 @@ TEST(IdempotenceTest, FeedKilledAtEveryStepEqualsOneCleanRun) {
     EXPECT_EQ(w.sc.failures, 1) << "step " << n;
     const auto got = testutil::readDir(w.dir.path());
     EXPECT_TRUE(got == feed) << "feed differs, killed at step " << n;
-    EXPECT_TRUE(w.sc.store.state() == state) << "store state differs, killed at step " << n;
+    EXPECT_TRUE(comparable(w.sc.store) == state) << "store state differs, killed at step " << n;
     EXPECT_EQ(*w.sc.store.cursor("misp"), *clean.sc.store.cursor("misp"));
   }
 }
@@ -172,7 +186,8 @@ TEST(IdempotenceTest, TheSameReporterRecoversAfterAFailedStoreWrite) {
     }
     EXPECT_TRUE(failed) << "write " << n;
     EXPECT_TRUE(testutil::readDir(w.dir.path()) == feed) << "feed differs, write " << n;
-    EXPECT_TRUE(w.sc.store.state() == clean.sc.store.state()) << "state differs, write " << n;
+    EXPECT_TRUE(comparable(w.sc.store) == comparable(clean.sc.store))
+        << "state differs, write " << n;
   }
 }
 
@@ -268,7 +283,7 @@ TEST(IdempotenceTest, RestKilledBeforeRecordingWhatWasSent) {
   for (int n = 0; n < writes; n += 1) {
     RestWorld w;
     w.sc.store.failWritesAfter(n);  // the n+1-th store write "dies"
-    w.sc.play([&w, n](bool faults) {
+    w.sc.play([&w](bool faults) {
       if (!faults) w.sc.store.failWritesAfter(-1);
       return w.make(faults);
     });
