@@ -34,7 +34,8 @@ def umount(path):
 def fill(path):
     """Writes a filler file until the file system is full; returns its path."""
     filler = os.path.join(path, "filler")
-    with open(filler, "wb") as f:
+    # Unbuffered: a buffered file would raise ENOSPC again when closed, flushing what was left.
+    with open(filler, "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
