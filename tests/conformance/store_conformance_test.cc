@@ -1062,7 +1062,8 @@ TEST_P(StoreTest, TextSearchIsABytesSubstringIgnoringAsciiCaseOnly) {
   // URIs and user agents of arbitrary bytes (NUL, backslash, LIKE wildcards, bytes from 0x80,
   // digits beside them, letters of both cases): every needle finds exactly what a byte-by-byte
   // search ignoring ASCII case finds, whatever the database does first to narrow the rows.
-  const std::string alphabet("aAbBiIzZ0127\\%_?/x \x80\xff\xc3\xa9\xc4\xb1\0", 30);
+  const char kAlphabet[] = "aAbBiIzZ0127\\%_?/x \x80\xff\xc3\xa9\xc4\xb1\0";
+  const std::string alphabet(kAlphabet, sizeof(kAlphabet) - 1);  // the NUL in it kept
   std::mt19937_64 rng(97);
   auto randomBytes = [&](size_t max_len) {
     std::string s(rng() % max_len, 'a');
