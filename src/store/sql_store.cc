@@ -295,6 +295,20 @@ Status seqRangeOf(Db& db, const EventFilter& f, SeqRange* out) {
 
 using ScanFn = std::function<bool(const ScanRow&, const KeysView&)>;
 
+// One row of a scan: its keys decoded (when `decode`: the filter or the caller needs them), the
+// filter checked, fn called on a match. False: stop, because fn said so or the keys blob is
+// unreadable (*error).
+bool visitRow(const Matcher& m, bool decode, const ScanRow& row, std::string_view keys_blob,
+              KeysView* keys, const ScanFn& fn, Status* error) {
+  if (decode) {
+    if (auto ks = decodeKeys(keys_blob, keys); !ks) {
+      *error = ks;
+      return false;
+    }
+  }
+  return !m.match(row, *keys) || fn(row, *keys);
+}
+
 // Where walkNewest() stopped.
 struct Walk {
   uint64_t examined = 0;   // rows (ip index) or seqs (primary key) looked at
@@ -396,14 +410,7 @@ Status walkNewest(Db& db, const EventFilter& f, uint64_t before, size_t want,
       std::string_view keys_blob;
       fillScanRow(r, &row, &keys_blob, needs);
       cursor = row.seq;
-      if (m.needsKeys()) {
-        if (auto ks = decodeKeys(keys_blob, &keys); !ks) {
-          inner = ks;
-          stop = true;
-          return;
-        }
-      }
-      if (m.match(row, keys) && !fn(row, keys)) stop = true;
+      stop = !visitRow(m, m.needsKeys(), row, keys_blob, &keys, fn, &inner);
     });
     if (!st) return st;
     if (!inner) return inner;
@@ -485,12 +492,7 @@ Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn) {
       } else {
         params[by_ip ? 1 : 0] = Param(row.seq);
       }
-      if (auto ks = decodeKeys(keys_blob, &keys); !ks) {
-        inner = ks;
-        stop = true;
-        return;
-      }
-      if (m.match(row, keys) && !fn(row, keys)) stop = true;
+      stop = !visitRow(m, true, row, keys_blob, &keys, fn, &inner);
     });
     if (!st) return st;
     if (!inner) return inner;
