@@ -84,6 +84,8 @@ Warninglists::Warninglists() = default;
 Warninglists::~Warninglists() = default;
 Warninglists::Warninglists(Warninglists&&) noexcept = default;
 Warninglists& Warninglists::operator=(Warninglists&&) noexcept = default;
+Warninglists::Warninglists(const Warninglists&) = default;
+Warninglists& Warninglists::operator=(const Warninglists&) = default;
 
 size_t Warninglists::lists() const { return lists_.size(); }
 
@@ -100,7 +102,7 @@ core::Status Warninglists::addList(const std::string& name, std::string_view typ
                                            std::to_string(limits_.max_entries) +
                                            " entries in all lists");
   }
-  auto list = std::make_unique<List>();
+  auto list = std::make_shared<List>();
   list->name = name;
   list->type = std::string(type);
   list->matching = matching;

@@ -31,6 +31,9 @@ class Warninglists {
   ~Warninglists();
   Warninglists(Warninglists&&) noexcept;
   Warninglists& operator=(Warninglists&&) noexcept;
+  // Copies share the loaded lists, which never change once added.
+  Warninglists(const Warninglists&);
+  Warninglists& operator=(const Warninglists&);
 
   // Loads every *.json file of `dir` but schema.json, and <sub>/list.json of its sub-folders
   // (the layout of the misp-warninglists repository's lists/). A file that is not a warninglist, or
@@ -55,7 +58,7 @@ class Warninglists {
  private:
   struct List;
   std::optional<std::string> matchOne(std::string_view type, std::string_view value) const;
-  std::vector<std::unique_ptr<List>> lists_;
+  std::vector<std::shared_ptr<const List>> lists_;
   size_t entries_ = 0;
   size_t skipped_ = 0;
   WarninglistLimits limits_;

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -34,6 +35,21 @@ inline json readJsonFile(const std::string& path) {
   json j = json::parse(in, nullptr, false);
   if (j.is_discarded()) ADD_FAILURE() << "cannot parse " << path;
   return j;
+}
+
+// std::regex_match against a pattern compiled once: the fake MISP checks every attribute it
+// receives, and compiling a std::regex costs far more than matching it.
+inline bool fullMatch(const std::string& v, const std::string& pattern) {
+  static std::mutex mu;
+  static std::map<std::string, std::regex> compiled;
+  const std::regex* re = nullptr;
+  {
+    std::lock_guard lock(mu);
+    auto it = compiled.find(pattern);
+    if (it == compiled.end()) it = compiled.emplace(pattern, std::regex(pattern)).first;
+    re = &it->second;  // map nodes stay put; a compiled regex is only read from here on
+  }
+  return std::regex_match(v, *re);
 }
 
 // MISP's value rules (AttributeValidationTool) for the types drosera emits. The value must
@@ -63,7 +79,7 @@ inline std::optional<std::string> valueProblem(const std::string& type, const st
     return "IP address has an invalid format.";
   }
   if (type == "port") {
-    if (!std::regex_match(v, std::regex("[1-9][0-9]{0,4}")) || std::stoi(v) > 65535) {
+    if (!fullMatch(v, "[1-9][0-9]{0,4}") || std::stoi(v) > 65535) {
       return "Port numbers have to be integers between 1 and 65535.";
     }
     return std::nullopt;
@@ -80,7 +96,7 @@ inline std::optional<std::string> valueProblem(const std::string& type, const st
     return std::nullopt;
   }
   if (type == "hostname" || type == "domain") {
-    if (!std::regex_match(v, std::regex("[A-Za-z0-9.\\-_]+\\.[A-Za-z0-9\\-]{2,}"))) {
+    if (!fullMatch(v, "[A-Za-z0-9.\\-_]+\\.[A-Za-z0-9\\-]{2,}")) {
       return "Hostname has an invalid format.";
     }
     for (char c : v) {
@@ -93,15 +109,14 @@ inline std::optional<std::string> valueProblem(const std::string& type, const st
     return std::nullopt;
   }
   if (type == "datetime") {
-    if (!std::regex_match(
-            v, std::regex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?"
-                          "(Z|[+-][0-9]{2}:[0-9]{2})"))) {
+    if (!fullMatch(v, "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?"
+                          "(Z|[+-][0-9]{2}:[0-9]{2})")) {
       return "Datetime has to be in the ISO 8601 format.";
     }
     return std::nullopt;
   }
   if (type == "AS" || type == "counter") {
-    if (!std::regex_match(v, std::regex("[0-9]+"))) return "not a whole number";
+    if (!fullMatch(v, "[0-9]+")) return "not a whole number";
     return std::nullopt;
   }
   if (type == "text" || type == "other" || type == "comment" || type == "pattern-in-traffic") {
@@ -261,9 +276,7 @@ class MispRules {
     }
     if (auto p = valueProblem(type, value))
       out.push_back(where + ": " + type + " '" + value + "': " + *p);
-    if (!std::regex_match(
-            a["uuid"].get<std::string>(),
-            std::regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"))) {
+    if (!fullMatch(a["uuid"].get<std::string>(), "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")) {
       out.push_back(where + ": bad uuid " + a["uuid"].get<std::string>());
     }
     if (!a.contains("to_ids") || !a["to_ids"].is_boolean())
@@ -276,12 +289,12 @@ class MispRules {
     }
     if (a.contains("timestamp") &&
         (!a["timestamp"].is_string() ||
-         !std::regex_match(a["timestamp"].get<std::string>(), std::regex("[0-9]+")))) {
+         !fullMatch(a["timestamp"].get<std::string>(), "[0-9]+"))) {
       out.push_back(where + ": timestamp not a string of digits");
     }
     if (a.contains("distribution") &&
         (!a["distribution"].is_string() ||
-         !std::regex_match(a["distribution"].get<std::string>(), std::regex("[0-5]")))) {
+         !fullMatch(a["distribution"].get<std::string>(), "[0-5]"))) {
       out.push_back(where + ": bad distribution");
     }
     for (const char* k : {"first_seen", "last_seen"}) {
@@ -372,7 +385,7 @@ class MispRules {
     const json& e = doc["Event"];
     const auto needStr = [&](const char* k, const char* re) {
       if (!e.contains(k) || !e[k].is_string() ||
-          !std::regex_match(e[k].get<std::string>(), std::regex(re))) {
+          !fullMatch(e[k].get<std::string>(), re)) {
         out.push_back(std::string("Event.") + k + " missing or malformed");
       }
     };

@@ -149,16 +149,24 @@ inline intel::MispConfig baseConfig() {
   return c;
 }
 
+// Loaded once per test binary and copied: the crash-at-every-step loops build hundreds of
+// reporters, and parsing the MISP folder for each was most of their time.
 inline intel::MispCatalog catalog() {
-  auto c = intel::MispCatalog::load(mispDataDir());
-  EXPECT_TRUE(c.isOk());
-  return std::move(*c);
+  static const intel::MispCatalog loaded = [] {
+    auto c = intel::MispCatalog::load(mispDataDir());
+    EXPECT_TRUE(c.isOk()) << c.status().toString();
+    return c.isOk() ? std::move(*c) : intel::MispCatalog();
+  }();
+  return loaded;
 }
 
 inline intel::Warninglists warninglists() {
-  intel::Warninglists w;
-  EXPECT_TRUE(w.loadDirectory(mispDataDir() + "/warninglists").isOk());
-  return w;
+  static const intel::Warninglists loaded = [] {
+    intel::Warninglists w;
+    EXPECT_TRUE(w.loadDirectory(mispDataDir() + "/warninglists").isOk());
+    return w;
+  }();
+  return loaded;
 }
 
 }  // namespace drosera::testutil
