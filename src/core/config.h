@@ -136,7 +136,8 @@ struct ShipperConfig {
   std::string url;                        // e.g. "https://collector:9080/api/v1/ingest"
   std::string token;                      // this sensor's token (or token_file)
   std::string token_file;
-  uint64_t batch_events = 500;
+  uint64_t batch_events = 1000;           // one store transaction each: 1000 cost ~9 % less
+                                          // per event than 500 (store_bench --batch)
   uint64_t batch_bytes = 4194304;
   bool verify_tls = true;
   std::string ca_file;                    // CA bundle for a private collector certificate

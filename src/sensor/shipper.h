@@ -26,7 +26,7 @@ struct ShipperOptions {
   std::string sensor_id;
   std::string event_log;        // the current event log; rotated files are <event_log>.<n>
   std::string state_path;       // persisted position
-  size_t batch_events = 500;
+  size_t batch_events = 1000;
   uint64_t batch_bytes = 4ull << 20;
   double initial_backoff_s = 1;
   double max_backoff_s = 60;
