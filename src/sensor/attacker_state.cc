@@ -78,14 +78,21 @@ core::Status AttackerState::save(const std::string& path) const {
     }
     dirty_ = false;
   }
+  // A failed write leaves the state dirty, so the next save tries again.
+  const auto failed = [this](core::Status st) {
+    std::lock_guard lock(mu_);
+    dirty_ = true;
+    return st;
+  };
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    if (!out) return core::Status::ioError("cannot write " + tmp);
+    out.flush();
+    if (!out) return failed(core::Status::ioError("cannot write " + tmp));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return core::Status::fromErrno("cannot write " + path, errno);
+    return failed(core::Status::fromErrno("cannot write " + path, errno));
   }
   return core::Status::ok();
 }
