@@ -54,6 +54,7 @@ void HoneytokenRegistry::add(const std::string& token, TokenOrigin origin) {
   if (tokens_.count(token)) return;
   tokens_.emplace(token, std::move(origin));
   order_.push_back(token);
+  dirty_ = true;
   while (order_.size() > max_) {
     tokens_.erase(order_.front());
     order_.pop_front();
@@ -102,20 +103,29 @@ core::Status HoneytokenRegistry::save(const std::string& path) const {
   nlohmann::json arr = nlohmann::json::array();
   {
     std::lock_guard lock(mu_);
+    if (!dirty_) return core::Status::ok();
     for (const auto& t : order_) {
       const auto& o = tokens_.at(t);
       arr.push_back({{"token", t}, {"origin", o.unique_id}, {"name", o.name}, {"ip", o.ip},
                      {"issued_us", o.issued_us}});
     }
+    dirty_ = false;
   }
+  // A failed write leaves the registry dirty, so the next save tries again.
+  const auto failed = [this](core::Status st) {
+    std::lock_guard lock(mu_);
+    dirty_ = true;
+    return st;
+  };
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    if (!out) return core::Status::ioError("cannot write " + tmp);
+    out.flush();
+    if (!out) return failed(core::Status::ioError("cannot write " + tmp));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return core::Status::fromErrno("cannot write " + path, errno);
+    return failed(core::Status::fromErrno("cannot write " + path, errno));
   }
   return core::Status::ok();
 }

@@ -37,6 +37,7 @@ class HoneytokenRegistry {
   std::optional<std::pair<std::string, TokenOrigin>> scan(std::string_view text) const;
   size_t size() const;
   std::vector<std::string> recent(size_t n) const;  // newest first
+  // Writes the tokens if any was added since the last save that worked (else does nothing).
   core::Status save(const std::string& path) const;
   core::Status load(const std::string& path);
 
@@ -45,6 +46,7 @@ class HoneytokenRegistry {
   mutable std::mutex mu_;
   std::unordered_map<std::string, TokenOrigin> tokens_;
   std::deque<std::string> order_;  // insertion order, for eviction
+  mutable bool dirty_ = false;     // added to since the last save that worked
 };
 
 // Token names the bait templates use, and whether each is a secret worth tracking.

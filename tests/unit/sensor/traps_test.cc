@@ -159,6 +159,26 @@ TEST(Honeytokens, SurviveARestart) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Honeytokens, AreWrittenOnlyWhenNewOnesCameAndAgainAfterAFailedWrite) {
+  char dir[] = "/tmp/drosera-tokens-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/state/tokens.json";
+  HoneytokenRegistry r(10);
+  r.add("ABCDEFGHIJKLMNOPQRST", {"origin-1", "db_password", "9.9.9.9", 42});
+  EXPECT_FALSE(r.save(path).isOk());  // no state/ folder yet
+  std::filesystem::create_directories(std::string(dir) + "/state");
+  ASSERT_TRUE(r.save(path).isOk());  // the failed write is tried again
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.save(path).isOk());
+  EXPECT_FALSE(std::filesystem::exists(path));  // nothing new since the last write
+  r.add("ABCDEFGHIJKLMNOPQRSU", {"origin-2", "api_key", "9.9.9.8", 43});
+  ASSERT_TRUE(r.save(path).isOk());
+  HoneytokenRegistry back(10);
+  ASSERT_TRUE(back.load(path).isOk());
+  EXPECT_EQ(back.size(), 2u);
+  std::filesystem::remove_all(dir);
+}
+
 // ---- identification through the real engine ------------------------------------------------
 
 class TrapsEngineTest : public ::testing::Test {
