@@ -236,6 +236,12 @@ void showMispReports(drosera::collector::Collector& c) {
   });
 }
 
+// The reporter's passes in the collector's status (/api/v1/status, "misp"), while it runs.
+void showMispStatus(drosera::collector::Collector& c, const intel::PeriodicReporter* p) {
+  if (p == nullptr) return;
+  c.setMispStatus([p] { return p->statusJson(); });
+}
+
 std::string mispBanner(const Config& c, const intel::PeriodicReporter* p) {
   if (p == nullptr) return "";
   std::ostringstream os;
@@ -353,10 +359,12 @@ int runCollector(const CommonOptions& o) {
     (*outputs)->stop();
     return 1;
   }
+  showMispStatus(**collector, misp->get());
   printCollectorBanner(**collector, true);
   std::cout << (*outputs)->banner() << mispBanner(config, misp->get()) << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
+  (*collector)->setMispStatus(nullptr);
   misp->reset();  // its last pass finishes first
   (*collector)->stop();
   (*outputs)->stop();
@@ -427,11 +435,13 @@ int runAll(const CommonOptions& o) {
     (*outputs)->stop();
     return 1;
   }
+  showMispStatus(**collector, misp->get());
   printBanner(**sensor, config, "(run)");
   printCollectorBanner(**collector, false);
   std::cout << (*outputs)->banner() << mispBanner(config, misp->get()) << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
+  (*collector)->setMispStatus(nullptr);
   misp->reset();  // its last pass finishes first
   (*sensor)->stop();
   (*collector)->stop();

@@ -349,7 +349,12 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     GeoFacts g;
     if (geo_ && geo_(ip, &g)) j["geo"] = geoJson(g);
     std::vector<MispReport> reports;
-    const bool tracked = misp_ && misp_(ip, &reports);
+    MispResolver resolver;
+    {
+      std::lock_guard lock(misp_mu_);
+      resolver = misp_;
+    }
+    const bool tracked = resolver && resolver(ip, &reports);
     j["misp"] = mispJson(tracked, reports);
     return jsonResponse(200, dump(j));
   }

@@ -374,6 +374,16 @@ http::Response Collector::mlogc(core::Capture& c) {
   return jsonResponse(200, "{}");
 }
 
+void Collector::setMispResolver(MispResolver resolver) {
+  std::lock_guard lock(misp_mu_);
+  misp_ = std::move(resolver);
+}
+
+void Collector::setMispStatus(std::function<std::string()> status_json) {
+  std::lock_guard lock(misp_mu_);
+  misp_status_ = std::move(status_json);
+}
+
 std::string Collector::statusJson() const {
   nlohmann::json j;
   j["url"] = baseUrl();
@@ -400,6 +410,12 @@ std::string Collector::statusJson() const {
           nlohmann::json::parse(reader.status_json(), nullptr, /*allow_exceptions=*/false);
     }
     j["outputs"] = outputs;
+  }
+  {
+    std::lock_guard lock(misp_mu_);
+    if (misp_status_) {
+      j["misp"] = nlohmann::json::parse(misp_status_(), nullptr, /*allow_exceptions=*/false);
+    }
   }
   if (auto s = store_->stats()) {
     j["store"] = {{"events", s->events}, {"attackers", s->attackers}, {"bytes", s->bytes},

@@ -87,9 +87,14 @@ class Collector final : public http::Handler {
   // GeoIP for the API's stats/geo and attacker pages; without one they say "not configured".
   // Call before start().
   void setGeoResolver(GeoResolver resolver) { geo_ = std::move(resolver); }
-  // MISP reports per address for the attacker page ("misp" in /api/v1/attackers/<ip>). Call
-  // before start().
-  void setMispResolver(MispResolver resolver) { misp_ = std::move(resolver); }
+  // MISP reports per address for the attacker page ("misp" in /api/v1/attackers/<ip>). May be
+  // set while the collector runs (the reporter starts once privileges are dropped); it is called
+  // outside any lock, so it must hold only what outlives the collector (its store).
+  void setMispResolver(MispResolver resolver);
+  // The MISP reporter's status, under "misp" in statusJson(). May be set while the collector runs;
+  // set it to nullptr before the reporter it reads is destroyed (it is called under a lock
+  // that this waits for).
+  void setMispStatus(std::function<std::string()> status_json);
   // A reader of the store's sequence (ECS outputs, the MISP reporter) that the owner runs: the
   // collector wakes it after every commit that stored events, and shows its status under
   // "outputs"/<name> in statusJson(). Call before start(); the owner stops the readers before
@@ -121,7 +126,9 @@ class Collector final : public http::Handler {
   std::unique_ptr<store::Store> store_;
   Dashboard dashboard_;  // before server_: its responses point into it
   GeoResolver geo_;
+  mutable std::mutex misp_mu_;  // misp_, misp_status_
   MispResolver misp_;
+  std::function<std::string()> misp_status_;
   std::unique_ptr<http::Server> server_;
   std::vector<std::unique_ptr<FileTailer>> tailers_;
   std::vector<StoreReader> readers_;

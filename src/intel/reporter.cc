@@ -737,6 +737,25 @@ void PeriodicReporter::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::string PeriodicReporter::statusJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  nlohmann::json j = {{"runs", runs_},
+                      {"failures", failures_},
+                      {"last_run_us", last_run_us_},
+                      {"last_ok_us", last_ok_us_},
+                      {"last_error", last_error_},
+                      {"events_read", totals_.events_read},
+                      {"events_reported", totals_.events_folded},
+                      {"events_already_reported", totals_.events_already_folded},
+                      {"events_filtered", totals_.events_filtered},
+                      {"events_too_old", totals_.events_too_old},
+                      {"misp_events_updated", totals_.events_published},
+                      {"days_closed", totals_.days_closed},
+                      {"cursor", totals_.cursor},
+                      {"interval_s", interval_s_}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void PeriodicReporter::loop() {
   double wait = 0;
   double backoff = 10;
@@ -748,6 +767,29 @@ void PeriodicReporter::loop() {
       }
     }
     auto r = reporter_->runOnce();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      ++runs_;
+      last_run_us_ = now;
+      if (r) {
+        last_ok_us_ = now;
+        last_error_.clear();
+        totals_.events_read += r->events_read;
+        totals_.events_folded += r->events_folded;
+        totals_.events_already_folded += r->events_already_folded;
+        totals_.events_filtered += r->events_filtered;
+        totals_.events_too_old += r->events_too_old;
+        totals_.events_published += r->events_published;
+        totals_.days_closed += r->days_closed;
+        totals_.cursor = r->cursor;
+      } else {
+        ++failures_;
+        last_error_ = r.status().message();
+      }
+    }
     if (r) {
       if (r->events_read > 0 || r->events_published > 0 || r->days_closed > 0) {
         spdlog::info(

@@ -150,15 +150,23 @@ class PeriodicReporter {
   ~PeriodicReporter();
   void start();
   void stop();
+  // Its passes so far, as one JSON object for the collector's status (/api/v1/status,
+  // "outputs"."misp"): runs, failures, the last error, totals of the passes' ReportStats, the
+  // store seq handled.
+  std::string statusJson() const;
 
  private:
   void loop();
   std::unique_ptr<Reporter> reporter_;
   double interval_s_;
-  std::mutex mu_;
+  mutable std::mutex mu_;  // also guards the figures below
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
+  uint64_t runs_ = 0, failures_ = 0;
+  int64_t last_run_us_ = 0, last_ok_us_ = 0;
+  std::string last_error_;
+  ReportStats totals_;
 };
 
 }  // namespace drosera::intel

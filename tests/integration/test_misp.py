@@ -398,6 +398,15 @@ class MispReportTest(unittest.TestCase):
             d.wait_api("/api/v1/attackers", lambda a: any(x["ip"] == PLAIN for x in a["attackers"]))
             m = d.api("/api/v1/attackers/" + PLAIN)["misp"]
             self.assertEqual((m["tracked"], m["reported"], m["reports"]), (True, False, []))
+            # The reporter's passes are in the collector's status: it ran, without failure,
+            # and reported the attack; its cursor is the store's last seq once caught up.
+            st = d.wait_api("/api/v1/status",
+                            lambda s: s.get("misp", {}).get("cursor", 0) >= s["store"]["last_seq"])
+            self.assertGreaterEqual(st["misp"]["runs"], 1, st)
+            self.assertEqual((st["misp"]["failures"], st["misp"]["last_error"]), (0, ""), st)
+            self.assertGreaterEqual(st["misp"]["events_reported"], 1, st)
+            self.assertGreaterEqual(st["misp"]["misp_events_updated"], 1, st)
+            self.assertGreater(st["misp"]["last_ok_us"], 0, st)
             self.assertEqual(oct(os.stat(feed).st_mode & 0o777), oct(0o755))
             self.assertEqual(oct(os.stat(os.path.join(feed, "manifest.json")).st_mode & 0o777),
                              oct(0o644))
