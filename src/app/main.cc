@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sstream>
@@ -17,6 +18,7 @@
 #include "app/privileges.h"
 #include "collector/collector.h"
 #include "core/config_load.h"
+#include "core/printable.h"
 #include "engine/modsec_inspector.h"
 #include "intel/reporter.h"
 #include "sensor/sensor.h"
@@ -61,10 +63,28 @@ bool loadConfig(const CommonOptions& o, Config* out) {
   return true;
 }
 
+// The message of a log line (%*) with control characters and bytes that are not UTF-8 escaped:
+// log lines quote attacker bytes (a Basic-auth user name, a rejected record's error), and a
+// newline or an escape sequence in them must not forge a line or drive the terminal.
+class PrintableMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string text =
+        drosera::core::printable(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<spdlog::custom_flag_formatter> clone() const override {
+    return std::make_unique<PrintableMessage>();
+  }
+};
+
 void setupLogging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("drosera");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<PrintableMessage>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %*");
+  spdlog::set_formatter(std::move(formatter));
   spdlog::set_level(spdlog::level::from_str(level));
 }
 

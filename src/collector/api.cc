@@ -33,12 +33,18 @@ std::string iso(int64_t us) {
   return std::string(buf) + frac;
 }
 
+// Times the API takes: from 1970 to the year 5138 (1e11 s), so that differences of two never
+// overflow.
+constexpr int64_t kMaxTimeUs = 100'000'000'000LL * 1'000'000;
+
 // "2026-11-30T07:00:00Z", "2026-11-30T07:00:00.5Z", "2026-11-30", or epoch seconds.
 bool parseTime(const std::string& s, int64_t* us) {
-  if (s.empty()) return false;
+  if (s.empty() || s.size() > 40) return false;
   if (s.find_first_not_of("0123456789.") == std::string::npos) {
     try {
-      *us = static_cast<int64_t>(std::stod(s) * 1e6);
+      const double v = std::stod(s) * 1e6;
+      if (!(v >= 0 && v <= static_cast<double>(kMaxTimeUs))) return false;
+      *us = static_cast<int64_t>(v);
       return true;
     } catch (const std::exception&) {
       return false;
@@ -62,7 +68,9 @@ bool parseTime(const std::string& s, int64_t* us) {
     }
   }
   if (*rest && std::string(rest) != "Z" && std::string(rest) != "+00:00") return false;
-  *us = static_cast<int64_t>(timegm(&tm)) * 1000000 + frac_us;
+  const int64_t secs = static_cast<int64_t>(timegm(&tm));
+  if (secs < 0 || secs > kMaxTimeUs / 1000000 - 1) return false;
+  *us = secs * 1000000 + frac_us;
   return true;
 }
 
@@ -297,11 +305,10 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     const bool raw = rest.size() > 4 && rest.substr(rest.size() - 4) == "/raw";
     if (raw) rest.resize(rest.size() - 4);
     uint64_t seq = 0;
-    try {
-      seq = std::stoull(rest);
-    } catch (const std::exception&) {
+    if (rest.empty() || rest.size() > 19 || rest.find_first_not_of("0123456789") != std::string::npos) {
       return jsonError(404, "no such event");
     }
+    seq = std::stoull(rest);
     auto e = store_->event(seq);
     if (!e) return failed(e.status());
     if (!e->has_value()) return jsonError(404, "no such event");
@@ -310,8 +317,10 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
       r.status = 200;
       r.body = (*e)->event.raw_record;
       r.headers.push_back({"Content-Type", "application/octet-stream"});
-      r.headers.push_back({"Content-Disposition", "attachment; filename=\"event-" + rest + ".raw\""});
+      r.headers.push_back({"Content-Disposition",
+                           "attachment; filename=\"event-" + std::to_string(seq) + ".raw\""});
       r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+      r.headers.push_back({"Cache-Control", "no-store"});
       return r;
     }
     return jsonResponse(200, dump(eventJson(**e, true)));
@@ -328,10 +337,13 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
       }
       aq.order = order;
     }
-    try {
-      aq.offset = q.get("offset").empty() ? 0 : std::stoul(q.get("offset"));
-    } catch (const std::exception&) {
-      return jsonError(400, "offset: not a number");
+    const std::string offset = q.get("offset");
+    if (!offset.empty()) {
+      if (offset.size() > 7 || offset.find_first_not_of("0123456789") != std::string::npos) {
+        return jsonError(400, "offset: 0 .. 1000000");
+      }
+      aq.offset = std::stoul(offset);
+      if (aq.offset > 1'000'000) return jsonError(400, "offset: 0 .. 1000000");
     }
     auto rows = store_->attackers(aq);
     if (!rows) return failed(rows.status());
@@ -376,6 +388,8 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     }
     auto buckets = store_->countsOverTime(f, bucket_s * 1000000);
     if (!buckets) return failed(buckets.status());
+    // Without both ends the store returns the buckets that have events: as many, at most.
+    if (buckets->size() > 10000) return jsonError(400, "too many buckets; use a larger bucket");
     json arr = json::array();
     for (const auto& b : *buckets) {
       arr.push_back({{"start", iso(b.start_us)}, {"start_us", b.start_us}, {"count", b.count},

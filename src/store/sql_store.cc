@@ -2064,7 +2064,8 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
   if (has_from && has_to) {
     if (filter.from_us >= filter.to_us) return std::vector<CountBucket>{};
     const int64_t first = floorTo(filter.from_us, bucket_us);
-    if ((filter.to_us - first) / bucket_us > kMaxBuckets) {
+    int64_t span = 0;
+    if (__builtin_sub_overflow(filter.to_us, first, &span) || span / bucket_us > kMaxBuckets) {
       return Status::invalidArgument("store: more than 1,000,000 buckets requested");
     }
   }

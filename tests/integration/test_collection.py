@@ -119,6 +119,30 @@ class RunEndToEndTest(unittest.TestCase):
         sensors = d.wait_api("/api/v1/sensors", lambda p: p["sensors"] and p["sensors"][0]["last_seen"])
         self.assertEqual(sensors["sensors"][0]["sensor"], d.status()["sensor"])
 
+    def test_hostile_query_parameters_get_a_400_not_a_hang(self):
+        d = self.d
+        seq = d.wait_api("/api/v1/events", lambda p: p["events"])["events"][0]["seq"]
+        # Times past the year 5138 (they used to overflow the bucket count into a loop over
+        # 1e11 buckets), negative or absurd offsets, seqs with trailing bytes.
+        for path in ("/api/v1/stats/timeline?from=100000000000000000000&to=2000000000&bucket=60",
+                     "/api/v1/stats/timeline?from=1&to=99999999999999&bucket=60",
+                     "/api/v1/events?from=1e300",
+                     "/api/v1/attackers?offset=-1",
+                     "/api/v1/attackers?offset=99999999999"):
+            self.assertEqual(d.api(path, expect=400)["error"][:1] != "", True, path)
+        for path in ("/api/v1/events/%sabc" % seq, "/api/v1/events/%s%%22;x=1/raw" % seq,
+                     "/api/v1/events/-1", "/api/v1/events/99999999999999999999999"):
+            d.api(path, expect=404)
+        # The raw download names the file by the seq alone, and is not cached.
+        import urllib.request
+        req = urllib.request.Request(d.api_url() + "/api/v1/events/%s/raw" % seq)
+        req.add_header("Authorization", "Bearer " + d.api_token())
+        with urllib.request.urlopen(req, timeout=30) as r:
+            self.assertEqual(r.headers["Content-Disposition"], 'attachment; filename="event-%s.raw"' % seq)
+            self.assertEqual(r.headers["Cache-Control"], "no-store")
+        # One end only: the buckets that have events, at most 10,000 of them.
+        self.assertIn("buckets", d.api("/api/v1/stats/timeline?bucket=60&from=1"))
+
     def test_every_route_needs_the_token(self):
         for path in ("/api/v1/events", "/api/v1/attackers", "/api/v1/sensors", "/api/v1/status",
                      "/api/v1/stats/top?dim=rule"):
