@@ -20,6 +20,9 @@
 namespace drosera::collector {
 namespace {
 
+// A body where none is expected (the API, the dashboard): refused before it is read past this.
+constexpr uint64_t kMaxOtherBody = 64 * 1024;
+
 int64_t nowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -330,16 +333,51 @@ http::Response Collector::heartbeat(core::Capture& c) {
 // the file), 409 for an entry that will never be accepted (mlogc drops it), anything else makes
 // mlogc retry: 401 for bad credentials, 503 when busy. Never 400 for bad data: mlogc would retry
 // it forever and block its queue.
+http::Response Collector::refuseMlogc(const std::vector<core::Header>& headers) {
+  stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("collector: mlogc credentials refused for user '{}'",
+               Credentials::basicUser(headers).substr(0, 64));
+  http::Response r = jsonError(401, "bad credentials");
+  r.headers.push_back({"WWW-Authenticate", "Basic realm=\"drosera\""});
+  return r;
+}
+
+std::optional<http::Response> Collector::beforeBody(const core::HttpRequestData& head,
+                                                    const http::ListenerSpec&) {
+  const std::string path(http::targetPath(head.target));
+  // The length the head declares (Content-Length), or what a chunked body sent so far.
+  const uint64_t length = head.body_bytes;
+  const uint64_t max = config_.collector.max_batch_bytes;
+  if (path == "/api/v1/ingest" || path == "/api/v1/heartbeat") {
+    if (!credentials_.sensorFor(head.headers)) {
+      stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+      return jsonError(401, "unknown sensor token");
+    }
+    if (length > max) {
+      stats_.rejected.fetch_add(1, std::memory_order_relaxed);
+      return jsonError(413, "batch larger than collector.max_batch_bytes (" +
+                                std::to_string(max) + " bytes); send smaller batches");
+    }
+    return std::nullopt;
+  }
+  if (path == "/rpc/auditLogReceiver") {
+    if (!credentials_.mlogcSensor(head.headers)) return refuseMlogc(head.headers);
+    if (length > max) {
+      // 409: mlogc drops an entry it is told will never be accepted; a 413 it would retry
+      // forever, stalling its queue behind it.
+      stats_.mlogc_rejected.fetch_add(1, std::memory_order_relaxed);
+      return jsonError(409, "entry larger than collector.max_batch_bytes (" +
+                                std::to_string(max) + " bytes)");
+    }
+    return std::nullopt;
+  }
+  if (length > kMaxOtherBody) return jsonError(413, "no body is expected here");
+  return std::nullopt;
+}
+
 http::Response Collector::mlogc(core::Capture& c) {
   auto sensor = credentials_.mlogcSensor(c.request.headers);
-  if (!sensor) {
-    stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("collector: mlogc credentials refused for user '{}'",
-                 Credentials::basicUser(c.request.headers).substr(0, 64));
-    http::Response r = jsonError(401, "bad credentials");
-    r.headers.push_back({"WWW-Authenticate", "Basic realm=\"drosera\""});
-    return r;
-  }
+  if (!sensor) return refuseMlogc(c.request.headers);
   auto reject = [&](const std::string& why) {
     stats_.mlogc_rejected.fetch_add(1, std::memory_order_relaxed);
     return jsonError(409, why);

@@ -108,6 +108,11 @@ class Collector final : public http::Handler {
 
   http::Response respond(core::Capture& capture, const http::ListenerSpec& listener) override;
   void captured(core::Capture&&) override {}
+  // Before a body is read: 401 for a sender without valid credentials, 409 (mlogc) or 413
+  // (ingest) for a body over collector.max_batch_bytes, 413 for a body over 64 KiB anywhere else
+  // (the API and the dashboard take none). Nothing of such a body is buffered.
+  std::optional<http::Response> beforeBody(const core::HttpRequestData& head,
+                                           const http::ListenerSpec& listener) override;
 
   // Stores parsed events, counting; used by ingest, mlogc and the tailers.
   core::Result<store::InsertResult> write(const std::vector<core::Event>& events,
@@ -118,6 +123,7 @@ class Collector final : public http::Handler {
   http::Response ingest(core::Capture& c);
   http::Response heartbeat(core::Capture& c);
   http::Response mlogc(core::Capture& c);
+  http::Response refuseMlogc(const std::vector<core::Header>& headers);
   http::Response api(core::Capture& c, const std::string& path);
   void maintenance();
 

@@ -292,6 +292,9 @@ class Session final : public SessionBase {
     switch (st) {
       case ParseState::kNeedMore:
         if (parser_.headComplete() && phase_ == Phase::kHead) {
+          if (auto r = srv_.handler.beforeBody(parser_.request(), spec_)) {
+            return answerBeforeBody(std::move(*r));
+          }
           phase_ = Phase::kBody;
           armTimer(srv_.opt.body_timeout_s);
         }
@@ -315,6 +318,11 @@ class Session final : public SessionBase {
         return answer();
       case ParseState::kError:
         srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+        if (parser_.headComplete() && phase_ == Phase::kHead) {
+          if (auto r = srv_.handler.beforeBody(parser_.request(), spec_)) {
+            return answerBeforeBody(std::move(*r));
+          }
+        }
         return answerError(statusFor(parser_.error()));
     }
   }
@@ -399,6 +407,17 @@ class Session final : public SessionBase {
     const bool keep_alive = keep && !r.close && !stop_requested_ &&
                             served_ + 1 < srv_.opt.max_keepalive_requests;
     send(std::move(r), keep_alive, http10, consumed);
+  }
+
+  // The handler's answer to a head (Handler::beforeBody): sent now, then the connection closes
+  // without reading the body (the lingering close drains a bounded amount).
+  void answerBeforeBody(Response r) {
+    srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
+    error_answer_ = true;  // what the client still sends is this request's unread body
+    const bool http10 = parser_.request().version == "1.0";
+    cap_ = takeCapture(buf_.size());
+    r.close = true;
+    send(std::move(r), false, http10, buf_.size());
   }
 
   void answerError(int status) {

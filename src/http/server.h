@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +54,16 @@ class Handler {
   virtual Response respond(core::Capture& capture, const ListenerSpec& listener) = 0;
   // The response (or error answer) was written, or the client went away: the capture is final.
   virtual void captured(core::Capture&& capture) = 0;
+  // Called once a request's head is complete while its body is still to come (or too large to
+  // come), before more of it is read. An answer returned here is sent at once and the
+  // connection closed with the body unread: a collector refuses an unknown sender, or a batch
+  // over its limit, without buffering it. Default: none (the body is read, respond() answers).
+  virtual std::optional<Response> beforeBody(const core::HttpRequestData& head,
+                                             const ListenerSpec& listener) {
+    (void)head;
+    (void)listener;
+    return std::nullopt;
+  }
 };
 
 struct ServerStats {

@@ -298,6 +298,42 @@ ServerErrorTimeout 2
             collector.cleanup()
             shutil.rmtree(work, ignore_errors=True)
 
+    def test_bodies_are_refused_before_they_are_read(self):
+        """Unknown senders and oversized entries get their answer as soon as the head is in:
+        the collector buffers none of the body (it could be 32 MiB per connection)."""
+        cfg = default_config() + '\n[[collector.mlogc]]\nuser = "apache-1"\npassword = "mlogc-secret"\n'
+        collector = Drosera(cfg, command="collector").start()
+        try:
+            port = int(collector.api_url().rsplit(":", 1)[1])
+            good = "Basic " + base64.b64encode(b"apache-1:mlogc-secret").decode()
+            bad = "Basic " + base64.b64encode(b"apache-1:wrong").decode()
+
+            def head_only(method, path, length, auth=None):
+                """Sends a head announcing `length` body bytes, none of them; the status."""
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                try:
+                    req = "%s %s HTTP/1.1\r\nHost: c\r\nContent-Length: %d\r\n" % (method, path, length)
+                    if auth:
+                        req += "Authorization: %s\r\n" % auth
+                    s.sendall((req + "\r\n").encode())
+                    answer = s.recv(4096).decode("latin-1")  # times out if the body is awaited
+                    return int(answer.split(" ", 2)[1])
+                finally:
+                    s.close()
+
+            self.assertEqual(head_only("PUT", "/rpc/auditLogReceiver", 1000000, bad), 401)
+            self.assertEqual(head_only("PUT", "/rpc/auditLogReceiver", 1000000), 401)
+            # Over collector.max_batch_bytes (32 MiB): 409, which mlogc drops (a 413 it would
+            # retry forever).
+            self.assertEqual(head_only("PUT", "/rpc/auditLogReceiver", 64 << 20, good), 409)
+            self.assertEqual(head_only("POST", "/api/v1/ingest", 1000000, "Bearer nope"), 401)
+            self.assertEqual(head_only("POST", "/api/v1/status", 1000000), 413)
+            stats = collector.api("/api/v1/status")["stats"]
+            self.assertGreaterEqual(stats["auth_failures"], 3, stats)
+            self.assertEqual(stats["mlogc_rejected"], 1, stats)
+        finally:
+            collector.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
