@@ -329,10 +329,6 @@ http::Response Collector::heartbeat(core::Capture& c) {
   return jsonResponse(200, "{}");
 }
 
-// The mlogc protocol (collection.md section 1): 200 only after the commit (mlogc then deletes
-// the file), 409 for an entry that will never be accepted (mlogc drops it), anything else makes
-// mlogc retry: 401 for bad credentials, 503 when busy. Never 400 for bad data: mlogc would retry
-// it forever and block its queue.
 http::Response Collector::refuseMlogc(const std::vector<core::Header>& headers) {
   stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn("collector: mlogc credentials refused for user '{}'",
@@ -375,6 +371,10 @@ std::optional<http::Response> Collector::beforeBody(const core::HttpRequestData&
   return std::nullopt;
 }
 
+// The mlogc protocol (collection.md section 1): 200 only after the commit (mlogc then deletes
+// the file), 409 for an entry that will never be accepted (mlogc drops it), anything else makes
+// mlogc retry: 401 for bad credentials, 503 when busy. Never 400 for bad data: mlogc would retry
+// it forever and block its queue.
 http::Response Collector::mlogc(core::Capture& c) {
   auto sensor = credentials_.mlogcSensor(c.request.headers);
   if (!sensor) return refuseMlogc(c.request.headers);
