@@ -479,6 +479,8 @@ std::string Sensor::statusJson() const {
     j["shipper"] = {{"events", sh.events},         {"batches", sh.batches},
                     {"failures", sh.failures},     {"lag_bytes", sh.lag_bytes},
                     {"lag_ms", sh.lag_ms},         {"skipped_bytes", sh.skipped_bytes},
+                    {"lost_files", sh.lost_files}, {"refused_lines", sh.refused_lines},
+                    {"rewinds", sh.rewinds},
                     {"last_error", sh.last_error}, {"last_success", isoTimestamp(sh.last_success_us)}};
   }
   {

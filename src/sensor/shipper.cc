@@ -74,6 +74,30 @@ bool headHash(int fd, uint64_t len, uint64_t* hash) {
   return true;
 }
 
+// The start of a position in `f`: its inode and the hash of its first complete lines (up to
+// kHeadBytes; those never change, where a torn last line may be cut back by the writer). A file
+// without a complete line yet has no head, and is known by its inode alone until it has one.
+struct Head {
+  uint64_t len = 0, hash = 0;
+};
+Head headOf(const std::string& path, uint64_t inode) {
+  Head head;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return head;
+  struct stat st {};
+  std::string buf(kHeadBytes, '\0');
+  const ssize_t n = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == inode
+                        ? ::pread(fd, buf.data(), buf.size(), 0)
+                        : -1;
+  ::close(fd);
+  if (n <= 0) return head;
+  buf.resize(static_cast<size_t>(n));
+  const size_t nl = buf.rfind('\n');
+  if (nl == std::string::npos) return head;
+  buf.resize(nl + 1);
+  return {buf.size(), fnv1a(buf)};
+}
+
 // Whether `f` is the file a position was taken in: same inode, same first bytes. kMoved: the
 // path names another file since it was listed (a rotation; list again).
 enum class Same { kYes, kNo, kMoved };
@@ -97,9 +121,10 @@ Same sameFile(const LogFile& f, uint64_t inode, uint64_t head_len, uint64_t head
 // "received_at":"2026-11-30T07:42:49.163438Z" of an event line, in microseconds; 0 if absent.
 int64_t receivedAt(std::string_view line) {
   const size_t at = line.find("\"received_at\":\"");
-  if (at == std::string_view::npos || at + 16 + 20 > line.size()) return 0;
+  constexpr size_t kKey = sizeof("\"received_at\":\"") - 1;
+  if (at == std::string_view::npos || at + kKey + 20 > line.size()) return 0;
   std::tm tm{};
-  const std::string ts(line.substr(at + 16, 19));
+  const std::string ts(line.substr(at + kKey, 19));
   if (!strptime(ts.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
   return static_cast<int64_t>(timegm(&tm)) * 1000000;
 }
@@ -117,7 +142,7 @@ core::Status Shipper::loadPosition() {
   unsigned long long inode = 0, offset = 0, head_len = 0, head_hash = 0;
   if (in && (in >> inode >> offset)) {
     pos_ = {inode, offset, 0, 0};
-    if (in >> head_len >> head_hash && head_len <= kHeadBytes && head_len <= offset) {
+    if (in >> head_len >> head_hash && head_len <= kHeadBytes) {
       pos_.head_len = head_len;
       pos_.head_hash = head_hash;
     }
@@ -186,13 +211,32 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
   if (idx == files.size()) {
     if (pos_.inode != 0) {
       spdlog::error("shipper: the event log file at the saved position is gone; continuing with "
-                    "the oldest file (events in between were rotated away before shipping)");
+                    "the oldest file (events in between were rotated away before shipping: "
+                    "raise event_log.keep_files, or the collector was away too long)");
       std::lock_guard lock(mu_);
-      ++stats_.skipped_bytes;
+      ++stats_.lost_files;
     }
     idx = 0;
-    pos_ = {files[0].inode, 0, 0, 0};
+    const Head h = headOf(files[0].path, files[0].inode);
+    pos_ = {files[0].inode, 0, h.len, h.hash};
+    savePosition();
   }
+  // A file shorter than the saved position lost its tail (a power loss before the log reached
+  // the disk) and grows again from there: read it again from its start. What was shipped
+  // already is a duplicate the store drops.
+  if (pos_.offset > files[idx].size) {
+    spdlog::warn("shipper: {} is shorter ({} bytes) than the saved position ({}); reading it "
+                 "again from the start", files[idx].path, files[idx].size, pos_.offset);
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.rewinds;
+    }
+    pos_.offset = 0;
+    skip_to_newline_ = false;
+    savePosition();
+  }
+  const size_t max_events = std::max<size_t>(1, opt_.batch_events >> shrink_);
+  const uint64_t max_bytes = std::max<uint64_t>(1, opt_.batch_bytes >> shrink_);
   // Read whole lines from the current file; at its end, move on if a newer file exists.
   std::string batch;
   size_t lines = 0;
@@ -227,10 +271,19 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
       }
       buf.resize(static_cast<size_t>(n));
       size_t used = 0;
-      while (lines < opt_.batch_events) {
+      if (skip_to_newline_) {
+        // The rest of a line too long to ship: up to its end.
+        const size_t nl = buf.find('\n');
+        used = nl == std::string::npos ? buf.size() : nl + 1;
+        skip_to_newline_ = nl == std::string::npos;
+        std::lock_guard lock(mu_);
+        stats_.skipped_bytes += used;
+      }
+      const size_t skipped_here = used;
+      while (lines < max_events) {
         size_t nl = buf.find('\n', used);
         if (nl == std::string::npos) break;
-        if (!batch.empty() && batch.size() + (nl + 1 - used) > opt_.batch_bytes) break;
+        if (!batch.empty() && batch.size() + (nl + 1 - used) > max_bytes) break;
         std::string_view line(buf.data() + used, nl + 1 - used);
         if (lines == 0) first_received = receivedAt(line);
         batch.append(line);
@@ -245,14 +298,19 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
         if (headHash(fd, len, &h)) head = {len, h};
       }
       ::close(fd);
-      if (lines >= opt_.batch_events || (!batch.empty() && used < buf.size())) break;
-      if (used == 0 && buf.size() == want && want >= kMaxLine / 4) {
-        // A line longer than anything the sensor writes: skip it rather than stall.
-        std::lock_guard lock(mu_);
-        stats_.skipped_bytes += buf.size();
-        offset += buf.size();
+      if (lines >= max_events || (!batch.empty() && used < buf.size())) break;
+      if (used == skipped_here && used < buf.size() && buf.size() == want &&
+          want >= kMaxLine / 4) {
+        // A line longer than anything the sensor writes: skip it, to its end, rather than stall.
+        {
+          std::lock_guard lock(mu_);
+          stats_.skipped_bytes += buf.size() - used;
+        }
+        offset += buf.size() - used;
+        skip_to_newline_ = true;
         continue;
       }
+      if (skip_to_newline_ && used == buf.size()) continue;  // still inside the long line
       if (offset < f.size) break;  // a partial line: wait for the rest
     }
     // At the end of this file: a rotated file is complete; continue with the next one.
@@ -264,8 +322,10 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
     if (!batch.empty()) break;  // ship what we have; the next call moves on
     ++idx;
     offset = 0;
-    head = {0, 0};
-    pos_ = {files[idx].inode, 0, 0, 0};
+    skip_to_newline_ = false;
+    const Head h = headOf(files[idx].path, files[idx].inode);
+    head = {h.len, h.hash};
+    pos_ = {files[idx].inode, 0, h.len, h.hash};
   }
   *rotated_meanwhile_out = rotated_meanwhile;
   if (batch.empty()) {
@@ -293,16 +353,39 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
                  {"X-Drosera-Lag-Ms", std::to_string(lag_ms)}};
   auto resp = client_->send(req);
   std::string error;
+  bool refused = false;  // one line the collector will never take, skipped
   if (!resp) {
     error = resp.status().message();
   } else if (resp->status < 200 || resp->status >= 300) {
     error = "collector answered " + std::to_string(resp->status) + ": " + resp->body.substr(0, 200);
   }
-  if (!error.empty()) {
+  if (resp && resp->status == 413) {
+    if (lines > 1) {
+      // The collector takes smaller batches than ours: halve them (for good) and try again.
+      ++shrink_;
+      spdlog::warn("shipper: the collector refused a batch of {} lines ({} bytes) as too large; "
+                   "sending at most {} lines, {} bytes from now on",
+                   lines, req.body.size(), std::max<size_t>(1, opt_.batch_events >> shrink_),
+                   std::max<uint64_t>(1, opt_.batch_bytes >> shrink_));
+      return true;
+    }
+    // One line the collector will never take: skip it (counted), or it stalls everything.
+    spdlog::error("shipper: the collector refused one event line of {} bytes as too large "
+                  "(collector.max_batch_bytes); skipped", req.body.size());
     std::lock_guard lock(mu_);
-    ++stats_.failures;
-    stats_.last_error = error;
-    stats_.lag_ms = lag_ms;
+    ++stats_.refused_lines;
+    stats_.skipped_bytes += req.body.size();
+    error.clear();
+    refused = true;
+  }
+  if (!error.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.failures;
+      stats_.last_error = error;
+      stats_.lag_ms = lag_ms;
+    }
+    updateLag();
     return core::Status::unavailable(error);
   }
   pos_.offset = offset;
@@ -312,9 +395,11 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
   if (!st) spdlog::warn("shipper: {}", st.message());  // resent after a restart; deduplicated
   {
     std::lock_guard lock(mu_);
-    stats_.events += lines;
-    stats_.bytes += req.body.size();
-    ++stats_.batches;
+    if (!refused) {
+      stats_.events += lines;
+      stats_.bytes += req.body.size();
+      ++stats_.batches;
+    }
     stats_.last_success_us = nowUs();
     stats_.lag_ms = lag_ms;
     stats_.last_error.clear();
@@ -356,7 +441,7 @@ void Shipper::run() {
   std::mt19937 rng(std::random_device{}());
   double backoff = opt_.initial_backoff_s;
   auto last_contact = std::chrono::steady_clock::now();
-  int64_t last_error_log = 0;
+  auto last_error_log = std::chrono::steady_clock::time_point();
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
@@ -366,8 +451,9 @@ void Shipper::run() {
       // Exponential backoff with jitter while the collector is away.
       wait = backoff * (0.5 + std::uniform_real_distribution<double>(0, 1)(rng));
       backoff = std::min(backoff * 2, opt_.max_backoff_s);
-      const int64_t now = nowUs();
-      if (now - last_error_log > 30'000'000) {
+      const auto now = std::chrono::steady_clock::now();
+      if (last_error_log == std::chrono::steady_clock::time_point() ||
+          now - last_error_log > std::chrono::seconds(30)) {
         last_error_log = now;
         spdlog::warn("shipper: {} (retrying; nothing is lost)", r.status().message());
       }

@@ -45,7 +45,11 @@ struct ShipperStats {
   uint64_t bytes = 0;
   uint64_t batches = 0;
   uint64_t failures = 0;        // failed attempts (retried)
-  uint64_t skipped_bytes = 0;   // unreadable data skipped (torn tail of a rotated file, lost files)
+  uint64_t skipped_bytes = 0;   // unreadable data skipped (torn tail of a rotated file, a line
+                                // longer than any the sensor writes, one the collector refuses)
+  uint64_t lost_files = 0;      // files the event log's quota removed before they were shipped
+  uint64_t refused_lines = 0;   // lines the collector refused alone as too large (413), skipped
+  uint64_t rewinds = 0;         // files found shorter than the saved position (power loss): read again
   uint64_t lag_bytes = 0;       // event log bytes not yet shipped
   int64_t lag_ms = 0;           // age of the oldest event not yet shipped
   int64_t last_success_us = 0;
@@ -70,8 +74,9 @@ class Shipper {
  private:
   // shipOnce() once over one listing of the files; `rotated` when the log rotated under it.
   core::Result<bool> shipStep(bool* rotated);
-  // A place in one event log file: its inode, and its first bytes (up to 4 KiB of those read),
-  // since a file removed by the log's quota frees its inode for the next file.
+  // A place in one event log file: its inode, and its first bytes (up to 4 KiB of complete lines,
+  // taken when the position is first set in the file), since a file removed by the log's quota
+  // frees its inode for the next file.
   struct Position {
     uint64_t inode = 0;
     uint64_t offset = 0;
@@ -89,6 +94,10 @@ class Shipper {
   std::function<std::string()> status_json_;
   Position pos_;
   bool loaded_ = false;
+  // Batches are halved for every 413 (the collector's max_batch_bytes is below ours); kept.
+  int shrink_ = 0;
+  // A line longer than any the sensor writes was skipped in part: skip the rest of it too.
+  bool skip_to_newline_ = false;
   mutable std::mutex mu_;
   ShipperStats stats_;
   std::thread thread_;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -41,6 +43,10 @@ class Collector : public http::Handler {
       r.status = 503;
       return r;
     }
+    if (c.request.body.size() > max_body) {
+      r.status = 413;
+      return r;
+    }
     size_t pos = 0;
     const std::string& b = c.request.body;
     while (pos < b.size()) {
@@ -59,6 +65,7 @@ class Collector : public http::Handler {
   std::vector<std::string> lines;
   int fail_next = 0;
   int heartbeats = 0;
+  size_t max_body = SIZE_MAX;  // larger batches are refused with 413
 };
 
 class ShipperTest : public ::testing::Test {
@@ -184,6 +191,105 @@ TEST_F(ShipperTest, AReusedInodeIsNotTakenForTheFileItOnceNamed) {
   std::vector<std::string> want = expected(10);
   for (int i = 100; i < 105; ++i) want.push_back("{\"m\":" + std::to_string(i) + ",\"pad\":\"" + std::string(30, 'y') + "\"}");
   EXPECT_EQ(collector_.lines, want);
+}
+
+// The oldest file, where the shipper stands (at offset 0, the collector away), is removed by the
+// quota and its inode given to the next current file: the shipper must not take that file for
+// it (and ship it first, skipping every rotated file in between).
+TEST_F(ShipperTest, AReusedInodeOfTheOldestFileDoesNotSkipTheRotatedFiles) {
+  append("event.log.1", 0, 10);
+  append("event.log.2", 10, 20);
+  append("event.log", 20, 30);
+  collector_.fail_next = 1;
+  Shipper s(options(), http::makeHttpClient());
+  EXPECT_FALSE(s.shipOnce().isOk());  // standing at event.log.1, offset 0
+  // A rotation, and the quota removes event.log.1; the new event.log gets its inode (rewritten
+  // in place here, as the file system may do).
+  fs::rename(dir_ + "/event.log", dir_ + "/event.log.3");
+  {
+    std::ofstream out(dir_ + "/event.log.1", std::ios::trunc);
+    for (int i = 30; i < 40; ++i) out << "{\"n\":" << i << "}\n";
+  }
+  fs::rename(dir_ + "/event.log.1", dir_ + "/event.log");
+  drain(s);
+  std::vector<std::string> want;
+  for (int i = 10; i < 40; ++i) want.push_back("{\"n\":" + std::to_string(i) + "}");
+  EXPECT_EQ(collector_.lines, want);
+  EXPECT_EQ(s.stats().lost_files, 1u);  // lines 0..9, gone before they were shipped
+}
+
+// The collector takes smaller batches than the shipper sends (its max_batch_bytes is lower):
+// the shipper halves them until they pass, and skips (counting it) a line too large alone.
+TEST_F(ShipperTest, BatchesTheCollectorFindsTooLargeAreHalvedAndAnOversizedLineSkipped) {
+  collector_.max_body = 40;  // 5 lines of 8 bytes
+  append("event.log", 0, 10);
+  {
+    std::ofstream out(dir_ + "/event.log", std::ios::app);
+    out << "{\"big\":\"" << std::string(100, 'z') << "\"}\n";
+  }
+  append("event.log", 10, 20);
+  Shipper s(options(), http::makeHttpClient());  // batches of 7 lines
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(20));
+  EXPECT_EQ(s.stats().refused_lines, 1u);
+  EXPECT_EQ(s.stats().events, 20u);
+  EXPECT_EQ(s.stats().lag_bytes, 0u);
+}
+
+// A line longer than any the sensor writes (over 4 MiB) is skipped to its end: no piece of it
+// is shipped as a line of its own.
+TEST_F(ShipperTest, AnOverlongLineIsSkippedWholeNotShippedInPieces) {
+  append("event.log", 0, 1);
+  {
+    std::ofstream out(dir_ + "/event.log", std::ios::app);
+    out << std::string((5u << 20) + 123, 'x') << "\n";
+  }
+  append("event.log", 1, 3);
+  Shipper s(options(), http::makeHttpClient());
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(3));
+  EXPECT_EQ(s.stats().skipped_bytes, (5u << 20) + 124);
+}
+
+// After a power loss the event log may be shorter than the position saved for it, and grows
+// again from there: the shipper reads it again from the start (the store drops what it has).
+TEST_F(ShipperTest, AFileShorterThanThePositionIsReadAgainNotWaitedFor) {
+  append("event.log", 0, 1000);  // 8,890 bytes
+  ShipperOptions o = options();
+  o.batch_events = 100;
+  Shipper s(o, http::makeHttpClient());
+  drain(s);
+  ASSERT_EQ(collector_.lines, expected(1000));
+  // Lines 0..599 (5,890 bytes) reached the disk; the first 4 KiB, which name the file, did.
+  fs::resize_file(dir_ + "/event.log", 10 * 8 + 90 * 9 + 500 * 10);
+  append("event.log", 1000, 1002);
+  drain(s);
+  std::vector<std::string> want = expected(1000);
+  for (int i = 0; i < 600; ++i) want.push_back("{\"n\":" + std::to_string(i) + "}");
+  for (int i : {1000, 1001}) want.push_back("{\"n\":" + std::to_string(i) + "}");
+  EXPECT_EQ(collector_.lines, want);
+  EXPECT_EQ(s.stats().rewinds, 1u);
+  EXPECT_EQ(s.stats().lost_files, 0u);
+}
+
+// The lag sent with each batch and kept in the stats is the age of its first event.
+TEST_F(ShipperTest, LagIsTheAgeOfTheOldestUnshippedEvent) {
+  const auto t = std::chrono::system_clock::now() - std::chrono::seconds(5);
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[40];
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+  {
+    std::ofstream out(dir_ + "/event.log");
+    out << "{\"drosera\":{\"received_at\":\"" << ts << "\"}}\n";
+  }
+  collector_.fail_next = 1;
+  Shipper s(options(), http::makeHttpClient());
+  EXPECT_FALSE(s.shipOnce().isOk());
+  EXPECT_GE(s.stats().lag_ms, 4000);
+  EXPECT_LT(s.stats().lag_ms, 60000);
+  EXPECT_GT(s.stats().lag_bytes, 0u);  // known while the collector is away too
 }
 
 TEST_F(ShipperTest, ShipsEveryLineOnceInOrderAcrossRotatedFiles) {
