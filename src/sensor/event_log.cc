@@ -1,11 +1,13 @@
 #include "sensor/event_log.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -59,12 +61,29 @@ core::Status EventLog::openLocked() {
   struct stat st {};
   ::fstat(fd_, &st);
   size_ = static_cast<uint64_t>(st.st_size);
-  // A previous run may have died mid-line (no O_APPEND guarantee across a crash): end it.
-  if (size_ > 0) {
-    char last = 0;
-    if (::pread(fd_, &last, 1, static_cast<off_t>(size_ - 1)) == 1 && last != '\n') {
-      if (::write(fd_, "\n", 1) == 1) ++size_;
+  // A previous run may have died mid-line (no O_APPEND guarantee across a crash): cut the torn
+  // line off. Its capture was not checkpointed, so the journal writes its event again; ended
+  // with a newline instead, the fragment would be shipped as a line of its own.
+  uint64_t end = size_;
+  char chunk[4096];
+  while (end > 0) {
+    const uint64_t from = end > sizeof chunk ? end - sizeof chunk : 0;
+    const ssize_t n = ::pread(fd_, chunk, end - from, static_cast<off_t>(from));
+    if (n != static_cast<ssize_t>(end - from)) return core::Status::ok();  // leave it be
+    const void* nl = ::memrchr(chunk, '\n', static_cast<size_t>(n));
+    if (nl != nullptr) {
+      end = from + static_cast<uint64_t>(static_cast<const char*>(nl) - chunk) + 1;
+      break;
     }
+    end = from;
+  }
+  if (end < size_) {
+    if (::ftruncate(fd_, static_cast<off_t>(end)) != 0) {
+      return core::Status::fromErrno("cannot cut the torn last line of " + opt_.path, errno);
+    }
+    spdlog::warn("event log: cut a torn last line ({} bytes) off {}; its event is written again "
+                 "from the capture journal", size_ - end, opt_.path);
+    size_ = end;
   }
   return core::Status::ok();
 }
@@ -157,7 +176,11 @@ core::Status EventLog::sync() {
   int r = ::fdatasync(fd);
   const int err = errno;
   ::close(fd);
-  if (r != 0) return core::Status::fromErrno("cannot sync event log " + opt_.path, err);
+  if (r != 0) {
+    std::lock_guard lock(mu_);
+    dirty_ = true;  // still not durable: the next sync tries again
+    return core::Status::fromErrno("cannot sync event log " + opt_.path, err);
+  }
   return core::Status::ok();
 }
 

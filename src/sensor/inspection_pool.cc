@@ -218,7 +218,10 @@ void InspectionPool::checkpointNow() {
   }
   if (seq == journal_->checkpointSeq()) return;
   // Events up to `seq` are written; make them durable before the journal forgets them.
-  if (sync_events_) sync_events_();
+  if (sync_events_ && !sync_events_()) {
+    journal_errors_.fetch_add(1, std::memory_order_relaxed);
+    return;  // the journal keeps them; the next checkpoint tries again
+  }
   auto st = journal_->checkpoint(seq, pos);
   if (!st) {
     journal_errors_.fetch_add(1, std::memory_order_relaxed);

@@ -38,8 +38,9 @@ struct PoolOptions {
 // Called on an inspector thread with the capture and its verdict; returns false if the event
 // could not be written (the capture then stays in the journal and is retried).
 using VerdictSink = std::function<bool(const core::Capture&, const core::Verdict&, int64_t done_us)>;
-// Called once before durable progress is recorded: must make written events durable.
-using SyncFn = std::function<void()>;
+// Called once before durable progress is recorded: must make written events durable, and
+// return false when it could not (the checkpoint then waits, and the journal keeps them).
+using SyncFn = std::function<bool()>;
 
 struct PoolStats {
   uint64_t queued_memory = 0;    // captures waiting in memory

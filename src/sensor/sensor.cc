@@ -201,7 +201,10 @@ core::Result<std::unique_ptr<Sensor>> Sensor::create(const core::Config& config,
         return self->writeEvent(cap, v, done);
       },
       [self, sync_events] {
-        if (sync_events) self->event_log_->sync();
+        if (!sync_events) return true;
+        auto st = self->event_log_->sync();
+        if (!st) self->noteWriteError(st.message());  // an alert in the status
+        return st.isOk();
       });
 
   // The server.

@@ -1,5 +1,5 @@
 // The event log: whole lines, rotation by size into <path>.<n> with numbering that continues
-// across restarts, keep_files, a torn last line ended at open, and concurrent appenders.
+// across restarts, keep_files, a torn last line cut off at open, and concurrent appenders.
 #include "sensor/event_log.h"
 
 #include <gtest/gtest.h>
@@ -84,19 +84,30 @@ TEST(EventLog, AppendsToAnExistingFile) {
   EXPECT_EQ(readFile(path), "old\nnew\n");
 }
 
-TEST(EventLog, FileWithoutFinalNewlineGetsOneOnOpen) {
-  // Regression (found by this test, fixed): EventLog::openLocked (src/sensor/event_log.cc) opens the log O_WRONLY | O_APPEND and
-  // then calls pread(fd_, &last, 1, size_ - 1) to look at the last byte. pread on a write-only
-  // descriptor fails with EBADF, the failure is ignored, and the missing newline is never
-  // written: the next event is glued onto the torn line and both become invalid JSON.
+TEST(EventLog, ATornLastLineIsCutOffOnOpen) {
+  // A run that died mid-line left a fragment. Ended with a newline (as before), the fragment
+  // became a line of its own that the shipper sent and the collector rejected; its event is
+  // written again from the capture journal anyway. (An earlier regression: the log was opened
+  // O_WRONLY, so reading its last byte failed and the next event was glued onto the fragment.)
   TempDir t;
   const std::string path = t.file("event.log");
   writeFile(path, "{\"complete\":1}\n{\"torn\":");
   auto log = openLog(path);
   ASSERT_NE(log, nullptr);
-  EXPECT_EQ(readFile(path), "{\"complete\":1}\n{\"torn\":\n");
+  EXPECT_EQ(readFile(path), "{\"complete\":1}\n");
   ASSERT_TRUE(log->append("{\"next\":2}").isOk());
-  EXPECT_EQ(readFile(path), "{\"complete\":1}\n{\"torn\":\n{\"next\":2}\n");
+  EXPECT_EQ(readFile(path), "{\"complete\":1}\n{\"next\":2}\n");
+}
+
+TEST(EventLog, AFileThatIsOneTornLineIsEmptiedOnOpen) {
+  TempDir t;
+  const std::string path = t.file("event.log");
+  writeFile(path, std::string(10000, 'x'));  // longer than one read back from the end
+  auto log = openLog(path);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(readFile(path), "");
+  ASSERT_TRUE(log->append("{\"next\":2}").isOk());
+  EXPECT_EQ(readFile(path), "{\"next\":2}\n");
 }
 
 TEST(EventLog, FileEndingInNewlineOrEmptyIsLeftAlone) {

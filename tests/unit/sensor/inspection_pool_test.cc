@@ -239,6 +239,58 @@ TEST_F(PoolTest, BacklogCapRejectsInsteadOfGrowing) {
   EXPECT_EQ(pool->stats().rejected_backlog_full, static_cast<uint64_t>(rejected));
 }
 
+// The event log could not be made durable (fdatasync failed): the journal must not forget the
+// captures behind those events; a later sync that works lets the checkpoint go on.
+TEST_F(PoolTest, NoCheckpointPastEventsThatCouldNotBeSynced) {
+  FakeInspector insp;
+  Recorder rec;
+  std::atomic<bool> sync_ok{false};
+  uint64_t checkpoint_after_failed_sync = 0;
+  uint64_t first = 0;  // the checkpoint of an empty journal
+  {
+    auto j = CaptureJournal::open({dir_ + "/journal", 1 << 16});
+    ASSERT_TRUE(j.isOk());
+    first = (*j)->checkpointSeq();
+  }
+  {
+    auto j = CaptureJournal::open({dir_ + "/journal", 1 << 16});
+    ASSERT_TRUE(j.isOk());
+    InspectionPool pool(insp, std::move(*j), {},
+                        [&](auto& c, auto& v, int64_t t) { return rec.write(c, v, t); },
+                        [&] { return sync_ok.load(); });
+    pool.start();
+    std::string why;
+    for (int i = 0; i < 20; ++i) {
+      auto c = capture(i);
+      ASSERT_TRUE(pool.submit(c, &why));
+    }
+    waitFor([&] { return pool.stats().inspected == 20; });
+    pool.checkpointNow();
+    EXPECT_GT(pool.stats().journal_errors, 0u);
+    pool.stop(5);
+  }
+  {
+    auto j = CaptureJournal::open({dir_ + "/journal", 1 << 16});
+    ASSERT_TRUE(j.isOk());
+    checkpoint_after_failed_sync = (*j)->checkpointSeq();
+  }
+  EXPECT_EQ(checkpoint_after_failed_sync, first);  // all 20 are inspected again after a restart
+  sync_ok = true;
+  {
+    auto j = CaptureJournal::open({dir_ + "/journal", 1 << 16});
+    ASSERT_TRUE(j.isOk());
+    InspectionPool pool(insp, std::move(*j), {},
+                        [&](auto& c, auto& v, int64_t t) { return rec.write(c, v, t); },
+                        [&] { return sync_ok.load(); });
+    pool.start();
+    waitFor([&] { return pool.stats().inspected == 20; });
+    pool.stop(5);
+  }
+  auto j = CaptureJournal::open({dir_ + "/journal", 1 << 16});
+  ASSERT_TRUE(j.isOk());
+  EXPECT_EQ((*j)->checkpointSeq(), first + 20);
+}
+
 TEST_F(PoolTest, EventWriteFailuresAreRetriedNotDropped) {
   FakeInspector insp;
   Recorder rec;
