@@ -51,7 +51,7 @@ struct ScanBudget {
   uint64_t ip_rows;  // walking the ip index: that address's events looked at
 };
 constexpr ScanBudget kScanBudgetSqlite{200'000, 80'000};
-constexpr ScanBudget kScanBudgetPostgres{80'000, 25'000};
+constexpr ScanBudget kScanBudgetPostgres{55'000, 25'000};
 constexpr size_t kRetentionChunk = 2000;
 constexpr int64_t kMaxBuckets = 1'000'000;
 constexpr size_t kDictionarySamples = 500;       // bodies to train a dictionary on
