@@ -272,6 +272,14 @@ http::Response Collector::ingest(core::Capture& c) {
     pos = nl + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     auto e = parseRecord(line, ctx);
+    if (!e && e.status().code() == core::Status::Code::kUnavailable) {
+      // The collector is short of memory, the record is not at fault: the sensor retries.
+      stats_.store_errors.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("collector: ingest from {}: {}", *sensor, e.status().message());
+      http::Response resp = jsonError(503, "collector out of memory, retry");
+      resp.headers.push_back({"Retry-After", "2"});
+      return resp;
+    }
     if (!e) {
       if (rejected++ == 0) first_reason = e.status().message();
       continue;
@@ -398,6 +406,9 @@ http::Response Collector::mlogc(core::Capture& c) {
   core::Result<core::Event> e = first != std::string_view::npos && body[first] == '{'
                                     ? parseRecord(body, ctx)
                                     : parseV2Native(body, ctx);
+  if (!e && e.status().code() == core::Status::Code::kUnavailable) {
+    return jsonError(503, "collector out of memory, retry");  // mlogc retries
+  }
   if (!e) return reject("unparseable entry: " + e.status().message());
   e->sensor = *sensor;
   WriterSlot slot(writers_, config_.collector.max_concurrent_writes);

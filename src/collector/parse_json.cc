@@ -81,7 +81,8 @@ core::Status withJson(std::string_view record, const char* what, Walk&& walk) {
   if (parser.max_depth() != kMaxJsonDepth || parser.capacity() == 0) {
     if (parser.allocate(std::max<size_t>(record.size(), 64 * 1024), kMaxJsonDepth) !=
         simdjson::SUCCESS) {
-      return core::Status::resourceExhausted(std::string(what) + ": out of memory");
+      // Not the record's fault: "unavailable", so that it is retried, never dropped as bad.
+      return core::Status::unavailable(std::string(what) + ": out of memory");
     }
   }
   element root;
@@ -90,6 +91,9 @@ core::Status withJson(std::string_view record, const char* what, Walk&& walk) {
   if (err == simdjson::UTF8_ERROR) {
     escaped = escapeInvalidUtf8(record);
     err = parser.parse(escaped.data(), escaped.size()).get(root);
+  }
+  if (err == simdjson::MEMALLOC) {
+    return core::Status::unavailable(std::string(what) + ": out of memory");
   }
   if (err != simdjson::SUCCESS) {
     return core::Status::invalidArgument(std::string(what) + ": not a JSON record (" +
