@@ -76,7 +76,8 @@ core::Result<core::Event> parseV2Native(std::string_view entry, const ParseConte
 // consumed: the caller keeps buffer[consumed..] and appends to it. Text outside entries is
 // skipped; so is an entry whose Z marker does not come within max_entry_bytes (a torn write),
 // from its A marker to the next A marker. Never consumes a partial entry or a partial marker
-// line that more data could complete.
+// line that more data could complete, however long: the caller bounds what it keeps (the tailer
+// skips max_entry_bytes without a newline).
 struct NativeSplit {
   std::vector<std::string_view> entries;
   size_t consumed = 0;

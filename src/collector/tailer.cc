@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -17,9 +18,7 @@ namespace {
 
 constexpr size_t kReadChunk = 4u << 20;
 constexpr size_t kBatch = 500;
-constexpr size_t kMaxRecord = 16u << 20;
 constexpr uint64_t kFingerprintBytes = 256;
-constexpr int64_t kRotationGraceUs = 3'000'000;  // servers write the old file until they reopen
 
 std::string identOf(const struct stat& st) {
   return std::to_string(static_cast<uint64_t>(st.st_dev)) + ":" +
@@ -31,6 +30,8 @@ uint64_t fnv1a(std::string_view s) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   return h;
 }
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 // Files in the folder of `path` that a rotation may have produced: <name>.<x>, <name>-<x>.
 std::vector<std::string> siblings(const std::string& path) {
@@ -50,7 +51,7 @@ std::vector<std::string> siblings(const std::string& path) {
   return out;
 }
 
-int64_t nowUs() {
+int64_t systemNowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -58,15 +59,16 @@ int64_t nowUs() {
 
 }  // namespace
 
-FileTailer::FileTailer(core::TailConfig config, Collector& collector)
-    : config_(std::move(config)), collector_(collector) {
+FileTailer::FileTailer(core::TailConfig config, Collector& collector, TailerOptions options)
+    : config_(std::move(config)), collector_(collector), options_(std::move(options)) {
   sensor_ = config_.sensor.empty() ? std::filesystem::path(config_.path).filename().string()
                                    : config_.sensor;
 }
 
 FileTailer::~FileTailer() {
   stop();
-  if (fd_ >= 0) ::close(fd_);
+  closeFile(cur_);
+  closeFile(old_);
 }
 
 void FileTailer::start() {
@@ -94,125 +96,194 @@ void FileTailer::run() {
   }
 }
 
-uint64_t FileTailer::pollOnce() {
-  auto error = [&](const std::string& e) {
-    std::lock_guard lock(mu_);
-    if (last_error_ != e) spdlog::warn("tail {}: {}", config_.path, e);
-    last_error_ = e;
+int64_t FileTailer::now() const { return options_.now_us ? options_.now_us() : systemNowUs(); }
+
+void FileTailer::error(const std::string& e) {
+  std::lock_guard lock(mu_);
+  if (last_error_ != e) spdlog::warn("tail {}: {}", config_.path, e);
+  last_error_ = e;
+}
+
+bool FileTailer::resume() {
+  auto offsets = collector_.store().fileOffsets();
+  if (!offsets) {
+    // Reading from byte 0 instead would store again what retention has deleted since.
+    error("store: cannot read the saved positions, waiting: " + offsets.status().message());
+    return false;
+  }
+  resumed_ = true;
+  // Opens `file` into `s` at the furthest position saved for it that still matches it (same
+  // device and inode, same first bytes); false when there is none. `saved_us`: when it was saved.
+  auto reopen = [&](const std::string& file, Source& s, int64_t& saved_us) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return false;
+    const std::string prefix = identOf(st) + ":";
+    uint64_t best = 0;
+    for (const auto& o : *offsets) {
+      if (o.path != config_.path || o.key.rfind(prefix, 0) != 0) continue;
+      if (o.offset <= best || o.offset > static_cast<uint64_t>(st.st_size)) continue;
+      if (s.fd < 0 && !openFile(s, file, 0)) return false;
+      if (positionKey(s, o.offset) == o.key) {
+        best = o.offset;
+        saved_us = o.updated_us;
+      }
+    }
+    if (best == 0) {
+      closeFile(s);
+      return false;
+    }
+    s.offset = best;
+    s.fp_at_offset = fingerprint(s, best);
+    return true;
   };
+  // The file at the path, where it was left; without a saved position it is read from byte 0.
+  int64_t saved_us = 0;
+  reopen(config_.path, cur_, saved_us);
+  // A file rotated away with bytes left to read (renamed while we were down, or while its late
+  // writes were still read): the one saved last. Read alongside, as after a rotation.
+  int64_t newest = -1;
+  for (const auto& sib : siblings(config_.path)) {
+    Source s;
+    struct stat st {};
+    if (reopen(sib, s, saved_us) && s.ident != cur_.ident && ::fstat(s.fd, &st) == 0 &&
+        s.offset < static_cast<uint64_t>(st.st_size) && saved_us > newest) {
+      closeFile(old_);
+      old_ = std::move(s);
+      s = Source{};
+      newest = saved_us;
+    }
+    closeFile(s);
+  }
+  if (old_.fd >= 0) old_.rotated_at_us = now();
+  return true;
+}
+
+uint64_t FileTailer::pollOnce() {
+  if (!resumed_ && !resume()) return 0;  // nothing is read before we know where to start
+  const int64_t t = now();
   struct stat path_st {};
   const bool exists = ::stat(config_.path.c_str(), &path_st) == 0;
-  if (fd_ < 0 && !resumed_) {
-    // First open: continue where the last committed batch ended, in the file it was in
-    // (the current path, or a sibling a rotation renamed it to while we were down).
-    resumed_ = true;
-    if (auto offsets = collector_.store().fileOffsets()) {
-      // The furthest position saved for the file at the path itself; failing that (it was
-      // rotated while we were down), for a sibling it was renamed to. A sibling is only read
-      // when the current file has no position: we leave a file only after reading it out.
-      std::vector<std::string> candidates = {config_.path};
-      for (auto& sib : siblings(config_.path)) candidates.push_back(std::move(sib));
-      std::string best_file;
-      uint64_t best_offset = 0;
-      for (const auto& cand : candidates) {
-        if (!best_file.empty()) break;  // found in an earlier (newer) candidate
-        struct stat cst {};
-        if (::stat(cand.c_str(), &cst) != 0) continue;
-        const std::string prefix = identOf(cst) + ":";
-        for (const auto& o : *offsets) {
-          if (o.path != config_.path || o.key.rfind(prefix, 0) != 0) continue;
-          if (o.offset > static_cast<uint64_t>(cst.st_size) || o.offset <= best_offset) continue;
-          if (!openFile(cand, o.offset)) continue;
-          if (positionKey() == o.key) {
-            best_file = cand;
-            best_offset = o.offset;
-          }
-        }
-      }
-      if (fd_ >= 0) {
-        ::close(fd_);
-        fd_ = -1;
-      }
-      if (!best_file.empty()) openFile(best_file, best_offset);
+  const std::string path_ident = exists ? identOf(path_st) : "";
+  if (cur_.fd >= 0 && path_ident != cur_.ident) {
+    // Rotated away (renamed or deleted): it becomes the old file, read while it may be written.
+    if (old_.fd >= 0) {
+      old_.superseded = true;  // two generations old: it is finished first, then this one moves
+    } else {
+      old_ = std::move(cur_);
+      cur_ = Source{};
+      old_.rotated_at_us = t;
     }
   }
-  if (fd_ < 0) {
-    if (!exists) return 0;
-    if (!openFile(config_.path, 0)) {
-      error(std::string("cannot open: ") + std::strerror(errno));
-      return 0;
+  if (cur_.fd < 0 && old_.fd >= 0 && path_ident == old_.ident) {  // renamed back
+    cur_ = std::move(old_);
+    old_ = Source{};
+    cur_.rotated_at_us = 0;
+    cur_.superseded = false;
+  }
+  if (cur_.fd < 0 && exists && !openFile(cur_, config_.path, 0)) {
+    error(std::string("cannot open: ") + std::strerror(errno));
+  }
+  uint64_t handled = 0;
+  if (old_.fd >= 0) {
+    bool ok = true;
+    handled += pollSource(old_, ok);
+    const int64_t grace = options_.rotation_grace_us;
+    if (ok && (old_.superseded ||
+               (t - old_.rotated_at_us >= grace && t - old_.last_growth_us >= grace))) {
+      retire(old_);
     }
   }
+  if (cur_.fd >= 0) {
+    bool ok = true;
+    handled += pollSource(cur_, ok);
+  }
+  std::lock_guard lock(mu_);
+  offset_ = cur_.offset;
+  old_offset_ = old_.fd >= 0 ? static_cast<int64_t>(old_.offset) : -1;
+  return handled;
+}
+
+uint64_t FileTailer::pollSource(Source& s, bool& ok) {
   struct stat st {};
-  ::fstat(fd_, &st);
-  const std::string committed_fp = offset_ > 0 ? fingerprint(offset_) : "";
-  if (static_cast<uint64_t>(st.st_size) < offset_ ||
-      (offset_ > 0 && committed_fp != fp_at_offset_)) {
+  if (::fstat(s.fd, &st) != 0) {
+    error(std::string("fstat: ") + std::strerror(errno));
+    ok = false;
+    return 0;
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size < s.offset || (s.offset > 0 && fingerprint(s, s.offset) != s.fp_at_offset)) {
     // Truncated in place (copytruncate), maybe written again past our position already: the
     // first bytes are not the ones we read. Start again from the beginning.
-    offset_ = 0;
-    buffer_.clear();
+    s.offset = 0;
+    s.fp_at_offset.clear();
+    s.buffer.clear();
   }
-  if (static_cast<uint64_t>(st.st_size) > offset_ + buffer_.size()) last_growth_us_ = nowUs();
+  if (size > s.offset + s.buffer.size()) s.last_growth_us = now();
   // Read what is new.
-  const uint64_t read_from = offset_ + buffer_.size();
-  if (static_cast<uint64_t>(st.st_size) > read_from) {
-    const size_t want = std::min<uint64_t>(kReadChunk, st.st_size - read_from);
-    const size_t old = buffer_.size();
-    buffer_.resize(old + want);
-    ssize_t n = ::pread(fd_, buffer_.data() + old, want, static_cast<off_t>(read_from));
-    buffer_.resize(old + std::max<ssize_t>(n, 0));
+  const uint64_t read_from = s.offset + s.buffer.size();
+  if (size > read_from) {
+    const size_t want = std::min<uint64_t>(kReadChunk, size - read_from);
+    const size_t old = s.buffer.size();
+    s.buffer.resize(old + want);
+    const ssize_t n = ::pread(s.fd, s.buffer.data() + old, want, static_cast<off_t>(read_from));
+    s.buffer.resize(old + std::max<ssize_t>(n, 0));
   }
   // Split into whole records.
+  const std::string& buf = s.buffer;
   std::vector<std::string_view> records;
   size_t consumed = 0;
+  uint64_t skipped = 0;  // bytes dropped: junk, torn or oversized records
+  const size_t first = buf.find_first_not_of(" \r\n\t");
   const bool native = config_.format == "modsec2-native" ||
-                      (config_.format == "auto" && !buffer_.empty() &&
-                       buffer_.find_first_not_of(" \r\n\t") != std::string::npos &&
-                       buffer_[buffer_.find_first_not_of(" \r\n\t")] == '-');
+                      (config_.format == "auto" && first != std::string::npos && buf[first] == '-');
   if (native) {
-    auto split = splitNativeEntries(buffer_, kMaxRecord);
+    auto split = splitNativeEntries(buf, options_.max_record_bytes);
     records = std::move(split.entries);
     consumed = split.consumed;
+    skipped = split.skipped_bytes;
   } else {
     size_t pos = 0;
-    while (pos < buffer_.size()) {
-      size_t nl = buffer_.find('\n', pos);
+    while (pos < buf.size()) {
+      const size_t nl = buf.find('\n', pos);
       if (nl == std::string::npos) break;
-      records.emplace_back(buffer_.data() + pos, nl - pos);
+      records.emplace_back(buf.data() + pos, nl - pos);
       pos = nl + 1;
     }
     consumed = pos;
-    if (consumed == 0 && buffer_.size() > kMaxRecord) consumed = buffer_.size();  // no end: skip
+  }
+  if (consumed == 0 && buf.size() > options_.max_record_bytes) {
+    // No record ends within the bound (a line or a marker line without its newline): skip it.
+    consumed = buf.size();
+    skipped = buf.size();
   }
   // Parse and store in batches, each with the offset just past its last record.
   ParseContext ctx;
   ctx.sensor = sensor_;
   ctx.utc_offset_minutes = config_.utc_offset_minutes;
-  ctx.fallback_time_us = nowUs();
+  ctx.fallback_time_us = now();
   std::vector<core::Event> batch;
-  uint64_t stored = 0, rejected = 0;
-  size_t done_bytes = 0;  // bytes of buffer_ covered by committed batches
+  uint64_t stored = 0, rejected = 0, batch_rejected = 0;
+  size_t done = 0;  // bytes of the buffer covered by committed batches
   auto flush = [&](size_t upto) -> bool {
-    const uint64_t saved = offset_;
-    offset_ += upto;  // the key's fingerprint covers what this batch consumed
-    store::FileOffset off{positionKey(), config_.path, offset_, nowUs()};
-    offset_ = saved;
+    const uint64_t end = s.offset + upto;
+    const store::FileOffset off{positionKey(s, end), config_.path, end, now()};
     auto r = collector_.write(batch, {off});
     if (!r) {
       error("store: " + r.status().message());
       return false;
     }
     stored += r->inserted;
+    rejected += batch_rejected;  // counted once committed: a failed batch is read again
+    batch_rejected = 0;
     batch.clear();
-    done_bytes = upto;
+    done = upto;
     return true;
   };
-  bool ok = true;
+  ok = true;
   for (size_t i = 0; i < records.size() && ok; ++i) {
-    std::string_view rec = records[i];
-    const size_t end = static_cast<size_t>(rec.data() + rec.size() - buffer_.data()) + (native ? 0 : 1);
-    if (rec.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+    const std::string_view rec = records[i];
+    const size_t end = static_cast<size_t>(rec.data() + rec.size() - buf.data()) + (native ? 0 : 1);
+    if (!blank(rec)) {
       core::Result<core::Event> e =
           config_.format == "modsec3-json"   ? parseV3Json(rec, ctx)
           : config_.format == "modsec2-json" ? parseV2Json(rec, ctx)
@@ -222,65 +293,77 @@ uint64_t FileTailer::pollOnce() {
         e->sensor = sensor_;
         batch.push_back(std::move(*e));
       } else {
-        ++rejected;
+        ++batch_rejected;
       }
     }
-    if (batch.size() >= kBatch || i + 1 == records.size()) ok = flush(i + 1 == records.size() ? consumed : end);
-  }
-  if (records.empty() && consumed > 0) ok = flush(consumed);  // skipped junk only
-  if (ok) {
-    buffer_.erase(0, done_bytes);
-    offset_ += done_bytes;
-    if (done_bytes > 0) fp_at_offset_ = fingerprint(offset_);
-  } else {
-    buffer_.clear();  // re-read from the committed offset next time
-  }
-  {
-    std::lock_guard lock(mu_);
-    events_ += stored;
-    rejected_ += rejected;
-  }
-  // Rotated away (renamed or deleted): keep reading the old file while the server may still
-  // write to it; once it has been quiet for the grace period and is read to its end, move on.
-  const bool moved = !exists || identOf(path_st) != ident_;
-  if (!moved) {
-    rotated_at_us_ = 0;
-  } else {
-    const int64_t now = nowUs();
-    if (rotated_at_us_ == 0) rotated_at_us_ = now;
-    if (ok && buffer_.empty() && offset_ >= static_cast<uint64_t>(st.st_size) &&
-        now - rotated_at_us_ >= kRotationGraceUs && now - last_growth_us_ >= kRotationGraceUs) {
-      ::close(fd_);
-      fd_ = -1;
-      rotated_at_us_ = 0;
-      offset_ = 0;
-      fp_at_offset_.clear();
+    if (batch.size() >= kBatch || i + 1 == records.size()) {
+      ok = flush(i + 1 == records.size() ? consumed : end);
     }
   }
+  if (records.empty() && consumed > 0) ok = flush(consumed);  // skipped bytes only
+  // What committed batches covered is behind us, even when a later batch failed (reading it
+  // again would only find duplicates); the rest is read again from there next time.
+  s.buffer.erase(0, done);
+  s.offset += done;
+  if (done > 0) s.fp_at_offset = fingerprint(s, s.offset);
+  if (!ok) s.buffer.clear();
+  std::lock_guard lock(mu_);
+  events_ += stored;
+  rejected_ += rejected;
+  // Skipped bytes are known for the whole pass only: a pass that failed is counted when it is
+  // read again, without what its committed batches held (an undercount after a store error,
+  // never a double count).
+  if (ok) skipped_bytes_ += skipped;
   return stored + rejected;
 }
 
-bool FileTailer::openFile(const std::string& path, uint64_t offset) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
+bool FileTailer::retire(Source& s) {
   struct stat st {};
-  ::fstat(fd_, &st);
-  ident_ = identOf(st);
-  open_path_ = path;
-  offset_ = offset;
-  buffer_.clear();
-  rotated_at_us_ = 0;
-  last_growth_us_ = nowUs();
-  fp_at_offset_ = offset > 0 ? fingerprint(offset) : "";
+  if (::fstat(s.fd, &st) != 0) return false;
+  const uint64_t end = s.offset + s.buffer.size();
+  if (end < static_cast<uint64_t>(st.st_size)) return false;  // not read to its end yet
+  if (!s.buffer.empty()) {
+    // What is left will never form a whole record (a line cut by a full disk, an entry whose
+    // writer died): one rejected record, and the end committed so that no restart waits for it.
+    const store::FileOffset off{positionKey(s, end), config_.path, end, now()};
+    auto r = collector_.write({}, {off});
+    if (!r) {
+      error("store: " + r.status().message());
+      return false;
+    }
+    if (!blank(s.buffer)) {
+      std::lock_guard lock(mu_);
+      ++rejected_;
+      skipped_bytes_ += s.buffer.size();
+    }
+  }
+  closeFile(s);
   return true;
 }
 
-std::string FileTailer::fingerprint(uint64_t upto) const {
+bool FileTailer::openFile(Source& s, const std::string& path, uint64_t offset) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  closeFile(s);
+  struct stat st {};
+  ::fstat(fd, &st);
+  s.fd = fd;
+  s.ident = identOf(st);
+  s.offset = offset;
+  s.last_growth_us = now();
+  s.fp_at_offset = offset > 0 ? fingerprint(s, offset) : "";
+  return true;
+}
+
+void FileTailer::closeFile(Source& s) {
+  if (s.fd >= 0) ::close(s.fd);
+  s = Source{};
+}
+
+std::string FileTailer::fingerprint(const Source& s, uint64_t upto) const {
   const uint64_t n = std::min(upto, kFingerprintBytes);
   std::string head(n, '\0');
-  ssize_t got = n ? ::pread(fd_, head.data(), n, 0) : 0;
+  const ssize_t got = n ? ::pread(s.fd, head.data(), n, 0) : 0;
   head.resize(std::max<ssize_t>(got, 0));
   char buf[48];
   std::snprintf(buf, sizeof buf, "%zu:%016llx", head.size(),
@@ -288,12 +371,21 @@ std::string FileTailer::fingerprint(uint64_t upto) const {
   return buf;
 }
 
-std::string FileTailer::positionKey() const { return ident_ + ":" + fingerprint(offset_); }
+std::string FileTailer::positionKey(const Source& s, uint64_t offset) const {
+  return s.ident + ":" + fingerprint(s, offset);
+}
 
 std::string FileTailer::statusJson() const {
   std::lock_guard lock(mu_);
-  nlohmann::json j = {{"path", config_.path}, {"sensor", sensor_},     {"offset", offset_},
-                      {"events", events_},    {"rejected", rejected_}, {"last_error", last_error_}};
+  nlohmann::json j = {{"path", config_.path},
+                      {"sensor", sensor_},
+                      {"offset", offset_},
+                      {"rotated_offset", nullptr},
+                      {"events", events_},
+                      {"rejected", rejected_},
+                      {"skipped_bytes", skipped_bytes_},
+                      {"last_error", last_error_}};
+  if (old_offset_ >= 0) j["rotated_offset"] = old_offset_;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
