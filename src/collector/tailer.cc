@@ -280,6 +280,7 @@ uint64_t FileTailer::pollSource(Source& s, bool& ok) {
     return true;
   };
   ok = true;
+  size_t last_end = 0;  // where the previous record ended
   for (size_t i = 0; i < records.size() && ok; ++i) {
     const std::string_view rec = records[i];
     const size_t end = static_cast<size_t>(rec.data() + rec.size() - buf.data()) + (native ? 0 : 1);
@@ -292,6 +293,12 @@ uint64_t FileTailer::pollSource(Source& s, bool& ok) {
       if (e) {
         e->sensor = sensor_;
         batch.push_back(std::move(*e));
+      } else if (e.status().code() == core::Status::Code::kUnavailable) {
+        // Out of memory, not a bad record: commit what came before it, read it again later.
+        if (last_end > done) ok = flush(last_end);
+        if (ok) error("parse: " + e.status().message());
+        ok = false;
+        break;
       } else {
         ++batch_rejected;
       }
@@ -299,6 +306,7 @@ uint64_t FileTailer::pollSource(Source& s, bool& ok) {
     if (batch.size() >= kBatch || i + 1 == records.size()) {
       ok = flush(i + 1 == records.size() ? consumed : end);
     }
+    last_end = end;
   }
   if (records.empty() && consumed > 0) ok = flush(consumed);  // skipped bytes only
   // What committed batches covered is behind us, even when a later batch failed (reading it
