@@ -968,9 +968,15 @@ class SqlStore final : public Store {
    public:
     explicit WriteTxn(SqlStore& s) : s_(s) {}
     ~WriteTxn() {
-      if (open_) s_.w_->rollback();
+      if (open_) {
+        s_.w_->rollback();
+        forgetPending();  // rolled back: none of it may reach the caches
+      }
     }
     Status begin() {
+      // What an earlier transaction that failed left pending (its attacker rows point into
+      // events that may be gone) must not be committed by this one.
+      forgetPending();
       if (auto st = s_.w_->begin(true); !st) return st;
       open_ = true;
       const std::string sql =
@@ -1041,6 +1047,10 @@ class SqlStore final : public Store {
     std::optional<int64_t> folded_until;
 
    private:
+    void forgetPending() {
+      s_.pending_attackers_.clear();
+      s_.pending_keys_.clear();
+    }
     SqlStore& s_;
     bool open_ = false;
   };
