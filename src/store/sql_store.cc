@@ -1082,6 +1082,7 @@ class SqlStore final : public Store {
   Status foldDays(WriteTxn& txn, int64_t max_time_us);
   Result<uint64_t> deleteOldest(std::optional<int64_t> older_than_us, uint64_t max_count);
   Result<uint64_t> usedBytes(Db& db);
+  Result<uint64_t> keepPostgresUnder(uint64_t max_bytes, RetentionResult* out);
   Status rollupCounts(int kind, const EventFilter& f, std::unordered_map<int64_t, uint64_t>* ids,
                       std::unordered_map<std::string, uint64_t>* edges);
   Status scanCounts(int kind, const EventFilter& f, std::unordered_map<std::string, uint64_t>* out);
@@ -2410,11 +2411,12 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
   auto bytes = usedBytes(*w_);
   if (!bytes) return bytes.status();
   out.bytes_after = bytes.value();
-  if (max_bytes != 0) {
-    // PostgreSQL keeps the space of deleted rows until VACUUM reuses it, so its size does not
-    // drop as rows go: estimate the share of the events to delete once. SQLite's used pages
-    // (page count less free pages) drop at once: delete, measure, repeat.
-    const int rounds = dialect_ == Dialect::kPostgres ? 1 : 64;
+  if (max_bytes != 0 && dialect_ == Dialect::kPostgres) {
+    auto n = keepPostgresUnder(max_bytes, &out);
+    if (!n) return n.status();
+  } else if (max_bytes != 0) {
+    // SQLite's used pages (page count less free pages) drop at once: delete, measure, repeat.
+    const int rounds = 64;
     for (int round = 0; round < rounds && out.bytes_after > max_bytes; ++round) {
       int64_t count = 0;
       auto st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
@@ -2427,18 +2429,59 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
       auto del = deleteOldest(std::nullopt, std::min<uint64_t>(n, static_cast<uint64_t>(count)));
       if (!del) return del.status();
       out.deleted += del.value();
-      if (dialect_ == Dialect::kPostgres) {
-        const long double kept = static_cast<long double>(count - static_cast<int64_t>(del.value()));
-        out.bytes_after = static_cast<uint64_t>(out.bytes_after * (kept / count));
-      } else {
-        auto now = usedBytes(*w_);
-        if (!now) return now.status();
-        out.bytes_after = now.value();
-      }
+      auto now = usedBytes(*w_);
+      if (!now) return now.status();
+      out.bytes_after = now.value();
       if (del.value() == 0) break;
     }
   }
   return out;
+}
+
+// PostgreSQL keeps the files of its tables at their largest: VACUUM makes the space of deleted
+// rows reusable (when it gets to them) but does not give it back, so the measured size does not
+// drop as rows go, and taking the same share off at every run would empty the store. The first
+// time the size passes the cap, the bytes per event are measured (size / events, while nothing
+// was deleted yet, so no space is dead) and kept in the state table; every run then deletes down
+// to cap / bytes per event. They are measured anew only when the files grow to twice the size
+// they were measured at (larger events: dead space that VACUUM has not reached yet grows them
+// less than that between runs).
+Result<uint64_t> SqlStore::keepPostgresUnder(uint64_t max_bytes, RetentionResult* out) {
+  static const std::string kNs = "retention", kKey = "postgres-size";
+  if (out->bytes_after <= max_bytes) return uint64_t{0};
+  int64_t count = 0;
+  auto st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
+                    [&](const Row& r) { count = r.i64(0); });
+  if (!st) return st;
+  if (count <= 0) return uint64_t{0};
+  uint64_t per_event = 0, measured_at = 0;
+  st = w_->run("SELECT value FROM state WHERE ns = ? AND key = ?",
+               std::vector<Param>{Param(kNs), Param(kKey)}, [&](const Row& r) {
+                 unsigned long long b = 0, at = 0;
+                 if (std::sscanf(std::string(r.bytes(0)).c_str(), "%llu %llu", &b, &at) == 2) {
+                   per_event = b;
+                   measured_at = at;
+                 }
+               });
+  if (!st) return st;
+  if (per_event == 0 || out->bytes_after / 2 > measured_at) {
+    per_event = std::max<uint64_t>(1, out->bytes_after / static_cast<uint64_t>(count));
+    measured_at = out->bytes_after;
+    const std::string value = std::to_string(per_event) + " " + std::to_string(measured_at);
+    st = w_->run(
+        "INSERT INTO state (ns, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
+        std::vector<Param>{Param(kNs), Param(kKey), Param(value)});
+    if (!st) return st;
+  }
+  const int64_t target = static_cast<int64_t>(max_bytes / per_event);
+  if (count <= target) return uint64_t{0};
+  auto del = deleteOldest(std::nullopt, static_cast<uint64_t>(count - target));
+  if (!del) return del.status();
+  out->deleted += del.value();
+  // An estimate of the live bytes: the files keep their size.
+  out->bytes_after = static_cast<uint64_t>(count - static_cast<int64_t>(del.value())) * per_event;
+  return del.value();
 }
 
 Result<StoreStats> SqlStore::stats() {
