@@ -30,8 +30,8 @@ core::Status prefixed(const std::string& key, const core::Status& st) {
 
 nlohmann::json ndjsonStatus(const ecs::NdjsonOutput& out) {
   const auto s = out.stats();
-  return {{"cursor", s.cursor},     {"written", s.written},      {"rotations", s.rotations},
-          {"errors", s.errors},     {"last_error", s.last_error}};
+  return {{"cursor", s.cursor}, {"written", s.written}, {"rotations", s.rotations},
+          {"errors", s.errors}, {"missed", s.missed},   {"last_error", s.last_error}};
 }
 
 nlohmann::json bulkStatus(const ecs::BulkOutput& out) {
@@ -44,6 +44,8 @@ nlohmann::json bulkStatus(const ecs::BulkOutput& out) {
           {"item_retries", s.item_retries},
           {"requests", s.requests},
           {"failed_requests", s.failed_requests},
+          {"splits", s.splits},
+          {"missed", s.missed},
           {"template_installed", s.template_installed},
           {"auth_failed", s.auth_failed},
           {"healthy", s.healthy},

@@ -289,6 +289,15 @@ core::Status BulkOutput::fillWindow() {
     const size_t want = config_.batch_docs - window_.size();
     auto events = store_.readAfter(last_read_, want);
     if (!events) return events.status();
+    if (!events->empty() && events->front().seq > last_read_ + 1) {
+      // Seqs are dense: a gap is events that retention deleted before they were read.
+      const uint64_t gap = events->front().seq - last_read_ - 1;
+      spdlog::warn("ecs bulk output: {} events were deleted by retention before they were sent "
+                   "(seqs {}..{}); the output is behind the store's retention",
+                   gap, last_read_ + 1, events->front().seq - 1);
+      std::lock_guard lock(stats_mu_);
+      stats_.missed += gap;
+    }
     for (const auto& se : *events) {
       Item item;
       item.seq = se.seq;

@@ -51,6 +51,7 @@ class BulkOutput {
     uint64_t requests = 0;         // _bulk requests sent
     uint64_t failed_requests = 0;  // failed turns: transport, whole-request and store errors
     uint64_t splits = 0;           // batches halved after 413/400
+    uint64_t missed = 0;  // events retention deleted before this output read them (seq gaps)
     bool template_installed = false;
     bool auth_failed = false;  // the last answer was 401/403: paused
     bool healthy = true;       // false while requests fail

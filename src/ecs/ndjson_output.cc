@@ -1,6 +1,7 @@
 #include "ecs/ndjson_output.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -238,6 +239,9 @@ core::Result<uint64_t> NdjsonOutput::writeBatch() {
   auto events = store_.readAfter(cursor_, config_.batch);
   if (!events) return events.status();
   if (events->empty()) return uint64_t{0};
+  // Seqs are dense: a gap is events that retention deleted before they were read (counted
+  // once this batch is written).
+  const uint64_t gap = events->front().seq - cursor_ - 1;
 
   buffer_.clear();
   GeoInfo geo;
@@ -268,11 +272,16 @@ core::Result<uint64_t> NdjsonOutput::writeBatch() {
     return st;
   }
   size_ += buffer_.size();
+  if (gap > 0) {
+    spdlog::warn("ecs ndjson output: {} events were deleted by retention before they were "
+                 "written (seqs {}..{})", gap, cursor_ + 1, events->front().seq - 1);
+  }
   cursor_ = events->back().seq;
   if (!store_.setCursor(config_.cursor_name, cursor_)) cursor_unsaved_ = true;
   std::lock_guard lock(stats_mu_);
   stats_.cursor = cursor_;
   stats_.written += events->size();
+  stats_.missed += gap;
   return static_cast<uint64_t>(events->size());
 }
 

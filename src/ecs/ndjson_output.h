@@ -34,6 +34,7 @@ class NdjsonOutput {
     uint64_t written = 0;  // documents written by this object
     uint64_t rotations = 0;
     uint64_t errors = 0;
+    uint64_t missed = 0;  // events retention deleted before this output read them (seq gaps)
     std::string last_error;
   };
 

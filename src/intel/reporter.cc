@@ -709,6 +709,12 @@ core::Result<ReportStats> Reporter::runOnceImpl() {
       return core::Status::ioError("misp reporter: simulated crash before the cursor");
     }
     if (!(s = store_->setCursor(kCursor, batch->back().seq))) return s;
+    // Seqs are dense: a gap is events that retention deleted before they were reported.
+    if (const uint64_t gap = batch->front().seq - *cursor - 1; gap > 0) {
+      spdlog::warn("misp: {} events were deleted by retention before they were reported "
+                   "(seqs {}..{})", gap, *cursor + 1, batch->front().seq - 1);
+      stats.events_missed += gap;
+    }
     stats.cursor = batch->back().seq;
     if (batch->size() < config_.batch_size) break;
   }
@@ -751,6 +757,7 @@ std::string PeriodicReporter::statusJson() const {
                       {"events_too_old", totals_.events_too_old},
                       {"misp_events_updated", totals_.events_published},
                       {"days_closed", totals_.days_closed},
+                      {"events_missed", totals_.events_missed},
                       {"cursor", totals_.cursor},
                       {"interval_s", interval_s_}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -784,6 +791,7 @@ void PeriodicReporter::loop() {
         totals_.events_too_old += r->events_too_old;
         totals_.events_published += r->events_published;
         totals_.days_closed += r->days_closed;
+        totals_.events_missed += r->events_missed;
         totals_.cursor = r->cursor;
       } else {
         ++failures_;

@@ -44,6 +44,7 @@ struct ReportStats {
   uint64_t events_too_old = 0;         // older than the feed's retention
   uint64_t events_published = 0;       // MISP events brought up to date (per transport)
   uint64_t days_closed = 0;
+  uint64_t events_missed = 0;  // deleted by retention before they were read (seq gaps)
   uint64_t cursor = 0;  // the store seq handled
 };
 

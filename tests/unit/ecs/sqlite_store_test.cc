@@ -137,6 +137,48 @@ TEST(EcsOnSqliteStore, BulkAndNdjsonOutputsSurviveARestart) {
   fs::remove_all(dir);
 }
 
+// Events that retention deleted before an output read them are counted (seqs are dense, so the
+// gap says how many), not passed over in silence.
+TEST(EcsOnSqliteStore, EventsRetentionDeletedBeforeTheyWereReadAreCounted) {
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("drosera-ecs-missed-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  store::SqliteOptions so;
+  so.path = (dir / "drosera.db").string();
+  auto st = store::openSqliteStore(so);
+  ASSERT_TRUE(st) << st.status().toString();
+  store::Store& store = **st;
+  ASSERT_TRUE(store.insert(events(0, 30)));
+  testing::FakeElasticsearch es;
+  EcsBulkConfig bc;
+  bc.url = es.url();
+  bc.batch_docs = 10;
+  bc.flush_interval_s = 0.02;
+  bc.poll_interval_s = 0.02;
+  EcsNdjsonConfig nc;
+  nc.path = (dir / "ecs" / "ecs.ndjson").string();
+  nc.batch = 10;
+  auto nd = NdjsonOutput::open(store, nc, EcsMapper());
+  ASSERT_TRUE(nd) << nd.status().toString();
+  ASSERT_TRUE((*nd)->writeBatch());  // seqs 1..10 written
+  // Retention takes the 12 oldest (seqs 1..12) before anything else was read.
+  auto r = store.applyRetention(testing::kBaseTimeUs + 12 * 1000, 0);
+  ASSERT_TRUE(r) << r.status().toString();
+  ASSERT_EQ(r->deleted, 12u);
+  ASSERT_TRUE((*nd)->writeBatch());
+  EXPECT_EQ((*nd)->stats().missed, 2u);  // 11 and 12
+  EXPECT_EQ((*nd)->stats().cursor, 22u);
+  auto bulk = BulkOutput::create(store, bc, EcsMapper());
+  ASSERT_TRUE(bulk) << bulk.status().toString();
+  (*bulk)->start();
+  ASSERT_TRUE(waitUntil([&] { return (*bulk)->stats().cursor == 30; }));
+  (*bulk)->stop();
+  EXPECT_EQ((*bulk)->stats().missed, 12u);  // it started at seq 0
+  EXPECT_EQ(es.docCount(), 18u);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace drosera::ecs
 

@@ -21,6 +21,11 @@ class FakeStore final : public store::Store {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& e : events) events_.push_back({++last_seq_, e});
   }
+  // As if retention had deleted the next n events before anyone read them: their seqs are gone.
+  void skipSeqs(uint64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_seq_ += n;
+  }
   // After n more successful writes (putState/setCursor), every write fails. -1: never.
   void failWritesAfter(int n) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -119,6 +119,28 @@ TEST(ReporterTest, NoAddressOfAnyWarninglistIsEverReported) {
   EXPECT_THAT(misp.violations(), ::testing::IsEmpty());
 }
 
+// Events that retention deleted before the reporter read them are counted, not passed over in
+// silence (seqs are dense: a gap is what was deleted).
+TEST(ReporterTest, EventsDeletedBeforeTheyWereReadAreCounted) {
+  TempDir dir;
+  FakeStore store;
+  store.add(attacksFrom({testutil::kSqli, testutil::kRce}));
+  MispConfig c = testutil::baseConfig();
+  c.feed_dir = dir.path();
+  auto r = Reporter::create(c, dir.path(), &store,
+                            {[] { return testutil::kDay + 30 * testutil::kHour; }});
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  auto first = (*r)->runOnce();
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  EXPECT_EQ(first->events_missed, 0u);
+  store.skipSeqs(3);
+  store.add(attacksFrom({testutil::kScanner}));
+  auto second = (*r)->runOnce();
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  EXPECT_EQ(second->events_missed, 3u);
+  EXPECT_EQ(second->cursor, first->cursor + 3 + second->events_read);
+}
+
 TEST(ReporterTest, ConfigurationErrorsNameTheKey) {
   FakeStore store;
   const auto err = [&](MispConfig c) {
