@@ -398,6 +398,7 @@ BulkOutput::Turn BulkOutput::sendBatch() {
   }
   bool again = false;
   uint64_t created = 0, duplicates = 0, retries = 0;
+  std::string refused;  // the cluster refused documents for a reason of its own
   const auto& items = j["items"];
   for (size_t i = 0; i < sel.size(); ++i) {
     const auto& wrapper = items[i];
@@ -426,8 +427,22 @@ BulkOutput::Turn BulkOutput::sendBatch() {
           reason = e["reason"].get<std::string>();
         }
       }
+      if (s == 401 || s == 403 || s == 404 || type == "security_exception" ||
+          type == "cluster_block_exception" || type == "index_not_found_exception") {
+        // The cluster refuses the index, not the document (privileges that do not cover the
+        // day's index, a write block at flood stage, no automatic index creation): every
+        // document would be refused alike. Sent again with backoff until it is fixed.
+        again = true;
+        ++retries;
+        refused = "item " + std::to_string(s) + " " + type + ": " + reason.substr(0, 200);
+        continue;
+      }
       if (!deadLetter(*sel[i], s, type, reason)) again = true;
     }
+  }
+  if (!refused.empty()) {
+    spdlog::warn("ecs bulk output: Elasticsearch refuses to index ({}); nothing is dead-lettered, "
+                 "sent again until the cluster accepts", refused);
   }
   send_limit_ = std::min(config_.batch_docs, std::max<size_t>(1, send_limit_ * 2));
   {
@@ -437,6 +452,7 @@ BulkOutput::Turn BulkOutput::sendBatch() {
     stats_.item_retries += retries;
     stats_.auth_failed = false;
     stats_.healthy = !again;
+    if (!refused.empty()) stats_.last_error = refused;
   }
   if (again) {
     const double wait = backoff();

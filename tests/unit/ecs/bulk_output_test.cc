@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -186,6 +188,30 @@ TEST(BulkOutput, PerItemOutcomes) {
   ASSERT_FALSE(history.empty());
   EXPECT_TRUE(std::is_sorted(history.begin(), history.end()));
   EXPECT_EQ(history.back(), store.lastSeq());
+}
+
+// Per-item refusals that are the cluster's, not the document's (403 privileges, a write block,
+// 404 no such index): sent again until they stop, never dead-lettered, the output unhealthy.
+TEST(BulkOutput, ClusterRefusalsPerItemAreRetriedNotDeadLettered) {
+  FakeElasticsearch es;
+  MemStore store;
+  insertEvents(store, 0, 30);
+  std::atomic<bool> refuse{true};
+  es.setItemHook([&](const std::string&, int) { return refuse.load() ? 403 : 0; });
+  auto out = makeOutput(store, fastConfig(es));
+  ASSERT_TRUE(out);
+  out->start();
+  ASSERT_TRUE(waitUntil([&] { return out->stats().item_retries >= 60; }));
+  EXPECT_FALSE(out->stats().healthy);
+  EXPECT_EQ(out->stats().dead_lettered, 0u);
+  EXPECT_NE(out->stats().last_error.find("403"), std::string::npos) << out->stats().last_error;
+  EXPECT_EQ(out->stats().cursor, 0u);
+  refuse = false;  // the operator fixed the role
+  ASSERT_TRUE(waitUntil([&] { return out->stats().cursor == store.lastSeq(); }));
+  out->stop();
+  EXPECT_EQ(es.docs().size(), 30u);
+  EXPECT_EQ(out->stats().dead_lettered, 0u);
+  EXPECT_TRUE(store.stateIn("ecs-dead-letter").empty());
 }
 
 TEST(BulkOutput, CursorStopsBeforeTheFirstUnfinishedItem) {
