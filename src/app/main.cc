@@ -364,7 +364,8 @@ int runCollector(const CommonOptions& o) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     return 1;
   }
-  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir);
+  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir,
+                                      (*outputs)->files());
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     (*collector)->stop();
@@ -431,7 +432,8 @@ int runAll(const CommonOptions& o) {
     (*collector)->stop();
     return 1;
   }
-  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir);
+  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir,
+                                      (*outputs)->files());
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     (*sensor)->stop();

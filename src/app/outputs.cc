@@ -59,6 +59,12 @@ std::string dump(const nlohmann::json& j) {
 }  // namespace
 
 StoreOutputs::StoreOutputs(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+std::vector<std::string> StoreOutputs::files() const {
+  std::vector<std::string> out;
+  if (parts_->ndjson) out.push_back(parts_->ndjson_path);
+  return out;
+}
 StoreOutputs::~StoreOutputs() { stop(); }
 
 core::Result<std::unique_ptr<StoreOutputs>> StoreOutputs::create(const core::Config& config,

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "collector/collector.h"
 #include "core/config.h"
@@ -27,6 +28,8 @@ class StoreOutputs {
   void stop();
   // One line per enabled output for the start banner ("  ECS NDJSON:   /data/ecs/ecs.ndjson").
   std::string banner() const;
+  // The files the outputs write (the NDJSON path), for the privilege drop.
+  std::vector<std::string> files() const;
 
  private:
   struct Parts;

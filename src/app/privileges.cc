@@ -36,9 +36,31 @@ core::Status chownTree(const std::string& dir, uid_t uid, gid_t gid) {
   return core::Status::ok();
 }
 
+// An output file outside the data folder: its folder, and the files there named like it
+// ("ecs.ndjson", "ecs.ndjson.3"), so that it can be rotated and reopened after the drop.
+core::Status chownOutput(const std::string& file, uid_t uid, gid_t gid) {
+  namespace fs = std::filesystem;
+  const fs::path p(file);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  const std::string base = p.filename().string();
+  if (::lchown(dir.c_str(), uid, gid) != 0) {
+    return fail("cannot hand " + dir.string() + " over: " + std::strerror(errno));
+  }
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind(base, 0) != 0) continue;
+    if (::lchown(it->path().c_str(), uid, gid) != 0) {
+      return fail("cannot hand " + it->path().string() + " over: " + std::strerror(errno));
+    }
+  }
+  if (ec) return fail("cannot walk " + dir.string() + ": " + ec.message());
+  return core::Status::ok();
+}
+
 }  // namespace
 
-core::Status dropPrivileges(const std::string& user, const std::string& data_dir) {
+core::Status dropPrivileges(const std::string& user, const std::string& data_dir,
+                            const std::vector<std::string>& output_files) {
   if (user.empty()) {
     if (::geteuid() == 0) {
       spdlog::warn("running as root: set general.user to an unprivileged user (docs/sensor.md)");
@@ -60,6 +82,10 @@ core::Status dropPrivileges(const std::string& user, const std::string& data_dir
   }
   auto st = chownTree(data_dir, uid, gid);
   if (!st) return st;
+  for (const auto& f : output_files) {
+    if (f.rfind(data_dir + "/", 0) == 0) continue;  // handed over with the data folder
+    if (!(st = chownOutput(f, uid, gid))) return st;
+  }
   if (::setgroups(0, nullptr) != 0) return fail(std::string("setgroups: ") + std::strerror(errno));
   if (::setresgid(gid, gid, gid) != 0) return fail(std::string("setgid: ") + std::strerror(errno));
   if (::setresuid(uid, uid, uid) != 0) return fail(std::string("setuid: ") + std::strerror(errno));

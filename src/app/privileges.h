@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -12,7 +13,10 @@ namespace drosera::app {
 // in it), drops supplementary groups, sets gid and uid, forbids regaining privileges, and checks
 // that root cannot be regained and that the data folder is still writable. An empty `user`
 // changes nothing. Errors name general.user. Call once every listener is bound; applies to every
-// thread of the process.
-core::Status dropPrivileges(const std::string& user, const std::string& data_dir);
+// thread of the process. `output_files`: files drosera writes outside the data folder (an ECS
+// NDJSON path elsewhere): their folder, and the files in it named like them (rotated ones
+// included), are handed over too, not the rest of that folder.
+core::Status dropPrivileges(const std::string& user, const std::string& data_dir,
+                            const std::vector<std::string>& output_files = {});
 
 }  // namespace drosera::app

@@ -6,6 +6,8 @@ The disk-full and privilege tests need root (to mount a small tmpfs and to bind 
 without it they are skipped with the reason printed."""
 import json
 import os
+import shutil
+import tempfile
 import socket
 import subprocess
 import time
@@ -235,7 +237,14 @@ class PrivilegeTest(unittest.TestCase):
     def test_binds_a_privileged_port_then_runs_as_nobody(self):
         port = free_privileged_port()
         listeners = '\n[[server.listener]]\nport = %d\nkind = "real"\n' % port
-        d = Drosera(default_config('[general]\nuser = "nobody"\n', listeners=listeners), command="run")
+        # An ECS NDJSON path outside the data folder, rotated every 4 KiB: the files drosera
+        # created as root must be handed over too, or the first rotation fails after the drop.
+        out_dir = tempfile.mkdtemp(prefix="drosera-ecs-out-")
+        os.chmod(out_dir, 0o755)
+        ndjson = os.path.join(out_dir, "ecs.ndjson")
+        d = Drosera(default_config('[general]\nuser = "nobody"\n[ecs.ndjson]\nenabled = true\n'
+                                   'path = "%s"\nrotate_bytes = 4096\npoll_interval_s = 0.05\n'
+                                   % ndjson, listeners=listeners), command="run")
         os.chmod(d.tmp, 0o711)  # the data folder's parent must be searchable by nobody
         try:
             d.start()
@@ -252,8 +261,20 @@ class PrivilegeTest(unittest.TestCase):
                 for name in dirs + files:
                     p = os.path.join(root, name)
                     self.assertEqual(os.lstat(p).st_uid, 65534, p + " is not nobody's")
+            deadline = time.time() + 30
+            i = 0
+            while time.time() < deadline and not os.path.exists(ndjson + ".1"):
+                d.request("GET", "/?rotate=%d" % i, port=port)  # batches of a few events
+                i += 1
+                time.sleep(0.2)
+            self.assertTrue(os.path.exists(ndjson + ".1"), "the NDJSON output never rotated: " +
+                            json.dumps(d.api("/api/v1/status").get("outputs", {})))
+            self.assertEqual(d.api("/api/v1/status")["outputs"]["ecs_ndjson"]["errors"], 0)
+            for name in os.listdir(out_dir):
+                self.assertEqual(os.lstat(os.path.join(out_dir, name)).st_uid, 65534, name)
         finally:
             d.cleanup()
+            shutil.rmtree(out_dir, ignore_errors=True)
 
     def test_a_missing_user_is_a_clear_error(self):
         d = Drosera(default_config('[general]\nuser = "no-such-user-x"\n'), command="run")
