@@ -36,24 +36,33 @@ core::Status chownTree(const std::string& dir, uid_t uid, gid_t gid) {
   return core::Status::ok();
 }
 
-// An output file outside the data folder: its folder, and the files there named like it
-// ("ecs.ndjson", "ecs.ndjson.3"), so that it can be rotated and reopened after the drop.
+// An output file outside the data folder: the files there named like it ("ecs.ndjson",
+// "ecs.ndjson.3"), and its folder when it holds nothing else (a folder of its own; a shared one
+// such as /var/log is never handed over: it must then be writable by the user already).
 core::Status chownOutput(const std::string& file, uid_t uid, gid_t gid) {
   namespace fs = std::filesystem;
   const fs::path p(file);
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   const std::string base = p.filename().string();
-  if (::lchown(dir.c_str(), uid, gid) != 0) {
-    return fail("cannot hand " + dir.string() + " over: " + std::strerror(errno));
-  }
   std::error_code ec;
+  bool own_folder = true;
+  std::vector<fs::path> ours;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename().string().rfind(base, 0) != 0) continue;
-    if (::lchown(it->path().c_str(), uid, gid) != 0) {
-      return fail("cannot hand " + it->path().string() + " over: " + std::strerror(errno));
+    if (it->path().filename().string().rfind(base, 0) == 0) {
+      ours.push_back(it->path());
+    } else {
+      own_folder = false;
     }
   }
   if (ec) return fail("cannot walk " + dir.string() + ": " + ec.message());
+  if (own_folder && ::lchown(dir.c_str(), uid, gid) != 0) {
+    return fail("cannot hand " + dir.string() + " over: " + std::strerror(errno));
+  }
+  for (const auto& f : ours) {
+    if (::lchown(f.c_str(), uid, gid) != 0) {
+      return fail("cannot hand " + f.string() + " over: " + std::strerror(errno));
+    }
+  }
   return core::Status::ok();
 }
 
@@ -91,6 +100,13 @@ core::Status dropPrivileges(const std::string& user, const std::string& data_dir
   if (::setresuid(uid, uid, uid) != 0) return fail(std::string("setuid: ") + std::strerror(errno));
   ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   if (::setuid(0) == 0 || ::geteuid() == 0) return fail("root could be regained; refusing to run");
+  for (const auto& f : output_files) {
+    const std::string dir = std::filesystem::path(f).parent_path().string();
+    if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0) {
+      return fail("'" + user + "' cannot write " + dir + ", the folder of " + f +
+                  " (it rotates its files there): give it that folder, or a folder of its own");
+    }
+  }
   if (::access(data_dir.c_str(), R_OK | W_OK | X_OK) != 0) {
     return fail("'" + user + "' cannot write " + data_dir + ": " + std::strerror(errno) +
                 " (is every parent folder searchable by it?)");

@@ -14,8 +14,8 @@ namespace drosera::app {
 // that root cannot be regained and that the data folder is still writable. An empty `user`
 // changes nothing. Errors name general.user. Call once every listener is bound; applies to every
 // thread of the process. `output_files`: files drosera writes outside the data folder (an ECS
-// NDJSON path elsewhere): their folder, and the files in it named like them (rotated ones
-// included), are handed over too, not the rest of that folder.
+// NDJSON path elsewhere): the files named like them (rotated ones included) are handed over
+// too, and their folder when it holds nothing else; the folder must be writable after the drop.
 core::Status dropPrivileges(const std::string& user, const std::string& data_dir,
                             const std::vector<std::string>& output_files = {});
 
