@@ -320,7 +320,14 @@ std::string checkIndexPattern(std::string_view pattern) {
   for (size_t i = 0; i < pattern.size(); ++i) {
     const auto c = static_cast<unsigned char>(pattern[i]);
     if (c == '%') {
-      ++i;  // the conversion letter may be upper case (%Y)
+      // Numeric conversions only: %B, %a, %c, %D, %T, %e... give capitals, '/', ':' or spaces,
+      // which Elasticsearch refuses in an index name (every document would be refused).
+      static constexpr std::string_view kNumeric = "YymdHjGgVUWuw";
+      if (i + 1 >= pattern.size() || kNumeric.find(pattern[i + 1]) == std::string_view::npos) {
+        return "only the numeric date conversions (%Y %y %m %d %H %j %G %g %V %U %W %u %w) are "
+               "allowed in index names";
+      }
+      ++i;
       continue;
     }
     if (std::isupper(c)) return "index names must be lower case";

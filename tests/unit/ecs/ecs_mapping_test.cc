@@ -355,6 +355,12 @@ TEST(EcsHelpers, IndexNamesAndPatterns) {
   EXPECT_NE(checkIndexPattern("dro sera"), "");
   EXPECT_NE(checkIndexPattern("_drosera"), "");
   EXPECT_NE(checkIndexPattern(""), "");
+  EXPECT_EQ(checkIndexPattern("drosera-%G.w%V"), "");
+  // Conversions that give capitals, '/', ':' or spaces ("November", "11/30/26", "07:42:49").
+  for (const char* p : {"drosera-%B", "drosera-%a", "drosera-%D", "drosera-%T", "drosera-%e",
+                        "drosera-%c", "drosera-%", "drosera-%%"}) {
+    EXPECT_NE(checkIndexPattern(p), "") << p;
+  }
   EXPECT_NE(checkIndexPattern("a,b"), "");
 }
 
