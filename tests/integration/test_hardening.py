@@ -249,6 +249,11 @@ class PrivilegeTest(unittest.TestCase):
         try:
             d.start()
             pid = d.proc.pid
+            # start() returns once the sensor runs; the drop comes after the collector and the
+            # outputs are up (the banner is printed then).
+            deadline = time.time() + 20
+            while time.time() < deadline and proc_field(pid, "Uid") != ["65534"] * 4:
+                time.sleep(0.05)
             self.assertEqual(proc_field(pid, "Uid"), ["65534"] * 4)
             self.assertEqual(proc_field(pid, "Gid"), ["65534"] * 4)
             self.assertEqual(proc_field(pid, "CapEff"), ["0000000000000000"])
