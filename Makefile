@@ -44,8 +44,7 @@ test: test-deps
 	@scripts/install-deps.sh fuzz
 	$(MAKE) $(SAN_BUILD)/CMakeCache.txt
 	@echo "make test: building $(SAN_BUILD) in the background (log: $(SAN_BUILD)/build.log)"
-	@( nice -n 19 cmake --build $(SAN_BUILD) -j$(JOBS) --target $(SAN_TARGETS) \
-	     > $(SAN_BUILD)/build.log 2>&1; \
+	@( nice -n 19 cmake --build $(SAN_BUILD) -j$(JOBS) > $(SAN_BUILD)/build.log 2>&1; \
 	   echo $$? > $(SAN_BUILD)/build.rc ) & \
 	(cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600); rc=$$?; wait; \
 	if [ "$$(cat $(SAN_BUILD)/build.rc)" != 0 ]; then \
@@ -65,11 +64,6 @@ integration: build
 # answers slower than the client's 0.3 s timeout, whose timing the sanitizers' slowdown breaks.
 ASAN_GTEST_FILTER ?= -IdempotenceTest.*:SqliteEndToEndTest.*:RestTest.SlowAnswersPastTheTimeoutAreRetriedWithoutDuplicates
 
-# What the sanitizer tree is built for: the unit tests and the fuzz targets (not the drosera
-# binary, which only the release tests run).
-SAN_TARGETS ?= core_test http_test engine_test sensor_test store_test collector_test ecs_test \
-	intel_test store_conformance_test fuzz_all
-
 # -O1: the sanitizers' usual level (the test code itself is built at -O0, tests/CMakeLists.txt).
 $(SAN_BUILD)/CMakeCache.txt:
 	CC=clang CXX=clang++ cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -77,7 +71,7 @@ $(SAN_BUILD)/CMakeCache.txt:
 		-DDROSERA_BUILD_BENCH=OFF $(UNITY) $(CMAKE_ARGS)
 
 sanitize-build: fuzz-deps $(SAN_BUILD)/CMakeCache.txt
-	cmake --build $(SAN_BUILD) -j$(JOBS) --target $(SAN_TARGETS)
+	cmake --build $(SAN_BUILD) -j$(JOBS)
 
 asan: sanitize-build
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
