@@ -225,8 +225,10 @@ class Drosera:
                 continue
             with open(p, "rb") as f:
                 for line in f:
-                    if line.strip():
-                        out.append(json.loads(line))  # every line must be valid JSON
+                    # A last line without its newline is still being written (a write of a
+                    # long line is not atomic for a reader): it is read on the next call.
+                    if line.strip() and line.endswith(b"\n"):
+                        out.append(json.loads(line))  # every complete line must be valid JSON
         return out
 
     def wait_events(self, predicate, count=1, timeout=30):
