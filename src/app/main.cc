@@ -106,7 +106,9 @@ int waitForSignal(const sigset_t& set) {
   return sig;
 }
 
-void printBanner(const drosera::sensor::Sensor& s, const Config& c, const char* what) {
+// The start banners. Each command prints its whole banner in one write, after everything has
+// started: a reader (an operator, a script) that sees its first line sees all of it.
+std::string sensorBanner(const drosera::sensor::Sensor& s, const Config& c, const char* what) {
   std::ostringstream os;
   os << "drosera " << DROSERA_VERSION << " " << what << " is running\n"
      << "  sensor id:    " << s.sensorId() << "\n"
@@ -123,7 +125,7 @@ void printBanner(const drosera::sensor::Sensor& s, const Config& c, const char* 
        << (l.proxy_protocol ? ", PROXY protocol" : "") << ")\n";
   }
   os << "  stop with Ctrl-C or: kill " << ::getpid() << "\n";
-  std::cout << os.str() << std::flush;
+  return os.str();
 }
 
 core::Result<std::string> shipperToken(const drosera::core::ShipperConfig& s) {
@@ -177,8 +179,9 @@ int runSensor(const CommonOptions& o) {
     so.ca_file = config.shipper.ca_file;
     (*sensor)->startShipper(so);
   }
-  printBanner(**sensor, config, "sensor");
-  if (config.shipper.enabled) std::cout << "  shipping to:  " << config.shipper.url << "\n" << std::flush;
+  std::string banner = sensorBanner(**sensor, config, "sensor");
+  if (config.shipper.enabled) banner += "  shipping to:  " + config.shipper.url + "\n";
+  std::cout << banner << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
   (*sensor)->stop();
@@ -186,7 +189,7 @@ int runSensor(const CommonOptions& o) {
   return 0;
 }
 
-void printCollectorBanner(const drosera::collector::Collector& c, bool standalone) {
+std::string collectorBanner(const drosera::collector::Collector& c, bool standalone) {
   std::ostringstream os;
   if (standalone) os << "drosera " << DROSERA_VERSION << " collector is running\n";
   os << "  dashboard:    " << c.baseUrl() << "/  (log in with the access token)\n"
@@ -194,7 +197,7 @@ void printCollectorBanner(const drosera::collector::Collector& c, bool standalon
      << "  access token: " << c.credentials().apiToken() << "  (kept in "
      << c.credentials().apiTokenFile() << ")\n";
   if (standalone) os << "  stop with Ctrl-C or: kill " << ::getpid() << "\n";
-  std::cout << os.str() << std::flush;
+  return os.str();
 }
 
 // ---- MISP (docs/misp.md) -------------------------------------------------------------------
@@ -381,8 +384,9 @@ int runCollector(const CommonOptions& o) {
     return 1;
   }
   showMispStatus(**collector, misp->get());
-  printCollectorBanner(**collector, true);
-  std::cout << (*outputs)->banner() << mispBanner(config, misp->get()) << std::flush;
+  std::cout << collectorBanner(**collector, true) + (*outputs)->banner() +
+                   mispBanner(config, misp->get())
+            << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
   (*collector)->setMispStatus(nullptr);
@@ -458,9 +462,9 @@ int runAll(const CommonOptions& o) {
     return 1;
   }
   showMispStatus(**collector, misp->get());
-  printBanner(**sensor, config, "(run)");
-  printCollectorBanner(**collector, false);
-  std::cout << (*outputs)->banner() << mispBanner(config, misp->get()) << std::flush;
+  std::cout << sensorBanner(**sensor, config, "(run)") + collectorBanner(**collector, false) +
+                   (*outputs)->banner() + mispBanner(config, misp->get())
+            << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
   (*collector)->setMispStatus(nullptr);

@@ -106,7 +106,9 @@ class Drosera:
             try:
                 with open(status) as f:
                     st = json.load(f)
-                if st.get("running"):
+                # Started means the banner is out: it is printed in one write once everything
+                # (collector, outputs, MISP reporter, dropped privileges) is up.
+                if st.get("running") and self._banner_out():
                     self.ports = {"real": [], "fake": [], "tls": []}
                     for l in st["listeners"]:
                         key = "tls" if l["tls"] else l["kind"]
@@ -117,6 +119,13 @@ class Drosera:
                 pass
             time.sleep(0.05)
         raise RuntimeError("drosera did not start: " + self.stderr_text())
+
+    def _banner_out(self):
+        try:
+            with open(os.path.join(self.tmp, "stdout.txt")) as f:
+                return "stop with Ctrl-C" in f.read()
+        except OSError:
+            return False
 
     def stop(self, sig=signal.SIGTERM, timeout=60):
         if self.proc and self.proc.poll() is None:
