@@ -289,12 +289,10 @@ core::Status BulkOutput::fillWindow() {
     const size_t want = config_.batch_docs - window_.size();
     auto events = store_.readAfter(last_read_, want);
     if (!events) return events.status();
-    if (!events->empty() && events->front().seq > last_read_ + 1) {
-      // Seqs are dense: a gap is events that retention deleted before they were read.
-      const uint64_t gap = events->front().seq - last_read_ - 1;
-      spdlog::warn("ecs bulk output: {} events were deleted by retention before they were sent "
-                   "(seqs {}..{}); the output is behind the store's retention",
-                   gap, last_read_ + 1, events->front().seq - 1);
+    if (const uint64_t gap = store::missedSeqs(last_read_, *events); gap > 0) {
+      spdlog::warn("ecs bulk output: {} events between seqs {} and {} were deleted by retention "
+                   "before they were sent, or are damaged (the store names those)",
+                   gap, last_read_ + 1, events->back().seq);
       std::lock_guard lock(stats_mu_);
       stats_.missed += gap;
     }

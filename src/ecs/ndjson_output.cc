@@ -239,9 +239,9 @@ core::Result<uint64_t> NdjsonOutput::writeBatch() {
   auto events = store_.readAfter(cursor_, config_.batch);
   if (!events) return events.status();
   if (events->empty()) return uint64_t{0};
-  // Seqs are dense: a gap is events that retention deleted before they were read (counted
-  // once this batch is written).
-  const uint64_t gap = events->front().seq - cursor_ - 1;
+  // Missing seqs: deleted by retention before they were read, or damaged (counted once this
+  // batch is written).
+  const uint64_t gap = store::missedSeqs(cursor_, *events);
 
   buffer_.clear();
   GeoInfo geo;
@@ -273,8 +273,9 @@ core::Result<uint64_t> NdjsonOutput::writeBatch() {
   }
   size_ += buffer_.size();
   if (gap > 0) {
-    spdlog::warn("ecs ndjson output: {} events were deleted by retention before they were "
-                 "written (seqs {}..{})", gap, cursor_ + 1, events->front().seq - 1);
+    spdlog::warn("ecs ndjson output: {} events between seqs {} and {} were deleted by retention "
+                 "before they were written, or are damaged (the store names those)",
+                 gap, cursor_ + 1, events->back().seq);
   }
   cursor_ = events->back().seq;
   if (!store_.setCursor(config_.cursor_name, cursor_)) cursor_unsaved_ = true;

@@ -709,10 +709,11 @@ core::Result<ReportStats> Reporter::runOnceImpl() {
       return core::Status::ioError("misp reporter: simulated crash before the cursor");
     }
     if (!(s = store_->setCursor(kCursor, batch->back().seq))) return s;
-    // Seqs are dense: a gap is events that retention deleted before they were reported.
-    if (const uint64_t gap = batch->front().seq - *cursor - 1; gap > 0) {
-      spdlog::warn("misp: {} events were deleted by retention before they were reported "
-                   "(seqs {}..{})", gap, *cursor + 1, batch->front().seq - 1);
+    // Missing seqs: deleted by retention before they were reported, or damaged.
+    if (const uint64_t gap = store::missedSeqs(*cursor, *batch); gap > 0) {
+      spdlog::warn("misp: {} events between seqs {} and {} were deleted by retention before "
+                   "they were reported, or are damaged (the store names those)",
+                   gap, *cursor + 1, batch->back().seq);
       stats.events_missed += gap;
     }
     stats.cursor = batch->back().seq;

@@ -28,6 +28,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <spdlog/spdlog.h>
+
 #include "store/codec.h"
 #include "store/schema.h"
 
@@ -887,6 +889,11 @@ Status decodeEvent(Decompressor& dec, const Decompressor::Loader& load, std::str
   return decodeBody(*scratch, with_payload, e);
 }
 
+// A damaged body (the database or its file altered underneath): named, then left out.
+void logUnreadable(uint64_t seq, const Status& why) {
+  spdlog::error("store: event {} cannot be read and is left out ({})", seq, why.message());
+}
+
 constexpr const char* kAttackerColumns =
     "ip, first_seen_us, last_seen_us, events, events_with_rules, categories, traps, sensors, "
     "flagged";
@@ -1719,20 +1726,35 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
   if (limit == 0) return out;
   std::lock_guard lock(read_mu_);
   std::string scratch;
-  Status inner;
-  auto st = r_->run(
-      "SELECT seq, body FROM event_bodies WHERE seq > ? ORDER BY seq LIMIT ?",
-      std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(limit))},
-      [&](const Row& r) {
-        if (!inner) return;
-        StoredEvent se;
-        se.seq = static_cast<uint64_t>(r.i64(0));
-        inner = decodeEvent(decompressor_, loader_, r.bytes(1), true, &scratch, &se.event);
-        out.push_back(std::move(se));
-      });
-  if (!st) return st;
-  if (!inner) return inner;
-  return out;
+  // A body that cannot be decoded (a damaged row) is left out and logged: the readers (outputs,
+  // the MISP reporter) see a gap in the seqs, count it as missed and go on, instead of failing
+  // on that row for ever. A dictionary the database cannot deliver now is an error (retried).
+  for (;;) {
+    Status inner;
+    size_t rows = 0;
+    const size_t want = limit - out.size();
+    auto st = r_->run(
+        "SELECT seq, body FROM event_bodies WHERE seq > ? ORDER BY seq LIMIT ?",
+        std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(want))},
+        [&](const Row& r) {
+          if (!inner) return;
+          ++rows;
+          StoredEvent se;
+          se.seq = static_cast<uint64_t>(r.i64(0));
+          after_seq = se.seq;
+          auto d = decodeEvent(decompressor_, loader_, r.bytes(1), true, &scratch, &se.event);
+          if (d) {
+            out.push_back(std::move(se));
+          } else if (d.code() == Status::Code::kCorruption) {
+            logUnreadable(se.seq, d);
+          } else {
+            inner = d;
+          }
+        });
+    if (!st) return st;
+    if (!inner) return inner;
+    if (out.size() == limit || rows < want) return out;  // full, or no more rows
+  }
 }
 
 Result<std::optional<StoredEvent>> SqlStore::event(uint64_t seq) {
@@ -1786,16 +1808,20 @@ Result<EventPage> SqlStore::events(const EventQuery& query) {
   st = r_->runMany("SELECT body FROM event_bodies WHERE seq = ?", 1, params,
                    [&](size_t i, const Row& r) { bodies[i] = std::string(r.bytes(0)); });
   if (!st) return st;
-  page.events.resize(seqs.size());
+  page.events.reserve(seqs.size());
   std::string scratch;
   for (size_t i = 0; i < seqs.size(); ++i) {
-    if (!bodies[i]) {
-      return Status::corruption("store: event " + std::to_string(seqs[i]) + " has no body");
-    }
-    page.events[i].seq = static_cast<uint64_t>(seqs[i]);
-    if (auto d = decodeEvent(decompressor_, loader_, *bodies[i], false, &scratch,
-                             &page.events[i].event);
-        !d) {
+    // A damaged row is left out of the page (and logged), as readAfter() does: one bad row
+    // does not take the whole list down.
+    StoredEvent se;
+    se.seq = static_cast<uint64_t>(seqs[i]);
+    Status d = bodies[i] ? decodeEvent(decompressor_, loader_, *bodies[i], false, &scratch, &se.event)
+                         : Status::corruption("it has no body");
+    if (d) {
+      page.events.push_back(std::move(se));
+    } else if (d.code() == Status::Code::kCorruption) {
+      logUnreadable(se.seq, d);
+    } else {
       return d;
     }
   }

@@ -33,6 +33,18 @@ struct StoredEvent {
   core::Event event;       // raw_record decompressed
 };
 
+// Seqs are dense, so the seqs missing from a readAfter(after_seq, ...) batch are events that
+// were there and are not now: deleted by retention before the reader got to them, or damaged
+// (left out by the store, which logs each). Readers count them as missed.
+inline uint64_t missedSeqs(uint64_t after_seq, const std::vector<StoredEvent>& batch) {
+  uint64_t missed = 0;
+  for (const auto& e : batch) {
+    if (e.seq > after_seq + 1) missed += e.seq - after_seq - 1;
+    after_seq = e.seq;
+  }
+  return missed;
+}
+
 // A tailer's position in one file, committed with the events it produced.
 struct FileOffset {
   std::string key;         // stable identity, e.g. "<device>:<inode>:<fingerprint>"
@@ -68,7 +80,7 @@ struct EventQuery {
   // The most events the store looks at for this page: a filter that matches few of them ends
   // its page there, `partial`, and the next page goes on from there. 0: the store's default,
   // about 100 ms of work (SQLite: 200,000 events, or 80,000 of one address, which lie scattered;
-  // PostgreSQL: 80,000, or 25,000 of one address).
+  // PostgreSQL: 55,000, or 25,000 of one address).
   uint64_t max_scan = 0;
 };
 

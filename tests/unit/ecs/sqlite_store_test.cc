@@ -15,6 +15,7 @@
 #include "ecs/ndjson_output.h"
 #include "fake_elasticsearch.h"
 #include "store/store.h"
+#include "store/testing.h"
 #include "test_support.h"
 
 namespace drosera::ecs {
@@ -138,8 +139,9 @@ TEST(EcsOnSqliteStore, BulkAndNdjsonOutputsSurviveARestart) {
 }
 
 // Events that retention deleted before an output read them are counted (seqs are dense, so the
-// gap says how many), not passed over in silence.
-TEST(EcsOnSqliteStore, EventsRetentionDeletedBeforeTheyWereReadAreCounted) {
+// gap says how many), not passed over in silence; so are damaged ones, which the store leaves
+// out (an output used to fail on such an event for ever).
+TEST(EcsOnSqliteStore, EventsDeletedOrDamagedBeforeTheyWereReadAreCounted) {
   const fs::path dir =
       fs::path(::testing::TempDir()) / ("drosera-ecs-missed-" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -166,16 +168,20 @@ TEST(EcsOnSqliteStore, EventsRetentionDeletedBeforeTheyWereReadAreCounted) {
   auto r = store.applyRetention(testing::kBaseTimeUs + 12 * 1000, 0);
   ASSERT_TRUE(r) << r.status().toString();
   ASSERT_EQ(r->deleted, 12u);
+  // Two bodies damaged behind the store's back.
+  ASSERT_TRUE(store::testing::sqliteExecForTest(
+      so.path, "UPDATE event_bodies SET body = X'01FF00' WHERE seq IN (15, 25)"));
   ASSERT_TRUE((*nd)->writeBatch());
-  EXPECT_EQ((*nd)->stats().missed, 2u);  // 11 and 12
-  EXPECT_EQ((*nd)->stats().cursor, 22u);
+  EXPECT_EQ((*nd)->stats().missed, 3u);  // 11, 12 and 15
+  EXPECT_EQ((*nd)->stats().written, 20u);
+  EXPECT_EQ((*nd)->stats().cursor, 23u);
   auto bulk = BulkOutput::create(store, bc, EcsMapper());
   ASSERT_TRUE(bulk) << bulk.status().toString();
   (*bulk)->start();
   ASSERT_TRUE(waitUntil([&] { return (*bulk)->stats().cursor == 30; }));
   (*bulk)->stop();
-  EXPECT_EQ((*bulk)->stats().missed, 12u);  // it started at seq 0
-  EXPECT_EQ(es.docCount(), 18u);
+  EXPECT_EQ((*bulk)->stats().missed, 14u);  // it started at seq 0
+  EXPECT_EQ(es.docCount(), 16u);
   fs::remove_all(dir);
 }
 
