@@ -16,6 +16,11 @@
 namespace drosera::ecs {
 namespace {
 
+// Server errors for one document (that others went in beside) before it is dead-lettered: with
+// the backoff at its default ceiling (60 s, jittered), at least about 8 minutes of a cluster
+// failing that document, longer than a node's restart.
+constexpr int kMaxServerErrors = 16;
+
 constexpr char kBulkPath[] =
     "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
 
@@ -397,6 +402,7 @@ BulkOutput::Turn BulkOutput::sendBatch() {
   bool again = false;
   uint64_t created = 0, duplicates = 0, retries = 0;
   std::string refused;  // the cluster refused documents for a reason of its own
+  std::vector<size_t> failing;  // documents answered 5xx (or no status) this time
   const auto& items = j["items"];
   for (size_t i = 0; i < sel.size(); ++i) {
     const auto& wrapper = items[i];
@@ -413,9 +419,14 @@ BulkOutput::Turn BulkOutput::sendBatch() {
     } else if (s == 409) {
       sel[i]->done = true;  // created by an earlier attempt
       ++duplicates;
-    } else if (s == 429 || s >= 500 || s == 0) {
+    } else if (s == 429) {
+      again = true;  // back-pressure: never the document's fault
+      ++retries;
+    } else if (s >= 500 || s == 0) {
       again = true;
       ++retries;
+      ++sel[i]->server_errors;
+      failing.push_back(i);
     } else {
       std::string type = "unknown", reason;
       if (item->contains("error") && (*item)["error"].is_object()) {
@@ -437,6 +448,35 @@ BulkOutput::Turn BulkOutput::sendBatch() {
       }
       if (!deadLetter(*sel[i], s, type, reason)) again = true;
     }
+  }
+  // A document that fails with a server error kMaxServerErrors times, when other documents in
+  // a request with it went in, is that document's problem (a mapping the cluster chokes on, a
+  // plugin that throws): dead-lettered, so that it stops holding the stream. While every
+  // document fails alike, the cluster is the problem: sent again until it recovers.
+  if (!failing.empty()) {
+    for (size_t i : failing) {
+      Item& it = *sel[i];
+      if (created + duplicates > 0) it.others_went_in = true;
+      if (it.server_errors < kMaxServerErrors || !it.others_went_in) continue;
+      static const nlohmann::json kNone;
+      const auto& wrapper = items[i];
+      const auto& item = wrapper.is_object() && !wrapper.empty() ? wrapper.begin().value() : kNone;
+      std::string type = "server_error", reason;
+      if (item.is_object() && item.contains("error") && item["error"].is_object()) {
+        const auto& e = item["error"];
+        if (e.contains("type") && e["type"].is_string()) type = e["type"].get<std::string>();
+        if (e.contains("reason") && e["reason"].is_string()) reason = e["reason"].get<std::string>();
+      }
+      int s = 0;
+      if (item.is_object() && item.contains("status") && item["status"].is_number()) {
+        s = static_cast<int>(std::clamp(item["status"].get<double>(), 0.0, 999.0));
+      }
+      if (deadLetter(it, s, type, reason + " (" + std::to_string(it.server_errors) +
+                                        " server errors)")) {
+        --retries;
+      }
+    }
+    again = std::any_of(sel.begin(), sel.end(), [](const Item* i) { return !i->done; });
   }
   if (!refused.empty()) {
     spdlog::warn("ecs bulk output: Elasticsearch refuses to index ({}); nothing is dead-lettered, "

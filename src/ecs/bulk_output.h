@@ -83,6 +83,8 @@ class BulkOutput {
     std::string index;
     std::string doc;
     bool done = false;
+    int server_errors = 0;     // answers of 5xx (or no status) for this document
+    bool others_went_in = false;  // in a request where other documents were indexed
   };
   struct Turn {
     double delay_s = 0;

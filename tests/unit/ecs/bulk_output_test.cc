@@ -190,6 +190,43 @@ TEST(BulkOutput, PerItemOutcomes) {
   EXPECT_EQ(history.back(), store.lastSeq());
 }
 
+// A document the cluster keeps failing with 5xx while the others go in is dead-lettered after
+// 16 server errors, so that it does not hold the stream for ever; when every document fails
+// alike (the cluster is down), nothing is dead-lettered, however long it lasts.
+TEST(BulkOutput, APoisonDocumentIsDeadLetteredAClusterOutageIsNot) {
+  {
+    FakeElasticsearch es;
+    MemStore store;
+    insertEvents(store, 0, 30);
+    es.setItemHook([](const std::string& id, int) { return id == "sensor-a:u5" ? 500 : 0; });
+    auto out = makeOutput(store, fastConfig(es));
+    ASSERT_TRUE(out);
+    out->start();
+    ASSERT_TRUE(waitUntil([&] { return out->stats().cursor == store.lastSeq(); }));
+    out->stop();
+    EXPECT_EQ(es.attempts()["sensor-a:u5"], 16);
+    EXPECT_EQ(out->stats().dead_lettered, 1u);
+    EXPECT_EQ(out->stats().created, 29u);
+    const auto dead = store.stateIn("ecs-dead-letter");
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_EQ(json::parse(dead.at("sensor-a:u5"))["status"], 500);
+  }
+  {
+    FakeElasticsearch es;
+    MemStore store;
+    insertEvents(store, 0, 30);
+    es.setItemHook([](const std::string&, int attempt) { return attempt <= 24 ? 503 : 0; });
+    auto out = makeOutput(store, fastConfig(es));
+    ASSERT_TRUE(out);
+    out->start();
+    ASSERT_TRUE(waitUntil([&] { return out->stats().cursor == store.lastSeq(); }));
+    out->stop();
+    EXPECT_EQ(out->stats().dead_lettered, 0u);
+    EXPECT_EQ(out->stats().created, 30u);
+    EXPECT_TRUE(store.stateIn("ecs-dead-letter").empty());
+  }
+}
+
 // Per-item refusals that are the cluster's, not the document's (403 privileges, a write block,
 // 404 no such index): sent again until they stop, never dead-lettered, the output unhealthy.
 TEST(BulkOutput, ClusterRefusalsPerItemAreRetriedNotDeadLettered) {
