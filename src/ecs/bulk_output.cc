@@ -292,12 +292,13 @@ core::Status BulkOutput::fillWindow() {
   GeoInfo geo;
   while (window_.size() < config_.batch_docs) {
     const size_t want = config_.batch_docs - window_.size();
-    auto events = store_.readAfter(last_read_, want);
+    uint64_t examined = last_read_;
+    auto events = store_.readAfter(last_read_, want, &examined);
     if (!events) return events.status();
-    if (const uint64_t gap = store::missedSeqs(last_read_, *events); gap > 0) {
+    if (const uint64_t gap = store::missedSeqs(last_read_, *events, examined); gap > 0) {
       spdlog::warn("ecs bulk output: {} events between seqs {} and {} were deleted by retention "
                    "before they were sent, or are damaged (the store names those)",
-                   gap, last_read_ + 1, events->back().seq);
+                   gap, last_read_ + 1, examined);
       std::lock_guard lock(stats_mu_);
       stats_.missed += gap;
     }
@@ -316,6 +317,9 @@ core::Status BulkOutput::fillWindow() {
       window_.push_back(std::move(item));
       ++added;
     }
+    // Past damaged rows at the end of the batch too: they are not read again (and the cursor
+    // passes them once every item before is finished).
+    last_read_ = std::max(last_read_, examined);
     if (events->size() < want) break;
   }
   if (added > 0) {
@@ -507,6 +511,8 @@ void BulkOutput::advanceCursor() {
     prefix_ = window_.front().seq;
     window_.pop_front();
   }
+  // Everything read is finished: the cursor may pass the damaged rows read after the last item.
+  if (window_.empty()) prefix_ = std::max(prefix_, last_read_);
   if (prefix_ > committed_) {
     auto st = store_.setCursor(config_.cursor_name, prefix_);
     if (st) {

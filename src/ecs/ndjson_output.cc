@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -236,12 +237,24 @@ core::Result<uint64_t> NdjsonOutput::writeBatch() {
   if (cursor_unsaved_) {
     if (store_.setCursor(config_.cursor_name, cursor_)) cursor_unsaved_ = false;
   }
-  auto events = store_.readAfter(cursor_, config_.batch);
+  uint64_t examined = cursor_;
+  auto events = store_.readAfter(cursor_, config_.batch, &examined);
   if (!events) return events.status();
-  if (events->empty()) return uint64_t{0};
   // Missing seqs: deleted by retention before they were read, or damaged (counted once this
   // batch is written).
-  const uint64_t gap = store::missedSeqs(cursor_, *events);
+  const uint64_t gap = store::missedSeqs(cursor_, *events, examined);
+  if (events->empty()) {
+    if (examined <= cursor_) return uint64_t{0};
+    // Only damaged rows: the cursor moves past them.
+    spdlog::warn("ecs ndjson output: {} events between seqs {} and {} are damaged (the store "
+                 "names them)", gap, cursor_ + 1, examined);
+    cursor_ = examined;
+    if (!store_.setCursor(config_.cursor_name, cursor_)) cursor_unsaved_ = true;
+    std::lock_guard lock(stats_mu_);
+    stats_.cursor = cursor_;
+    stats_.missed += gap;
+    return uint64_t{0};
+  }
 
   buffer_.clear();
   GeoInfo geo;
@@ -275,9 +288,9 @@ core::Result<uint64_t> NdjsonOutput::writeBatch() {
   if (gap > 0) {
     spdlog::warn("ecs ndjson output: {} events between seqs {} and {} were deleted by retention "
                  "before they were written, or are damaged (the store names those)",
-                 gap, cursor_ + 1, events->back().seq);
+                 gap, cursor_ + 1, examined);
   }
-  cursor_ = events->back().seq;
+  cursor_ = std::max(events->back().seq, examined);
   if (!store_.setCursor(config_.cursor_name, cursor_)) cursor_unsaved_ = true;
   std::lock_guard lock(stats_mu_);
   stats_.cursor = cursor_;

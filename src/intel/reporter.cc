@@ -700,23 +700,34 @@ core::Result<ReportStats> Reporter::runOnceImpl() {
     auto cursor = store_->cursor(kCursor);
     if (!cursor) return cursor.status();
     stats.cursor = *cursor;
-    auto batch = store_->readAfter(*cursor, config_.batch_size);
+    uint64_t examined = *cursor;
+    auto batch = store_->readAfter(*cursor, config_.batch_size, &examined);
     if (!batch) return batch.status();
-    if (batch->empty()) break;
+    if (batch->empty()) {
+      if (examined <= *cursor) break;
+      // Only damaged rows: the cursor moves past them.
+      if (!(s = store_->setCursor(kCursor, examined))) return s;
+      spdlog::warn("misp: {} events between seqs {} and {} are damaged (the store names them)",
+                   examined - *cursor, *cursor + 1, examined);
+      stats.events_missed += examined - *cursor;
+      stats.cursor = examined;
+      break;
+    }
     if (!(s = processBatch(*batch, &stats))) return s;
     // Only now: the aggregates are stored and every transport has its copy durable.
     if (options_.fault && !options_.fault("cursor")) {
       return core::Status::ioError("misp reporter: simulated crash before the cursor");
     }
-    if (!(s = store_->setCursor(kCursor, batch->back().seq))) return s;
+    const uint64_t upto = std::max(batch->back().seq, examined);
+    if (!(s = store_->setCursor(kCursor, upto))) return s;
     // Missing seqs: deleted by retention before they were reported, or damaged.
-    if (const uint64_t gap = store::missedSeqs(*cursor, *batch); gap > 0) {
+    if (const uint64_t gap = store::missedSeqs(*cursor, *batch, examined); gap > 0) {
       spdlog::warn("misp: {} events between seqs {} and {} were deleted by retention before "
                    "they were reported, or are damaged (the store names those)",
-                   gap, *cursor + 1, batch->back().seq);
+                   gap, *cursor + 1, upto);
       stats.events_missed += gap;
     }
-    stats.cursor = batch->back().seq;
+    stats.cursor = upto;
     if (batch->size() < config_.batch_size) break;
   }
   if (!(s = maintain(&stats))) return s;

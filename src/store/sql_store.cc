@@ -15,6 +15,7 @@
 #include "store/sql_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <deque>
@@ -889,9 +890,24 @@ Status decodeEvent(Decompressor& dec, const Decompressor::Loader& load, std::str
   return decodeBody(*scratch, with_payload, e);
 }
 
-// A damaged body (the database or its file altered underneath): named, then left out.
+// A damaged body (the database or its file altered underneath): named, then left out. At most
+// 20 lines a minute (a lost dictionary damages a million events at once), then a count.
 void logUnreadable(uint64_t seq, const Status& why) {
-  spdlog::error("store: event {} cannot be read and is left out ({})", seq, why.message());
+  static std::mutex mu;
+  static std::chrono::steady_clock::time_point window;
+  static uint64_t logged = 0, quiet = 0;
+  std::lock_guard lock(mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - window > std::chrono::minutes(1)) {
+    if (quiet > 0) spdlog::error("store: {} more events could not be read and were left out", quiet);
+    window = now;
+    logged = quiet = 0;
+  }
+  if (logged++ < 20) {
+    spdlog::error("store: event {} cannot be read and is left out ({})", seq, why.message());
+  } else {
+    ++quiet;
+  }
 }
 
 constexpr const char* kAttackerColumns =
@@ -947,7 +963,9 @@ class SqlStore final : public Store {
 
   Result<InsertResult> insert(const std::vector<core::Event>& events,
                               const std::vector<FileOffset>& offsets) override;
-  Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit) override;
+  using Store::readAfter;
+  Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit,
+                                            uint64_t* examined_to) override;
   Result<std::optional<StoredEvent>> event(uint64_t seq) override;
   Result<EventPage> events(const EventQuery& query) override;
   Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query) override;
@@ -1721,8 +1739,10 @@ Status SqlStore::maybeTrainDictionary() {
 // ---------------------------------------------------------------------------------------------
 // Reading events
 
-Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t limit) {
+Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t limit,
+                                                    uint64_t* examined_to) {
   std::vector<StoredEvent> out;
+  if (examined_to != nullptr) *examined_to = after_seq;
   if (limit == 0) return out;
   std::lock_guard lock(read_mu_);
   std::string scratch;
@@ -1753,6 +1773,7 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
         });
     if (!st) return st;
     if (!inner) return inner;
+    if (examined_to != nullptr) *examined_to = after_seq;
     if (out.size() == limit || rows < want) return out;  // full, or no more rows
   }
 }

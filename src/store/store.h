@@ -33,15 +33,17 @@ struct StoredEvent {
   core::Event event;       // raw_record decompressed
 };
 
-// Seqs are dense, so the seqs missing from a readAfter(after_seq, ...) batch are events that
-// were there and are not now: deleted by retention before the reader got to them, or damaged
-// (left out by the store, which logs each). Readers count them as missed.
-inline uint64_t missedSeqs(uint64_t after_seq, const std::vector<StoredEvent>& batch) {
+// Seqs are dense, so the seqs up to `examined_to` missing from a readAfter(after_seq, ...) batch
+// are events that were there and are not now: deleted by retention before the reader got to
+// them, or damaged (left out by the store, which logs them). Readers count them as missed.
+inline uint64_t missedSeqs(uint64_t after_seq, const std::vector<StoredEvent>& batch,
+                           uint64_t examined_to) {
   uint64_t missed = 0;
   for (const auto& e : batch) {
     if (e.seq > after_seq + 1) missed += e.seq - after_seq - 1;
     after_seq = e.seq;
   }
+  if (examined_to > after_seq) missed += examined_to - after_seq;
   return missed;
 }
 
@@ -167,7 +169,15 @@ class Store {
                                             const std::vector<FileOffset>& offsets = {}) = 0;
 
   // Events with seq > after_seq, oldest first, at most `limit`, complete (raw record included).
-  virtual core::Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit) = 0;
+  // Damaged rows are left out (and logged); `*examined_to` gets the largest seq looked at
+  // (after_seq when there was none), so that a reader moves past damaged rows at the end of a
+  // batch instead of reading them again. Every seq after after_seq up to it that the batch
+  // lacks is missed: missedSeqs().
+  virtual core::Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit,
+                                                           uint64_t* examined_to) = 0;
+  core::Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit) {
+    return readAfter(after_seq, limit, nullptr);
+  }
   virtual core::Result<std::optional<StoredEvent>> event(uint64_t seq) = 0;
   virtual core::Result<EventPage> events(const EventQuery& query) = 0;
 

@@ -34,7 +34,10 @@ class MemStore final : public store::Store {
     }
     return r;
   }
-  core::Result<std::vector<store::StoredEvent>> readAfter(uint64_t after, size_t limit) override {
+  using store::Store::readAfter;
+  core::Result<std::vector<store::StoredEvent>> readAfter(uint64_t after, size_t limit,
+                                                         uint64_t* examined_to) override {
+    if (examined_to != nullptr) *examined_to = after;
     std::lock_guard lock(mu_);
     if (fail_reads_ > 0) {
       --fail_reads_;
@@ -46,6 +49,7 @@ class MemStore final : public store::Store {
       if (out.size() >= limit) break;
       out.push_back(se);
     }
+    if (examined_to != nullptr && !out.empty()) *examined_to = out.back().seq;
     return out;
   }
   core::Result<std::optional<store::StoredEvent>> event(uint64_t seq) override {

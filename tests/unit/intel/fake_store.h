@@ -4,6 +4,7 @@
 // crash in the middle of a run; everything written before stays, as a real store's commits would.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,13 @@ class FakeStore final : public store::Store {
   void skipSeqs(uint64_t n) {
     std::lock_guard<std::mutex> lock(mu_);
     last_seq_ += n;
+  }
+  // As if the next n events were stored with damaged bodies: their seqs exist, and readAfter()
+  // leaves them out, examining them (as the SQL store does).
+  void addDamaged(uint64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_seq_ += n;
+    damaged_to_ = last_seq_;
   }
   // After n more successful writes (putState/setCursor), every write fails. -1: never.
   void failWritesAfter(int n) {
@@ -49,12 +57,17 @@ class FakeStore final : public store::Store {
     r.last_seq = last_seq_;
     return r;
   }
-  core::Result<std::vector<store::StoredEvent>> readAfter(uint64_t after, size_t limit) override {
+  using store::Store::readAfter;
+  core::Result<std::vector<store::StoredEvent>> readAfter(uint64_t after, size_t limit,
+                                                         uint64_t* examined_to) override {
+    if (examined_to != nullptr) *examined_to = after;
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<store::StoredEvent> out;
     for (const auto& e : events_) {
       if (e.seq > after && out.size() < limit) out.push_back(e);
     }
+    if (examined_to != nullptr && !out.empty()) *examined_to = out.back().seq;
+    if (examined_to != nullptr && out.size() < limit) *examined_to = std::max(*examined_to, damaged_to_);
     return out;
   }
   core::Result<std::optional<store::StoredEvent>> event(uint64_t) override { return unsupported(); }
@@ -118,6 +131,7 @@ class FakeStore final : public store::Store {
   }
   mutable std::mutex mu_;
   std::vector<store::StoredEvent> events_;
+  uint64_t damaged_to_ = 0;  // the newest damaged seq
   uint64_t last_seq_ = 0;
   std::map<std::string, uint64_t> cursors_;
   std::map<std::string, std::string> state_;

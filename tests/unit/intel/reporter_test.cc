@@ -139,6 +139,16 @@ TEST(ReporterTest, EventsDeletedBeforeTheyWereReadAreCounted) {
   ASSERT_TRUE(second.isOk()) << second.status().toString();
   EXPECT_EQ(second->events_missed, 3u);
   EXPECT_EQ(second->cursor, first->cursor + 3 + second->events_read);
+  // Damaged rows after the last readable one: counted, and the cursor moves past them.
+  store.addDamaged(2);
+  auto third = (*r)->runOnce();
+  ASSERT_TRUE(third.isOk()) << third.status().toString();
+  EXPECT_EQ(third->events_missed, 2u);
+  EXPECT_EQ(third->cursor, second->cursor + 2);
+  auto fourth = (*r)->runOnce();
+  ASSERT_TRUE(fourth.isOk()) << fourth.status().toString();
+  EXPECT_EQ(fourth->events_missed, 0u);
+  EXPECT_EQ(fourth->cursor, third->cursor);
 }
 
 TEST(ReporterTest, ConfigurationErrorsNameTheKey) {
