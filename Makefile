@@ -35,15 +35,14 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/drosera run
 
-# Every test: unit and integration tests on the release build, then the unit tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then a short run of each fuzz target. The
-# sanitizer tree builds (at the lowest priority) while the release tests run: most of those
-# wait on sockets and child processes, which leaves the cores idle.
-#
-# The unit tests run once, in the sanitizer tree; the release tree builds the binary (and
-# intel_test, for the few tests the sanitizers slow too much: tests/CMakeLists.txt) and runs every
-# other test: integration, CRS, traps, dashboard, load. Each tree builds one target,
-# make_test_targets (CMakeLists.txt). `make unit` still runs every unit test in release.
+# Every test: the integration tests (and the CRS, traps, dashboard and load suites) on the
+# release build, then the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, then a
+# short run of each fuzz target. The unit tests run once, in the sanitizer tree; the release
+# tree builds the binary, the benchmarks and intel_test, for the few unit tests the sanitizers
+# slow too much (CTest label unsanitized, tests/CMakeLists.txt). Each tree builds one target,
+# make_test_targets (CMakeLists.txt). The sanitizer tree builds (at the lowest priority) while
+# the release tests run: most of those wait on sockets and child processes, which leaves the
+# cores idle. `make unit` runs every unit test in release.
 test: test-deps deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target make_test_targets
 	@scripts/install-deps.sh fuzz

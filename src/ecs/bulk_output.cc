@@ -16,9 +16,9 @@
 namespace drosera::ecs {
 namespace {
 
-// Server errors for one document (that others went in beside) before it is dead-lettered: with
-// the backoff at its default ceiling (60 s, jittered), at least about 8 minutes of a cluster
-// failing that document, longer than a node's restart.
+// Server errors for one document, each in a request where other documents went in, before it is
+// dead-lettered: at the default backoff (doubling from 1 s to 60 s, jittered) 5 to 10 minutes of
+// a cluster failing that document while it takes others.
 constexpr int kMaxServerErrors = 16;
 
 constexpr char kBulkPath[] =
@@ -429,7 +429,6 @@ BulkOutput::Turn BulkOutput::sendBatch() {
     } else if (s >= 500 || s == 0) {
       again = true;
       ++retries;
-      ++sel[i]->server_errors;
       failing.push_back(i);
     } else {
       std::string type = "unknown", reason;
@@ -453,15 +452,15 @@ BulkOutput::Turn BulkOutput::sendBatch() {
       if (!deadLetter(*sel[i], s, type, reason)) again = true;
     }
   }
-  // A document that fails with a server error kMaxServerErrors times, when other documents in
-  // a request with it went in, is that document's problem (a mapping the cluster chokes on, a
-  // plugin that throws): dead-lettered, so that it stops holding the stream. While every
-  // document fails alike, the cluster is the problem: sent again until it recovers.
-  if (!failing.empty()) {
+  // A document that fails with a server error kMaxServerErrors times, each time in a request
+  // where other documents went in, is that document's problem (a mapping the cluster chokes on,
+  // a plugin that throws): dead-lettered, so that it stops holding the stream. A server error
+  // while nothing goes in (the cluster down, or the document sent alone in a quiet moment) says
+  // nothing about the document and is not counted: sent again until the cluster takes it.
+  if (!failing.empty() && created + duplicates > 0) {
     for (size_t i : failing) {
       Item& it = *sel[i];
-      if (created + duplicates > 0) it.others_went_in = true;
-      if (it.server_errors < kMaxServerErrors || !it.others_went_in) continue;
+      if (++it.server_errors < kMaxServerErrors) continue;
       static const nlohmann::json kNone;
       const auto& wrapper = items[i];
       const auto& item = wrapper.is_object() && !wrapper.empty() ? wrapper.begin().value() : kNone;

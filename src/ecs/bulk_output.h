@@ -83,8 +83,7 @@ class BulkOutput {
     std::string index;
     std::string doc;
     bool done = false;
-    int server_errors = 0;     // answers of 5xx (or no status) for this document
-    bool others_went_in = false;  // in a request where other documents were indexed
+    int server_errors = 0;  // 5xx (or no status) for it in requests where others went in
   };
   struct Turn {
     double delay_s = 0;

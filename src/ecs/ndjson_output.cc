@@ -245,9 +245,11 @@ core::Result<uint64_t> NdjsonOutput::writeBatch() {
   const uint64_t gap = store::missedSeqs(cursor_, *events, examined);
   if (events->empty()) {
     if (examined <= cursor_) return uint64_t{0};
-    // Only damaged rows: the cursor moves past them.
-    spdlog::warn("ecs ndjson output: {} events between seqs {} and {} are damaged (the store "
-                 "names them)", gap, cursor_ + 1, examined);
+    // Nothing readable, only missing seqs (damaged rows, and perhaps some that retention
+    // deleted): the cursor moves past them.
+    spdlog::warn("ecs ndjson output: {} events between seqs {} and {} were deleted by retention "
+                 "before they were written, or are damaged (the store names those)",
+                 gap, cursor_ + 1, examined);
     cursor_ = examined;
     if (!store_.setCursor(config_.cursor_name, cursor_)) cursor_unsaved_ = true;
     std::lock_guard lock(stats_mu_);

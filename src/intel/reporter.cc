@@ -705,13 +705,15 @@ core::Result<ReportStats> Reporter::runOnceImpl() {
     if (!batch) return batch.status();
     if (batch->empty()) {
       if (examined <= *cursor) break;
-      // Only damaged rows: the cursor moves past them.
+      // Nothing readable, only missing seqs (damaged rows, and perhaps some that retention
+      // deleted): the cursor moves past them, and the next batch goes on from there.
       if (!(s = store_->setCursor(kCursor, examined))) return s;
-      spdlog::warn("misp: {} events between seqs {} and {} are damaged (the store names them)",
+      spdlog::warn("misp: {} events between seqs {} and {} were deleted by retention before "
+                   "they were reported, or are damaged (the store names those)",
                    examined - *cursor, *cursor + 1, examined);
       stats.events_missed += examined - *cursor;
       stats.cursor = examined;
-      break;
+      continue;
     }
     if (!(s = processBatch(*batch, &stats))) return s;
     // Only now: the aggregates are stored and every transport has its copy durable.

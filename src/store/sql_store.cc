@@ -891,7 +891,8 @@ Status decodeEvent(Decompressor& dec, const Decompressor::Loader& load, std::str
 }
 
 // A damaged body (the database or its file altered underneath): named, then left out. At most
-// 20 lines a minute (a lost dictionary damages a million events at once), then a count.
+// 20 lines a minute (a lost dictionary damages a million events at once); the count of those
+// not named is logged with the first damaged row of a later minute (not at all if none comes).
 void logUnreadable(uint64_t seq, const Status& why) {
   static std::mutex mu;
   static std::chrono::steady_clock::time_point window;
@@ -1749,23 +1750,37 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
   // A body that cannot be decoded (a damaged row) is left out and logged: the readers (outputs,
   // the MISP reporter) see a gap in the seqs, count it as missed and go on, instead of failing
   // on that row for ever. A dictionary the database cannot deliver now is an error (retried).
+  // Rows are fetched `limit` at a time (those past a full batch are not used), at most
+  // kMaxExamined per call: a long run of damaged rows (a lost dictionary damages a million)
+  // ends the call early, with what it found, and the reader comes back for more. A dictionary
+  // found missing is not asked for again within the call.
+  constexpr size_t kMaxExamined = 10000;
+  std::unordered_set<uint32_t> missing;
+  const Decompressor::Loader load = [&](uint32_t id) -> Result<std::optional<std::string>> {
+    if (missing.count(id) != 0) return std::optional<std::string>();
+    auto d = loader_(id);
+    if (d && !d.value()) missing.insert(id);
+    return d;
+  };
+  size_t examined = 0;
   for (;;) {
     Status inner;
     size_t rows = 0;
-    const size_t want = limit - out.size();
     auto st = r_->run(
         "SELECT seq, body FROM event_bodies WHERE seq > ? ORDER BY seq LIMIT ?",
-        std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(want))},
+        std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(limit))},
         [&](const Row& r) {
-          if (!inner) return;
           ++rows;
+          if (!inner || out.size() == limit) return;
+          ++examined;
           StoredEvent se;
           se.seq = static_cast<uint64_t>(r.i64(0));
-          after_seq = se.seq;
-          auto d = decodeEvent(decompressor_, loader_, r.bytes(1), true, &scratch, &se.event);
+          auto d = decodeEvent(decompressor_, load, r.bytes(1), true, &scratch, &se.event);
           if (d) {
+            after_seq = se.seq;
             out.push_back(std::move(se));
           } else if (d.code() == Status::Code::kCorruption) {
+            after_seq = se.seq;
             logUnreadable(se.seq, d);
           } else {
             inner = d;
@@ -1774,7 +1789,8 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
     if (!st) return st;
     if (!inner) return inner;
     if (examined_to != nullptr) *examined_to = after_seq;
-    if (out.size() == limit || rows < want) return out;  // full, or no more rows
+    if (out.size() == limit || rows < limit) return out;  // full, or no more rows
+    if (examined >= kMaxExamined) return out;  // damaged rows: the reader comes back
   }
 }
 

@@ -766,6 +766,32 @@ TEST_P(StoreTest, ADamagedBodyIsLeftOutOfReadsAndListsNotFailingThem) {
   EXPECT_EQ(damaged.status().code(), core::Status::Code::kCorruption);
 }
 
+// A long run of damaged rows (a lost dictionary damages every event it compressed) is examined
+// at most 10,000 rows per call: the call ends early, holding the reader lock no longer, and
+// says how far it got; the reader comes back for the rest.
+TEST_P(StoreTest, ALongRunOfDamagedRowsIsExaminedInBoundedSteps) {
+  for (int b = 0; b < 11; ++b) {
+    std::vector<core::Event> batch;
+    for (int i = 0; i < 1000; ++i) {
+      batch.push_back(event("r" + std::to_string(b * 1000 + i), kBase + b * 1000 + i));
+    }
+    ASSERT_EQ(insertOk(batch).inserted, 1000u);
+  }
+  ASSERT_TRUE(exec("UPDATE event_bodies SET body = " + bytesLiteral(std::string("\x01\xff\x00", 3)) +
+                   " WHERE seq <= 10500")
+                  .isOk());
+  uint64_t examined = 0;
+  auto first = store_->readAfter(0, 1000, &examined);
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  EXPECT_TRUE(first->empty());
+  EXPECT_EQ(examined, 10000u);
+  auto second = store_->readAfter(examined, 1000, &examined);
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  ASSERT_EQ(second->size(), 500u);
+  EXPECT_EQ(second->front().seq, 10501u);
+  EXPECT_EQ(examined, 11000u);
+}
+
 TEST_P(StoreTest, AFailingBatchLeavesNothingBehind) {
   Model m;
   std::mt19937_64 rng(3);
