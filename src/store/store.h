@@ -172,7 +172,9 @@ class Store {
   // Damaged rows are left out (and logged); `*examined_to` gets the largest seq looked at
   // (after_seq when there was none), so that a reader moves past damaged rows at the end of a
   // batch instead of reading them again. Every seq after after_seq up to it that the batch
-  // lacks is missed: missedSeqs().
+  // lacks is missed: missedSeqs(). A call examines at most 10,000 rows, so a run of damaged
+  // rows can cut a batch short (even empty) before the end: the end is a call that examined
+  // nothing (examined_to == after_seq).
   virtual core::Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit,
                                                            uint64_t* examined_to) = 0;
   core::Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit) {
