@@ -331,16 +331,40 @@ bool FileTailer::retire(Source& s) {
   const uint64_t end = s.offset + s.buffer.size();
   if (end < static_cast<uint64_t>(st.st_size)) return false;  // not read to its end yet
   if (!s.buffer.empty()) {
-    // What is left will never form a whole record (a line cut by a full disk, an entry whose
-    // writer died): one rejected record, and the end committed so that no restart waits for it.
+    // What is left will never be ended by a newline. A JSON record that lacks only its newline
+    // (a writer that ends its records otherwise, or stopped just before the newline) is stored;
+    // anything else (a line cut by a full disk, an entry whose writer died) is one rejected
+    // record. Either way its end is committed, so that no restart waits for it.
+    std::vector<core::Event> last;
+    const size_t first = s.buffer.find_first_not_of(" \t\r\n");
+    const bool json = first != std::string::npos && s.buffer[first] == '{' &&
+                      config_.format != "modsec2-native";
+    if (json) {
+      ParseContext ctx;
+      ctx.sensor = sensor_;
+      ctx.utc_offset_minutes = config_.utc_offset_minutes;
+      ctx.fallback_time_us = now();
+      core::Result<core::Event> e = config_.format == "modsec3-json"   ? parseV3Json(s.buffer, ctx)
+                                    : config_.format == "modsec2-json" ? parseV2Json(s.buffer, ctx)
+                                                                       : parseRecord(s.buffer, ctx);
+      if (e) {
+        e->sensor = sensor_;
+        last.push_back(std::move(*e));
+      } else if (e.status().code() == core::Status::Code::kUnavailable) {
+        error("parse: " + e.status().message());  // out of memory: tried again later
+        return false;
+      }
+    }
     const store::FileOffset off{positionKey(s, end), config_.path, end, now()};
-    auto r = collector_.write({}, {off});
+    auto r = collector_.write(last, {off});
     if (!r) {
       error("store: " + r.status().message());
       return false;
     }
-    if (!blank(s.buffer)) {
-      std::lock_guard lock(mu_);
+    std::lock_guard lock(mu_);
+    if (!last.empty()) {
+      events_ += r->inserted;
+    } else if (!blank(s.buffer)) {
       ++rejected_;
       skipped_bytes_ += s.buffer.size();
     }

@@ -174,6 +174,33 @@ TEST_F(TailerTest, RotatedFileEndingInAPartialLineIsLeftAndCounted) {
   EXPECT_EQ(collector_->stats().duplicates.load(), 0u);
 }
 
+// A rotated file whose last JSON record lacks only its newline: the record is stored when the
+// file is left, not counted as rejected (it used to be).
+TEST_F(TailerTest, ARecordLackingOnlyItsNewlineIsStoredWhenItsFileIsLeft) {
+  std::string last = jsonLine("a-2");
+  last.pop_back();  // the newline
+  append(log_, jsonLine("a-1") + last);
+  auto t = tailer("auto", {.rotation_grace_us = 10 * kSecond});
+  drain(*t);
+  EXPECT_EQ(storedIds(), (std::multiset<std::string>{"a-1"}));  // it may still be written
+  fs::rename(log_, log_.string() + ".1");
+  append(log_, jsonLine("b-1"));
+  drain(*t);
+  clock_us_ += 11 * kSecond;
+  t->pollOnce();
+  auto st = status(*t);
+  EXPECT_TRUE(st["rotated_offset"].is_null()) << st;
+  EXPECT_EQ(st["rejected"], 0) << st;
+  EXPECT_EQ(st.value("skipped_bytes", uint64_t{0}), 0u) << st;
+  EXPECT_EQ(storedIds(), (std::multiset<std::string>{"a-1", "a-2", "b-1"}));
+  EXPECT_EQ(savedOffsetMax(), fs::file_size(log_.string() + ".1"));
+  // A restart stores nothing twice.
+  t.reset();
+  auto again = tailer("auto", {.rotation_grace_us = 10 * kSecond});
+  drain(*again);
+  EXPECT_EQ(storedIds(), (std::multiset<std::string>{"a-1", "a-2", "b-1"}));
+}
+
 // Fix: after a restart the tailer went back to the rotated file with a partial end, for ever.
 TEST_F(TailerTest, RestartReadsARotatedFileWithAPartialEndAlongsideAndLeavesIt) {
   const std::string partial = jsonLine("a-2").substr(0, 40);
