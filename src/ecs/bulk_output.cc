@@ -9,6 +9,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/json_text.h"
 #include "ecs/es_auth.h"
@@ -20,6 +23,30 @@ namespace {
 // dead-lettered: at the default backoff (doubling from 1 s to 60 s, jittered) 5 to 10 minutes of
 // a cluster failing that document while it takes others.
 constexpr int kMaxServerErrors = 16;
+
+// One item of a _bulk answer: its status (0 when missing or outside 100..599: unknown, sent
+// again) and its error's type and reason (empty when it has none).
+struct ItemAnswer {
+  int status = 0;
+  std::string type, reason;
+};
+
+ItemAnswer itemAnswer(const nlohmann::json& wrapper) {
+  ItemAnswer a;
+  if (!wrapper.is_object() || wrapper.empty()) return a;
+  const auto& item = wrapper.begin().value();
+  if (!item.is_object()) return a;
+  if (item.contains("status") && item["status"].is_number()) {
+    const double d = item["status"].get<double>();
+    if (d >= 100 && d < 600) a.status = static_cast<int>(d);
+  }
+  if (item.contains("error") && item["error"].is_object()) {
+    const auto& e = item["error"];
+    if (e.contains("type") && e["type"].is_string()) a.type = e["type"].get<std::string>();
+    if (e.contains("reason") && e["reason"].is_string()) a.reason = e["reason"].get<std::string>();
+  }
+  return a;
+}
 
 constexpr char kBulkPath[] =
     "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
@@ -406,17 +433,12 @@ BulkOutput::Turn BulkOutput::sendBatch() {
   bool again = false;
   uint64_t created = 0, duplicates = 0, retries = 0;
   std::string refused;  // the cluster refused documents for a reason of its own
-  std::vector<size_t> failing;  // documents answered 5xx (or no status) this time
+  // Documents answered 5xx (or no status) this time, with their answers.
+  std::vector<std::pair<size_t, ItemAnswer>> failing;
   const auto& items = j["items"];
   for (size_t i = 0; i < sel.size(); ++i) {
-    const auto& wrapper = items[i];
-    const nlohmann::json* item = nullptr;
-    if (wrapper.is_object() && !wrapper.empty()) item = &wrapper.begin().value();
-    int s = 0;
-    if (item && item->is_object() && item->contains("status") && (*item)["status"].is_number()) {
-      const double d = (*item)["status"].get<double>();
-      if (d >= 100 && d < 600) s = static_cast<int>(d);  // anything else: unknown, sent again
-    }
+    ItemAnswer a = itemAnswer(items[i]);
+    const int s = a.status;
     if (s >= 200 && s < 300) {
       sel[i]->done = true;
       ++created;
@@ -429,16 +451,10 @@ BulkOutput::Turn BulkOutput::sendBatch() {
     } else if (s >= 500 || s == 0) {
       again = true;
       ++retries;
-      failing.push_back(i);
+      failing.emplace_back(i, std::move(a));
     } else {
-      std::string type = "unknown", reason;
-      if (item->contains("error") && (*item)["error"].is_object()) {
-        const auto& e = (*item)["error"];
-        if (e.contains("type") && e["type"].is_string()) type = e["type"].get<std::string>();
-        if (e.contains("reason") && e["reason"].is_string()) {
-          reason = e["reason"].get<std::string>();
-        }
-      }
+      const std::string type = a.type.empty() ? "unknown" : a.type;
+      const std::string& reason = a.reason;
       if (s == 401 || s == 403 || s == 404 || type == "security_exception" ||
           type == "cluster_block_exception" || type == "index_not_found_exception") {
         // The cluster refuses the index, not the document (privileges that do not cover the
@@ -458,24 +474,11 @@ BulkOutput::Turn BulkOutput::sendBatch() {
   // while nothing goes in (the cluster down, or the document sent alone in a quiet moment) says
   // nothing about the document and is not counted: sent again until the cluster takes it.
   if (!failing.empty() && created + duplicates > 0) {
-    for (size_t i : failing) {
+    for (const auto& [i, a] : failing) {
       Item& it = *sel[i];
       if (++it.server_errors < kMaxServerErrors) continue;
-      static const nlohmann::json kNone;
-      const auto& wrapper = items[i];
-      const auto& item = wrapper.is_object() && !wrapper.empty() ? wrapper.begin().value() : kNone;
-      std::string type = "server_error", reason;
-      if (item.is_object() && item.contains("error") && item["error"].is_object()) {
-        const auto& e = item["error"];
-        if (e.contains("type") && e["type"].is_string()) type = e["type"].get<std::string>();
-        if (e.contains("reason") && e["reason"].is_string()) reason = e["reason"].get<std::string>();
-      }
-      int s = 0;
-      if (item.is_object() && item.contains("status") && item["status"].is_number()) {
-        s = static_cast<int>(std::clamp(item["status"].get<double>(), 0.0, 999.0));
-      }
-      if (deadLetter(it, s, type, reason + " (" + std::to_string(it.server_errors) +
-                                        " server errors)")) {
+      if (deadLetter(it, a.status, a.type.empty() ? "server_error" : a.type,
+                     a.reason + " (" + std::to_string(it.server_errors) + " server errors)")) {
         --retries;
       }
     }
