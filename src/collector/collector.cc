@@ -468,7 +468,8 @@ std::string Collector::statusJson() const {
   }
   if (auto s = store_->stats()) {
     j["store"] = {{"events", s->events}, {"attackers", s->attackers}, {"bytes", s->bytes},
-                  {"last_seq", s->last_seq}, {"schema_version", s->schema_version}};
+                  {"last_seq", s->last_seq}, {"unfolded", s->unfolded},
+                  {"schema_version", s->schema_version}};
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

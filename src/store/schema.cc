@@ -206,6 +206,15 @@ constexpr std::string_view kV2Postgres = R"sql(
 ALTER TABLE event_bodies ALTER COLUMN body SET STORAGE EXTERNAL;
 )sql";
 
+// Version 3: the aggregates (rollups, attackers, ip_hours, ip_rules) are folded from the events
+// behind the inserts, in steps of many batches (sql_store.cc, foldBehind): writer.aggregated_seq
+// says up to which seq they hold the events. A database of version 2 kept them up with every
+// batch, so they hold all of its events.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE writer ADD COLUMN aggregated_seq BIGINT NOT NULL DEFAULT 0;
+UPDATE writer SET aggregated_seq = last_seq;
+)sql";
+
 constexpr const char* kOurTables[] = {"events", "writer", "rollups", "attackers", "sensors"};
 
 core::Status tableExists(Db& db, std::string_view name, bool* exists) {
@@ -282,6 +291,7 @@ std::string migrationSql(int version, Dialect dialect) {
       if (dialect == Dialect::kPostgres) sql += kV2Postgres;
       return sql;
     }
+    case 3: return std::string(kV3);
     default: DROSERA_CHECK(false && "no such schema version");
   }
   return {};

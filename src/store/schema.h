@@ -11,7 +11,7 @@ namespace drosera::store::internal {
 
 // The version this build writes. A database at a lower version is upgraded when opened; one at
 // a higher version is refused.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Brings the database behind `db` to kSchemaVersion in one transaction (PostgreSQL: under an
 // advisory lock, so collectors starting together migrate once). Refuses a newer database and
@@ -42,7 +42,7 @@ enum RollupKind : int {
 };
 
 // Rollup levels as stored in rollups.level. Totals (kKindTotal, kKindAlerts) have minute, hour
-// and day rows, written with each batch. Dimensions have hour rows, written with each batch;
+// and day rows, dimensions hour rows, folded from the events behind the inserts (sql_store.cc);
 // day rows and one all-time row per key (bucket 0) are folded from the hours once a day is
 // over (writer.folded_until), and kept up to date from then on.
 enum RollupLevel : int { kLevelMinute = 0, kLevelHour = 1, kLevelDay = 2, kLevelAll = 3 };

@@ -4,9 +4,11 @@
 // row, so writers (several collectors may share a database) run one after the other and seq
 // increases in commit order; SQLite's BEGIN IMMEDIATE does the same for its single writer.
 // Inserting a batch: encode and compress outside the transaction, find duplicates already
-// stored, insert the new events with consecutive seqs, then fold the batch into the rollups,
-// the attackers, the sensors and the rule labels (one upsert per distinct key, not per event),
-// store the file offsets, and commit.
+// stored, insert the new events with consecutive seqs, update seq_hours, the sensors and the
+// rule labels (one upsert per distinct key, not per event), store the file offsets, and commit.
+// The aggregates (rollups, attackers, ip_hours, ip_rules) are folded from the stored events
+// behind the inserts, many batches at a time (see "Folding"), and brought up to date before
+// any read of them.
 //
 // Reads: on a second connection, in a read transaction when they take several statements.
 // Aggregates filtered by time only come from the rollups (per minute for counts, per hour, per
@@ -62,6 +64,10 @@ constexpr uint64_t kRetrainEvents = 1'000'000;   // a fresh dictionary every mil
 constexpr size_t kDictionaryBytes = 64 * 1024;
 constexpr size_t kAttackerCacheRows = 500'000;
 constexpr size_t kKeyCacheEntries = 1'000'000;
+// Events an insert lets the aggregates fall behind before it folds them (docs/store.md,
+// "Folding"), and the most one fold transaction takes (its rows are held in memory, ~0.5 KB each).
+constexpr int64_t kFoldEvents = 50'000;
+constexpr int64_t kFoldChunk = 65'536;
 constexpr size_t kKeepBufferBytes = 4 << 20;  // insert()'s buffers, kept between calls up to this
 
 // The largest multiple of g at or before t (the smallest representable one when none is).
@@ -585,6 +591,63 @@ EventDims dimsOf(const ScanRow& r, const KeysView& k) {
   return d;
 }
 
+// A stored event as the aggregates see it, its bytes owned: the deltas and attacker updates keep
+// views into them until their transaction commits, so they live in a deque (whose elements stay
+// put) that outlives it.
+struct StoredDims {
+  int64_t seq = 0, time_us = 0, port = 0, status = 0, flags = 0;
+  std::string ip, sensor, method, path, ua, keys;
+  KeysView k;            // decoded from `keys`
+  bool damaged = false;  // `keys` cannot be decoded: counted nowhere
+};
+
+// Appends the rows `sql` (selecting kScanColumns) returns to *out, their keys decoded.
+Status readStoredDims(Db& db, const std::string& sql, const std::vector<Param>& params,
+                      std::deque<StoredDims>* out) {
+  const size_t first = out->size();
+  auto st = db.run(sql, params, [&](const Row& r) {
+    ScanRow s;
+    std::string_view keys;
+    fillScanRow(r, &s, &keys);
+    StoredDims& d = out->emplace_back();
+    d.seq = s.seq;
+    d.time_us = s.time_us;
+    d.port = s.port;
+    d.status = s.status;
+    d.flags = s.flags;
+    d.ip = s.ip;
+    d.sensor = s.sensor;
+    d.method = s.method;
+    d.path = pathOf(s.uri);
+    d.ua = s.ua;
+    d.keys = keys;
+  });
+  if (!st) return st;
+  for (size_t i = first; i < out->size(); ++i) {
+    StoredDims& d = (*out)[i];
+    d.damaged = !decodeKeys(d.keys, &d.k);
+  }
+  return Status::ok();
+}
+
+EventDims dimsOf(const StoredDims& s) {
+  EventDims d;
+  d.time_us = s.time_us;
+  d.ip = s.ip;
+  d.sensor = s.sensor;
+  d.method = s.method;
+  d.path = s.path;
+  d.ua = s.ua;
+  d.port = s.port;
+  d.status = s.status;
+  d.alert = isAlert(static_cast<int>(s.flags));
+  d.rules = &s.k.rule_ids;
+  d.tags = &s.k.tags;
+  d.categories = &s.k.categories;
+  d.traps = &s.k.traps;
+  return d;
+}
+
 // Decimal keys, interned: the views stay valid as long as the table lives.
 class Numbers {
  public:
@@ -844,16 +907,18 @@ class PerIpDeltas {
   std::map<std::pair<std::string_view, int>, int64_t> rules_;
 };
 
-// Adds every stored event of `ip` to its per-address rows (an address that became tracked),
-// in chunks through the ip index. `ip` must stay valid until the deltas are flushed.
-Status countStoredEvents(Db& db, std::string_view ip, PerIpDeltas* deltas) {
-  std::vector<Param> params{Param(ip), Param(int64_t{0}), Param(static_cast<int64_t>(kScanChunk))};
+// Adds every stored event of `ip` up to `max_seq` to its per-address rows (an address that
+// became tracked), in chunks through the ip index. `ip` must stay valid until the deltas are
+// flushed.
+Status countStoredEvents(Db& db, std::string_view ip, int64_t max_seq, PerIpDeltas* deltas) {
+  std::vector<Param> params{Param(ip), Param(int64_t{0}), Param(max_seq),
+                            Param(static_cast<int64_t>(kScanChunk))};
   KeysView keys;
   for (;;) {
     size_t rows = 0;
     Status inner;
     auto st = db.run(
-        "SELECT seq, time_us, flags, keys FROM events WHERE src_ip = ? AND seq > ? "
+        "SELECT seq, time_us, flags, keys FROM events WHERE src_ip = ? AND seq > ? AND seq <= ? "
         "ORDER BY seq LIMIT ?",
         params, [&](const Row& r) {
           if (!inner) return;
@@ -911,6 +976,18 @@ void logUnreadable(uint64_t seq, const Status& why) {
   }
 }
 
+// A fold that failed (the next insert or read folds again): at most one line a minute.
+void logFoldFailure(const Status& why) {
+  static std::mutex mu;
+  static std::chrono::steady_clock::time_point last;
+  std::lock_guard lock(mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (last != std::chrono::steady_clock::time_point() && now - last < std::chrono::minutes(1)) return;
+  last = now;
+  spdlog::warn("store: folding stored events into the aggregates failed; the next insert or "
+               "read does it again: {}", why.message());
+}
+
 constexpr const char* kAttackerColumns =
     "ip, first_seen_us, last_seen_us, events, events_with_rules, categories, traps, sensors, "
     "flagged";
@@ -947,7 +1024,7 @@ Status backfillV2(Db& db) {
   if (!st) return st;
   PerIpDeltas deltas;
   for (const std::string& ip : ips) {
-    if (auto c = countStoredEvents(db, ip, &deltas); !c) return c;
+    if (auto c = countStoredEvents(db, ip, kMaxI64, &deltas); !c) return c;
     if (deltas.size() >= 20000) {
       if (auto f = deltas.flush(db); !f) return f;
     }
@@ -987,6 +1064,10 @@ class SqlStore final : public Store {
   Result<std::vector<FileOffset>> fileOffsets() override;
   Result<RetentionResult> applyRetention(int64_t older_than_us, uint64_t max_bytes) override;
   Result<StoreStats> stats() override;
+  Status foldPending() override {
+    std::lock_guard lock(write_mu_);
+    return foldBehind();
+  }
 
  private:
   // A write transaction holding the writer row (see the top of the file).
@@ -1007,10 +1088,10 @@ class SqlStore final : public Store {
       open_ = true;
       const std::string sql =
           s_.dialect_ == Dialect::kPostgres
-              ? "SELECT last_seq, event_count, folded_until, generation, last_key_id FROM writer "
-                "WHERE id = 1 FOR UPDATE"
-              : "SELECT last_seq, event_count, folded_until, generation, last_key_id FROM writer "
-                "WHERE id = 1";
+              ? "SELECT last_seq, event_count, folded_until, generation, last_key_id, "
+                "aggregated_seq FROM writer WHERE id = 1 FOR UPDATE"
+              : "SELECT last_seq, event_count, folded_until, generation, last_key_id, "
+                "aggregated_seq FROM writer WHERE id = 1";
       bool found = false;
       auto st = s_.w_->run(sql, {}, [&](const Row& r) {
         found = true;
@@ -1019,6 +1100,7 @@ class SqlStore final : public Store {
         if (!r.isNull(2)) folded_until = r.i64(2);
         generation = r.i64(3);
         last_key_id = r.i64(4);
+        aggregated_seq = r.i64(5);
       });
       if (!st) return st;
       if (!found) return Status::corruption("store: the writer row is missing");
@@ -1031,9 +1113,11 @@ class SqlStore final : public Store {
       std::vector<Param> p{Param(new_last_seq), Param(event_delta)};
       p.push_back(folded_until ? Param(*folded_until) : Param());
       p.emplace_back(last_key_id);
+      p.emplace_back(aggregated_seq);
       auto st = s_.w_->run(
           "UPDATE writer SET last_seq = ?, event_count = event_count + ?, "
-          "generation = generation + 1, folded_until = ?, last_key_id = ? WHERE id = 1",
+          "generation = generation + 1, folded_until = ?, last_key_id = ?, aggregated_seq = ? "
+          "WHERE id = 1",
           p);
       if (!st) return st;
       st = s_.w_->commit();
@@ -1070,6 +1154,7 @@ class SqlStore final : public Store {
     int64_t event_count = 0;
     int64_t generation = 0;
     int64_t last_key_id = 0;
+    int64_t aggregated_seq = 0;  // the aggregates hold the events up to here
     std::optional<int64_t> folded_until;
 
    private:
@@ -1100,12 +1185,14 @@ class SqlStore final : public Store {
   };
 
   Status resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys);
-  Status upsertAttackers(const std::vector<const core::Event*>& events,
-                         const std::vector<const EventFacts*>& facts);
   Status upsertSensorsAndRules(const std::vector<const core::Event*>& events);
-  Status updatePerIp(int64_t first_seq, const std::vector<const core::Event*>& events,
-                     const std::vector<const EventFacts*>& facts);
+  // Aggregates (see "Folding" below); write_mu_ held.
+  Status foldBehind();
+  Status foldChunk(WriteTxn& txn, int64_t upto, std::deque<StoredDims>* rows);
+  Status upsertAttackers(const std::vector<const StoredDims*>& rows);
+  Status foldPerIp(const std::vector<const StoredDims*>& rows, int64_t max_seq);
   Status foldDays(WriteTxn& txn, int64_t max_time_us);
+  void catchUp();
   Result<uint64_t> deleteOldest(std::optional<int64_t> older_than_us, uint64_t max_count);
   Result<uint64_t> usedBytes(Db& db);
   Result<uint64_t> keepPostgresUnder(uint64_t max_bytes, RetentionResult* out);
@@ -1140,7 +1227,7 @@ class SqlStore final : public Store {
   // (the writer row's generation is the one our last commit left); saves reading them back.
   std::unordered_map<std::string, AttackerRow, StringHash, std::equal_to<>> attacker_cache_;
   // An attackers row as a batch leaves it: its counts, and its sets when they changed (else they
-  // are those of the remembered row). `ip` points into the batch's events.
+  // are those of the remembered row). `ip` points into the folded rows (StoredDims).
   struct AttackerUpdate {
     std::string_view ip;
     int64_t first_seen_us = 0, last_seen_us = 0;
@@ -1259,15 +1346,12 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
   }
 
   std::vector<const core::Event*> fresh;
-  std::vector<const EventFacts*> fresh_facts;
   std::vector<size_t> fresh_index;  // into firsts
   std::vector<Param> params;
   std::vector<Param> bodies;
   int64_t seq = 0;
-  int64_t max_time = kMinI64;
   auto rows = [&] {
     fresh.clear();
-    fresh_facts.clear();
     fresh_index.clear();
     params.clear();
     bodies.clear();
@@ -1294,9 +1378,7 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
       bodies.emplace_back(seq);
       bodies.emplace_back(x.body);
       fresh.push_back(&e);
-      fresh_facts.push_back(&x.facts);
       fresh_index.push_back(i);
-      max_time = std::max(max_time, e.time_us);
     }
   };
   rows();
@@ -1318,7 +1400,6 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
       if (any) {
         st = w_->run("DELETE FROM events WHERE seq > ?", std::vector<Param>{Param(txn.last_seq)});
         if (!st) return st;
-        max_time = kMinI64;
         rows();
         if (!fresh.empty()) st = w_->runMany(kInsertEvents, 13, params);
       }
@@ -1332,31 +1413,13 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
     Status st;
     st = w_->runMany("INSERT INTO event_bodies (seq, body) VALUES (?, ?)", 2, bodies);
     if (!st) return st;
-    RollupDeltas rollups(txn.folded_until);
+    // seq_hours (event lists find a time range's seqs there) with the events; the aggregates
+    // follow behind (foldBehind).
+    PerIpDeltas seq_hours;
     for (size_t i = 0; i < fresh.size(); ++i) {
-      const core::Event& e = *fresh[i];
-      const EventFacts& f = *fresh_facts[i];
-      EventDims d;
-      d.time_us = e.time_us;
-      d.ip = e.src_ip;
-      d.sensor = e.sensor;
-      d.method = e.method;
-      d.path = f.path;
-      d.ua = e.user_agent;
-      d.port = e.dst_port;
-      d.status = e.status;
-      d.alert = f.alert;
-      d.rules = &f.rule_ids;
-      d.tags = &f.tags;
-      d.categories = &f.categories;
-      d.traps = &f.traps;
-      rollups.addEvent(d, +1);
+      seq_hours.addSeq(txn.last_seq + 1 + static_cast<int64_t>(i), fresh[i]->time_us);
     }
-    if (auto st2 = rollups.flush(*w_, [&](auto* k) { return resolveKeys(txn, k); }); !st2) {
-      return st2;
-    }
-    if (auto st2 = upsertAttackers(fresh, fresh_facts); !st2) return st2;
-    if (auto st2 = updatePerIp(txn.last_seq + 1, fresh, fresh_facts); !st2) return st2;
+    if (auto st2 = seq_hours.flush(*w_); !st2) return st2;
     if (auto st2 = upsertSensorsAndRules(fresh); !st2) return st2;
   }
 
@@ -1381,12 +1444,14 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
     if (!st) return st;
   }
 
-  if (!fresh.empty()) {
-    if (auto st = foldDays(txn, max_time); !st) return st;
-  }
   if (auto st = txn.commit(seq, static_cast<int64_t>(fresh.size())); !st) return st;
   result.inserted = fresh.size();
   result.last_seq = fresh.empty() ? 0 : static_cast<uint64_t>(seq);
+  // The batch is stored whatever happens to the fold: one that fails is done again by the next
+  // insert or read (the aggregates say how far they got).
+  if (seq - txn.aggregated_seq >= kFoldEvents) {
+    if (auto st = foldBehind(); !st) logFoldFailure(st);
+  }
   return result;
 }
 
@@ -1428,14 +1493,13 @@ Status SqlStore::resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys) {
   return w_->runMany("INSERT INTO rollup_keys (id, kind, key) VALUES (?, ?, ?)", 3, fresh);
 }
 
-Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
-                                 const std::vector<const EventFacts*>& facts) {
-  // The batch's events by address (sorted: b-tree locality, and one lock order for
-  // concurrent writers), so that an address's events are next to each other.
+Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
+  // The events by address (sorted: b-tree locality, and one lock order for concurrent
+  // writers), so that an address's events are next to each other.
   std::vector<uint32_t> order(events.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    const std::string_view x = events[a]->src_ip, y = events[b]->src_ip;
+    const std::string_view x = events[a]->ip, y = events[b]->ip;
     return x != y ? x < y : a < b;
   });
   struct Group {
@@ -1446,7 +1510,7 @@ Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
   };
   std::vector<Group> groups;
   for (uint32_t k = 0; k < order.size(); ++k) {
-    const std::string_view ip = events[order[k]]->src_ip;
+    const std::string_view ip = events[order[k]]->ip;
     if (groups.empty() || groups.back().ip != ip) groups.push_back(Group{ip, k, k, nullptr, {}});
     groups.back().end = k + 1;
   }
@@ -1498,17 +1562,16 @@ Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
     u.flagged = have != nullptr && have->flagged;
     bool sets_change = have == nullptr;
     for (uint32_t k = g.begin; k < g.end; ++k) {
-      const core::Event& e = *events[order[k]];
-      const EventFacts& f = *facts[order[k]];
+      const StoredDims& e = *events[order[k]];
       u.first_seen_us = std::min(u.first_seen_us, e.time_us);
       u.last_seen_us = std::max(u.last_seen_us, e.time_us);
       ++u.events;
-      if (f.has_rules) ++u.events_with_rules;
-      u.flagged = u.flagged || f.flagged;
+      if ((e.flags & kFlagHasRules) != 0) ++u.events_with_rules;
+      u.flagged = u.flagged || (e.flags & (kFlagHasTraps | kFlagAttackerFlagged)) != 0;
       if (!sets_change) {
         sets_change = !has(have->sensors, e.sensor);
-        for (auto c : f.categories) sets_change = sets_change || !has(have->categories, c);
-        for (auto t : f.traps) sets_change = sets_change || !has(have->traps, t);
+        for (auto c : e.k.categories) sets_change = sets_change || !has(have->categories, c);
+        for (auto t : e.k.traps) sets_change = sets_change || !has(have->traps, t);
       }
     }
     if (!sets_change) {
@@ -1535,10 +1598,10 @@ Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
       u.sets->sensors = have->sensors;
     }
     for (uint32_t k = g.begin; k < g.end; ++k) {
-      const EventFacts& f = *facts[order[k]];
-      add(&u.sets->sensors, events[order[k]]->sensor);
-      for (auto c : f.categories) add(&u.sets->categories, c);
-      for (auto t : f.traps) add(&u.sets->traps, t);
+      const StoredDims& e = *events[order[k]];
+      add(&u.sets->sensors, e.sensor);
+      for (auto c : e.k.categories) add(&u.sets->categories, c);
+      for (auto t : e.k.traps) add(&u.sets->traps, t);
     }
     blobs.push_back(encodeSet(u.sets->categories));
     blobs.push_back(encodeSet(u.sets->traps));
@@ -1592,17 +1655,13 @@ Status SqlStore::upsertAttackers(const std::vector<const core::Event*>& events,
       9, full);
 }
 
-// seq_hours for every event; ip_hours and ip_rules for the tracked addresses (those that were
-// already, and those this batch takes to kTrackedIpEvents: counted from their stored events,
-// this batch's included). After upsertAttackers(): pending_attackers_ has the new counts.
-Status SqlStore::updatePerIp(int64_t first_seq, const std::vector<const core::Event*>& events,
-                             const std::vector<const EventFacts*>& facts) {
+// ip_hours and ip_rules for the tracked addresses (those that were already, and those these
+// events take to kTrackedIpEvents: counted from their stored events up to `max_seq`, these
+// included). After upsertAttackers(): pending_attackers_ has the new counts.
+Status SqlStore::foldPerIp(const std::vector<const StoredDims*>& events, int64_t max_seq) {
   PerIpDeltas deltas;
   std::unordered_map<std::string_view, uint64_t> in_batch;
-  for (size_t i = 0; i < events.size(); ++i) {
-    deltas.addSeq(first_seq + static_cast<int64_t>(i), events[i]->time_us);
-    ++in_batch[events[i]->src_ip];
-  }
+  for (const StoredDims* e : events) ++in_batch[e->ip];
   std::unordered_set<std::string_view> tracked;
   std::vector<std::string_view> newly;
   for (const AttackerUpdate& a : pending_attackers_) {
@@ -1611,15 +1670,14 @@ Status SqlStore::updatePerIp(int64_t first_seq, const std::vector<const core::Ev
     if (a.events >= kTrackedIpEvents + it->second) tracked.insert(it->first);
     else if (a.events >= kTrackedIpEvents) newly.push_back(it->first);
   }
-  for (size_t i = 0; i < events.size(); ++i) {
-    const core::Event& e = *events[i];
-    if (tracked.count(e.src_ip) != 0) {
-      deltas.addIp(e.src_ip, e.time_us, facts[i]->alert, facts[i]->rule_ids, +1);
+  for (const StoredDims* e : events) {
+    if (tracked.count(e->ip) != 0) {
+      deltas.addIp(e->ip, e->time_us, isAlert(static_cast<int>(e->flags)), e->k.rule_ids, +1);
     }
   }
   std::sort(newly.begin(), newly.end());
   for (std::string_view ip : newly) {
-    if (auto st = countStoredEvents(*w_, ip, &deltas); !st) return st;
+    if (auto st = countStoredEvents(*w_, ip, max_seq, &deltas); !st) return st;
   }
   return deltas.flush(*w_);
 }
@@ -1665,6 +1723,67 @@ Status SqlStore::upsertSensorsAndRules(const std::vector<const core::Event*>& ev
       "INSERT INTO rules (rule_id, message) VALUES (?, ?) ON CONFLICT (rule_id) DO UPDATE "
       "SET message = excluded.message WHERE rules.message <> excluded.message",
       2, p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Folding: the aggregates (rollups, attackers, ip_hours, ip_rules) are kept up from the stored
+// events behind the inserts, kFoldEvents at a time, not with every batch: the upserts of keys
+// that many batches share (an hour's rules, paths and user agents, an address that keeps
+// coming) are done once. writer.aggregated_seq says up to which seq they hold the events; every
+// read of an aggregate and every retention chunk first folds what is missing (so what they
+// answer is exact), and the fold reads the events from the database, so it is the same after a
+// crash, whoever inserted them (another collector, another process).
+
+// Folds the events after aggregated_seq, kFoldChunk at a time, each chunk in a transaction.
+Status SqlStore::foldBehind() {
+  for (;;) {
+    std::deque<StoredDims> rows;  // outlives txn: the attacker updates point into it
+    WriteTxn txn(*this);
+    if (auto st = txn.begin(); !st) return st;
+    if (txn.aggregated_seq >= txn.last_seq) return Status::ok();
+    const int64_t upto = std::min(txn.last_seq, txn.aggregated_seq + kFoldChunk);
+    if (auto st = foldChunk(txn, upto, &rows); !st) return st;
+    if (auto st = txn.commit(txn.last_seq, 0); !st) return st;
+  }
+}
+
+// Folds the events with seq in (txn.aggregated_seq, upto] into the aggregates, in txn. `rows`
+// (empty, kept until txn commits) receives them.
+Status SqlStore::foldChunk(WriteTxn& txn, int64_t upto, std::deque<StoredDims>* rows) {
+  auto st = readStoredDims(
+      *w_, std::string("SELECT ") + kScanColumns + " FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
+      {Param(txn.aggregated_seq), Param(upto)}, rows);
+  if (!st) return st;
+  std::vector<const StoredDims*> good;
+  good.reserve(rows->size());
+  int64_t max_time = kMinI64;
+  RollupDeltas rollups(txn.folded_until);
+  for (const StoredDims& r : *rows) {
+    if (r.damaged) {
+      logUnreadable(static_cast<uint64_t>(r.seq), Status::corruption("its keys cannot be decoded"));
+      continue;
+    }
+    good.push_back(&r);
+    max_time = std::max(max_time, r.time_us);
+    rollups.addEvent(dimsOf(r), +1);
+  }
+  if (!good.empty()) {
+    st = rollups.flush(*w_, [&](auto* k) { return resolveKeys(txn, k); });
+    if (st) st = upsertAttackers(good);
+    if (st) st = foldPerIp(good, upto);
+    if (st) st = foldDays(txn, max_time);
+    if (!st) return st;
+  }
+  txn.aggregated_seq = upto;
+  return Status::ok();
+}
+
+// Before a read of the aggregates. A fold that fails (a full disk) is logged and the read
+// answers from the aggregates as they are, a little behind (stats().unfolded says how much),
+// rather than not at all.
+void SqlStore::catchUp() {
+  std::lock_guard lock(write_mu_);
+  if (auto st = foldBehind(); !st) logFoldFailure(st);
 }
 
 // Folds the hour rows of the days that are over (by the newest event time seen) into day rows
@@ -1888,6 +2007,7 @@ Result<std::vector<AttackerRow>> SqlStore::attackers(const AttackerQuery& query)
   std::vector<AttackerRow> out;
   const size_t limit = std::min(query.limit, kMaxPage);
   if (limit == 0) return out;
+  catchUp();
   const char* order = nullptr;
   if (query.order == "last_seen") order = "last_seen_us";
   else if (query.order == "events") order = "events";
@@ -1938,6 +2058,7 @@ Result<std::vector<AttackerRow>> SqlStore::attackers(const AttackerQuery& query)
 }
 
 Result<std::optional<AttackerRow>> SqlStore::attacker(const std::string& ip) {
+  catchUp();
   std::lock_guard lock(read_mu_);
   std::optional<AttackerRow> out;
   Status inner;
@@ -2046,6 +2167,7 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
   std::vector<TopItem> out;
   const int kind = kindOf(dimension);
   if (kind < 0) return Status::invalidArgument("store: unknown dimension");
+  catchUp();
   limit = std::min(limit, kMaxPage);
   if (limit == 0) return out;
   std::lock_guard lock(read_mu_);
@@ -2134,6 +2256,7 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
 Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& filter,
                                                           int64_t bucket_us) {
   if (bucket_us <= 0) return Status::invalidArgument("store: bucket_us must be positive");
+  catchUp();
   const bool has_from = filter.from_us != 0, has_to = filter.to_us != 0;
   if (has_from && has_to) {
     if (filter.from_us >= filter.to_us) return std::vector<CountBucket>{};
@@ -2379,8 +2502,14 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
   uint64_t deleted = 0;
   while (deleted < max_count) {
     const uint64_t want = std::min<uint64_t>(kRetentionChunk, max_count - deleted);
+    // Own the rows' bytes (the rollup deltas keep views into them until flushed), and those of
+    // the events folded first: what the aggregates subtract they must hold.
+    std::deque<StoredDims> folded, gone;
     WriteTxn txn(*this);
     if (auto st = txn.begin(); !st) return st;
+    if (txn.aggregated_seq < txn.last_seq) {
+      if (auto st = foldChunk(txn, txn.last_seq, &folded); !st) return st;
+    }
     std::string sql = std::string("SELECT ") + kScanColumns + " FROM events";
     std::vector<Param> params;
     if (older_than_us) {
@@ -2390,21 +2519,7 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
     sql += " ORDER BY time_us, seq LIMIT ?";
     params.emplace_back(want);
 
-    // Own the rows' bytes: the rollup deltas keep views into them until flushed.
-    struct Gone {
-      int64_t seq, time_us, port, status, flags;
-      std::string ip, sensor, method, path, ua, keys;
-    };
-    std::deque<Gone> gone;
-    auto st = w_->run(sql, params, [&](const Row& r) {
-      ScanRow s;
-      std::string_view keys;
-      fillScanRow(r, &s, &keys);
-      gone.push_back(Gone{s.seq, s.time_us, s.port, s.status, s.flags, std::string(s.ip),
-                          std::string(s.sensor), std::string(s.method),
-                          std::string(pathOf(s.uri)), std::string(s.ua), std::string(keys)});
-    });
-    if (!st) return st;
+    if (auto st = readStoredDims(*w_, sql, params, &gone); !st) return st;
     if (gone.empty()) break;
 
     RollupDeltas rollups(txn.folded_until);
@@ -2413,7 +2528,7 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
     std::unordered_set<std::string_view> tracked;
     {
       std::set<std::string_view> ips;
-      for (const Gone& g : gone) ips.insert(g.ip);
+      for (const StoredDims& g : gone) ips.insert(g.ip);
       std::vector<Param> p(ips.begin(), ips.end());
       std::vector<std::string_view> order(ips.begin(), ips.end());
       auto s2 = w_->runMany("SELECT events FROM attackers WHERE ip = ?", 1, p,
@@ -2424,28 +2539,13 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
                             });
       if (!s2) return s2;
     }
-    std::deque<KeysView> keys(gone.size());
     std::vector<Param> seqs;
-    for (size_t i = 0; i < gone.size(); ++i) {
-      const Gone& g = gone[i];
-      if (auto ks = decodeKeys(g.keys, &keys[i]); !ks) return ks;
-      EventDims d;
-      d.time_us = g.time_us;
-      d.ip = g.ip;
-      d.sensor = g.sensor;
-      d.method = g.method;
-      d.path = g.path;
-      d.ua = g.ua;
-      d.port = g.port;
-      d.status = g.status;
-      d.alert = isAlert(static_cast<int>(g.flags));
-      d.rules = &keys[i].rule_ids;
-      d.tags = &keys[i].tags;
-      d.categories = &keys[i].categories;
-      d.traps = &keys[i].traps;
-      rollups.addEvent(d, -1);
-      if (tracked.count(g.ip) != 0) per_ip.addIp(g.ip, g.time_us, d.alert, keys[i].rule_ids, -1);
+    for (const StoredDims& g : gone) {
       seqs.emplace_back(g.seq);
+      if (g.damaged) continue;  // never folded (foldChunk): nothing to take out
+      const EventDims d = dimsOf(g);
+      rollups.addEvent(d, -1);
+      if (tracked.count(g.ip) != 0) per_ip.addIp(g.ip, g.time_us, d.alert, g.k.rule_ids, -1);
     }
     if (auto s2 = w_->runMany("DELETE FROM events WHERE seq = ?", 1, seqs); !s2) return s2;
     if (auto s2 = w_->runMany("DELETE FROM event_bodies WHERE seq = ?", 1, seqs); !s2) return s2;
@@ -2548,15 +2648,18 @@ Result<uint64_t> SqlStore::keepPostgresUnder(uint64_t max_bytes, RetentionResult
 }
 
 Result<StoreStats> SqlStore::stats() {
+  catchUp();
   std::lock_guard lock(read_mu_);
   ReadTxn txn(*r_);
   if (auto st = txn.begin(); !st) return st;
   StoreStats s;
   s.schema_version = kSchemaVersion;
-  auto st = r_->run("SELECT last_seq, event_count FROM writer WHERE id = 1", {}, [&](const Row& r) {
-    s.last_seq = static_cast<uint64_t>(r.i64(0));
-    s.events = static_cast<uint64_t>(r.i64(1));
-  });
+  auto st = r_->run("SELECT last_seq, event_count, aggregated_seq FROM writer WHERE id = 1", {},
+                    [&](const Row& r) {
+                      s.last_seq = static_cast<uint64_t>(r.i64(0));
+                      s.events = static_cast<uint64_t>(r.i64(1));
+                      s.unfolded = static_cast<uint64_t>(std::max<int64_t>(0, r.i64(0) - r.i64(2)));
+                    });
   if (!st) return st;
   st = r_->run("SELECT COUNT(*) FROM attackers", {},
                [&](const Row& r) { s.attackers = static_cast<uint64_t>(r.i64(0)); });

@@ -158,6 +158,7 @@ struct StoreStats {
   uint64_t attackers = 0;
   uint64_t bytes = 0;            // database size on disk (approximate for PostgreSQL)
   uint64_t last_seq = 0;
+  uint64_t unfolded = 0;         // events the aggregates do not hold yet (foldPending())
   int schema_version = 0;
 };
 
@@ -222,6 +223,13 @@ class Store {
   virtual core::Result<RetentionResult> applyRetention(int64_t older_than_us,
                                                        uint64_t max_bytes) = 0;
   virtual core::Result<StoreStats> stats() = 0;
+
+  // The aggregates (attackers, counts over time, top, stats().attackers) follow the inserts
+  // some thousands of events behind and are brought up to date by every read of them, so what
+  // they answer is exact (when that fold fails, on a full disk say, the read logs it and answers
+  // from what was folded). This brings them up to date now, or says why it cannot (a benchmark
+  // counts the work it leaves; a caller about to be idle may spare the next read the wait).
+  virtual core::Status foldPending() { return core::Status::ok(); }
 };
 
 struct SqliteOptions {
