@@ -5,9 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <filesystem>
+#include <set>
+#include <utility>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "collector/collector.h"
@@ -19,6 +24,10 @@ namespace {
 constexpr size_t kReadChunk = 4u << 20;
 constexpr size_t kBatch = 500;
 constexpr uint64_t kFingerprintBytes = 256;
+
+int64_t mtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
 
 std::string identOf(const struct stat& st) {
   return std::to_string(static_cast<uint64_t>(st.st_dev)) + ":" +
@@ -137,24 +146,73 @@ bool FileTailer::resume() {
     return true;
   };
   // The file at the path, where it was left; without a saved position it is read from byte 0.
-  int64_t saved_us = 0;
-  reopen(config_.path, cur_, saved_us);
-  // A file rotated away with bytes left to read (renamed while we were down, or while its late
-  // writes were still read): the one saved last. Read alongside, as after a rotation.
-  int64_t newest = -1;
-  for (const auto& sib : siblings(config_.path)) {
-    Source s;
-    struct stat st {};
-    if (reopen(sib, s, saved_us) && s.ident != cur_.ident && ::fstat(s.fd, &st) == 0 &&
-        s.offset < static_cast<uint64_t>(st.st_size) && saved_us > newest) {
-      closeFile(old_);
-      old_ = std::move(s);
-      s = Source{};
-      newest = saved_us;
-    }
-    closeFile(s);
+  // `reference`: the last-modified time of the file that holds the newest saved position, the
+  // one read last before the restart.
+  int64_t saved_us = 0, newest_saved = -1, reference = INT64_MIN;
+  struct stat path_st {};
+  const std::string path_ident =
+      ::stat(config_.path.c_str(), &path_st) == 0 ? identOf(path_st) : "";
+  if (reopen(config_.path, cur_, saved_us)) {
+    newest_saved = saved_us;
+    reference = mtimeNs(path_st);
   }
-  if (old_.fd >= 0) old_.rotated_at_us = now();
+  // Files rotated away with bytes left to read, oldest first:
+  //  * with a saved position and bytes past it (rotated while we were down, or left while their
+  //    late writes were still read);
+  //  * without one, written after the file read last (rotated away whole while we were down,
+  //    after two rotations or more; or a copytruncate copy); older ones are history from
+  //    before (left alone), and so is every sibling on a first start.
+  struct Left {
+    Source s;
+    int64_t mtime = 0;
+  };
+  std::vector<Left> left;
+  std::vector<std::pair<std::string, int64_t>> unknown;  // siblings without a saved position
+  std::set<std::string> seen{path_ident};
+  for (const auto& sib : siblings(config_.path)) {
+    struct stat st {};
+    if (::stat(sib.c_str(), &st) != 0 || !seen.insert(identOf(st)).second) continue;
+    Source s;
+    if (!reopen(sib, s, saved_us)) {
+      unknown.emplace_back(sib, mtimeNs(st));
+      continue;
+    }
+    if (saved_us > newest_saved) {
+      newest_saved = saved_us;
+      reference = mtimeNs(st);
+    }
+    if (s.offset < static_cast<uint64_t>(st.st_size)) {
+      left.push_back(Left{std::move(s), mtimeNs(st)});
+    } else {
+      closeFile(s);
+    }
+  }
+  // No file holds a saved position any more (copytruncate while we were down: the file at the
+  // path was emptied, and its copy is a new file): the siblings written after the last save.
+  if (reference == INT64_MIN) {
+    for (const auto& o : *offsets) {
+      if (o.path == config_.path) reference = std::max(reference, o.updated_us * 1000);
+    }
+  }
+  if (reference != INT64_MIN) {
+    for (const auto& [sib, mtime] : unknown) {
+      Source s;
+      if (mtime >= reference && openFile(s, sib, 0)) left.push_back(Left{std::move(s), mtime});
+    }
+  }
+  std::sort(left.begin(), left.end(),
+            [](const Left& a, const Left& b) { return a.mtime < b.mtime; });
+  // The newest is read alongside the file at the path, as after a rotation (it may still be
+  // written); the others before it, each to its end.
+  for (size_t i = 0; i < left.size(); ++i) {
+    if (i + 1 < left.size()) {
+      left[i].s.superseded = true;
+      backlog_.push_back(std::move(left[i].s));
+    } else {
+      old_ = std::move(left[i].s);
+      old_.rotated_at_us = now();
+    }
+  }
   return true;
 }
 
@@ -184,6 +242,11 @@ uint64_t FileTailer::pollOnce() {
     error(std::string("cannot open: ") + std::strerror(errno));
   }
   uint64_t handled = 0;
+  if (!backlog_.empty()) {
+    bool ok = true;
+    handled += pollSource(backlog_.front(), ok);
+    if (ok && retire(backlog_.front())) backlog_.pop_front();
+  }
   if (old_.fd >= 0) {
     bool ok = true;
     handled += pollSource(old_, ok);
@@ -200,6 +263,7 @@ uint64_t FileTailer::pollOnce() {
   std::lock_guard lock(mu_);
   offset_ = cur_.offset;
   old_offset_ = old_.fd >= 0 ? static_cast<int64_t>(old_.offset) : -1;
+  backlog_files_ = backlog_.size();
   return handled;
 }
 
@@ -413,6 +477,7 @@ std::string FileTailer::statusJson() const {
                       {"sensor", sensor_},
                       {"offset", offset_},
                       {"rotated_offset", nullptr},
+                      {"rotated_backlog", backlog_files_},
                       {"events", events_},
                       {"rejected", rejected_},
                       {"skipped_bytes", skipped_bytes_},

@@ -9,13 +9,15 @@
 // position it reached (device, inode, fingerprint, offset) in one store transaction, so a crash
 // or restart neither loses nor duplicates a record; a rotated file with bytes left to read (renamed
 // while the collector was down, or while its late writes were still read) is found among the
-// path's siblings (<path>.1, <path>-2026...) and read again from its position.
+// path's siblings (<path>.1, <path>-2026...) and read again from its position, and so are the
+// files rotated away whole while it was down (read from their start, oldest first).
 // Thread-safety: start/stop from the owner; pollOnce() from one thread at a time (the tailer's
 // own once started); statusJson() from any thread.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -48,7 +50,8 @@ class FileTailer {
   // One pass over what is available (tests); returns the records handled (stored or rejected).
   uint64_t pollOnce();
   // {"path", "sensor", "offset" (in the file at the path), "rotated_offset" (in the rotated file
-  // still read; null when none), "events", "rejected" (records), "skipped_bytes", "last_error"}.
+  // still read; null when none), "rotated_backlog" (older rotated files a restart found, still to
+  // read), "events", "rejected" (records), "skipped_bytes", "last_error"}.
   std::string statusJson() const;
 
  private:
@@ -83,11 +86,15 @@ class FileTailer {
   // Used by the polling thread only.
   Source cur_;  // the file at the path
   Source old_;  // the file before it, rotated away, read while it may still be written
+  // Older rotated files a restart found with bytes left (several rotations while the collector
+  // was down), oldest first: each read to its end and left, before old_.
+  std::deque<Source> backlog_;
   bool resumed_ = false;
   // Shared with statusJson().
   mutable std::mutex mu_;
   uint64_t offset_ = 0;      // cur_.offset as of the last pass
   int64_t old_offset_ = -1;  // old_.offset as of the last pass; -1: no rotated file open
+  size_t backlog_files_ = 0;  // backlog_.size() as of the last pass
   uint64_t events_ = 0;
   uint64_t rejected_ = 0;
   uint64_t skipped_bytes_ = 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -308,6 +309,67 @@ TEST_F(TailerTest, SecondRotationLeavesTheOldestFile) {
   EXPECT_EQ(storedIds(), (std::multiset<std::string>{"a-1", "b-1", "b-2", "c-1"}));
   EXPECT_EQ(status(*t)["rotated_offset"], fs::file_size(one));
   EXPECT_EQ(status(*t)["offset"], fs::file_size(log_));
+}
+
+// Fix: a restart read only one rotated file, so a file rotated away whole while the collector
+// was down (two rotations) was never read. Now every file left is read, oldest first; rotated
+// files from before the one read last are history and stay unread.
+TEST_F(TailerTest, RestartAfterTwoRotationsReadsEveryFileLeftOldestFirst) {
+  const std::string one = log_.string() + ".1", two = log_.string() + ".2";
+  const std::string history = log_.string() + ".9";
+  append(history, jsonLine("z-1"));  // rotated long before drosera read this log
+  fs::last_write_time(history, fs::file_time_type::clock::now() - std::chrono::hours(24));
+  append(log_, jsonLine("a-1"));
+  drain(*tailer("auto", {.rotation_grace_us = 10 * kSecond}));
+  // Down: the file read last gets more, then two rotations.
+  append(log_, jsonLine("a-2"));
+  fs::rename(log_, one);
+  append(log_, jsonLine("b-1") + jsonLine("b-2"));
+  fs::rename(one, two);
+  fs::rename(log_, one);
+  append(log_, jsonLine("c-1"));
+  auto t = tailer("auto", {.rotation_grace_us = 10 * kSecond});
+  drain(*t);
+  std::vector<std::string> in_order;  // by seq: the oldest file's records first
+  auto stored = collector_->store().readAfter(0, 100);
+  ASSERT_TRUE(stored) << stored.status().message();
+  for (const auto& e : *stored) in_order.push_back(e.event.unique_id);
+  EXPECT_EQ(in_order, (std::vector<std::string>{"a-1", "a-2", "b-1", "b-2", "c-1"}));
+  EXPECT_EQ(status(*t)["rotated_backlog"], 0);
+  EXPECT_EQ(status(*t)["rotated_offset"], fs::file_size(one));
+  clock_us_ += 11 * kSecond;
+  drain(*t);
+  EXPECT_TRUE(status(*t)["rotated_offset"].is_null());
+  // Another restart reads nothing again.
+  t.reset();
+  auto again = tailer("auto", {.rotation_grace_us = 10 * kSecond});
+  drain(*again);
+  EXPECT_EQ(storedIds().size(), 5u);
+  EXPECT_EQ(collector_->stats().duplicates.load(), 0u);
+  EXPECT_EQ(status(*again)["rotated_backlog"], 0);
+}
+
+// Fix: copytruncate while the collector was down lost the records written after its last
+// save: they are only in the copy, a new file without a saved position. The copy is read from
+// its start; what was stored already is a duplicate.
+TEST_F(TailerTest, RestartReadsTheCopyOfALogTruncatedWhileDown) {
+  clock_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count() -
+              10 * kSecond;  // the saves happen before the copy is written, as in life
+  const fs::path history = log_.string() + ".5";
+  append(history, jsonLine("z-1"));
+  fs::last_write_time(history, fs::file_time_type::clock::now() - std::chrono::hours(24));
+  append(log_, jsonLine("a-1"));
+  drain(*tailer());
+  append(log_, jsonLine("a-2"));
+  fs::copy_file(log_, log_.string() + ".1");
+  fs::resize_file(log_, 0);
+  append(log_, "\n" + jsonLine("b-1"));  // its first bytes differ: seen as truncated
+  auto t = tailer();
+  drain(*t);
+  EXPECT_EQ(storedIds(), (std::multiset<std::string>{"a-1", "a-2", "b-1"}));
+  EXPECT_EQ(collector_->stats().duplicates.load(), 1u);
 }
 
 // Fix: in native mode a run of bytes without a newline grew the buffer without limit.
