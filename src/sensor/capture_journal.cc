@@ -1,6 +1,7 @@
 #include "sensor/capture_journal.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -149,6 +150,18 @@ core::Result<std::unique_ptr<CaptureJournal>> CaptureJournal::open(const Options
   }
   ::close(fd);
   j->next_seq_ = seq + 1;
+  // A checkpoint past the end of the data (a power loss kept the synced checkpoint but not the
+  // last records it covered, which were cut above) starts at the end: the records appended from
+  // now on take the positions and seqs of the lost ones, and must be read, not skipped.
+  if (j->checkpoint_pos_.segment == last &&
+      (j->checkpoint_pos_.offset > off || j->checkpoint_seq_ > j->next_seq_)) {
+    spdlog::warn("capture journal: the checkpoint (seq {}, offset {}) is past the end of the "
+                 "journal's data (seq {}, offset {}), lost in a power failure; going on from the "
+                 "end",
+                 j->checkpoint_seq_, j->checkpoint_pos_.offset, j->next_seq_.load(), off);
+    j->checkpoint_pos_ = {last, off};
+    j->checkpoint_seq_ = j->next_seq_;
+  }
   // A checkpoint before the oldest segment (segments deleted) starts at the oldest segment.
   const uint64_t oldest = j->segments_.begin()->first;
   if (j->checkpoint_pos_.segment < oldest || !j->segments_.count(j->checkpoint_pos_.segment)) {
