@@ -573,13 +573,15 @@ void forEachKey(const EventDims& d, int kind, Num& number, const Fn& fn) {
   }
 }
 
-EventDims dimsOf(const ScanRow& r, const KeysView& k) {
+// From a row (ScanRow, StoredDims: the same member names), its path and its decoded keys.
+template <typename RowLike>
+EventDims dimsFrom(const RowLike& r, std::string_view path, const KeysView& k) {
   EventDims d;
   d.time_us = r.time_us;
   d.ip = r.ip;
   d.sensor = r.sensor;
   d.method = r.method;
-  d.path = pathOf(r.uri);
+  d.path = path;
   d.ua = r.ua;
   d.port = r.port;
   d.status = r.status;
@@ -590,6 +592,8 @@ EventDims dimsOf(const ScanRow& r, const KeysView& k) {
   d.traps = &k.traps;
   return d;
 }
+
+EventDims dimsOf(const ScanRow& r, const KeysView& k) { return dimsFrom(r, pathOf(r.uri), k); }
 
 // A stored event as the aggregates see it, its bytes owned: the deltas and attacker updates keep
 // views into them until their transaction commits, so they live in a deque (whose elements stay
@@ -630,23 +634,7 @@ Status readStoredDims(Db& db, const std::string& sql, const std::vector<Param>& 
   return Status::ok();
 }
 
-EventDims dimsOf(const StoredDims& s) {
-  EventDims d;
-  d.time_us = s.time_us;
-  d.ip = s.ip;
-  d.sensor = s.sensor;
-  d.method = s.method;
-  d.path = s.path;
-  d.ua = s.ua;
-  d.port = s.port;
-  d.status = s.status;
-  d.alert = isAlert(static_cast<int>(s.flags));
-  d.rules = &s.k.rule_ids;
-  d.tags = &s.k.tags;
-  d.categories = &s.k.categories;
-  d.traps = &s.k.traps;
-  return d;
-}
+EventDims dimsOf(const StoredDims& s) { return dimsFrom(s, s.path, s.k); }
 
 // Decimal keys, interned: the views stay valid as long as the table lives.
 class Numbers {
