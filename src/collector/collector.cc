@@ -162,11 +162,6 @@ void Collector::stop() {
   if (maintenance_.joinable()) maintenance_.join();
   for (auto& t : tailers_) t->stop();
   server_->stop(2.0);
-  // Nothing is inserted any more: fold what the aggregates do not hold yet, so that the first
-  // read after the next start does not wait for it (a fold left undone is done then anyway).
-  if (auto st = store_->foldPending(); !st) {
-    spdlog::warn("collector: folding the last events into the aggregates: {}", st.message());
-  }
 }
 
 std::string Collector::baseUrl() const {

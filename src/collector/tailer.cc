@@ -42,7 +42,9 @@ uint64_t fnv1a(std::string_view s) {
 
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
-// Files in the folder of `path` that a rotation may have produced: <name>.<x>, <name>-<x>.
+// Files in the folder of `path` that a rotation may have produced: <name>.<x> and <name>-<x>,
+// <x> made of digits and the separators of dates (.1, -20261130, .2026-11-30_1200); not
+// <name>.bak, <name>-site2 (another log), nor compressed files.
 std::vector<std::string> siblings(const std::string& path) {
   std::vector<std::string> out;
   const std::filesystem::path p(path);
@@ -51,9 +53,9 @@ std::vector<std::string> siblings(const std::string& path) {
   for (const auto& e : std::filesystem::directory_iterator(
            p.has_parent_path() ? p.parent_path() : std::filesystem::path("."), ec)) {
     const std::string n = e.path().filename().string();
-    if (n.size() > name.size() && n.rfind(name, 0) == 0 &&
+    if (n.size() > name.size() + 1 && n.rfind(name, 0) == 0 &&
         (n[name.size()] == '.' || n[name.size()] == '-') &&
-        n.find(".gz") == std::string::npos && n.find(".xz") == std::string::npos) {
+        n.find_first_not_of("0123456789.-_", name.size() + 1) == std::string::npos) {
       out.push_back(e.path().string());
     }
   }
@@ -78,6 +80,7 @@ FileTailer::~FileTailer() {
   stop();
   closeFile(cur_);
   closeFile(old_);
+  for (Source& s : backlog_) closeFile(s);
 }
 
 void FileTailer::start() {
@@ -159,9 +162,10 @@ bool FileTailer::resume() {
   // Files rotated away with bytes left to read, oldest first:
   //  * with a saved position and bytes past it (rotated while we were down, or left while their
   //    late writes were still read);
-  //  * without one, written after the file read last (rotated away whole while we were down,
-  //    after two rotations or more; or a copytruncate copy); older ones are history from
-  //    before (left alone), and so is every sibling on a first start.
+  //  * without one, written after the last save or the last write of the file read last,
+  //    whichever is earlier (rotated away whole while we were down, after two rotations or
+  //    more; or a copytruncate copy); older ones are history from before (left alone), and so
+  //    is every sibling on a first start.
   struct Left {
     Source s;
     int64_t mtime = 0;
@@ -187,12 +191,16 @@ bool FileTailer::resume() {
       closeFile(s);
     }
   }
-  // No file holds a saved position any more (copytruncate while we were down: the file at the
-  // path was emptied, and its copy is a new file): the siblings written after the last save.
-  if (reference == INT64_MIN) {
-    for (const auto& o : *offsets) {
-      if (o.path == config_.path) reference = std::max(reference, o.updated_us * 1000);
-    }
+  // Written after the last save also counts: the file read last may have had late writes
+  // after a newer one was rotated away. And when no file holds a saved position any more
+  // (copytruncate while we were down: the file at the path was emptied, its copy is a new file),
+  // the last save is all there is.
+  int64_t last_save = INT64_MIN;
+  for (const auto& o : *offsets) {
+    if (o.path == config_.path) last_save = std::max(last_save, o.updated_us * 1000);
+  }
+  if (last_save != INT64_MIN) {
+    reference = reference == INT64_MIN ? last_save : std::min(reference, last_save);
   }
   if (reference != INT64_MIN) {
     for (const auto& [sib, mtime] : unknown) {
@@ -203,7 +211,7 @@ bool FileTailer::resume() {
   std::sort(left.begin(), left.end(),
             [](const Left& a, const Left& b) { return a.mtime < b.mtime; });
   // The newest is read alongside the file at the path, as after a rotation (it may still be
-  // written); the others before it, each to its end.
+  // written); the others in the backlog, the oldest first, each to its end.
   for (size_t i = 0; i < left.size(); ++i) {
     if (i + 1 < left.size()) {
       left[i].s.superseded = true;

@@ -87,7 +87,8 @@ class FileTailer {
   Source cur_;  // the file at the path
   Source old_;  // the file before it, rotated away, read while it may still be written
   // Older rotated files a restart found with bytes left (several rotations while the collector
-  // was down), oldest first: each read to its end and left, before old_.
+  // was down), oldest first: the front one is read a chunk a pass (beside old_ and cur_) to its
+  // end, then left.
   std::deque<Source> backlog_;
   bool resumed_ = false;
   // Shared with statusJson().

@@ -153,8 +153,9 @@ core::Result<std::unique_ptr<CaptureJournal>> CaptureJournal::open(const Options
   // A checkpoint past the end of the data (a power loss kept the synced checkpoint but not the
   // last records it covered, which were cut above) starts at the end: the records appended from
   // now on take the positions and seqs of the lost ones, and must be read, not skipped.
-  if (j->checkpoint_pos_.segment == last &&
-      (j->checkpoint_pos_.offset > off || j->checkpoint_seq_ > j->next_seq_)) {
+  const bool clamp = j->checkpoint_pos_.segment == last &&
+                     (j->checkpoint_pos_.offset > off || j->checkpoint_seq_ > j->next_seq_);
+  if (clamp) {
     spdlog::warn("capture journal: the checkpoint (seq {}, offset {}) is past the end of the "
                  "journal's data (seq {}, offset {}), lost in a power failure; going on from the "
                  "end",
@@ -170,6 +171,12 @@ core::Result<std::unique_ptr<CaptureJournal>> CaptureJournal::open(const Options
   }
   auto st = j->openSegmentForAppend(last, false);
   if (!st) return st;
+  if (clamp) {
+    // On disk too: another crash before the next checkpoint must not start past the captures
+    // appended meanwhile (at the lost positions).
+    st = j->checkpoint(j->checkpoint_seq_, j->checkpoint_pos_);
+    if (!st) return st;
+  }
   return j;
 }
 

@@ -209,10 +209,14 @@ ALTER TABLE event_bodies ALTER COLUMN body SET STORAGE EXTERNAL;
 // Version 3: the aggregates (rollups, attackers, ip_hours, ip_rules) are folded from the events
 // behind the inserts, in steps of many batches (sql_store.cc, foldBehind): writer.aggregated_seq
 // says up to which seq they hold the events. A database of version 2 kept them up with every
-// batch, so they hold all of its events.
+// batch, so they hold all of its events. last_key_id is renamed so that a collector of an older
+// version still running on a shared PostgreSQL database fails to write (its inserts are retried
+// by the sensors until it is upgraded) instead of counting its batches in the aggregates, which
+// the folds would then count again.
 constexpr std::string_view kV3 = R"sql(
 ALTER TABLE writer ADD COLUMN aggregated_seq BIGINT NOT NULL DEFAULT 0;
 UPDATE writer SET aggregated_seq = last_seq;
+ALTER TABLE writer RENAME COLUMN last_key_id TO rollup_key_id;
 )sql";
 
 constexpr const char* kOurTables[] = {"events", "writer", "rollups", "attackers", "sensors"};

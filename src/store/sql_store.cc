@@ -17,6 +17,7 @@
 #include "store/sql_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -35,6 +36,7 @@
 
 #include "store/codec.h"
 #include "store/schema.h"
+#include "store/testing.h"
 
 namespace drosera::store::internal {
 namespace {
@@ -68,6 +70,10 @@ constexpr size_t kKeyCacheEntries = 1'000'000;
 // "Folding"), and the most one fold transaction takes (its rows are held in memory, ~0.5 KB each).
 constexpr int64_t kFoldEvents = 50'000;
 constexpr int64_t kFoldChunk = 65'536;
+// The sizes in use: the constants, unless a test made them small (testing::setFoldSizesForTest).
+std::atomic<int64_t> fold_events{kFoldEvents};
+std::atomic<int64_t> fold_chunk{kFoldChunk};
+constexpr std::chrono::seconds kFoldBackoff{10};
 constexpr size_t kKeepBufferBytes = 4 << 20;  // insert()'s buffers, kept between calls up to this
 
 // The largest multiple of g at or before t (the smallest representable one when none is).
@@ -896,28 +902,25 @@ class PerIpDeltas {
 };
 
 // Adds every stored event of `ip` up to `max_seq` to its per-address rows (an address that
-// became tracked), in chunks through the ip index. `ip` must stay valid until the deltas are
-// flushed.
+// became tracked), in chunks through the ip index; a row whose keys cannot be decoded is left
+// out, as the fold leaves it out (foldChunk). `ip` must stay valid until the deltas are flushed.
 Status countStoredEvents(Db& db, std::string_view ip, int64_t max_seq, PerIpDeltas* deltas) {
   std::vector<Param> params{Param(ip), Param(int64_t{0}), Param(max_seq),
                             Param(static_cast<int64_t>(kScanChunk))};
   KeysView keys;
   for (;;) {
     size_t rows = 0;
-    Status inner;
     auto st = db.run(
         "SELECT seq, time_us, flags, keys FROM events WHERE src_ip = ? AND seq > ? AND seq <= ? "
         "ORDER BY seq LIMIT ?",
         params, [&](const Row& r) {
-          if (!inner) return;
           ++rows;
           params[1] = Param(r.i64(0));
-          inner = decodeKeys(r.bytes(3), &keys);
-          if (inner) deltas->addIp(ip, r.i64(1), isAlert(static_cast<int>(r.i64(2))),
-                                   keys.rule_ids, +1);
+          if (decodeKeys(r.bytes(3), &keys)) {
+            deltas->addIp(ip, r.i64(1), isAlert(static_cast<int>(r.i64(2))), keys.rule_ids, +1);
+          }
         });
     if (!st) return st;
-    if (!inner) return inner;
     if (rows < kScanChunk) return Status::ok();
   }
 }
@@ -964,7 +967,8 @@ void logUnreadable(uint64_t seq, const Status& why) {
   }
 }
 
-// A fold that failed (the next insert or read folds again): at most one line a minute.
+// A fold that failed (an insert or read folds again after kFoldBackoff): at most one line a
+// minute.
 void logFoldFailure(const Status& why) {
   static std::mutex mu;
   static std::chrono::steady_clock::time_point last;
@@ -1076,9 +1080,9 @@ class SqlStore final : public Store {
       open_ = true;
       const std::string sql =
           s_.dialect_ == Dialect::kPostgres
-              ? "SELECT last_seq, event_count, folded_until, generation, last_key_id, "
+              ? "SELECT last_seq, event_count, folded_until, generation, rollup_key_id, "
                 "aggregated_seq FROM writer WHERE id = 1 FOR UPDATE"
-              : "SELECT last_seq, event_count, folded_until, generation, last_key_id, "
+              : "SELECT last_seq, event_count, folded_until, generation, rollup_key_id, "
                 "aggregated_seq FROM writer WHERE id = 1";
       bool found = false;
       auto st = s_.w_->run(sql, {}, [&](const Row& r) {
@@ -1104,7 +1108,7 @@ class SqlStore final : public Store {
       p.emplace_back(aggregated_seq);
       auto st = s_.w_->run(
           "UPDATE writer SET last_seq = ?, event_count = event_count + ?, "
-          "generation = generation + 1, folded_until = ?, last_key_id = ?, aggregated_seq = ? "
+          "generation = generation + 1, folded_until = ?, rollup_key_id = ?, aggregated_seq = ? "
           "WHERE id = 1",
           p);
       if (!st) return st;
@@ -1175,12 +1179,14 @@ class SqlStore final : public Store {
   Status resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys);
   Status upsertSensorsAndRules(const std::vector<const core::Event*>& events);
   // Aggregates (see "Folding" below); write_mu_ held.
-  Status foldBehind();
+  Status foldBehind(int64_t until = kMaxI64);
   Status foldChunk(WriteTxn& txn, int64_t upto, std::deque<StoredDims>* rows);
   Status upsertAttackers(const std::vector<const StoredDims*>& rows);
   Status foldPerIp(const std::vector<const StoredDims*>& rows, int64_t max_seq);
   Status foldDays(WriteTxn& txn, int64_t max_time_us);
   void catchUp();
+  bool foldAllowed() const;
+  void foldFailed(const Status& why);
   Result<uint64_t> deleteOldest(std::optional<int64_t> older_than_us, uint64_t max_count);
   Result<uint64_t> usedBytes(Db& db);
   Result<uint64_t> keepPostgresUnder(uint64_t max_bytes, RetentionResult* out);
@@ -1231,6 +1237,7 @@ class SqlStore final : public Store {
   // Ids of rollup keys (kind byte + key): ids never change, so entries stay true whoever wrote.
   std::unordered_map<std::string, int64_t> key_ids_;
   std::vector<std::pair<std::string, int64_t>> pending_keys_;  // into key_ids_ on commit
+  std::atomic<int64_t> fold_retry_at_{0};  // steady clock ticks: see foldAllowed()
   std::mutex read_mu_;   // r_, decompressor_
   std::unique_ptr<Db> r_;
   Decompressor decompressor_;
@@ -1437,13 +1444,13 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
   result.last_seq = fresh.empty() ? 0 : static_cast<uint64_t>(seq);
   // The batch is stored whatever happens to the fold: one that fails is done again by the next
   // insert or read (the aggregates say how far they got).
-  if (seq - txn.aggregated_seq >= kFoldEvents) {
-    if (auto st = foldBehind(); !st) logFoldFailure(st);
+  if (seq - txn.aggregated_seq >= fold_events.load(std::memory_order_relaxed) && foldAllowed()) {
+    if (auto st = foldBehind(seq); !st) foldFailed(st);
   }
   return result;
 }
 
-// Ids for rollup keys: remembered, else read, else allocated from writer.last_key_id (under
+// Ids for rollup keys: remembered, else read, else allocated from writer.rollup_key_id (under
 // the writer lock, so two writers never hand out the same id).
 Status SqlStore::resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys) {
   std::vector<size_t> missing;
@@ -1722,14 +1729,17 @@ Status SqlStore::upsertSensorsAndRules(const std::vector<const core::Event*>& ev
 // answer is exact), and the fold reads the events from the database, so it is the same after a
 // crash, whoever inserted them (another collector, another process).
 
-// Folds the events after aggregated_seq, kFoldChunk at a time, each chunk in a transaction.
-Status SqlStore::foldBehind() {
+// Folds the events after aggregated_seq up to `until` (or the last stored), kFoldChunk at a
+// time, each chunk in a transaction.
+Status SqlStore::foldBehind(int64_t until) {
   for (;;) {
     std::deque<StoredDims> rows;  // outlives txn: the attacker updates point into it
     WriteTxn txn(*this);
     if (auto st = txn.begin(); !st) return st;
-    if (txn.aggregated_seq >= txn.last_seq) return Status::ok();
-    const int64_t upto = std::min(txn.last_seq, txn.aggregated_seq + kFoldChunk);
+    const int64_t end = std::min(txn.last_seq, until);
+    if (txn.aggregated_seq >= end) return Status::ok();
+    const int64_t upto =
+        std::min(end, txn.aggregated_seq + fold_chunk.load(std::memory_order_relaxed));
     if (auto st = foldChunk(txn, upto, &rows); !st) return st;
     if (auto st = txn.commit(txn.last_seq, 0); !st) return st;
   }
@@ -1768,10 +1778,34 @@ Status SqlStore::foldChunk(WriteTxn& txn, int64_t upto, std::deque<StoredDims>* 
 
 // Before a read of the aggregates. A fold that fails (a full disk) is logged and the read
 // answers from the aggregates as they are, a little behind (stats().unfolded says how much),
-// rather than not at all.
+// rather than not at all. Nothing to fold (the common case) costs one read of the writer row,
+// without the writer lock.
 void SqlStore::catchUp() {
+  if (!foldAllowed()) return;
+  {
+    std::lock_guard lock(read_mu_);
+    bool behind = true;
+    auto st = r_->run("SELECT last_seq, aggregated_seq FROM writer WHERE id = 1", {},
+                      [&](const Row& r) { behind = r.i64(1) < r.i64(0); });
+    if (st && !behind) return;
+  }
   std::lock_guard lock(write_mu_);
-  if (auto st = foldBehind(); !st) logFoldFailure(st);
+  if (auto st = foldBehind(); !st) foldFailed(st);
+}
+
+// After a failed fold, inserts and reads leave folding alone for kFoldBackoff (foldPending()
+// and retention still try): a lasting failure (a full disk, a damaged row the database refuses)
+// must not redo a fold of up to kFoldChunk events at every batch and every read.
+bool SqlStore::foldAllowed() const {
+  return std::chrono::steady_clock::now().time_since_epoch().count() >=
+         fold_retry_at_.load(std::memory_order_relaxed);
+}
+
+void SqlStore::foldFailed(const Status& why) {
+  logFoldFailure(why);
+  fold_retry_at_.store(
+      (std::chrono::steady_clock::now() + kFoldBackoff).time_since_epoch().count(),
+      std::memory_order_relaxed);
 }
 
 // Folds the hour rows of the days that are over (by the newest event time seen) into day rows
@@ -2488,14 +2522,18 @@ Result<uint64_t> SqlStore::usedBytes(Db& db) {
 Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
                                         uint64_t max_count) {
   uint64_t deleted = 0;
+  // What the aggregates subtract they must hold: fold first, in committed chunks.
+  if (auto st = foldBehind(); !st) return st;
   while (deleted < max_count) {
     const uint64_t want = std::min<uint64_t>(kRetentionChunk, max_count - deleted);
     // Own the rows' bytes (the rollup deltas keep views into them until flushed), and those of
-    // the events folded first: what the aggregates subtract they must hold.
+    // the events folded in this transaction.
     std::deque<StoredDims> folded, gone;
     WriteTxn txn(*this);
     if (auto st = txn.begin(); !st) return st;
-    if (txn.aggregated_seq < txn.last_seq) {
+    // What another writer (a second collector, another process) inserted since.
+    const bool behind = txn.aggregated_seq < txn.last_seq;
+    if (behind) {
       if (auto st = foldChunk(txn, txn.last_seq, &folded); !st) return st;
     }
     std::string sql = std::string("SELECT ") + kScanColumns + " FROM events";
@@ -2508,7 +2546,12 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
     params.emplace_back(want);
 
     if (auto st = readStoredDims(*w_, sql, params, &gone); !st) return st;
-    if (gone.empty()) break;
+    if (gone.empty()) {
+      if (behind) {
+        if (auto st = txn.commit(txn.last_seq, 0); !st) return st;
+      }
+      break;
+    }
 
     RollupDeltas rollups(txn.folded_until);
     PerIpDeltas per_ip;
@@ -2673,3 +2716,13 @@ core::Result<std::unique_ptr<Store>> openSqlStore(std::unique_ptr<Db> writer,
 }
 
 }  // namespace drosera::store::internal
+
+namespace drosera::store::testing {
+
+void setFoldSizesForTest(int64_t fold_events, int64_t fold_chunk) {
+  internal::fold_events.store(fold_events > 0 ? fold_events : internal::kFoldEvents);
+  internal::fold_chunk.store(fold_chunk > 0 ? fold_chunk : internal::kFoldChunk);
+}
+
+}  // namespace drosera::store::testing
+

@@ -224,11 +224,11 @@ class Store {
                                                        uint64_t max_bytes) = 0;
   virtual core::Result<StoreStats> stats() = 0;
 
-  // The aggregates (attackers, counts over time, top, stats().attackers) follow the inserts
-  // some thousands of events behind and are brought up to date by every read of them, so what
-  // they answer is exact (when that fold fails, on a full disk say, the read logs it and answers
-  // from what was folded). This brings them up to date now, or says why it cannot (a benchmark
-  // counts the work it leaves; a caller about to be idle may spare the next read the wait).
+  // The aggregates (attackers, counts over time, top, stats().attackers) follow the inserts up
+  // to 50,000 events behind and are brought up to date by every read of them, so what they
+  // answer is exact (when that fold fails, on a full disk say, the read logs it and answers from
+  // what was folded; reads then leave folding alone for a few seconds). This brings them up to
+  // date now, or says why it cannot (a benchmark counts the work it leaves).
   virtual core::Status foldPending() { return core::Status::ok(); }
 };
 

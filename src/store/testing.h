@@ -4,6 +4,7 @@
 // benchmark's ceiling. Not for production code.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,11 @@ core::Status postgresExecForTest(const std::string& conninfo, const std::string&
 // The process id of the PostgreSQL server behind `conninfo` when it runs on this machine (the
 // parent of a backend, read from /proc): the benchmark adds its processes' CPU time to its own.
 core::Result<int64_t> postgresServerPidForTest(const std::string& conninfo);
+
+// Makes the stores of this process fold after `fold_events` unfolded events, `fold_chunk` at a
+// time (sql_store.cc; 0: the defaults, 50,000 and 65,536), so that a test reaches the folds an
+// insert triggers and folds of several chunks with a few hundred events.
+void setFoldSizesForTest(int64_t fold_events, int64_t fold_chunk);
 
 // A bare connection with the store's own settings (WAL, synchronous, cache): the benchmark's
 // ceiling, a plain insert of the same rows into one table. Creates the file (mode 0600).

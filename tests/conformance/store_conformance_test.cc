@@ -858,8 +858,8 @@ TEST_P(StoreTest, AFailingBatchLeavesNothingBehind) {
 // The aggregates are folded from the stored events behind the inserts. A fold that fails (a
 // trigger refuses one attacker, as a constraint would) leaves the batch stored; foldPending()
 // and retention fail with its cause; reads answer from what was folded before (stats say how
-// many events are not); nothing of it is half-counted: once it can, the next read folds it
-// whole.
+// many events are not) and leave folding alone for a while; nothing of it is half-counted: once
+// it can, the fold takes it whole.
 TEST_P(StoreTest, AFailedFoldLeavesTheBatchStoredAndIsDoneAgain) {
   Model m;
   std::mt19937_64 rng(5);
@@ -893,6 +893,10 @@ TEST_P(StoreTest, AFailedFoldLeavesTheBatchStoredAndIsDoneAgain) {
   EXPECT_EQ(allSeqs().size(), 70u);
 
   removeFailure("attackers");
+  // Reads leave folding alone for a while after a failure (a lasting one must not cost a fold
+  // at every read); foldPending() tries at once.
+  expectTopMatches(folded, Dimension::kSourceIp, EventFilter{}, 1000, "backing off");
+  ASSERT_TRUE(store_->foldPending().isOk());
   for (Dimension d : {Dimension::kSourceIp, Dimension::kRule, Dimension::kUri,
                       Dimension::kSensor, Dimension::kCategory}) {
     expectTopMatches(m, d, EventFilter{}, 1000, "after the failed fold");
@@ -907,6 +911,40 @@ TEST_P(StoreTest, AFailedFoldLeavesTheBatchStoredAndIsDoneAgain) {
   ASSERT_TRUE(attackers.isOk()) << attackers.status().toString();
   for (const auto& a : attackers.value()) rows[a.ip] = a.events;
   EXPECT_EQ(rows, counted);
+}
+
+// Folds that inserts trigger, each in several chunks (small sizes for the test), count every
+// event once: an address that reaches the tracked threshold (1,000 events) inside a chunk that
+// is not its fold's last has its per-address rows counted from its events up to that chunk only,
+// the later chunks adding the rest.
+TEST_P(StoreTest, FoldsOfSeveralChunksTriggeredByInsertsCountEveryEventOnce) {
+  testing::setFoldSizesForTest(300, 128);
+  struct Reset {
+    ~Reset() { testing::setFoldSizesForTest(0, 0); }
+  } reset;
+  Model m;
+  std::mt19937_64 rng(73);
+  std::vector<core::Event> events;
+  for (int i = 0; i < 2600; ++i) {
+    core::Event e = testutil::randomEvent(rng, i, kBase, 3 * kDay);
+    if (i % 2 == 0) e.src_ip = "198.51.100.99";  // 1,300 events: tracked halfway through
+    events.push_back(std::move(e));
+  }
+  insertModel(&m, events, 97);
+  for (Dimension d : {Dimension::kSourceIp, Dimension::kRule, Dimension::kTag}) {
+    expectTopMatches(m, d, EventFilter{}, 1000, "small folds");
+  }
+  expectCountsMatch(m, EventFilter{}, kHour, "small folds");
+  EventFilter f;
+  f.ip = "198.51.100.99";
+  expectTopMatches(m, Dimension::kRule, f, 1000, "rules of the tracked address");
+  expectCountsMatch(m, f, kHour, "activity of the tracked address");
+  f.from_us = kBase + 5 * kHour;
+  f.to_us = kBase + 2 * kDay + 17 * kMinute;
+  expectCountsMatch(m, f, 3 * kHour, "activity of the tracked address in a range");
+  auto a = store_->attacker("198.51.100.99");
+  ASSERT_TRUE(a.isOk() && a->has_value());
+  EXPECT_EQ((*a)->events, 1300u);
 }
 
 // Events stored but not folded yet when the store closes (a crash, or a stop) are folded by the
@@ -932,8 +970,8 @@ TEST_P(StoreTest, EventsNotYetFoldedWhenTheStoreClosedAreFoldedOnceAfterItOpens)
   EXPECT_EQ(store_->stats()->attackers, m.top(Dimension::kSourceIp, EventFilter{}, 100000).size());
 }
 
-// A batch fails at its very end (after its attackers and rollup keys were worked out), then
-// retention commits before any other insert: nothing of the failed batch may reach what the
+// A batch fails at its very end, then retention commits (folding the stored events first)
+// before any other insert: nothing of the failed batch may reach the aggregates or what the
 // writer remembers (its attackers, its key ids), or the retried batch is counted twice.
 TEST_P(StoreTest, RetentionAfterAFailedBatchCommitsNothingOfIt) {
   std::mt19937_64 rng(11);
@@ -1816,6 +1854,19 @@ TEST_P(StoreTest, AnOlderDatabaseIsUpgradedWhenOpened) {
   }
 }
 
+// A collector of version 2 still running on a database another one upgraded (a fleet sharing
+// PostgreSQL) must not write: it would count its batches in the aggregates, which the folds of
+// version 3 count again. Its writer statements name writer.last_key_id, which version 3 renamed.
+TEST_P(StoreTest, AWriterOfSchemaTwoCannotWriteAnUpgradedStore) {
+  insertOk({event("v2-guard", kBase)});
+  auto st = exec("SELECT last_seq, event_count, folded_until, generation, last_key_id FROM writer "
+                 "WHERE id = 1");
+  ASSERT_FALSE(st.isOk());
+  EXPECT_NE(st.message().find("last_key_id"), std::string::npos) << st.toString();
+  st = exec("UPDATE writer SET last_seq = last_seq, last_key_id = 0 WHERE id = 1");
+  EXPECT_FALSE(st.isOk());
+}
+
 TEST_P(StoreTest, AVersionOneStoreWithItsEventsIsUpgradedWhenOpened) {
   // A store of schema version 1 (its tables as version 1 made them, the compressed bodies in
   // the events table) opens at the current version with every event, body and count intact,
@@ -1847,7 +1898,7 @@ TEST_P(StoreTest, AVersionOneStoreWithItsEventsIsUpgradedWhenOpened) {
           "DELETE FROM writer;";
   const std::string from = pg() ? schema_ + "." : "cur.";
   copy += "INSERT INTO writer SELECT id, last_seq, event_count, generation, folded_until, "
-          "last_key_id FROM " + from + "writer;";
+          "rollup_key_id FROM " + from + "writer;";
   for (const char* table : {"dictionaries", "rollup_keys", "rollups", "attackers",
                             "sensors", "rules", "cursors", "state", "file_offsets"}) {
     copy += std::string("INSERT INTO ") + table + " SELECT * FROM " + from + table + ";";

@@ -313,7 +313,8 @@ TEST_F(TailerTest, SecondRotationLeavesTheOldestFile) {
 
 // Fix: a restart read only one rotated file, so a file rotated away whole while the collector
 // was down (two rotations) was never read. Now every file left is read, oldest first; rotated
-// files from before the one read last are history and stay unread.
+// files from before the one read last are history and stay unread, and so are files whose
+// names are not rotations of the log.
 TEST_F(TailerTest, RestartAfterTwoRotationsReadsEveryFileLeftOldestFirst) {
   const std::string one = log_.string() + ".1", two = log_.string() + ".2";
   const std::string history = log_.string() + ".9";
@@ -328,6 +329,9 @@ TEST_F(TailerTest, RestartAfterTwoRotationsReadsEveryFileLeftOldestFirst) {
   fs::rename(one, two);
   fs::rename(log_, one);
   append(log_, jsonLine("c-1"));
+  // Not rotations of this log: a copy kept by hand, another site's log.
+  append(log_.string() + ".bak", jsonLine("y-1"));
+  append(log_.string() + "-site2", jsonLine("y-2"));
   auto t = tailer("auto", {.rotation_grace_us = 10 * kSecond});
   drain(*t);
   std::vector<std::string> in_order;  // by seq: the oldest file's records first

@@ -419,6 +419,9 @@ TEST(CaptureJournal, CheckpointPastTheDataAfterAPowerLossStartsAtTheEnd) {
   EXPECT_EQ(j->checkpointSeq(), 4u);
   EXPECT_EQ(j->checkpointPos(), recs[3].pos);
   EXPECT_EQ(j->pendingBytes(), 0u);
+  // Kept on disk: a crash now, before any new checkpoint, starts there again.
+  EXPECT_EQ(testutil::readFile(t.file("checkpoint")),
+            "drosera-journal 1 4 1 " + std::to_string(recs[3].pos.offset) + "\n");
   auto fresh = j->append("after the power loss");
   ASSERT_TRUE(fresh.isOk());
   const auto rest = readAll(*j, j->checkpointPos());
