@@ -80,10 +80,11 @@ class SqliteDb final : public Db {
   core::Status runMany(const std::string& sql, size_t per_exec, std::span<const Param> params,
                        const IndexedRowFn& on_row, std::vector<uint64_t>* changes) override {
     DROSERA_CHECK(per_exec > 0 && params.size() % per_exec == 0);
-    sqlite3_stmt* stmt = nullptr;
-    if (auto st = prepare(sql, &stmt); !st) return st;
     const size_t n = params.size() / per_exec;
     if (changes != nullptr) changes->assign(n, 0);
+    if (n == 0) return core::Status::ok();  // as on PostgreSQL: nothing to run, nothing to prepare
+    sqlite3_stmt* stmt = nullptr;
+    if (auto st = prepare(sql, &stmt); !st) return st;
     for (size_t i = 0; i < n; ++i) {
       auto st = step(stmt, params.subspan(i * per_exec, per_exec),
                      [&](const Row& r) { if (on_row) on_row(i, r); },
