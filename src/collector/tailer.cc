@@ -62,6 +62,22 @@ std::vector<std::string> siblings(const std::string& path) {
   return out;
 }
 
+// Whether the rotated file `a` is older than `b` when their last writes carry the same time
+// (copied with their times, a coarse clock): by the names a rotation gives. A small number
+// counts rotations (logrotate: .2 is older than .1); anything else is a date or a time
+// (-20261129 is older than -20261130).
+bool olderByName(const std::string& a, const std::string& b, size_t base) {
+  const std::string fa = std::filesystem::path(a).filename().string();
+  const std::string fb = std::filesystem::path(b).filename().string();
+  const std::string x = fa.substr(std::min(base + 1, fa.size()));
+  const std::string y = fb.substr(std::min(base + 1, fb.size()));
+  auto counter = [](const std::string& s) {
+    return !s.empty() && s.size() <= 4 && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (counter(x) && counter(y)) return std::stoi(x) > std::stoi(y);
+  return x < y;
+}
+
 int64_t systemNowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -169,6 +185,7 @@ bool FileTailer::resume() {
   struct Left {
     Source s;
     int64_t mtime = 0;
+    std::string path;
   };
   std::vector<Left> left;
   std::vector<std::pair<std::string, int64_t>> unknown;  // siblings without a saved position
@@ -186,7 +203,7 @@ bool FileTailer::resume() {
       reference = mtimeNs(st);
     }
     if (s.offset < static_cast<uint64_t>(st.st_size)) {
-      left.push_back(Left{std::move(s), mtimeNs(st)});
+      left.push_back(Left{std::move(s), mtimeNs(st), sib});
     } else {
       closeFile(s);
     }
@@ -205,11 +222,14 @@ bool FileTailer::resume() {
   if (reference != INT64_MIN) {
     for (const auto& [sib, mtime] : unknown) {
       Source s;
-      if (mtime >= reference && openFile(s, sib, 0)) left.push_back(Left{std::move(s), mtime});
+      if (mtime >= reference && openFile(s, sib, 0)) left.push_back(Left{std::move(s), mtime, sib});
     }
   }
-  std::sort(left.begin(), left.end(),
-            [](const Left& a, const Left& b) { return a.mtime < b.mtime; });
+  const size_t base = std::filesystem::path(config_.path).filename().string().size();
+  std::sort(left.begin(), left.end(), [&](const Left& a, const Left& b) {
+    if (a.mtime != b.mtime) return a.mtime < b.mtime;
+    return olderByName(a.path, b.path, base);
+  });
   // The newest is read alongside the file at the path, as after a rotation (it may still be
   // written); the others in the backlog, the oldest first, each to its end.
   for (size_t i = 0; i < left.size(); ++i) {

@@ -353,6 +353,37 @@ TEST_F(TailerTest, RestartAfterTwoRotationsReadsEveryFileLeftOldestFirst) {
   EXPECT_EQ(status(*again)["rotated_backlog"], 0);
 }
 
+// Fix: files rotated away while the collector was down and last written at the same time
+// (copied back with their times: a restore, an rsync) were taken in directory order. By name:
+// .5 before .4 ... before .1. The older ones are the backlog, each read to its end, the oldest
+// first; the newest is read as the file rotated last, beside the file at the path.
+TEST_F(TailerTest, RestartTakesRotatedFilesOfTheSameTimeByRotationCount) {
+  append(log_, jsonLine("a-1"));
+  drain(*tailer("auto", {.rotation_grace_us = 10 * kSecond}));
+  // Down: six rotations; the file read last is .6 now.
+  append(log_, jsonLine("a-2"));
+  fs::rename(log_, log_.string() + ".6");
+  for (int n = 5; n >= 1; --n) {
+    append(log_.string() + "." + std::to_string(n), jsonLine("r" + std::to_string(n)));
+  }
+  append(log_, jsonLine("d-1"));
+  const auto when = fs::file_time_type::clock::now();
+  for (int n = 1; n <= 6; ++n) fs::last_write_time(log_.string() + "." + std::to_string(n), when);
+  auto t = tailer("auto", {.rotation_grace_us = 10 * kSecond});
+  drain(*t);
+  auto stored = collector_->store().readAfter(0, 100);
+  ASSERT_TRUE(stored) << stored.status().message();
+  std::vector<std::string> backlog;  // in store order, the records of the files before .1
+  for (const auto& e : *stored) {
+    if (e.event.unique_id != "r1" && e.event.unique_id != "d-1") {
+      backlog.push_back(e.event.unique_id);
+    }
+  }
+  EXPECT_EQ(backlog, (std::vector<std::string>{"a-1", "a-2", "r5", "r4", "r3", "r2"}));
+  EXPECT_EQ(stored->size(), 8u);
+  EXPECT_EQ(status(*t)["rotated_offset"], fs::file_size(log_.string() + ".1"));
+}
+
 // Fix: copytruncate while the collector was down lost the records written after its last
 // save: they are only in the copy, a new file without a saved position. The copy is read from
 // its start; what was stored already is a duplicate.
