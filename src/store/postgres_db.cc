@@ -473,7 +473,12 @@ core::Result<std::unique_ptr<Store>> openPostgresStore(const PostgresOptions& op
   if (!writer) return writer.status();
   auto reader = internal::connect(options.conninfo, "reader");
   if (!reader) return reader.status();
-  return internal::openSqlStore(std::move(writer).value(), std::move(reader).value());
+  auto more = [conninfo = options.conninfo]() -> core::Result<std::unique_ptr<internal::Db>> {
+    auto db = internal::connect(conninfo, "reader");
+    if (!db) return db.status();
+    return std::unique_ptr<internal::Db>(std::move(db).value());
+  };
+  return internal::openSqlStore(std::move(writer).value(), std::move(reader).value(), more);
 }
 
 namespace testing {

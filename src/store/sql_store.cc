@@ -47,6 +47,8 @@ using core::Status;
 constexpr int64_t kMinI64 = INT64_MIN;
 constexpr int64_t kMaxI64 = INT64_MAX;
 constexpr size_t kMaxPage = 1000;
+// Read connections at most: the API's io threads, the outputs' and the reporter's readers.
+constexpr size_t kMaxReaders = 4;
 constexpr size_t kScanChunk = 2000;    // rows per statement of a scan
 constexpr uint64_t kWalkWindow = 20000;  // seqs per statement of a list's walk by primary key
 // Events an event list may look at per page (EventQuery::max_scan) by default: about 100 ms
@@ -1028,8 +1030,11 @@ Status backfillV2(Db& db) {
 
 class SqlStore final : public Store {
  public:
-  SqlStore(std::unique_ptr<Db> writer, std::unique_ptr<Db> reader)
-      : dialect_(writer->dialect()), w_(std::move(writer)), r_(std::move(reader)) {}
+  SqlStore(std::unique_ptr<Db> writer, std::unique_ptr<Db> reader, ReaderPool::Opener open_reader)
+      : dialect_(writer->dialect()),
+        w_(std::move(writer)),
+        readers_(std::move(reader), std::move(open_reader), &SqlStore::loadDictionary,
+                 kMaxReaders) {}
 
   Result<InsertResult> insert(const std::vector<core::Event>& events,
                               const std::vector<FileOffset>& offsets) override;
@@ -1190,9 +1195,11 @@ class SqlStore final : public Store {
   Result<uint64_t> deleteOldest(std::optional<int64_t> older_than_us, uint64_t max_count);
   Result<uint64_t> usedBytes(Db& db);
   Result<uint64_t> keepPostgresUnder(uint64_t max_bytes, RetentionResult* out);
-  Status rollupCounts(int kind, const EventFilter& f, std::unordered_map<int64_t, uint64_t>* ids,
+  Status rollupCounts(Db& rd, int kind, const EventFilter& f,
+                      std::unordered_map<int64_t, uint64_t>* ids,
                       std::unordered_map<std::string, uint64_t>* edges);
-  Status scanCounts(int kind, const EventFilter& f, std::unordered_map<std::string, uint64_t>* out);
+  Status scanCounts(Db& rd, int kind, const EventFilter& f,
+                    std::unordered_map<std::string, uint64_t>* out);
   Result<std::optional<int64_t>> foldedUntil(Db& db);
 
   // Dictionaries: samples of bodies are gathered until there are enough to train one, then
@@ -1238,10 +1245,7 @@ class SqlStore final : public Store {
   std::unordered_map<std::string, int64_t> key_ids_;
   std::vector<std::pair<std::string, int64_t>> pending_keys_;  // into key_ids_ on commit
   std::atomic<int64_t> fold_retry_at_{0};  // steady clock ticks: see foldAllowed()
-  std::mutex read_mu_;   // r_, decompressor_
-  std::unique_ptr<Db> r_;
-  Decompressor decompressor_;
-  const Decompressor::Loader loader_ = [this](uint32_t id) { return loadDictionary(*r_, id); };
+  ReaderPool readers_;
 
  public:
   static Result<std::optional<std::string>> loadDictionary(Db& db, uint32_t id) {
@@ -1253,6 +1257,7 @@ class SqlStore final : public Store {
     return out;
   }
   Status init() { return loadNewestDictionary(); }
+  ReaderPool& readersForTest() { return readers_; }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1783,10 +1788,11 @@ Status SqlStore::foldChunk(WriteTxn& txn, int64_t upto, std::deque<StoredDims>* 
 void SqlStore::catchUp() {
   if (!foldAllowed()) return;
   {
-    std::lock_guard lock(read_mu_);
+    auto lease = readers_.acquire();
     bool behind = true;
-    auto st = r_->run("SELECT last_seq, aggregated_seq FROM writer WHERE id = 1", {},
-                      [&](const Row& r) { behind = r.i64(1) < r.i64(0); });
+    auto st = !lease ? lease.status()
+                     : lease->db().run("SELECT last_seq, aggregated_seq FROM writer WHERE id = 1",
+                                       {}, [&](const Row& r) { behind = r.i64(1) < r.i64(0); });
     if (st && !behind) return;
   }
   std::lock_guard lock(write_mu_);
@@ -1886,7 +1892,9 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
   std::vector<StoredEvent> out;
   if (examined_to != nullptr) *examined_to = after_seq;
   if (limit == 0) return out;
-  std::lock_guard lock(read_mu_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
   std::string scratch;
   // A body that cannot be decoded (a damaged row) is left out and logged: the readers (outputs,
   // the MISP reporter) see a gap in the seqs, count it as missed and go on, instead of failing
@@ -1899,7 +1907,7 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
   std::unordered_set<uint32_t> missing;
   const Decompressor::Loader load = [&](uint32_t id) -> Result<std::optional<std::string>> {
     if (missing.count(id) != 0) return std::optional<std::string>();
-    auto d = loader_(id);
+    auto d = lease->loader()(id);
     if (d && !d.value()) missing.insert(id);
     return d;
   };
@@ -1907,26 +1915,26 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
   for (;;) {
     Status inner;
     size_t rows = 0;
-    auto st = r_->run(
-        "SELECT seq, body FROM event_bodies WHERE seq > ? ORDER BY seq LIMIT ?",
-        std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(limit))},
-        [&](const Row& r) {
-          ++rows;
-          if (!inner || out.size() == limit) return;
-          ++examined;
-          StoredEvent se;
-          se.seq = static_cast<uint64_t>(r.i64(0));
-          auto d = decodeEvent(decompressor_, load, r.bytes(1), true, &scratch, &se.event);
-          if (d) {
-            after_seq = se.seq;
-            out.push_back(std::move(se));
-          } else if (d.code() == Status::Code::kCorruption) {
-            after_seq = se.seq;
-            logUnreadable(se.seq, d);
-          } else {
-            inner = d;
-          }
-        });
+    auto st = rd.run("SELECT seq, body FROM event_bodies WHERE seq > ? ORDER BY seq LIMIT ?",
+                     std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(limit))},
+                     [&](const Row& r) {
+                       ++rows;
+                       if (!inner || out.size() == limit) return;
+                       ++examined;
+                       StoredEvent se;
+                       se.seq = static_cast<uint64_t>(r.i64(0));
+                       auto d = decodeEvent(lease->decompressor(), load, r.bytes(1), true, &scratch,
+                                            &se.event);
+                       if (d) {
+                         after_seq = se.seq;
+                         out.push_back(std::move(se));
+                       } else if (d.code() == Status::Code::kCorruption) {
+                         after_seq = se.seq;
+                         logUnreadable(se.seq, d);
+                       } else {
+                         inner = d;
+                       }
+                     });
     if (!st) return st;
     if (!inner) return inner;
     if (examined_to != nullptr) *examined_to = after_seq;
@@ -1936,18 +1944,20 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
 }
 
 Result<std::optional<StoredEvent>> SqlStore::event(uint64_t seq) {
-  std::lock_guard lock(read_mu_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
   std::optional<StoredEvent> out;
   std::string scratch;
   Status inner;
-  auto st = r_->run("SELECT seq, body FROM event_bodies WHERE seq = ?", std::vector<Param>{Param(seq)},
-                    [&](const Row& r) {
-                      StoredEvent se;
-                      se.seq = static_cast<uint64_t>(r.i64(0));
-                      inner = decodeEvent(decompressor_, loader_, r.bytes(1), true, &scratch,
-                                          &se.event);
-                      out = std::move(se);
-                    });
+  auto st = rd.run("SELECT seq, body FROM event_bodies WHERE seq = ?",
+                   std::vector<Param>{Param(seq)}, [&](const Row& r) {
+                     StoredEvent se;
+                     se.seq = static_cast<uint64_t>(r.i64(0));
+                     inner = decodeEvent(lease->decompressor(), lease->loader(), r.bytes(1), true,
+                                         &scratch, &se.event);
+                     out = std::move(se);
+                   });
   if (!st) return st;
   if (!inner) return inner;
   return out;
@@ -1961,30 +1971,33 @@ Result<EventPage> SqlStore::events(const EventQuery& query) {
       query.max_scan != 0
           ? ScanBudget{query.max_scan, query.max_scan}
           : (dialect_ == Dialect::kSqlite ? kScanBudgetSqlite : kScanBudgetPostgres);
-  std::lock_guard lock(read_mu_);
-  ReadTxn txn(*r_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
+  ReadTxn txn(rd);
   if (auto st = txn.begin(); !st) return st;
   // The seqs of the page (and one more, to know there is more), then their bodies only.
   std::vector<int64_t> seqs;
   bool more = false;
   Walk walk;
-  auto st = walkNewest(*r_, query.filter, query.before_seq, limit + 1, budget,
-                       [&](const ScanRow& row, const KeysView&) {
-                         if (seqs.size() == limit) {
-                           more = true;
-                           return false;
-                         }
-                         seqs.push_back(row.seq);
-                         return true;
-                       },
-                       &walk);
+  auto st = walkNewest(
+      rd, query.filter, query.before_seq, limit + 1, budget,
+      [&](const ScanRow& row, const KeysView&) {
+        if (seqs.size() == limit) {
+          more = true;
+          return false;
+        }
+        seqs.push_back(row.seq);
+        return true;
+      },
+      &walk);
   if (!st) return st;
   // Copied out, then decoded: decoding may need a dictionary, read on this connection, which
   // is busy with the batch until it is done (PostgreSQL: a pipeline).
   std::vector<Param> params(seqs.begin(), seqs.end());
   std::vector<std::optional<std::string>> bodies(seqs.size());
-  st = r_->runMany("SELECT body FROM event_bodies WHERE seq = ?", 1, params,
-                   [&](size_t i, const Row& r) { bodies[i] = std::string(r.bytes(0)); });
+  st = rd.runMany("SELECT body FROM event_bodies WHERE seq = ?", 1, params,
+                  [&](size_t i, const Row& r) { bodies[i] = std::string(r.bytes(0)); });
   if (!st) return st;
   page.events.reserve(seqs.size());
   std::string scratch;
@@ -1993,7 +2006,8 @@ Result<EventPage> SqlStore::events(const EventQuery& query) {
     // does not take the whole list down.
     StoredEvent se;
     se.seq = static_cast<uint64_t>(seqs[i]);
-    Status d = bodies[i] ? decodeEvent(decompressor_, loader_, *bodies[i], false, &scratch, &se.event)
+    Status d = bodies[i] ? decodeEvent(lease->decompressor(), lease->loader(), *bodies[i], false,
+                                       &scratch, &se.event)
                          : Status::corruption("it has no body");
     if (d) {
       page.events.push_back(std::move(se));
@@ -2016,7 +2030,7 @@ Result<EventPage> SqlStore::events(const EventQuery& query) {
       p.insert(p.begin(), Param(query.filter.ip));
     }
     sql += " ORDER BY seq LIMIT 1";
-    st = r_->run(sql, p, [&](const Row& r) { page.searched_until_us = r.i64(0); });
+    st = rd.run(sql, p, [&](const Row& r) { page.searched_until_us = r.i64(0); });
     if (!st) return st;
   }
   return page;
@@ -2057,10 +2071,12 @@ Result<std::vector<AttackerRow>> SqlStore::attackers(const AttackerQuery& query)
     params.emplace_back(static_cast<uint64_t>(limit));
     params.emplace_back(static_cast<uint64_t>(query.offset));
   }
-  std::lock_guard lock(read_mu_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
   size_t skipped = 0;
   Status inner;
-  auto st = r_->run(sql, params, [&](const Row& r) {
+  auto st = rd.run(sql, params, [&](const Row& r) {
     if (!inner || out.size() == limit) return;
     AttackerRow a;
     inner = decodeAttacker(r, &a);
@@ -2081,15 +2097,17 @@ Result<std::vector<AttackerRow>> SqlStore::attackers(const AttackerQuery& query)
 
 Result<std::optional<AttackerRow>> SqlStore::attacker(const std::string& ip) {
   catchUp();
-  std::lock_guard lock(read_mu_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
   std::optional<AttackerRow> out;
   Status inner;
-  auto st = r_->run(std::string("SELECT ") + kAttackerColumns + " FROM attackers WHERE ip = ?",
-                    std::vector<Param>{Param(ip)}, [&](const Row& r) {
-                      AttackerRow a;
-                      inner = decodeAttacker(r, &a);
-                      out = std::move(a);
-                    });
+  auto st = rd.run(std::string("SELECT ") + kAttackerColumns + " FROM attackers WHERE ip = ?",
+                   std::vector<Param>{Param(ip)}, [&](const Row& r) {
+                     AttackerRow a;
+                     inner = decodeAttacker(r, &a);
+                     out = std::move(a);
+                   });
   if (!st) return st;
   if (!inner) return inner;
   return out;
@@ -2108,10 +2126,10 @@ Result<std::optional<int64_t>> SqlStore::foldedUntil(Db& db) {
 }
 
 // Counts per key of `kind` over the events matching `f`, scanning them.
-Status SqlStore::scanCounts(int kind, const EventFilter& f,
+Status SqlStore::scanCounts(Db& rd, int kind, const EventFilter& f,
                             std::unordered_map<std::string, uint64_t>* out) {
   Numbers numbers;
-  return scanMatching(*r_, f, [&](const ScanRow& r, const KeysView& k) {
+  return scanMatching(rd, f, [&](const ScanRow& r, const KeysView& k) {
     forEachKey(dimsOf(r, k), kind, numbers, [&](std::string_view key) {
       auto it = out->find(std::string(key));
       if (it == out->end()) it = out->emplace(std::string(key), 0).first;
@@ -2124,7 +2142,7 @@ Status SqlStore::scanCounts(int kind, const EventFilter& f,
 // Counts per key of `kind` over a time range: rollup rows for the whole hours and days inside
 // it (by key id, into `ids`), a scan of the events for the partial hours at its ends (by key,
 // into `edges`).
-Status SqlStore::rollupCounts(int kind, const EventFilter& f,
+Status SqlStore::rollupCounts(Db& rd, int kind, const EventFilter& f,
                               std::unordered_map<int64_t, uint64_t>* ids,
                               std::unordered_map<std::string, uint64_t>* edges) {
   const bool has_from = f.from_us != 0, has_to = f.to_us != 0;
@@ -2133,24 +2151,24 @@ Status SqlStore::rollupCounts(int kind, const EventFilter& f,
   int64_t h0 = kMinI64, h1 = kMaxI64;
   if (has_from) {
     const auto c = ceilTo(f.from_us, kHourUs);
-    if (!c) return scanCounts(kind, f, edges);
+    if (!c) return scanCounts(rd, kind, f, edges);
     h0 = *c;
   }
   if (has_to) h1 = floorTo(f.to_us, kHourUs);
-  if (h0 >= h1) return scanCounts(kind, f, edges);  // no whole hour inside: scan it all
+  if (h0 >= h1) return scanCounts(rd, kind, f, edges);  // no whole hour inside: scan it all
   if (has_from && f.from_us != h0) {
     EventFilter edge;
     edge.from_us = f.from_us;
     edge.to_us = h0;
-    if (auto st = scanCounts(kind, edge, edges); !st) return st;
+    if (auto st = scanCounts(rd, kind, edge, edges); !st) return st;
   }
   if (has_to && f.to_us != h1) {
     EventFilter edge;
     edge.from_us = h1;
     edge.to_us = f.to_us;
-    if (auto st = scanCounts(kind, edge, edges); !st) return st;
+    if (auto st = scanCounts(rd, kind, edge, edges); !st) return st;
   }
-  auto folded = foldedUntil(*r_);
+  auto folded = foldedUntil(rd);
   if (!folded) return folded.status();
   struct Piece {
     int level;
@@ -2172,7 +2190,7 @@ Status SqlStore::rollupCounts(int kind, const EventFilter& f,
   }
   for (const Piece& p : pieces) {
     // Summed here rather than with GROUP BY: a hash of integers beats SQLite's sorter by far.
-    auto st = r_->run(
+    auto st = rd.run(
         "SELECT key, n FROM rollups WHERE level = ? AND kind = ? AND bucket >= ? AND bucket < ?",
         std::vector<Param>{Param(p.level), Param(kind), Param(p.lo), Param(p.hi)},
         [&](const Row& r) {
@@ -2192,30 +2210,32 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
   catchUp();
   limit = std::min(limit, kMaxPage);
   if (limit == 0) return out;
-  std::lock_guard lock(read_mu_);
-  ReadTxn txn(*r_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
+  ReadTxn txn(rd);
   if (auto st = txn.begin(); !st) return st;
   std::unordered_map<std::string, uint64_t> counts;  // by key
   bool tracked = false;
   if (kind == kKindRule && onlyIpAndTime(filter) && filter.from_us == 0 && filter.to_us == 0) {
-    auto t = ipTracked(*r_, filter.ip);
+    auto t = ipTracked(rd, filter.ip);
     if (!t) return t.status();
     tracked = t.value();
   }
   if (tracked) {
     // One address's rules, all time: its ip_rules rows.
-    auto st = r_->run("SELECT rule_id, events FROM ip_rules WHERE ip = ?",
-                      std::vector<Param>{Param(filter.ip)}, [&](const Row& r) {
-                        if (r.i64(1) > 0) {
-                          counts[std::to_string(r.i64(0))] += static_cast<uint64_t>(r.i64(1));
-                        }
-                      });
+    auto st = rd.run("SELECT rule_id, events FROM ip_rules WHERE ip = ?",
+                     std::vector<Param>{Param(filter.ip)}, [&](const Row& r) {
+                       if (r.i64(1) > 0) {
+                         counts[std::to_string(r.i64(0))] += static_cast<uint64_t>(r.i64(1));
+                       }
+                     });
     if (!st) return st;
   } else if (!onlyTimeRange(filter)) {
-    if (auto st = scanCounts(kind, filter, &counts); !st) return st;
+    if (auto st = scanCounts(rd, kind, filter, &counts); !st) return st;
   } else {
     std::unordered_map<int64_t, uint64_t> ids;
-    if (auto st = rollupCounts(kind, filter, &ids, &counts); !st) return st;
+    if (auto st = rollupCounts(rd, kind, filter, &ids, &counts); !st) return st;
     // The edges' keys to their ids, so that both add up.
     std::vector<std::string> edge_keys;
     std::vector<Param> probe;
@@ -2224,12 +2244,12 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
       probe.emplace_back(kind);
       probe.emplace_back(k);
     }
-    auto st = r_->runMany("SELECT id FROM rollup_keys WHERE kind = ? AND key = ?", 2, probe,
-                          [&](size_t i, const Row& r) {
-                            auto it = counts.find(edge_keys[i]);
-                            ids[r.i64(0)] += it->second;
-                            counts.erase(it);
-                          });
+    auto st = rd.runMany("SELECT id FROM rollup_keys WHERE kind = ? AND key = ?", 2, probe,
+                         [&](size_t i, const Row& r) {
+                           auto it = counts.find(edge_keys[i]);
+                           ids[r.i64(0)] += it->second;
+                           counts.erase(it);
+                         });
     if (!st) return st;
     // Only the best ids need their keys: the first `limit`, and those tied with the last of
     // them (ties are ordered by key).
@@ -2247,10 +2267,9 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
         wanted_counts.push_back(c);
       }
     }
-    st = r_->runMany("SELECT key FROM rollup_keys WHERE id = ?", 1, wanted,
-                     [&](size_t i, const Row& r) {
-                       counts[std::string(r.bytes(0))] += wanted_counts[i];
-                     });
+    st = rd.runMany(
+        "SELECT key FROM rollup_keys WHERE id = ?", 1, wanted,
+        [&](size_t i, const Row& r) { counts[std::string(r.bytes(0))] += wanted_counts[i]; });
     if (!st) return st;
   }
   std::vector<std::pair<const std::string*, uint64_t>> items;
@@ -2268,8 +2287,8 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
     for (const auto& t : out) {
       ids.emplace_back(static_cast<int64_t>(std::strtoll(t.key.c_str(), nullptr, 10)));
     }
-    auto st2 = r_->runMany("SELECT message FROM rules WHERE rule_id = ?", 1, ids,
-                           [&](size_t i, const Row& r) { out[i].label.assign(r.bytes(0)); });
+    auto st2 = rd.runMany("SELECT message FROM rules WHERE rule_id = ?", 1, ids,
+                          [&](size_t i, const Row& r) { out[i].label.assign(r.bytes(0)); });
     if (!st2) return st2;
   }
   return out;
@@ -2296,8 +2315,8 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     c.count += n;
     c.alerts += alerts;
   };
-  auto scan = [&](const EventFilter& f) {
-    return scanMatching(*r_, f, [&](const ScanRow& r, const KeysView&) {
+  auto scan = [&](Db& rd, const EventFilter& f) {
+    return scanMatching(rd, f, [&](const ScanRow& r, const KeysView&) {
       bump(r.time_us, 1, isAlert(static_cast<int>(r.flags)) ? 1 : 0);
       return true;
     });
@@ -2309,12 +2328,14 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
   else if (bucket_us % kHourUs == 0) level = kLevelHour, g = kHourUs;
   else if (bucket_us % kMinuteUs == 0) level = kLevelMinute, g = kMinuteUs;
 
-  std::lock_guard lock(read_mu_);
-  ReadTxn txn(*r_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
+  ReadTxn txn(rd);
   if (auto st = txn.begin(); !st) return st;
   bool tracked = false;
   if (onlyIpAndTime(filter) && bucket_us % kHourUs == 0) {
-    auto t = ipTracked(*r_, filter.ip);
+    auto t = ipTracked(rd, filter.ip);
     if (!t) return t.status();
     tracked = t.value();
   }
@@ -2330,21 +2351,21 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     }
     if (has_to) h1 = floorTo(filter.to_us, kHourUs);
     if (!whole || h0 >= h1) {
-      if (auto st = scan(filter); !st) return st;
+      if (auto st = scan(rd, filter); !st) return st;
     } else {
       EventFilter edge;
       edge.ip = filter.ip;
       if (has_from && filter.from_us != h0) {
         edge.from_us = filter.from_us;
         edge.to_us = h0;
-        if (auto st = scan(edge); !st) return st;
+        if (auto st = scan(rd, edge); !st) return st;
       }
       if (has_to && filter.to_us != h1) {
         edge.from_us = h1;
         edge.to_us = filter.to_us;
-        if (auto st = scan(edge); !st) return st;
+        if (auto st = scan(rd, edge); !st) return st;
       }
-      auto st = r_->run(
+      auto st = rd.run(
           "SELECT hour, events, alerts FROM ip_hours WHERE ip = ? AND hour >= ? AND hour < ?",
           std::vector<Param>{Param(filter.ip), Param(h0), Param(h1)}, [&](const Row& r) {
             if (r.i64(1) <= 0) return;
@@ -2354,7 +2375,7 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
       if (!st) return st;
     }
   } else if (level < 0 || !onlyTimeRange(filter)) {
-    if (auto st = scan(filter); !st) return st;
+    if (auto st = scan(rd, filter); !st) return st;
   } else {
     int64_t g0 = kMinI64, g1 = kMaxI64;  // the interior, aligned to g
     bool whole = true;
@@ -2365,29 +2386,31 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     }
     if (has_to) g1 = floorTo(filter.to_us, g);
     if (!whole || g0 >= g1) {
-      if (auto st = scan(filter); !st) return st;
+      if (auto st = scan(rd, filter); !st) return st;
     } else {
       if (has_from && filter.from_us != g0) {
         EventFilter edge;
         edge.from_us = filter.from_us;
         edge.to_us = g0;
-        if (auto st = scan(edge); !st) return st;
+        if (auto st = scan(rd, edge); !st) return st;
       }
       if (has_to && filter.to_us != g1) {
         EventFilter edge;
         edge.from_us = g1;
         edge.to_us = filter.to_us;
-        if (auto st = scan(edge); !st) return st;
+        if (auto st = scan(rd, edge); !st) return st;
       }
-      auto st = r_->run(
+      auto st = rd.run(
           "SELECT kind, bucket, n FROM rollups WHERE level = ? AND kind <= ? AND bucket >= ? "
           "AND bucket < ?",
           std::vector<Param>{Param(level), Param(int64_t{kKindAlerts}), Param(g0), Param(g1)},
           [&](const Row& r) {
             const int64_t n = r.i64(2);
             if (n <= 0) return;
-            if (r.i64(0) == kKindTotal) bump(r.i64(1), static_cast<uint64_t>(n), 0);
-            else bump(r.i64(1), 0, static_cast<uint64_t>(n));
+            if (r.i64(0) == kKindTotal)
+              bump(r.i64(1), static_cast<uint64_t>(n), 0);
+            else
+              bump(r.i64(1), 0, static_cast<uint64_t>(n));
           });
       if (!st) return st;
     }
@@ -2425,9 +2448,11 @@ Status SqlStore::sensorSeen(const std::string& sensor, int64_t now_us, int64_t l
 }
 
 Result<std::vector<SensorRow>> SqlStore::sensors() {
-  std::lock_guard lock(read_mu_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
   std::vector<SensorRow> out;
-  auto st = r_->run(
+  auto st = rd.run(
       "SELECT sensor, first_seen_us, last_seen_us, events, lag_ms, status_json FROM sensors "
       "ORDER BY sensor",
       {}, [&](const Row& r) {
@@ -2445,10 +2470,12 @@ Result<std::vector<SensorRow>> SqlStore::sensors() {
 }
 
 Result<uint64_t> SqlStore::cursor(const std::string& reader) {
-  std::lock_guard lock(read_mu_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
   uint64_t seq = 0;
-  auto st = r_->run("SELECT seq FROM cursors WHERE reader = ?", std::vector<Param>{Param(reader)},
-                    [&](const Row& r) { seq = static_cast<uint64_t>(r.i64(0)); });
+  auto st = rd.run("SELECT seq FROM cursors WHERE reader = ?", std::vector<Param>{Param(reader)},
+                   [&](const Row& r) { seq = static_cast<uint64_t>(r.i64(0)); });
   if (!st) return st;
   return seq;
 }
@@ -2463,11 +2490,13 @@ Status SqlStore::setCursor(const std::string& reader, uint64_t seq) {
 
 Result<std::optional<std::string>> SqlStore::getState(const std::string& ns,
                                                       const std::string& key) {
-  std::lock_guard lock(read_mu_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
   std::optional<std::string> out;
-  auto st = r_->run("SELECT value FROM state WHERE ns = ? AND key = ?",
-                    std::vector<Param>{Param(ns), Param(key)},
-                    [&](const Row& r) { out = std::string(r.bytes(0)); });
+  auto st = rd.run("SELECT value FROM state WHERE ns = ? AND key = ?",
+                   std::vector<Param>{Param(ns), Param(key)},
+                   [&](const Row& r) { out = std::string(r.bytes(0)); });
   if (!st) return st;
   return out;
 }
@@ -2482,17 +2511,19 @@ Status SqlStore::putState(const std::string& ns, const std::string& key,
 }
 
 Result<std::vector<FileOffset>> SqlStore::fileOffsets() {
-  std::lock_guard lock(read_mu_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
   std::vector<FileOffset> out;
-  auto st = r_->run("SELECT key, path, byte_offset, updated_us FROM file_offsets ORDER BY key",
-                    {}, [&](const Row& r) {
-                      FileOffset o;
-                      o.key.assign(r.bytes(0));
-                      o.path.assign(r.bytes(1));
-                      o.offset = static_cast<uint64_t>(r.i64(2));
-                      o.updated_us = r.i64(3);
-                      out.push_back(std::move(o));
-                    });
+  auto st = rd.run("SELECT key, path, byte_offset, updated_us FROM file_offsets ORDER BY key", {},
+                   [&](const Row& r) {
+                     FileOffset o;
+                     o.key.assign(r.bytes(0));
+                     o.path.assign(r.bytes(1));
+                     o.offset = static_cast<uint64_t>(r.i64(2));
+                     o.updated_us = r.i64(3);
+                     out.push_back(std::move(o));
+                   });
   if (!st) return st;
   return out;
 }
@@ -2680,25 +2711,27 @@ Result<uint64_t> SqlStore::keepPostgresUnder(uint64_t max_bytes, RetentionResult
 
 Result<StoreStats> SqlStore::stats() {
   catchUp();
-  std::lock_guard lock(read_mu_);
-  ReadTxn txn(*r_);
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  Db& rd = lease->db();
+  ReadTxn txn(rd);
   if (auto st = txn.begin(); !st) return st;
   StoreStats s;
   s.schema_version = kSchemaVersion;
-  auto st = r_->run("SELECT last_seq, event_count, aggregated_seq FROM writer WHERE id = 1", {},
-                    [&](const Row& r) {
-                      s.last_seq = static_cast<uint64_t>(r.i64(0));
-                      s.events = static_cast<uint64_t>(r.i64(1));
-                      s.unfolded = static_cast<uint64_t>(std::max<int64_t>(0, r.i64(0) - r.i64(2)));
-                    });
+  auto st = rd.run("SELECT last_seq, event_count, aggregated_seq FROM writer WHERE id = 1", {},
+                   [&](const Row& r) {
+                     s.last_seq = static_cast<uint64_t>(r.i64(0));
+                     s.events = static_cast<uint64_t>(r.i64(1));
+                     s.unfolded = static_cast<uint64_t>(std::max<int64_t>(0, r.i64(0) - r.i64(2)));
+                   });
   if (!st) return st;
-  st = r_->run("SELECT COUNT(*) FROM attackers", {},
-               [&](const Row& r) { s.attackers = static_cast<uint64_t>(r.i64(0)); });
+  st = rd.run("SELECT COUNT(*) FROM attackers", {},
+              [&](const Row& r) { s.attackers = static_cast<uint64_t>(r.i64(0)); });
   if (!st) return st;
-  st = r_->run("SELECT version FROM schema_version", {},
-               [&](const Row& r) { s.schema_version = static_cast<int>(r.i64(0)); });
+  st = rd.run("SELECT version FROM schema_version", {},
+              [&](const Row& r) { s.schema_version = static_cast<int>(r.i64(0)); });
   if (!st) return st;
-  auto bytes = usedBytes(*r_);
+  auto bytes = usedBytes(rd);
   if (!bytes) return bytes.status();
   s.bytes = bytes.value();
   return s;
@@ -2707,10 +2740,12 @@ Result<StoreStats> SqlStore::stats() {
 }  // namespace
 
 core::Result<std::unique_ptr<Store>> openSqlStore(std::unique_ptr<Db> writer,
-                                                  std::unique_ptr<Db> reader) {
+                                                  std::unique_ptr<Db> reader,
+                                                  ReaderPool::Opener open_reader) {
   auto step = [](Db& db, int version) { return version == 2 ? backfillV2(db) : Status::ok(); };
   if (auto st = migrate(*writer, step); !st) return st;
-  auto store = std::make_unique<SqlStore>(std::move(writer), std::move(reader));
+  auto store =
+      std::make_unique<SqlStore>(std::move(writer), std::move(reader), std::move(open_reader));
   if (auto st = store->init(); !st) return st;
   return std::unique_ptr<Store>(std::move(store));
 }
@@ -2723,6 +2758,21 @@ void setFoldSizesForTest(int64_t fold_events, int64_t fold_chunk) {
   internal::fold_events.store(fold_events > 0 ? fold_events : internal::kFoldEvents);
   internal::fold_chunk.store(fold_chunk > 0 ? fold_chunk : internal::kFoldChunk);
 }
+
+core::Result<std::shared_ptr<void>> holdReadersForTest(Store& store, size_t n) {
+  auto* sql = dynamic_cast<internal::SqlStore*>(&store);
+  if (sql == nullptr) return core::Status::invalidArgument("not a SQL store");
+  auto held = std::make_shared<std::vector<internal::ReaderPool::Lease>>();
+  held->reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto lease = sql->readersForTest().acquire();
+    if (!lease) return lease.status();
+    held->push_back(std::move(lease).value());
+  }
+  return std::shared_ptr<void>(held);
+}
+
+size_t maxReadersForTest() { return internal::kMaxReaders; }
 
 }  // namespace drosera::store::testing
 

@@ -212,7 +212,12 @@ core::Result<std::unique_ptr<Store>> openSqliteStore(const SqliteOptions& option
   // The reader opens after the writer has switched the file to WAL.
   auto reader = internal::openConnection(options.path, false, false);
   if (!reader) return reader.status();
-  return internal::openSqlStore(std::move(writer).value(), std::move(reader).value());
+  auto more = [path = options.path]() -> core::Result<std::unique_ptr<internal::Db>> {
+    auto db = internal::openConnection(path, false, false);
+    if (!db) return db.status();
+    return std::unique_ptr<internal::Db>(std::move(db).value());
+  };
+  return internal::openSqlStore(std::move(writer).value(), std::move(reader).value(), more);
 }
 
 namespace testing {

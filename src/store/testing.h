@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "store/db.h"
+#include "store/store.h"
 
 namespace drosera::store::testing {
 
@@ -25,6 +26,12 @@ core::Result<int64_t> postgresServerPidForTest(const std::string& conninfo);
 // time (sql_store.cc; 0: the defaults, 50,000 and 65,536), so that a test reaches the folds an
 // insert triggers and folds of several chunks with a few hundred events.
 void setFoldSizesForTest(int64_t fold_events, int64_t fold_chunk);
+
+// Takes `n` of the read connections of a store opened by openSqliteStore/openPostgresStore
+// (opening them as a read would) and keeps them until the result is destroyed, as `n` long
+// reads in progress would: reads must not wait for one another up to maxReadersForTest().
+core::Result<std::shared_ptr<void>> holdReadersForTest(Store& store, size_t n);
+size_t maxReadersForTest();
 
 // A bare connection with the store's own settings (WAL, synchronous, cache): the benchmark's
 // ceiling, a plain insert of the same rows into one table. Creates the file (mode 0600).

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <future>
 #include <optional>
 #include <random>
 #include <set>
@@ -713,6 +714,123 @@ TEST_P(StoreTest, SeqIncreasesStrictlyAndReadAfterSeesEveryEventOnce) {
   ASSERT_EQ(limited->size(), 3u);
   EXPECT_EQ(limited.value()[0].seq, 11u);
   EXPECT_EQ(store_->stats()->last_seq, expect_last);
+}
+
+// Reads do not wait for one another: a long one (a filtered aggregate over a month, an output
+// catching up) holds one read connection and the others go on. Past the store's maximum a read
+// waits for a connection to come back, then completes.
+TEST_P(StoreTest, AReadDoesNotWaitForTheReadsInProgress) {
+  insertOk({event("r1", kBase), event("r2", kBase + kMinute)});
+  const size_t max = testing::maxReadersForTest();
+  ASSERT_GE(max, 2u);
+  // Declared first, destroyed last: after the readers held are given back.
+  std::future<core::Result<std::vector<TopItem>>> read;
+  auto held = testing::holdReadersForTest(*store_, max - 1);
+  ASSERT_TRUE(held.isOk()) << held.status().toString();
+  read = std::async(std::launch::async,
+                    [&] { return store_->top(Dimension::kSourceIp, EventFilter{}, 10); });
+  ASSERT_EQ(read.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+      << "a read waited for the reads in progress";
+  auto top = read.get();
+  ASSERT_TRUE(top.isOk()) << top.status().toString();
+  ASSERT_EQ(top->size(), 1u);
+  EXPECT_EQ(top->at(0).count, 2u);
+
+  std::future<core::Result<std::vector<StoredEvent>>> waiting;
+  auto rest = testing::holdReadersForTest(*store_, 1);  // every connection busy now
+  ASSERT_TRUE(rest.isOk()) << rest.status().toString();
+  waiting = std::async(std::launch::async, [&] { return store_->readAfter(0, 10); });
+  EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
+      << "more reads at once than the store's maximum";
+  rest.value().reset();
+  ASSERT_EQ(waiting.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto events = waiting.get();
+  ASSERT_TRUE(events.isOk()) << events.status().toString();
+  EXPECT_EQ(events->size(), 2u);
+}
+
+// Reads from several threads at once (the API's io threads, the outputs, the reporter) answer
+// as the same reads one at a time: each read connection has its own statements and its own
+// decompressor (with the dictionary the store trained).
+TEST_P(StoreTest, ConcurrentReadsAnswerAsTheSameReadsOneAtATime) {
+  std::mt19937_64 rng(11);
+  for (int b = 0; b < 4; ++b) {
+    std::vector<core::Event> batch;
+    for (int i = 0; i < 200; ++i) {
+      batch.push_back(testutil::randomEvent(rng, b * 200 + i, kBase, 6 * kHour));
+    }
+    insertOk(batch);
+  }
+  auto ids = [](const std::vector<StoredEvent>& v) {
+    std::vector<std::string> out;
+    for (const auto& e : v) {
+      out.push_back(std::to_string(e.seq) + e.event.unique_id + e.event.raw_record + e.event.uri);
+    }
+    return out;
+  };
+  auto tops = [](const std::vector<TopItem>& v) {
+    std::vector<std::string> out;
+    for (const auto& t : v) out.push_back(t.key + "=" + std::to_string(t.count));
+    return out;
+  };
+  EventQuery q;
+  q.filter.text = "php";
+  q.limit = 40;
+  EventFilter ranged;
+  ranged.from_us = kBase + kHour + 17 * kMinute;
+  ranged.to_us = kBase + 4 * kHour;
+  struct Answers {
+    std::vector<std::string> after, page, top, ranged_top;
+    std::vector<int64_t> counts;
+    std::string one;
+  };
+  auto answer = [&](Answers* a) -> core::Status {
+    auto after = store_->readAfter(0, 1000);
+    if (!after) return after.status();
+    a->after = ids(after.value());
+    auto page = store_->events(q);
+    if (!page) return page.status();
+    a->page = ids(page->events);
+    auto top = store_->top(Dimension::kUserAgent, EventFilter{}, 10);
+    if (!top) return top.status();
+    a->top = tops(top.value());
+    auto rt = store_->top(Dimension::kRule, ranged, 10);
+    if (!rt) return rt.status();
+    a->ranged_top = tops(rt.value());
+    auto counts = store_->countsOverTime(ranged, kHour);
+    if (!counts) return counts.status();
+    a->counts.clear();
+    for (const auto& c : counts.value()) a->counts.push_back(static_cast<int64_t>(c.count));
+    auto one = store_->event(417);
+    if (!one) return one.status();
+    a->one = one.value() ? one.value()->event.raw_record : "";
+    return core::Status::ok();
+  };
+  Answers serial;
+  auto st = answer(&serial);
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  ASSERT_EQ(serial.after.size(), 800u);
+  ASSERT_FALSE(serial.page.empty());
+  ASSERT_FALSE(serial.one.empty());
+  std::atomic<int> failed{0}, differed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 8; ++k) {
+        Answers a;
+        if (!answer(&a).isOk()) {
+          ++failed;
+        } else if (a.after != serial.after || a.page != serial.page || a.top != serial.top ||
+                   a.ranged_top != serial.ranged_top || a.counts != serial.counts ||
+                   a.one != serial.one) {
+          ++differed;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(differed.load(), 0);
 }
 
 // A damaged body (the file or the database altered underneath) is left out of what readers

@@ -1,0 +1,58 @@
+#include "store/reader_pool.h"
+
+#include <utility>
+
+namespace drosera::store::internal {
+
+ReaderPool::ReaderPool(std::unique_ptr<Db> first, Opener open, DictionaryLoader load, size_t max)
+    : open_(std::move(open)), load_(std::move(load)), max_(max < 1 ? 1 : max) {
+  free_.push_back(add(std::move(first)));
+}
+
+ReaderPool::Reader* ReaderPool::add(std::unique_ptr<Db> db) {
+  auto r = std::make_unique<Reader>();
+  r->db = std::move(db);
+  Db* raw = r->db.get();
+  r->loader = [this, raw](uint32_t id) { return load_(*raw, id); };
+  all_.push_back(std::move(r));
+  return all_.back().get();
+}
+
+core::Result<ReaderPool::Lease> ReaderPool::acquire() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (!free_.empty()) {
+      Reader* r = free_.back();
+      free_.pop_back();
+      return Lease(this, r);
+    }
+    if (all_.size() + opening_ < max_) break;
+    freed_.wait(lock);
+  }
+  // Opened outside the lock: a PostgreSQL connection takes a round trip or more.
+  ++opening_;
+  lock.unlock();
+  auto db = open_();
+  lock.lock();
+  --opening_;
+  if (!db) {
+    freed_.notify_one();  // a waiter may open one in its turn
+    return db.status();
+  }
+  return Lease(this, add(std::move(db).value()));
+}
+
+void ReaderPool::release(Reader* reader) {
+  {
+    std::lock_guard lock(mu_);
+    free_.push_back(reader);
+  }
+  freed_.notify_one();
+}
+
+size_t ReaderPool::open() const {
+  std::lock_guard lock(mu_);
+  return all_.size();
+}
+
+}  // namespace drosera::store::internal
