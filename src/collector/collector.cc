@@ -8,6 +8,7 @@
 #include "collector/mlogc.h"
 #include "collector/parse.h"
 #include "collector/tailer.h"
+#include "core/out_of_memory.h"
 #include "core/paths.h"
 #include "http/form.h"
 #include "http/parser.h"
@@ -186,7 +187,8 @@ void Collector::maintenance() {
     const int64_t older = cc.retention_days > 0
                               ? nowUs() - static_cast<int64_t>(cc.retention_days * 86400e6)
                               : 0;
-    auto r = store_->applyRetention(older, cc.retention_bytes);
+    auto r =
+        core::failOnOutOfMemory([&] { return store_->applyRetention(older, cc.retention_bytes); });
     stats_.retention_runs.fetch_add(1, std::memory_order_relaxed);
     if (!r) {
       spdlog::warn("collector: retention: {}", r.status().message());
@@ -448,7 +450,8 @@ std::string Collector::statusJson() const {
                 {"auth_failures", stats_.auth_failures.load()},
                 {"api_requests", stats_.api_requests.load()},
                 {"retention_runs", stats_.retention_runs.load()},
-                {"retention_deleted", stats_.retention_deleted.load()}};
+                {"retention_deleted", stats_.retention_deleted.load()},
+                {"out_of_memory", server_ ? server_->stats().out_of_memory.load() : 0}};
   nlohmann::json tails = nlohmann::json::array();
   for (const auto& t : tailers_) tails.push_back(nlohmann::json::parse(t->statusJson()));
   j["tails"] = tails;

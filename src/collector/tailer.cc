@@ -10,10 +10,11 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <new>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include "collector/collector.h"
 #include "collector/parse.h"
@@ -118,7 +119,13 @@ void FileTailer::run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    const uint64_t n = pollOnce();
+    uint64_t n = 0;
+    try {
+      n = pollOnce();
+    } catch (const std::bad_alloc&) {
+      // What was read and not stored is read again from the saved position.
+      error("out of memory; trying again");
+    }
     lock.lock();
     if (n == 0) cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop_; });
   }

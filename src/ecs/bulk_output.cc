@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -560,7 +561,12 @@ double BulkOutput::step() { return turn().delay_s; }
 
 void BulkOutput::run() {
   while (!waiter_.stopped()) {
-    const Turn t = turn();
+    Turn t;
+    try {
+      t = turn();
+    } catch (const std::bad_alloc&) {
+      t.delay_s = config_.poll_interval_s;  // out of memory: the batch is sent again later
+    }
     if (t.delay_s > 0 && !waiter_.wait(t.delay_s, t.wakeable)) break;
   }
 }

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/out_of_memory.h"
+
 namespace drosera::ecs {
 namespace fs = std::filesystem;
 
@@ -303,7 +305,7 @@ core::Result<uint64_t> NdjsonOutput::writeBatch() {
 
 void NdjsonOutput::run() {
   while (!waiter_.stopped()) {
-    auto n = writeBatch();
+    auto n = core::failOnOutOfMemory([&] { return writeBatch(); });
     if (!n) {
       {
         std::lock_guard lock(stats_mu_);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <list>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <unordered_map>
 
@@ -283,8 +284,38 @@ class Session final : public SessionBase {
       }
       return closeNow();
     }
-    if (phase_ == Phase::kIdle) beginRequest();
-    process();
+    try {
+      if (phase_ == Phase::kIdle) beginRequest();
+      process();
+    } catch (const std::bad_alloc&) {
+      outOfMemory();
+    }
+  }
+
+  // Memory ran out reading or answering this request (a body as large as the limits allow
+  // while the process is short of memory): what it holds is let go, and it is answered 503
+  // with Retry-After and the connection closed, so that a sender (a shipper, mlogc) sends it
+  // again later; the handler stored nothing of it. Its head is still handed over as a capture
+  // (anomaly "out_of_memory"). If even that cannot be had, the connection is closed.
+  void outOfMemory() {
+    srv_.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
+    try {
+      std::string().swap(buf_);
+      std::string().swap(parser_.request().body);
+      cap_ = core::Capture{};
+      error_answer_ = true;
+      const bool http10 = parser_.request().version == "1.0";
+      cap_ = takeCapture(0);
+      cap_.body_complete = false;
+      addUnique(cap_.anomalies, "out_of_memory");
+      Response r;
+      r.status = 503;
+      r.headers.push_back({"Retry-After", "2"});
+      r.close = true;
+      send(std::move(r), false, http10, 0);
+    } catch (const std::bad_alloc&) {
+      closeNow();
+    }
   }
 
   void process() {
@@ -709,7 +740,19 @@ core::Status Server::start() {
   im.work.emplace(im.ioc.get_executor());
   for (size_t i = 0; i < im.acceptors.size(); ++i) im.accept(i);
   for (int t = 0; t < std::max(1, im.opt.io_threads); ++t) {
-    im.threads.emplace_back([&im] { im.ioc.run(); });
+    im.threads.emplace_back([&im] {
+      // A handler that runs out of memory outside a session's own guard (Session::onRead)
+      // ends that connection, not the process: its session is let go as the exception unwinds,
+      // and the thread goes on serving the others.
+      for (;;) {
+        try {
+          im.ioc.run();
+          return;
+        } catch (const std::bad_alloc&) {
+          im.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
   }
   return core::Status::ok();
 }

@@ -75,6 +75,7 @@ struct ServerStats {
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> tls_handshake_failures{0};
   std::atomic<uint64_t> per_ip_limited{0};         // answered 503 over a connection limit
+  std::atomic<uint64_t> out_of_memory{0};          // answered 503 (or cut): memory ran out
 };
 
 struct BoundListener {

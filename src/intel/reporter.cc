@@ -11,6 +11,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "core/out_of_memory.h"
 #include "core/paths.h"
 #include "http/client.h"
 #include "http/ip_match.h"
@@ -787,7 +788,7 @@ void PeriodicReporter::loop() {
         return;
       }
     }
-    auto r = reporter_->runOnce();
+    auto r = core::failOnOutOfMemory([&] { return reporter_->runOnce(); });
     {
       std::lock_guard<std::mutex> lock(mu_);
       const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <new>
 
 #include "sensor/capture_codec.h"
 
@@ -153,7 +154,7 @@ void InspectionPool::worker() {
     Item item;
     if (!take(&item)) return;
     Completed done;
-    done.verdict = inspector_.inspect(item.capture);
+    done.verdict = inspectGuarded(item.capture);
     done.done_us = nowUs();
     const int64_t since = item.capture.answered_us ? item.capture.answered_us
                                                    : item.capture.received_us;
@@ -165,6 +166,32 @@ void InspectionPool::worker() {
       completed_.emplace(seq, std::move(done));
     }
     if (!writeInOrder()) return;
+  }
+}
+
+core::Verdict InspectionPool::inspectGuarded(const core::Capture& capture) {
+  constexpr int kAttempts = 4;  // 0.1 + 0.2 + 0.4 s for memory to come back
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return inspector_.inspect(capture);
+    } catch (const std::bad_alloc&) {
+      out_of_memory_.fetch_add(1, std::memory_order_relaxed);
+      if (attempt == kAttempts) {
+        engine_gave_up_.fetch_add(1, std::memory_order_relaxed);
+        return core::Verdict{};  // inspected = false: the event says engine_error
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 << (attempt - 1)));
+    }
+  }
+}
+
+bool InspectionPool::sinkGuarded(const core::Capture& capture, const core::Verdict& verdict,
+                                 int64_t done_us) {
+  try {
+    return sink_(capture, verdict, done_us);
+  } catch (const std::bad_alloc&) {
+    out_of_memory_.fetch_add(1, std::memory_order_relaxed);
+    return false;
   }
 }
 
@@ -182,7 +209,7 @@ bool InspectionPool::writeInOrder() {
     Completed& c = node.mapped();
     // Writing the event must not fail silently: retry while the disk is full.
     int attempt = 0;
-    while (!sink_(c.capture, c.verdict, c.done_us)) {
+    while (!sinkGuarded(c.capture, c.verdict, c.done_us)) {
       lock.lock();
       if (stopping_) {  // left in flight: the checkpoint keeps it for the next start
         writing_ = false;
@@ -280,6 +307,8 @@ PoolStats InspectionPool::stats() const {
   s.journal_errors = journal_errors_.load();
   s.last_lag_ms = last_lag_ms_.load();
   s.backlog_peak = backlog_peak_;
+  s.out_of_memory = out_of_memory_.load();
+  s.engine_gave_up = engine_gave_up_.load();
   return s;
 }
 

@@ -52,6 +52,8 @@ struct PoolStats {
   uint64_t journal_errors = 0;
   int64_t last_lag_ms = 0;       // answer-to-inspection delay of the latest inspected capture
   uint64_t backlog_peak = 0;
+  uint64_t out_of_memory = 0;   // inspections and event writes that ran out of memory
+  uint64_t engine_gave_up = 0;  // captures written uninspected after the engine ran out
 };
 
 class InspectionPool {
@@ -90,6 +92,11 @@ class InspectionPool {
   bool take(Item* out);
   // Writes completed captures in seq order; false when stopping interrupted a failing write.
   bool writeInOrder();
+  // inspect() and sink_() when memory runs out (std::bad_alloc, from the engine or the event
+  // record): an inspection is tried again a few times, then the capture goes out uninspected
+  // (engine_error); a write counts as failed, and is retried like one to a full disk.
+  core::Verdict inspectGuarded(const core::Capture& capture);
+  bool sinkGuarded(const core::Capture& capture, const core::Verdict& verdict, int64_t done_us);
 
   struct Completed {
     core::Capture capture;
@@ -124,6 +131,8 @@ class InspectionPool {
   std::atomic<uint64_t> inspected_{0};
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> journal_errors_{0};
+  std::atomic<uint64_t> out_of_memory_{0};
+  std::atomic<uint64_t> engine_gave_up_{0};
   std::atomic<int64_t> last_lag_ms_{0};
   uint64_t backlog_peak_ = 0;
 

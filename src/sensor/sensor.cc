@@ -466,6 +466,7 @@ std::string Sensor::statusJson() const {
                  {"bad_requests", ss.bad_requests.load()},
                  {"timeouts", ss.timeouts.load()},
                  {"per_ip_limited", ss.per_ip_limited.load()},
+                 {"out_of_memory", ss.out_of_memory.load()},
                  {"tls_handshake_failures", ss.tls_handshake_failures.load()}};
   j["inspection"] = {{"captures", captures_.load()},
                      {"inspected", ps.inspected},
@@ -476,7 +477,9 @@ std::string Sensor::statusJson() const {
                      {"backlog_disk_bytes", ps.backlog_disk_bytes},
                      {"lag_ms", ps.last_lag_ms},
                      {"uninspected", uninspected_.load()},
-                     {"journal_errors", ps.journal_errors}};
+                     {"journal_errors", ps.journal_errors},
+                     {"out_of_memory", ps.out_of_memory},
+                     {"engine_gave_up", ps.engine_gave_up}};
   if (shipper_) {
     const auto sh = shipper_->stats();
     j["shipper"] = {{"events", sh.events},         {"batches", sh.batches},

@@ -12,6 +12,8 @@
 #include <random>
 #include <vector>
 
+#include "core/out_of_memory.h"
+
 namespace drosera::sensor {
 namespace fs = std::filesystem;
 namespace {
@@ -445,7 +447,7 @@ void Shipper::run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    auto r = shipOnce();
+    auto r = core::failOnOutOfMemory([&] { return shipOnce(); });
     double wait = opt_.poll_interval_s;
     if (!r) {
       // Exponential backoff with jitter while the collector is away.

@@ -464,8 +464,10 @@ void Compressor::compressAppend(std::string_view in, std::string* out) {
   }
   const size_t bound = ZSTD_compressBound(in.size());
   if (buf_size_ < bound) {
-    buf_size_ = std::max(bound, buf_size_ * 2);
-    buf_ = std::make_unique<char[]>(buf_size_);
+    // The size changes only once the buffer is had (std::bad_alloc leaves the old pair).
+    const size_t size = std::max(bound, buf_size_ * 2);
+    buf_ = std::make_unique<char[]>(size);
+    buf_size_ = size;
   }
   const size_t n =
       ctx_->cdict != nullptr

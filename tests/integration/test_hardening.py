@@ -232,6 +232,72 @@ def sockets_of(pid):
     return out
 
 
+class OutOfMemoryTest(unittest.TestCase):
+    """The collector short of memory (its address space capped while it runs, with prlimit):
+    a batch as large as the limits allow is not stored and not acknowledged (503, or the
+    connection closed), the collector lives on, and the same batch sent again once memory is
+    back is stored once. Before: std::bad_alloc ended the process (SIGABRT)."""
+
+    def test_a_collector_short_of_memory_refuses_the_batch_and_lives(self):
+        import http.client
+        import resource
+        token = "oom-sensor-token-0123456789abcdef"
+        d = Drosera(default_config() + '\n[[collector.sensor]]\nname = "oom"\ntoken = "%s"\n' % token,
+                    command="collector")
+        d.start()
+        try:
+            host, port = urllib.parse.urlsplit(d.api_url()).netloc.split(":")
+            with open(os.path.join(SOURCE, "tests", "data", "drosera_events.log")) as f:
+                template = json.loads(f.readline())
+
+            def record(uid, pad):
+                e = json.loads(json.dumps(template))
+                e["transaction"]["unique_id"] = uid
+                e["transaction"]["request"]["uri"] = "/big?pad=" + "x" * pad
+                return json.dumps(e) + "\n"
+
+            def post(body):
+                """The status, or None when the connection was cut before an answer."""
+                c = http.client.HTTPConnection(host, int(port), timeout=60)
+                try:
+                    c.request("POST", "/api/v1/ingest", body=body,
+                              headers={"Authorization": "Bearer " + token})
+                    return c.getresponse().status
+                except (ConnectionError, http.client.HTTPException):
+                    return None
+                finally:
+                    c.close()
+
+            self.assertEqual(post(record("small", 10).encode()), 200)
+            # Two records of 14 MiB (the record limit is 16 MiB, the batch limit 32 MiB).
+            big = (record("big-1", 14 << 20) + record("big-2", 14 << 20)).encode()
+            pid = d.proc.pid
+            with open("/proc/%d/status" % pid) as f:
+                vm_kb = next(int(l.split()[1]) for l in f if l.startswith("VmSize:"))
+            # Room for what runs, not for a batch of 28 MiB read, parsed and stored.
+            resource.prlimit(pid, resource.RLIMIT_AS,
+                             ((vm_kb << 10) + (120 << 20), resource.RLIM_INFINITY))
+            try:
+                codes = [post(big) for _ in range(3)]
+                self.assertTrue(d.alive(), "the collector died:\n" + d.stderr_text()[-2000:])
+                for code in codes:
+                    self.assertIn(code, (None, 503), codes)
+            finally:
+                if d.alive():
+                    resource.prlimit(pid, resource.RLIMIT_AS,
+                                     (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            status = d.api("/api/v1/status")
+            self.assertEqual(status["store"]["events"], 1, "a refused batch left events behind")
+            # Counted: out of memory in the server, or in the parser (answered 503 by the handler).
+            self.assertGreaterEqual(status["stats"]["out_of_memory"] + status["stats"]["store_errors"],
+                                    3, status["stats"])
+            self.assertEqual(post(big), 200)
+            self.assertEqual(d.api("/api/v1/status")["store"]["events"], 3)
+            self.assertTrue(d.alive())
+        finally:
+            d.cleanup()
+
+
 class PrivilegeTest(unittest.TestCase):
     @unittest.skipUnless(IS_ROOT, "needs root to bind a port below 1024 and change user")
     def test_binds_a_privileged_port_then_runs_as_nobody(self):

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <new>
 #include <thread>
 
 namespace drosera::sensor {
@@ -306,6 +308,58 @@ TEST_F(PoolTest, EventWriteFailuresAreRetriedNotDropped) {
   pool->stop(5);
   EXPECT_EQ(rec.ids.size(), 20u);
   EXPECT_EQ(rec.fail_first.load(), 0);
+}
+
+// The engine out of memory (libmodsecurity throws std::bad_alloc): before, the exception ended
+// the process. A capture whose inspection runs out is tried again (memory comes back: it is
+// inspected), or after a few tries written uninspected; the captures behind it are not held up
+// for ever, and none is lost. Writing the event running out counts as a failed write (retried).
+class OutOfMemoryInspector : public FakeInspector {
+ public:
+  core::Verdict inspect(const core::Capture& c) override {
+    if (c.unique_id == "id-3" && fail_id3.load() > 0) {
+      --fail_id3;
+      throw std::bad_alloc();
+    }
+    if (c.unique_id == "id-5") throw std::bad_alloc();  // always
+    return FakeInspector::inspect(c);
+  }
+  std::atomic<int> fail_id3{2};
+};
+
+TEST_F(PoolTest, AnEngineOutOfMemoryIsRetriedThenWrittenUninspectedNothingLost) {
+  OutOfMemoryInspector insp;
+  Recorder rec;
+  std::mutex mu;
+  std::map<std::string, bool> inspected;
+  int throw_writes = 1;
+  auto j = CaptureJournal::open({dir_ + "/journal", 1 << 16});
+  ASSERT_TRUE(j.isOk()) << j.status().message();
+  auto pool = std::make_unique<InspectionPool>(
+      insp, std::move(*j), PoolOptions{},
+      [&](const core::Capture& c, const core::Verdict& v, int64_t t) {
+        std::lock_guard lock(mu);
+        if (c.unique_id == "id-7" && throw_writes-- > 0) throw std::bad_alloc();
+        inspected[c.unique_id] = v.inspected;
+        return rec.write(c, v, t);
+      },
+      nullptr);
+  pool->start();
+  std::string why;
+  for (int i = 0; i < 10; ++i) {
+    auto c = capture(i);
+    ASSERT_TRUE(pool->submit(c, &why)) << why;
+  }
+  waitFor([&] { return pool->stats().inspected == 10; });
+  const PoolStats st = pool->stats();
+  pool->stop(5);
+  ASSERT_EQ(rec.ids.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(rec.ids[i], "id-" + std::to_string(i));
+  EXPECT_TRUE(inspected["id-3"]);   // the third try had memory
+  EXPECT_FALSE(inspected["id-5"]);  // never: written uninspected (engine_error)
+  EXPECT_TRUE(inspected["id-7"]);   // its first write ran out, the retry wrote it
+  EXPECT_EQ(st.engine_gave_up, 1u);
+  EXPECT_EQ(st.out_of_memory, 2u + 4u + 1u);
 }
 
 }  // namespace
