@@ -75,7 +75,9 @@ bool olderByName(const std::string& a, const std::string& b, size_t base) {
   auto counter = [](const std::string& s) {
     return !s.empty() && s.size() <= 4 && s.find_first_not_of("0123456789") == std::string::npos;
   };
-  if (counter(x) && counter(y)) return std::stoi(x) > std::stoi(y);
+  const bool cx = counter(x), cy = counter(y);
+  if (cx != cy) return cx;  // names of both kinds (seldom): counts first, an order all the same
+  if (cx) return std::stoi(x) > std::stoi(y);
   return x < y;
 }
 
@@ -123,8 +125,11 @@ void FileTailer::run() {
     try {
       n = pollOnce();
     } catch (const std::bad_alloc&) {
-      // What was read and not stored is read again from the saved position.
-      error("out of memory; trying again");
+      // What was read and not stored is read again from where the last batch committed.
+      try {
+        error("out of memory");
+      } catch (const std::bad_alloc&) {
+      }
     }
     lock.lock();
     if (n == 0) cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop_; });
@@ -146,7 +151,11 @@ bool FileTailer::resume() {
     error("store: cannot read the saved positions, waiting: " + offsets.status().message());
     return false;
   }
-  resumed_ = true;
+  // A resume cut short (out of memory) is done again from the start.
+  closeFile(cur_);
+  closeFile(old_);
+  for (Source& b : backlog_) closeFile(b);
+  backlog_.clear();
   // Opens `file` into `s` at the furthest position saved for it that still matches it (same
   // device and inode, same first bytes); false when there is none. `saved_us`: when it was saved.
   auto reopen = [&](const std::string& file, Source& s, int64_t& saved_us) {
@@ -248,6 +257,7 @@ bool FileTailer::resume() {
       old_.rotated_at_us = now();
     }
   }
+  resumed_ = true;
   return true;
 }
 
@@ -379,35 +389,41 @@ uint64_t FileTailer::pollSource(Source& s, bool& ok) {
     return true;
   };
   ok = true;
-  size_t last_end = 0;  // where the previous record ended
-  for (size_t i = 0; i < records.size() && ok; ++i) {
-    const std::string_view rec = records[i];
-    const size_t end = static_cast<size_t>(rec.data() + rec.size() - buf.data()) + (native ? 0 : 1);
-    if (!blank(rec)) {
-      core::Result<core::Event> e =
-          config_.format == "modsec3-json"   ? parseV3Json(rec, ctx)
-          : config_.format == "modsec2-json" ? parseV2Json(rec, ctx)
-          : native                           ? parseV2Native(rec, ctx)
-                                             : parseRecord(rec, ctx);
-      if (e) {
-        e->sensor = sensor_;
-        batch.push_back(std::move(*e));
-      } else if (e.status().code() == core::Status::Code::kUnavailable) {
-        // Out of memory, not a bad record: commit what came before it, read it again later.
-        if (last_end > done) ok = flush(last_end);
-        if (ok) error("parse: " + e.status().message());
-        ok = false;
-        break;
-      } else {
-        ++batch_rejected;
+  try {
+    size_t last_end = 0;  // where the previous record ended
+    for (size_t i = 0; i < records.size() && ok; ++i) {
+      const std::string_view rec = records[i];
+      const size_t end =
+          static_cast<size_t>(rec.data() + rec.size() - buf.data()) + (native ? 0 : 1);
+      if (!blank(rec)) {
+        core::Result<core::Event> e = config_.format == "modsec3-json"   ? parseV3Json(rec, ctx)
+                                      : config_.format == "modsec2-json" ? parseV2Json(rec, ctx)
+                                      : native                           ? parseV2Native(rec, ctx)
+                                                                         : parseRecord(rec, ctx);
+        if (e) {
+          e->sensor = sensor_;
+          batch.push_back(std::move(*e));
+        } else if (e.status().code() == core::Status::Code::kUnavailable) {
+          // Out of memory, not a bad record: commit what came before it, read it again later.
+          if (last_end > done) ok = flush(last_end);
+          if (ok) error("parse: " + e.status().message());
+          ok = false;
+          break;
+        } else {
+          ++batch_rejected;
+        }
       }
+      if (batch.size() >= kBatch || i + 1 == records.size()) {
+        ok = flush(i + 1 == records.size() ? consumed : end);
+      }
+      last_end = end;
     }
-    if (batch.size() >= kBatch || i + 1 == records.size()) {
-      ok = flush(i + 1 == records.size() ? consumed : end);
-    }
-    last_end = end;
+    if (records.empty() && consumed > 0) ok = flush(consumed);  // skipped bytes only
+  } catch (const std::bad_alloc&) {
+    // Out of memory: what the committed batches covered is behind us (below), the rest is read
+    // again.
+    ok = false;
   }
-  if (records.empty() && consumed > 0) ok = flush(consumed);  // skipped bytes only
   // What committed batches covered is behind us, even when a later batch failed (reading it
   // again would only find duplicates); the rest is read again from there next time.
   s.buffer.erase(0, done);

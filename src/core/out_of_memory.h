@@ -11,12 +11,15 @@
 
 namespace drosera::core {
 
+// Made once at start: handing out a copy allocates nothing.
+inline const Status kOutOfMemory = Status::unavailable("out of memory");
+
 template <typename Step>
 auto failOnOutOfMemory(Step&& step) -> decltype(step()) {
   try {
     return step();
   } catch (const std::bad_alloc&) {
-    return Status::unavailable("out of memory");  // short: no allocation for the message
+    return kOutOfMemory;
   }
 }
 

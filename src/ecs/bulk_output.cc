@@ -565,7 +565,12 @@ void BulkOutput::run() {
     try {
       t = turn();
     } catch (const std::bad_alloc&) {
-      t.delay_s = config_.poll_interval_s;  // out of memory: the batch is sent again later
+      // Out of memory: a failed turn, its batch sent again later.
+      t.delay_s = config_.poll_interval_s;
+      std::lock_guard lock(stats_mu_);
+      ++stats_.failed_requests;
+      stats_.healthy = false;
+      stats_.last_error = "out of memory";  // fits the string it replaces: no allocation
     }
     if (t.delay_s > 0 && !waiter_.wait(t.delay_s, t.wakeable)) break;
   }

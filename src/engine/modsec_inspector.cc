@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <sstream>
 
 namespace drosera::engine {
@@ -71,6 +72,8 @@ class ModSecInspector final : public Inspector {
     try {
       run(c, v);
       v.inspected = true;
+    } catch (const std::bad_alloc&) {
+      throw;  // out of memory: the inspection pool tries again before giving up (engine_error)
     } catch (const std::exception&) {
       // libmodsecurity should not throw; if it does, the capture is still logged, uninspected.
       v.inspected = false;

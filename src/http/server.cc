@@ -52,6 +52,7 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
   // Closes at once; only while no io thread runs (Server::stop).
   virtual void forceClose() = 0;
   std::list<std::weak_ptr<SessionBase>>::iterator registry_pos;
+  bool registered = false;  // registry_pos is valid
 };
 
 struct Server::Impl {
@@ -65,6 +66,8 @@ struct Server::Impl {
   struct Acceptor {
     size_t index;
     std::unique_ptr<tcp::acceptor> acceptor;
+    // Accepting stopped because memory ran out; an io thread starts it again (runIo).
+    std::unique_ptr<std::atomic<bool>> rearm = std::make_unique<std::atomic<bool>>(false);
   };
   std::vector<Acceptor> acceptors;
   std::vector<BoundListener> bound;
@@ -77,7 +80,9 @@ struct Server::Impl {
   std::list<std::weak_ptr<SessionBase>> sessions;
 
   void accept(size_t acceptor_pos);
+  void rearm(size_t acceptor_pos);
   void onAccepted(size_t acceptor_pos, tcp::socket socket);
+  void runIo();
 
   // Returns false if the per-IP limit is exceeded (the connection is still counted).
   bool countIp(const std::string& ip) {
@@ -92,10 +97,11 @@ struct Server::Impl {
   void registerSession(const std::shared_ptr<SessionBase>& s) {
     std::lock_guard lock(mu);
     s->registry_pos = sessions.insert(sessions.end(), s);
+    s->registered = true;
   }
   void unregisterSession(SessionBase* s) {
     std::lock_guard lock(mu);
-    sessions.erase(s->registry_pos);
+    if (s->registered) sessions.erase(s->registry_pos);
   }
 };
 
@@ -261,13 +267,17 @@ class Session final : public SessionBase {
 
   void doRead() {
     if (stop_requested_ && phase_ == Phase::kIdle && buf_.empty()) return closeNow();
-    const size_t old = buf_.size();
-    buf_.resize(old + kReadChunk);
-    stream_.async_read_some(asio::buffer(buf_.data() + old, kReadChunk),
-                            [s = self(), old](boost::system::error_code ec, size_t n) {
-                              s->buf_.resize(old + n);
-                              s->onRead(ec);
-                            });
+    try {
+      const size_t old = buf_.size();
+      buf_.resize(old + kReadChunk);
+      stream_.async_read_some(asio::buffer(buf_.data() + old, kReadChunk),
+                              [s = self(), old](boost::system::error_code ec, size_t n) {
+                                s->buf_.resize(old + n);
+                                s->onRead(ec);
+                              });
+    } catch (const std::bad_alloc&) {
+      outOfMemory();
+    }
   }
 
   void onRead(boost::system::error_code ec) {
@@ -284,41 +294,52 @@ class Session final : public SessionBase {
       }
       return closeNow();
     }
-    try {
-      if (phase_ == Phase::kIdle) beginRequest();
-      process();
-    } catch (const std::bad_alloc&) {
-      outOfMemory();
-    }
+    if (phase_ == Phase::kIdle) beginRequest();
+    process();
   }
 
   // Memory ran out reading or answering this request (a body as large as the limits allow
-  // while the process is short of memory): what it holds is let go, and it is answered 503
-  // with Retry-After and the connection closed, so that a sender (a shipper, mlogc) sends it
-  // again later; the handler stored nothing of it. Its head is still handed over as a capture
-  // (anomaly "out_of_memory"). If even that cannot be had, the connection is closed.
+  // while the process is short of memory): its body and raw bytes are let go, and it is
+  // answered 503 with Retry-After and the connection closed, so that a sender (a shipper,
+  // mlogc) sends it again later. Its head is handed over as a capture (anomaly
+  // "out_of_memory"), once: if the capture was handed over already, or nothing can be had any
+  // more, the connection is just closed.
   void outOfMemory() {
     srv_.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
     try {
+      if (phase_ == Phase::kWriting && !cap_held_) return closeNow();
       std::string().swap(buf_);
-      std::string().swap(parser_.request().body);
-      cap_ = core::Capture{};
+      if (cap_held_) {
+        std::string().swap(cap_.request.body);
+        std::string().swap(cap_.raw);
+      } else {
+        std::string().swap(parser_.request().body);
+        cap_ = takeCapture(0);
+        cap_held_ = true;
+      }
       error_answer_ = true;
-      const bool http10 = parser_.request().version == "1.0";
-      cap_ = takeCapture(0);
       cap_.body_complete = false;
       addUnique(cap_.anomalies, "out_of_memory");
       Response r;
       r.status = 503;
       r.headers.push_back({"Retry-After", "2"});
       r.close = true;
-      send(std::move(r), false, http10, 0);
+      send(std::move(r), false, cap_.request.version == "1.0", 0);
     } catch (const std::bad_alloc&) {
       closeNow();
     }
   }
 
+  // Parses what was read and goes on: reads more, or answers.
   void process() {
+    try {
+      processRead();
+    } catch (const std::bad_alloc&) {
+      outOfMemory();
+    }
+  }
+
+  void processRead() {
     ParseState st = parser_.parse(buf_);
     switch (st) {
       case ParseState::kNeedMore:
@@ -433,6 +454,7 @@ class Session final : public SessionBase {
     const bool http10 = parser_.request().version == "1.0";
     const bool head = parser_.isHead();
     cap_ = takeCapture(consumed);
+    cap_held_ = true;
     Response r = srv_.handler.respond(cap_, spec_);
     if (head) r.omit_body = true;
     const bool keep_alive = keep && !r.close && !stop_requested_ &&
@@ -447,6 +469,7 @@ class Session final : public SessionBase {
     error_answer_ = true;  // what the client still sends is this request's unread body
     const bool http10 = parser_.request().version == "1.0";
     cap_ = takeCapture(buf_.size());
+    cap_held_ = true;
     r.close = true;
     send(std::move(r), false, http10, buf_.size());
   }
@@ -457,6 +480,7 @@ class Session final : public SessionBase {
     const bool http10 = parser_.request().version == "1.0";
     const bool head = parser_.isHead();
     cap_ = takeCapture(buf_.size());  // the connection ends: keep every byte received
+    cap_held_ = true;
     Response r;
     r.status = status;
     r.headers.push_back({"Content-Type", spec_.persona.name == "apache"
@@ -486,6 +510,7 @@ class Session final : public SessionBase {
     // The capture is handed over (journaled) before the answer leaves: a client that has its
     // answer never finds its request missing, even after a kill -9 right after the write.
     cap_.answered_us = nowUs();
+    cap_held_ = false;  // handed over once, whatever happens in captured()
     srv_.handler.captured(std::move(cap_));
     asio::async_write(stream_, bufs,
                       [s = self(), keep_alive, consumed](boost::system::error_code ec, size_t) {
@@ -604,6 +629,7 @@ class Session final : public SessionBase {
   bool stop_requested_ = false;
   bool sent_continue_ = false;
   bool error_answer_ = false;
+  bool cap_held_ = false;  // cap_ holds this request's capture, not yet handed over
   bool keep_unanswered_ = false;
   std::string sni_, tls_version_;
   std::vector<std::string> extra_limits_;
@@ -628,9 +654,49 @@ void Server::Impl::accept(size_t pos) {
       t->async_wait([this, pos, t](boost::system::error_code) { accept(pos); });
       return;
     }
-    onAccepted(pos, std::move(socket));
-    accept(pos);
+    try {
+      onAccepted(pos, std::move(socket));
+    } catch (const std::bad_alloc&) {
+      stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);  // this connection is dropped
+    }
+    rearm(pos);
   });
+}
+
+// Accepts the next connection. When even that finds no memory, the io thread that catches the
+// exception starts it again (runIo), so that the listener never stops for good.
+void Server::Impl::rearm(size_t pos) {
+  try {
+    accept(pos);
+  } catch (const std::bad_alloc&) {
+    acceptors[pos].rearm->store(true);
+    throw;
+  }
+}
+
+// An io thread. A handler that runs out of memory outside a session's own guard costs that
+// connection (closed when its timer fires), not the process: the exception reaches here, the
+// thread starts again any listener that could not accept again (every 50 ms until it can), and
+// serves on.
+void Server::Impl::runIo() {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::bad_alloc&) {
+      stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
+    }
+    for (size_t pos = 0; pos < acceptors.size(); ++pos) {
+      while (!stopping.load() && acceptors[pos].rearm->exchange(false)) {
+        try {
+          accept(pos);
+        } catch (const std::bad_alloc&) {
+          acceptors[pos].rearm->store(true);
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    }
+  }
 }
 
 void Server::Impl::onAccepted(size_t pos, tcp::socket socket) {
@@ -656,12 +722,18 @@ void Server::Impl::onAccepted(size_t pos, tcp::socket socket) {
   stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   stats.connections_active.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<SessionBase> s;
-  if (opt.listeners[index].tls) {
-    s = std::make_shared<Session<ssl::stream<tcp::socket>>>(
-        *this, ssl::stream<tcp::socket>(std::move(socket), *ssl_ctx), index, std::move(ip), over);
-  } else {
-    s = std::make_shared<Session<tcp::socket>>(*this, std::move(socket), index, std::move(ip),
-                                               over);
+  try {
+    if (opt.listeners[index].tls) {
+      s = std::make_shared<Session<ssl::stream<tcp::socket>>>(
+          *this, ssl::stream<tcp::socket>(std::move(socket), *ssl_ctx), index, ip, over);
+    } else {
+      s = std::make_shared<Session<tcp::socket>>(*this, std::move(socket), index, ip, over);
+    }
+  } catch (const std::bad_alloc&) {
+    // No session to give the counts back when it ends: given back here.
+    uncountIp(ip);
+    stats.connections_active.fetch_sub(1, std::memory_order_relaxed);
+    throw;
   }
   registerSession(s);
   s->start();
@@ -740,19 +812,7 @@ core::Status Server::start() {
   im.work.emplace(im.ioc.get_executor());
   for (size_t i = 0; i < im.acceptors.size(); ++i) im.accept(i);
   for (int t = 0; t < std::max(1, im.opt.io_threads); ++t) {
-    im.threads.emplace_back([&im] {
-      // A handler that runs out of memory outside a session's own guard (Session::onRead)
-      // ends that connection, not the process: its session is let go as the exception unwinds,
-      // and the thread goes on serving the others.
-      for (;;) {
-        try {
-          im.ioc.run();
-          return;
-        } catch (const std::bad_alloc&) {
-          im.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
-        }
-      }
-    });
+    im.threads.emplace_back([&im] { im.runIo(); });
   }
   return core::Status::ok();
 }

@@ -91,13 +91,15 @@ bool InspectionPool::take(Item* out) {
       // Bound what waits to be written behind a slow capture.
       reorder_cv_.wait(lock, [&] { return stopping_ || completed_.size() < kMaxReorder; });
       if (stopping_) return false;
+      // What may run out of memory (in_flight_, decoding) comes before any change of state:
+      // a take() that throws leaves the capture to be taken again.
       if (!memory_.empty() && memory_.front().seq == next_dispatch_seq_) {
+        in_flight_.emplace(memory_.front().seq, memory_.front().pos);
         *out = std::move(memory_.front());
         memory_.pop_front();
         memory_bytes_ -= out->bytes;
         next_dispatch_seq_ = out->seq + 1;
         next_dispatch_pos_ = out->next;
-        in_flight_.emplace(out->seq, out->pos);
         return true;
       }
       pos = next_dispatch_pos_;
@@ -125,6 +127,8 @@ bool InspectionPool::take(Item* out) {
       continue;
     }
     JournalRecord& rec = **r;
+    auto cap = decodeCapture(rec.payload);
+    if (cap) in_flight_.emplace(rec.seq, rec.pos);
     next_dispatch_seq_ = rec.seq + 1;
     next_dispatch_pos_ = rec.next;
     // Memory items up to this seq were superseded by the disk read.
@@ -132,7 +136,6 @@ bool InspectionPool::take(Item* out) {
       memory_bytes_ -= memory_.front().bytes;
       memory_.pop_front();
     }
-    auto cap = decodeCapture(rec.payload);
     if (!cap) {
       journal_errors_.fetch_add(1, std::memory_order_relaxed);
       spdlog::error("capture journal: undecodable record {}, skipped", rec.seq);
@@ -140,7 +143,6 @@ bool InspectionPool::take(Item* out) {
     }
     cap->seq = rec.seq;
     *out = Item{rec.seq, rec.pos, rec.next, std::move(*cap), 0};
-    in_flight_.emplace(out->seq, out->pos);
     return true;
   }
 }
@@ -152,7 +154,14 @@ void InspectionPool::worker() {
   }
   while (true) {
     Item item;
-    if (!take(&item)) return;
+    try {
+      if (!take(&item)) return;
+    } catch (const std::bad_alloc&) {
+      // Nothing was taken (take() changes nothing before what can run out): again shortly.
+      out_of_memory_.fetch_add(1, std::memory_order_relaxed);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
     Completed done;
     done.verdict = inspectGuarded(item.capture);
     done.done_us = nowUs();
@@ -161,9 +170,17 @@ void InspectionPool::worker() {
     last_lag_ms_.store((done.done_us - since) / 1000, std::memory_order_relaxed);
     const uint64_t seq = item.seq;
     done.capture = std::move(item.capture);
-    {
-      std::lock_guard lock(mu_);
-      completed_.emplace(seq, std::move(done));
+    // In flight until completed: it must get into completed_, or the events behind it wait for
+    // ever. A node that cannot be had leaves `done` as it was, so it is tried again.
+    for (;;) {
+      try {
+        std::lock_guard lock(mu_);
+        completed_.emplace(seq, std::move(done));
+        break;
+      } catch (const std::bad_alloc&) {
+        out_of_memory_.fetch_add(1, std::memory_order_relaxed);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
     }
     if (!writeInOrder()) return;
   }
@@ -264,8 +281,12 @@ void InspectionPool::maintenance() {
     maint_cv_.wait_for(lock, interval, [&] { return maint_stop_; });
     if (maint_stop_) break;
     lock.unlock();
-    if (opt_.fsync == FsyncPolicy::kInterval) journal_->sync();
-    checkpointNow();
+    try {
+      if (opt_.fsync == FsyncPolicy::kInterval) journal_->sync();
+      checkpointNow();
+    } catch (const std::bad_alloc&) {
+      out_of_memory_.fetch_add(1, std::memory_order_relaxed);  // done again next time
+    }
     lock.lock();
   }
 }

@@ -387,7 +387,14 @@ bool Sensor::writeEvent(const core::Capture& c, const core::Verdict& v, int64_t 
   EventExtras extras;
   if (traps_) extras.traps = traps_->interpret(c, v);
   extras.has_attacker = true;
-  extras.attacker = attackers_->record(c.client.ip, c.visitor, c.received_us, extras.traps);
+  {
+    std::lock_guard lock(attacker_mu_);
+    if (attacker_for_ != c.unique_id) {
+      attacker_view_ = attackers_->record(c.client.ip, c.visitor, c.received_us, extras.traps);
+      attacker_for_ = c.unique_id;
+    }
+    extras.attacker = attacker_view_;
+  }
   auto st = event_log_->append(buildEventLine(c, v, info, context_, &extras));
   if (!st) {
     noteWriteError(st.message());
@@ -528,8 +535,12 @@ void Sensor::statusLoop() {
     status_cv_.wait_for(lock, interval, [&] { return status_stop_; });
     if (status_stop_) break;
     lock.unlock();
-    writeStatusFile();
-    saveState();
+    try {
+      writeStatusFile();
+      saveState();
+    } catch (const std::bad_alloc&) {
+      // Out of memory: written again at the next interval.
+    }
     const auto ps = pool_->stats();
     const uint64_t requests = server_->stats().requests.load();
     if (ps.backlog > 0 || requests != last_requests) {

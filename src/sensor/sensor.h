@@ -80,6 +80,11 @@ class Sensor final : public http::Handler {
   std::unique_ptr<traps::Traps> traps_;      // null when traps are disabled
   std::unique_ptr<AttackerState> attackers_;
   std::unique_ptr<Shipper> shipper_;
+  // The attacker's view for the event being written: a write that failed (a full disk, out of
+  // memory) is retried with the same capture, which counts for its attacker once.
+  std::mutex attacker_mu_;
+  std::string attacker_for_;  // unique_id of the capture attacker_view_ belongs to
+  AttackerView attacker_view_;
 
   uint64_t id_nonce_ = 0;
   std::atomic<uint64_t> id_counter_{0};

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -288,6 +289,15 @@ class PgDb final : public Db {
     const std::string* name = nullptr;
     if (auto st = prepare(sql, params.subspan(0, per_exec), &name); !st) return st;
     if (PQenterPipelineMode(conn_) != 1) return pgError("pipeline", nullptr, conn_);
+    // An exception out of a row callback (out of memory) leaves results unread in pipeline
+    // mode: the connection is then started afresh before its next statement.
+    struct Unwinding {
+      bool* poisoned;
+      int before = std::uncaught_exceptions();
+      ~Unwinding() {
+        if (std::uncaught_exceptions() > before) *poisoned = true;
+      }
+    } unwinding{&poisoned_};
     core::Status first_error;
     for (size_t base = 0; base < n && first_error.isOk(); base += kPipelineChunk) {
       const size_t count = std::min(kPipelineChunk, n - base);
@@ -385,7 +395,8 @@ class PgDb final : public Db {
   }
 
   core::Status ensureConnected() {
-    if (PQstatus(conn_) == CONNECTION_OK) return core::Status::ok();
+    if (PQstatus(conn_) == CONNECTION_OK && !poisoned_) return core::Status::ok();
+    poisoned_ = false;
     prepared_.clear();  // the server forgot them with the session
     PQreset(conn_);
     if (PQstatus(conn_) != CONNECTION_OK) return pgError("reconnect", nullptr, conn_);
@@ -442,6 +453,7 @@ class PgDb final : public Db {
   }
 
   PGconn* conn_;
+  bool poisoned_ = false;  // left mid-pipeline by an exception: reset before the next use
   std::unordered_map<std::string, std::string> prepared_;
   uint64_t statements_ = 0;
 };

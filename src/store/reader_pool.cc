@@ -1,5 +1,6 @@
 #include "store/reader_pool.h"
 
+#include <chrono>
 #include <utility>
 
 namespace drosera::store::internal {
@@ -26,20 +27,25 @@ core::Result<ReaderPool::Lease> ReaderPool::acquire() {
       free_.pop_back();
       return Lease(this, r);
     }
-    if (all_.size() + opening_ < max_) break;
-    freed_.wait(lock);
+    const bool may_open = all_.size() + opening_ < max_ &&
+                          (all_.empty() || std::chrono::steady_clock::now() >= no_open_until_);
+    if (!may_open) {
+      freed_.wait(lock);
+      continue;
+    }
+    // Opened outside the lock: a PostgreSQL connection takes a round trip or more.
+    ++opening_;
+    lock.unlock();
+    auto db = open_();
+    lock.lock();
+    --opening_;
+    if (db) return Lease(this, add(std::move(db).value()));
+    // A server at its connection limit, say: no more connections for a while, and the read
+    // waits for one of those open (it fails only when none is).
+    no_open_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    freed_.notify_one();
+    if (all_.empty()) return db.status();
   }
-  // Opened outside the lock: a PostgreSQL connection takes a round trip or more.
-  ++opening_;
-  lock.unlock();
-  auto db = open_();
-  lock.lock();
-  --opening_;
-  if (!db) {
-    freed_.notify_one();  // a waiter may open one in its turn
-    return db.status();
-  }
-  return Lease(this, add(std::move(db).value()));
 }
 
 void ReaderPool::release(Reader* reader) {

@@ -5,6 +5,7 @@
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -54,7 +55,8 @@ class ReaderPool {
   ReaderPool(std::unique_ptr<Db> first, Opener open, DictionaryLoader load, size_t max);
 
   // A free reader, else a new one while fewer than max are open, else the first given back.
-  // Fails (naming the cause) only when a new connection cannot be opened.
+  // After a connection fails to open, none is opened for 10 s and reads wait for the open ones;
+  // fails (naming the cause) only when no connection is open at all.
   core::Result<Lease> acquire();
   size_t open() const;  // connections open now
 
@@ -70,6 +72,7 @@ class ReaderPool {
   std::vector<std::unique_ptr<Reader>> all_;  // under mu_
   std::vector<Reader*> free_;                 // under mu_
   size_t opening_ = 0;                        // connections being opened, under mu_
+  std::chrono::steady_clock::time_point no_open_until_;  // after a failed open, under mu_
 };
 
 }  // namespace drosera::store::internal

@@ -1120,7 +1120,22 @@ class SqlStore final : public Store {
       st = s_.w_->commit();
       if (!st) return st;
       open_ = false;
+      // The caches follow the commit. Memory running out midway leaves them empty (read again
+      // from the tables), never half updated yet current.
+      try {
+        updateCaches();
+      } catch (const std::bad_alloc&) {
+        s_.attacker_cache_.clear();
+        s_.key_ids_.clear();
+        s_.pending_attackers_.clear();
+        s_.pending_keys_.clear();
+        s_.generation_ = -1;
+        return st;
+      }
       s_.generation_ = generation + 1;
+      return st;
+    }
+    void updateCaches() {
       for (auto& u : s_.pending_attackers_) {
         auto it = s_.attacker_cache_.find(u.ip);
         if (it == s_.attacker_cache_.end()) {
@@ -1145,7 +1160,6 @@ class SqlStore final : public Store {
       for (auto& [k, id] : s_.pending_keys_) s_.key_ids_.insert_or_assign(std::move(k), id);
       s_.pending_keys_.clear();
       if (s_.key_ids_.size() > kKeyCacheEntries) s_.key_ids_.clear();
-      return st;
     }
     int64_t last_seq = 0;
     int64_t event_count = 0;

@@ -143,6 +143,15 @@ class SqliteDb final : public Db {
         return sqliteError(db_, rc, "bind");
       }
     }
+    // Reset however this ends (an exception from on_row too): a statement left mid-way would
+    // hold its read snapshot, and drop pointers into the caller's strings.
+    struct Reset {
+      sqlite3_stmt* stmt;
+      ~Reset() {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+      }
+    } reset{stmt};
     SqliteRow row(stmt);
     for (;;) {
       const int rc = sqlite3_step(stmt);
@@ -151,14 +160,9 @@ class SqliteDb final : public Db {
         continue;
       }
       if (rc == SQLITE_DONE) break;
-      core::Status st = sqliteError(db_, rc, "step");
-      sqlite3_reset(stmt);
-      sqlite3_clear_bindings(stmt);
-      return st;
+      return sqliteError(db_, rc, "step");
     }
     if (changes != nullptr) *changes = static_cast<uint64_t>(sqlite3_changes64(db_));
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);  // drop pointers into the caller's strings
     return core::Status::ok();
   }
 

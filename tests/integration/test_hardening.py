@@ -274,9 +274,9 @@ class OutOfMemoryTest(unittest.TestCase):
             pid = d.proc.pid
             with open("/proc/%d/status" % pid) as f:
                 vm_kb = next(int(l.split()[1]) for l in f if l.startswith("VmSize:"))
-            # Room for what runs, not for a batch of 28 MiB read, parsed and stored.
+            # Room for what runs, not for the batch read (at least twice its size), parsed, stored.
             resource.prlimit(pid, resource.RLIMIT_AS,
-                             ((vm_kb << 10) + (120 << 20), resource.RLIM_INFINITY))
+                             ((vm_kb << 10) + len(big), resource.RLIM_INFINITY))
             try:
                 codes = [post(big) for _ in range(3)]
                 self.assertTrue(d.alive(), "the collector died:\n" + d.stderr_text()[-2000:])
