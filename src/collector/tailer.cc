@@ -502,10 +502,7 @@ bool FileTailer::openFile(Source& s, const std::string& path, uint64_t offset) {
   return true;
 }
 
-void FileTailer::closeFile(Source& s) {
-  if (s.fd >= 0) ::close(s.fd);
-  s = Source{};
-}
+void FileTailer::closeFile(Source& s) { s = Source{}; }  // the descriptor closes with it
 
 std::string FileTailer::fingerprint(const Source& s, uint64_t upto) const {
   const uint64_t n = std::min(upto, kFingerprintBytes);

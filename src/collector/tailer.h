@@ -15,6 +15,8 @@
 // own once started); statusJson() from any thread.
 #pragma once
 
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -22,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/config.h"
 
@@ -55,9 +58,38 @@ class FileTailer {
   std::string statusJson() const;
 
  private:
+  // An open file descriptor, closed with its owner (a resume cut short by an exception leaks
+  // none); -1 when none.
+  class OwnedFd {
+   public:
+    OwnedFd() = default;
+    OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    OwnedFd& operator=(OwnedFd&& o) noexcept {
+      if (this != &o) {
+        reset();
+        fd_ = std::exchange(o.fd_, -1);
+      }
+      return *this;
+    }
+    OwnedFd& operator=(int fd) {
+      reset();
+      fd_ = fd;
+      return *this;
+    }
+    ~OwnedFd() { reset(); }
+    operator int() const { return fd_; }  // NOLINT: used as the descriptor it holds
+    void reset() {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = -1;
+    }
+
+   private:
+    int fd_ = -1;
+  };
+
   // One open file and the position committed in it.
   struct Source {
-    int fd = -1;
+    OwnedFd fd;
     std::string ident;          // "<device>:<inode>"
     uint64_t offset = 0;        // just past the last record committed
     std::string fp_at_offset;   // fingerprint of the first bytes when offset was reached

@@ -282,15 +282,19 @@ class Session final : public SessionBase {
 
   void onRead(boost::system::error_code ec) {
     if (ec) {
-      if (timed_out_ && (phase_ == Phase::kHead || phase_ == Phase::kBody)) {
-        srv_.stats.timeouts.fetch_add(1, std::memory_order_relaxed);
-        extra_limits_.push_back(phase_ == Phase::kHead ? "header_timeout" : "body_timeout");
-        return answerError(408);
-      }
-      if (phase_ == Phase::kHead || phase_ == Phase::kBody) {
-        // The client went away mid-request: record what it sent, no answer possible.
-        session_anomalies_.push_back("incomplete_request");
-        finishWithoutAnswer();
+      try {
+        if (timed_out_ && (phase_ == Phase::kHead || phase_ == Phase::kBody)) {
+          srv_.stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+          extra_limits_.push_back(phase_ == Phase::kHead ? "header_timeout" : "body_timeout");
+          return answerError(408);
+        }
+        if (phase_ == Phase::kHead || phase_ == Phase::kBody) {
+          // The client went away mid-request: record what it sent, no answer possible.
+          session_anomalies_.push_back("incomplete_request");
+          finishWithoutAnswer();
+        }
+      } catch (const std::bad_alloc&) {
+        srv_.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
       }
       return closeNow();
     }
@@ -307,7 +311,10 @@ class Session final : public SessionBase {
   void outOfMemory() {
     srv_.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
     try {
+      // Answered and handed over already, or between requests with nothing read: no request
+      // to answer or record.
       if (phase_ == Phase::kWriting && !cap_held_) return closeNow();
+      if (phase_ == Phase::kIdle && buf_.empty()) return closeNow();
       std::string().swap(buf_);
       if (cap_held_) {
         std::string().swap(cap_.request.body);
@@ -549,24 +556,28 @@ class Session final : public SessionBase {
   void recordUnanswered() {
     if (!keep_unanswered_) return;
     keep_unanswered_ = false;
-    for (size_t n = 0; !buf_.empty() && n < kMaxUnanswered; ++n) {
-      parser_.reset();
-      extra_limits_.clear();
-      session_anomalies_.assign({"unanswered"});
-      sent_continue_ = false;
-      started_us_ = nowUs();
-      const ParseState st = parser_.parse(buf_);
-      size_t used = buf_.size();
-      if (st == ParseState::kComplete && parser_.consumed() > 0) {
-        used = std::min(parser_.consumed(), buf_.size());
-      } else if (st == ParseState::kNeedMore) {
-        session_anomalies_.push_back("incomplete_request");
+    try {
+      for (size_t n = 0; !buf_.empty() && n < kMaxUnanswered; ++n) {
+        parser_.reset();
+        extra_limits_.clear();
+        session_anomalies_.assign({"unanswered"});
+        sent_continue_ = false;
+        started_us_ = nowUs();
+        const ParseState st = parser_.parse(buf_);
+        size_t used = buf_.size();
+        if (st == ParseState::kComplete && parser_.consumed() > 0) {
+          used = std::min(parser_.consumed(), buf_.size());
+        } else if (st == ParseState::kNeedMore) {
+          session_anomalies_.push_back("incomplete_request");
+        }
+        core::Capture c = takeCapture(used);
+        c.answered_us = 0;
+        srv_.handler.captured(std::move(c));
+        buf_.erase(0, used);
+        if (st != ParseState::kComplete) break;
       }
-      core::Capture c = takeCapture(used);
-      c.answered_us = 0;
-      srv_.handler.captured(std::move(c));
-      buf_.erase(0, used);
-      if (st != ParseState::kComplete) break;
+    } catch (const std::bad_alloc&) {
+      srv_.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);  // the rest unrecorded
     }
     buf_.clear();
   }
@@ -650,14 +661,22 @@ void Server::Impl::accept(size_t pos) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       // Out of descriptors or similar: back off briefly instead of spinning.
-      auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
-      t->async_wait([this, pos, t](boost::system::error_code) { accept(pos); });
+      try {
+        auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
+        t->async_wait([this, pos, t](boost::system::error_code) { rearm(pos); });
+      } catch (const std::bad_alloc&) {
+        acceptors[pos].rearm->store(true);
+        throw;
+      }
       return;
     }
     try {
       onAccepted(pos, std::move(socket));
     } catch (const std::bad_alloc&) {
       stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);  // this connection is dropped
+    } catch (const boost::system::system_error&) {
+      // A TLS stream that cannot be made (SSL_new failed: out of memory, mostly).
+      stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
     }
     rearm(pos);
   });
@@ -675,26 +694,30 @@ void Server::Impl::rearm(size_t pos) {
 }
 
 // An io thread. A handler that runs out of memory outside a session's own guard costs that
-// connection (closed when its timer fires), not the process: the exception reaches here, the
-// thread starts again any listener that could not accept again (every 50 ms until it can), and
-// serves on.
+// connection (closed when its timer fires), not the process: the exception reaches here, and
+// the thread serves on. A listener that could not accept again is started again, tried every
+// 50 ms while the thread goes on serving (so that sessions end and give their memory back).
 void Server::Impl::runIo() {
   for (;;) {
     try {
-      ioc.run();
-      return;
-    } catch (const std::bad_alloc&) {
-      stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
-    }
-    for (size_t pos = 0; pos < acceptors.size(); ++pos) {
-      while (!stopping.load() && acceptors[pos].rearm->exchange(false)) {
+      bool pending = false;
+      for (size_t pos = 0; pos < acceptors.size(); ++pos) {
+        if (stopping.load() || !acceptors[pos].rearm->exchange(false)) continue;
         try {
           accept(pos);
         } catch (const std::bad_alloc&) {
           acceptors[pos].rearm->store(true);
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          pending = true;
         }
       }
+      if (!pending) {
+        ioc.run();
+        return;
+      }
+      ioc.run_for(std::chrono::milliseconds(50));
+      if (ioc.stopped()) return;
+    } catch (const std::bad_alloc&) {
+      stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
     }
   }
 }
@@ -729,8 +752,9 @@ void Server::Impl::onAccepted(size_t pos, tcp::socket socket) {
     } else {
       s = std::make_shared<Session<tcp::socket>>(*this, std::move(socket), index, ip, over);
     }
-  } catch (const std::bad_alloc&) {
-    // No session to give the counts back when it ends: given back here.
+  } catch (...) {
+    // No session to give the counts back when it ends (out of memory; or SSL_new failing,
+    // a boost::system::system_error): given back here.
     uncountIp(ip);
     stats.connections_active.fetch_sub(1, std::memory_order_relaxed);
     throw;

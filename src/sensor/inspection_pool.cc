@@ -171,7 +171,8 @@ void InspectionPool::worker() {
     const uint64_t seq = item.seq;
     done.capture = std::move(item.capture);
     // In flight until completed: it must get into completed_, or the events behind it wait for
-    // ever. A node that cannot be had leaves `done` as it was, so it is tried again.
+    // ever. A node that cannot be had leaves `done` as it was, so it is tried again; at stop it
+    // stays in flight, and the checkpoint keeps it for the next start.
     for (;;) {
       try {
         std::lock_guard lock(mu_);
@@ -179,8 +180,12 @@ void InspectionPool::worker() {
         break;
       } catch (const std::bad_alloc&) {
         out_of_memory_.fetch_add(1, std::memory_order_relaxed);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!writeInOrder()) return;
   }

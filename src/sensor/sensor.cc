@@ -390,8 +390,9 @@ bool Sensor::writeEvent(const core::Capture& c, const core::Verdict& v, int64_t 
   {
     std::lock_guard lock(attacker_mu_);
     if (attacker_for_ != c.unique_id) {
+      std::string id = c.unique_id;  // copied first: nothing can fail once it is counted
       attacker_view_ = attackers_->record(c.client.ip, c.visitor, c.received_us, extras.traps);
-      attacker_for_ = c.unique_id;
+      attacker_for_.swap(id);
     }
     extras.attacker = attacker_view_;
   }

@@ -27,16 +27,26 @@ core::Result<ReaderPool::Lease> ReaderPool::acquire() {
       free_.pop_back();
       return Lease(this, r);
     }
-    const bool may_open = all_.size() + opening_ < max_ &&
-                          (all_.empty() || std::chrono::steady_clock::now() >= no_open_until_);
-    if (!may_open) {
+    if (all_.size() + opening_ >= max_) {
       freed_.wait(lock);
+      continue;
+    }
+    if (!all_.empty() && std::chrono::steady_clock::now() < no_open_until_) {
+      freed_.wait_until(lock, no_open_until_);  // a reader back, or time to try opening again
       continue;
     }
     // Opened outside the lock: a PostgreSQL connection takes a round trip or more.
     ++opening_;
     lock.unlock();
-    auto db = open_();
+    core::Result<std::unique_ptr<Db>> db = core::Status::unavailable("store: no reader opened");
+    try {
+      db = open_();
+    } catch (...) {
+      lock.lock();
+      --opening_;
+      freed_.notify_one();
+      throw;
+    }
     lock.lock();
     --opening_;
     if (db) return Lease(this, add(std::move(db).value()));
