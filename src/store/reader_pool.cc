@@ -7,6 +7,9 @@ namespace drosera::store::internal {
 
 ReaderPool::ReaderPool(std::unique_ptr<Db> first, Opener open, DictionaryLoader load, size_t max)
     : open_(std::move(open)), load_(std::move(load)), max_(max < 1 ? 1 : max) {
+  // Never more than max_ of either: release() (in a destructor) never has to allocate.
+  all_.reserve(max_);
+  free_.reserve(max_);
   free_.push_back(add(std::move(first)));
 }
 
