@@ -913,8 +913,7 @@ TEST_P(StoreTest, ALongRunOfDamagedRowsIsExaminedInBoundedSteps) {
 TEST_P(StoreTest, AFailingBatchLeavesNothingBehind) {
   Model m;
   std::mt19937_64 rng(3);
-  std::vector<core::Event> good;
-  for (int i = 0; i < 40; ++i) good.push_back(testutil::randomEvent(rng, i, kBase, kHour * 30));
+  std::vector<core::Event> good = testutil::randomEvents(rng, 0, 40, kBase, kHour * 30);
   insertModel(&m, good, 40);
   ASSERT_TRUE(insertOk({}, {FileOffset{"file-1", "/var/log/a", 100, 5}}).inserted == 0);
   auto stats_before = store_->stats().value();
@@ -923,8 +922,7 @@ TEST_P(StoreTest, AFailingBatchLeavesNothingBehind) {
   // A batch whose events are inserted before the sensors step fails there (a trigger refuses
   // one new sensor, as a constraint would).
   injectFailure("sensors", "sensor", "sensor-bad");
-  std::vector<core::Event> bad;
-  for (int i = 0; i < 30; ++i) bad.push_back(testutil::randomEvent(rng, 100 + i, kBase, kHour * 30));
+  std::vector<core::Event> bad = testutil::randomEvents(rng, 100, 30, kBase, kHour * 30);
   bad[17].sensor = "sensor-bad";
   auto r = store_->insert(bad, {FileOffset{"file-1", "/var/log/a", 999, 6},
                                 FileOffset{"file-2", "/var/log/b", 1, 6}});
@@ -981,14 +979,12 @@ TEST_P(StoreTest, AFailingBatchLeavesNothingBehind) {
 TEST_P(StoreTest, AFailedFoldLeavesTheBatchStoredAndIsDoneAgain) {
   Model m;
   std::mt19937_64 rng(5);
-  std::vector<core::Event> good;
-  for (int i = 0; i < 40; ++i) good.push_back(testutil::randomEvent(rng, i, kBase, kHour * 30));
+  std::vector<core::Event> good = testutil::randomEvents(rng, 0, 40, kBase, kHour * 30);
   insertModel(&m, good, 40);
   ASSERT_TRUE(store_->foldPending().isOk());
 
   injectFailure("attackers", "ip", "6.6.6.6");
-  std::vector<core::Event> bad;
-  for (int i = 0; i < 30; ++i) bad.push_back(testutil::randomEvent(rng, 100 + i, kBase, kHour * 30));
+  std::vector<core::Event> bad = testutil::randomEvents(rng, 100, 30, kBase, kHour * 30);
   bad[3].src_ip = m.events[0].second.src_ip;  // an address already counted
   bad[17].src_ip = "6.6.6.6";
   insertModel(&m, bad, 30);  // stored: folding is not part of the insert
@@ -1070,8 +1066,7 @@ TEST_P(StoreTest, FoldsOfSeveralChunksTriggeredByInsertsCountEveryEventOnce) {
 TEST_P(StoreTest, EventsNotYetFoldedWhenTheStoreClosedAreFoldedOnceAfterItOpens) {
   Model m;
   std::mt19937_64 rng(6);
-  std::vector<core::Event> events;
-  for (int i = 0; i < 300; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, kDay * 3));
+  std::vector<core::Event> events = testutil::randomEvents(rng, 0, 300, kBase, kDay * 3);
   insertModel(&m, std::vector<core::Event>(events.begin(), events.begin() + 100), 50);
   ASSERT_TRUE(store_->foldPending().isOk());
   insertModel(&m, std::vector<core::Event>(events.begin() + 100, events.end()), 50);
@@ -1098,8 +1093,7 @@ TEST_P(StoreTest, RetentionAfterAFailedBatchCommitsNothingOfIt) {
   first.push_back(old);
   for (int i = 0; i < 20; ++i) first.push_back(testutil::randomEvent(rng, i, kBase, kHour * 30));
   insertOk(first);
-  std::vector<core::Event> bad;
-  for (int i = 0; i < 30; ++i) bad.push_back(testutil::randomEvent(rng, 100 + i, kBase, kHour * 30));
+  std::vector<core::Event> bad = testutil::randomEvents(rng, 100, 30, kBase, kHour * 30);
   for (int i = 0; i < 30; i += 3) bad[static_cast<size_t>(i)].src_ip = first[1].src_ip;
   injectFailure("file_offsets", "key", "boom");
   auto r = store_->insert(bad, {FileOffset{"boom", "/var/log/a", 1, 6}});
@@ -1163,8 +1157,7 @@ TEST_P(StoreTest, FileOffsetsAreCommittedWithTheirEvents) {
 TEST_P(StoreTest, EventListsFilterAndPageLikeABruteForceModel) {
   Model m;
   std::mt19937_64 rng(11);
-  std::vector<core::Event> events;
-  for (int i = 0; i < 600; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 3 * kDay));
+  std::vector<core::Event> events = testutil::randomEvents(rng, 0, 600, kBase, 3 * kDay);
   insertModel(&m, events, 101);
 
   std::vector<std::pair<std::string, EventFilter>> filters;
@@ -1550,8 +1543,7 @@ TEST_P(StoreTest, AttackerRowsFollowTheirEvents) {
 TEST_P(StoreTest, AttackerRowsMatchABruteForceModel) {
   Model m;
   std::mt19937_64 rng(5);
-  std::vector<core::Event> events;
-  for (int i = 0; i < 500; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 4 * kDay));
+  std::vector<core::Event> events = testutil::randomEvents(rng, 0, 500, kBase, 4 * kDay);
   insertModel(&m, events, 33);
   auto want = m.attackers();
   auto got = store_->attackers(AttackerQuery{EventFilter{}, 1000, 0, "events"});
@@ -1610,8 +1602,7 @@ TEST_P(StoreTest, AggregatesMatchBruteForceCounts) {
   std::sort(events.begin(), events.end(),
             [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
   insertModel(&m, events, 150);
-  std::vector<core::Event> late;
-  for (int i = 0; i < 200; ++i) late.push_back(testutil::randomEvent(rng, 5000 + i, kBase, 2 * kDay));
+  std::vector<core::Event> late = testutil::randomEvents(rng, 5000, 200, kBase, 2 * kDay);
   late.push_back(testutil::randomEvent(rng, 9000, kBase - 400 * kDay, kHour));
   late.push_back(testutil::randomEvent(rng, 9001, kBase + 40 * kDay, kHour));
   insertModel(&m, late, 67);
@@ -1669,8 +1660,7 @@ TEST_P(StoreTest, AnAddressesActivityAndRulesMatchBruteForceCounts) {
   // after an address crosses that line (in the middle of a batch, as here).
   Model m;
   std::mt19937_64 rng(61);
-  std::vector<core::Event> events;
-  for (int i = 0; i < 1200; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 4 * kDay));
+  std::vector<core::Event> events = testutil::randomEvents(rng, 0, 1200, kBase, 4 * kDay);
   for (int i = 0; i < 1300; ++i) {
     core::Event e = testutil::randomEvent(rng, 2000 + i, kBase, 4 * kDay);
     e.src_ip = "198.51.100.99";
@@ -1782,8 +1772,7 @@ TEST_P(StoreTest, CursorsAndStatePersist) {
 TEST_P(StoreTest, RetentionByAgeDeletesOldestAndKeepsAggregatesConsistent) {
   Model m;
   std::mt19937_64 rng(31);
-  std::vector<core::Event> events;
-  for (int i = 0; i < 900; ++i) events.push_back(testutil::randomEvent(rng, i, kBase, 6 * kDay));
+  std::vector<core::Event> events = testutil::randomEvents(rng, 0, 900, kBase, 6 * kDay);
   std::sort(events.begin(), events.end(),
             [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
   insertModel(&m, events, 100);
@@ -2101,8 +2090,7 @@ TEST_P(StoreTest, AVersionOneStoreWithItsEventsIsUpgradedWhenOpened) {
   check("upgraded");
   EXPECT_EQ(store_->cursor("misp").value(), 77u);
   // It goes on: new events after the old ones, a resent old one is a duplicate.
-  std::vector<core::Event> more;
-  for (int i = 0; i < 200; ++i) more.push_back(testutil::randomEvent(rng, 8000 + i, kBase, 4 * kDay));
+  std::vector<core::Event> more = testutil::randomEvents(rng, 8000, 200, kBase, 4 * kDay);
   auto dup = store_->insert({events[5]});
   ASSERT_TRUE(dup.isOk());
   EXPECT_EQ(dup->duplicates, 1u);

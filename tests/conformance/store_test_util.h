@@ -139,6 +139,15 @@ inline core::Event randomEvent(std::mt19937_64& rng, int i, int64_t base, int64_
   return e;
 }
 
+// `n` of them, numbered first, first + 1, ... (the same events as calling randomEvent in turn).
+inline std::vector<core::Event> randomEvents(std::mt19937_64& rng, int first, int n, int64_t base,
+                                             int64_t span) {
+  std::vector<core::Event> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) out.push_back(randomEvent(rng, first + i, base, span));
+  return out;
+}
+
 // The brute-force model: every stored event with its seq.
 struct Model {
   std::vector<std::pair<uint64_t, core::Event>> events;
