@@ -597,10 +597,10 @@ int timeQueries(drosera::store::Store& store, const char* db, const Gen& gen,
   auto stats = store.stats();
   if (!stats) die("stats", stats.status());
   std::vector<Timing> timings;
-  std::vector<bool> is_page;
-  auto add = [&](Timing t, bool page = false) {
+  std::vector<double> goal_ms;
+  auto add = [&](Timing t, double goal = 100) {
     timings.push_back(std::move(t));
-    is_page.push_back(page);
+    goal_ms.push_back(goal);
   };
   const int64_t t_end = kT0 + kSpanUs;
   EventFilter all;
@@ -645,19 +645,22 @@ int timeQueries(drosera::store::Store& store, const char* db, const Gen& gen,
   }
   for (auto [name, f] : {std::pair{"24h", day}, std::pair{"7d", week},
                          std::pair{"a past day, ragged", ragged}}) {
-    add(timeIt(std::string("overview page, ") + name, server, [&] {
-          check(store.countsOverTime(f, f.to_us - f.from_us > kDayUs ? kHourUs : kHourUs / 4),
-                "counts");
-          for (Dimension d : {Dimension::kSourceIp, Dimension::kCategory, Dimension::kRule,
-                              Dimension::kTrap, Dimension::kDstPort, Dimension::kUserAgent,
-                              Dimension::kUri}) {
-            check(store.top(d, f, 10), "top");
-          }
-          check(store.top(Dimension::kSourceIp, f, 1000), "geo");
-          check(store.sensors(), "sensors");
-          check(store.stats(), "stats");
-          return std::string();
-        }), true);
+    add(timeIt(std::string("overview page, ") + name, server,
+               [&] {
+                 check(
+                     store.countsOverTime(f, f.to_us - f.from_us > kDayUs ? kHourUs : kHourUs / 4),
+                     "counts");
+                 for (Dimension d : {Dimension::kSourceIp, Dimension::kCategory, Dimension::kRule,
+                                     Dimension::kTrap, Dimension::kDstPort, Dimension::kUserAgent,
+                                     Dimension::kUri}) {
+                   check(store.top(d, f, 10), "top");
+                 }
+                 check(store.top(Dimension::kSourceIp, f, 1000), "geo");
+                 check(store.sensors(), "sensors");
+                 check(store.stats(), "stats");
+                 return std::string();
+               }),
+        1000);
   }
   for (const char* order : {"last_seen", "events", "first_seen"}) {
     drosera::store::AttackerQuery q;
@@ -813,10 +816,60 @@ int timeQueries(drosera::store::Store& store, const char* db, const Gen& gen,
     std::vector<Timing> parts;
     const uint64_t n = attackerCalls(ip, &parts);
     for (auto& t : parts) add(std::move(t));
-    add(timeIt("attacker page, " + ip + " (" + std::to_string(n) + " events)", server, [&] {
-          attackerCalls(ip, nullptr);
-          return std::string();
-        }), true);
+    add(timeIt("attacker page, " + ip + " (" + std::to_string(n) + " events)", server,
+               [&] {
+                 attackerCalls(ip, nullptr);
+                 return std::string();
+               }),
+        1000);
+  }
+
+  // Aggregates that scan the events (filters other than a time range: the API's, not the
+  // dashboard's), within the store's budget of about half a second; the goal is that bound.
+  auto scanned = [&](const std::string& name,
+                     const std::function<bool(drosera::store::ScanReach*)>& fn) {
+    add(timeIt("scanning aggregate, " + name, server,
+               [&] {
+                 drosera::store::ScanReach reach;
+                 if (!fn(&reach)) die("scanning aggregate", drosera::core::Status::internal(name));
+                 if (!reach.partial) return std::string("complete");
+                 char note[96];
+                 std::snprintf(note, sizeof note,
+                               "partial: counted back to %.1f days before the end",
+                               static_cast<double>(t_end - reach.searched_until_us) /
+                                   static_cast<double>(kDayUs));
+                 return std::string(note);
+               }),
+        1000);
+  };
+  auto scannedTop = [&](const std::string& name, Dimension d, const EventFilter& f) {
+    scanned("top 10 " + std::string(dimensionName(d)) + ", " + name,
+            [&, d](drosera::store::ScanReach* r) { return store.top(d, f, 10, r).isOk(); });
+  };
+  auto scannedCounts = [&](const std::string& name, const EventFilter& f) {
+    scanned("counts over time (1h), " + name, [&](drosera::store::ScanReach* r) {
+      return store.countsOverTime(f, kHourUs, r).isOk();
+    });
+  };
+  {
+    EventFilter text;
+    text.text = "wp-login";
+    scannedTop("text wp-login, whole store", Dimension::kSourceIp, text);
+    EventFilter none;
+    none.text = "no-such-text-zq";
+    scannedTop("text matching nothing, whole store", Dimension::kUri, none);
+    EventFilter rule;
+    rule.rule_id = 942100;
+    scannedCounts("rule 942100, whole store", rule);
+    EventFilter sensor = week;
+    sensor.sensor = "sensor-3";
+    scannedTop("sensor-3, last 7 days", Dimension::kRule, sensor);
+    EventFilter tag = past_day;
+    tag.tag = "attack-sqli";
+    scannedCounts("tag attack-sqli, a past day", tag);
+    EventFilter ip;
+    ip.ip = heavy_ip;
+    scannedTop("ip " + heavy_ip + " (the busiest)", Dimension::kUri, ip);
   }
 
   int failed = 0;
@@ -826,7 +879,7 @@ int timeQueries(drosera::store::Store& store, const char* db, const Gen& gen,
   std::printf("  %-62s %10s %10s %10s\n", "", "CPU first", "CPU warm", "wall warm");
   for (size_t i = 0; i < timings.size(); ++i) {
     const Timing& t = timings[i];
-    const bool ok = t.cpu_warm_ms < (is_page[i] ? 1000 : 100);
+    const bool ok = t.cpu_warm_ms < goal_ms[i];
     failed += ok ? 0 : 1;
     std::printf("  %-62s %7.1f ms %7.1f ms %7.1f ms  %s  %s\n", t.name.c_str(), t.cpu_first_ms,
                 t.cpu_warm_ms, t.wall_warm_ms, ok ? "PASS" : "FAIL", t.note.c_str());

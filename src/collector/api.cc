@@ -242,7 +242,35 @@ struct GeoTally {
   }
 };
 
-constexpr uint64_t kMaxScan = 1'000'000;  // events one page of /events may look at, at most
+// Events one page of /events, or one aggregate that scans the events, may look at, at most.
+constexpr uint64_t kMaxScan = 1'000'000;
+
+// `scan`: at most that many events looked at, instead of the store's budget; bounded, so that
+// no client makes one request cost seconds. An error message, or "".
+std::string readScanParam(const Query& q, uint64_t* max_scan) {
+  const std::string scan = q.get("scan");
+  if (scan.empty()) return "";
+  try {
+    *max_scan = std::clamp<uint64_t>(std::stoull(scan), 1, kMaxScan);
+  } catch (const std::exception&) {
+    return "scan: not a number of events";
+  }
+  return "";
+}
+
+std::string readScan(const Query& q, store::ScanReach* reach) {
+  return readScanParam(q, &reach->max_scan);
+}
+
+// An aggregate that scanned the events and stopped at its budget: the counts are those of the
+// newest events, back to searched_until.
+void addReach(const store::ScanReach& reach, json* j) {
+  (*j)["partial"] = reach.partial;
+  if (reach.partial) {
+    (*j)["searched_until"] = iso(reach.searched_until_us);
+    (*j)["searched_until_us"] = reach.searched_until_us;
+  }
+}
 
 size_t readLimit(const Query& q, size_t def, size_t max) {
   const std::string l = q.get("limit");
@@ -276,14 +304,7 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     }
     // `scan`: at most that many events looked at for this page, instead of the store's budget
     // (about 100 ms of work); bounded, so that no client makes a page cost seconds.
-    const std::string scan = q.get("scan");
-    if (!scan.empty()) {
-      try {
-        eq.max_scan = std::clamp<uint64_t>(std::stoull(scan), 1, kMaxScan);
-      } catch (const std::exception&) {
-        return jsonError(400, "scan: not a number of events");
-      }
-    }
+    if (auto err = readScanParam(q, &eq.max_scan); !err.empty()) return jsonError(400, err);
     auto page = store_->events(eq);
     if (!page) return failed(page.status());
     json arr = json::array();
@@ -386,7 +407,9 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     if (f.from_us && f.to_us && (f.to_us - f.from_us) / (bucket_s * 1000000) > 10000) {
       return jsonError(400, "too many buckets; use a larger bucket");
     }
-    auto buckets = store_->countsOverTime(f, bucket_s * 1000000);
+    store::ScanReach reach;
+    if (auto err = readScan(q, &reach); !err.empty()) return jsonError(400, err);
+    auto buckets = store_->countsOverTime(f, bucket_s * 1000000, &reach);
     if (!buckets) return failed(buckets.status());
     // Without both ends the store returns the buckets that have events: as many, at most.
     if (buckets->size() > 10000) return jsonError(400, "too many buckets; use a larger bucket");
@@ -395,7 +418,9 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
       arr.push_back({{"start", iso(b.start_us)}, {"start_us", b.start_us}, {"count", b.count},
                      {"alerts", b.alerts}});
     }
-    return jsonResponse(200, dump(json{{"bucket_s", bucket_s}, {"buckets", arr}}));
+    json j = {{"bucket_s", bucket_s}, {"buckets", arr}};
+    addReach(reach, &j);
+    return jsonResponse(200, dump(j));
   }
 
   if (path == "/api/v1/stats/top") {
@@ -406,13 +431,17 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
       return jsonError(400, "dim: source_ip, rule, category, tag, port, user_agent, trap, sensor, "
                             "uri, method or status");
     }
-    auto items = store_->top(d, f, readLimit(q, 10, 100));
+    store::ScanReach reach;
+    if (auto err = readScan(q, &reach); !err.empty()) return jsonError(400, err);
+    auto items = store_->top(d, f, readLimit(q, 10, 100), &reach);
     if (!items) return failed(items.status());
     json arr = json::array();
     for (const auto& i : *items) {
       arr.push_back({{"key", i.key}, {"label", i.label}, {"count", i.count}});
     }
-    return jsonResponse(200, dump(json{{"dim", q.get("dim")}, {"items", arr}}));
+    json j = {{"dim", q.get("dim")}, {"items", arr}};
+    addReach(reach, &j);
+    return jsonResponse(200, dump(j));
   }
 
   // Countries and autonomous systems of the sources: the most active kGeoSources addresses
@@ -422,7 +451,9 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     store::EventFilter f;
     if (auto err = readFilter(q, &f); !err.empty()) return jsonError(400, err);
     constexpr size_t kGeoSources = 1000;
-    auto sources = store_->top(store::Dimension::kSourceIp, f, kGeoSources);
+    store::ScanReach reach;
+    if (auto err = readScan(q, &reach); !err.empty()) return jsonError(400, err);
+    auto sources = store_->top(store::Dimension::kSourceIp, f, kGeoSources, &reach);
     if (!sources) return failed(sources.status());
     GeoTally countries, asns;
     uint64_t events = 0;
@@ -442,14 +473,16 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
       }
     }
     const size_t limit = readLimit(q, 10, 100);
-    return jsonResponse(200, dump(json{{"configured", true},
-                                       {"sources", sources->size()},
-                                       {"complete", sources->size() < kGeoSources},
-                                       {"events", events},
-                                       {"countries", countries.toJson(limit)},
-                                       {"unknown_country", countries.unknown},
-                                       {"asns", asns.toJson(limit)},
-                                       {"unknown_as", asns.unknown}}));
+    json j = {{"configured", true},
+              {"sources", sources->size()},
+              {"complete", sources->size() < kGeoSources},
+              {"events", events},
+              {"countries", countries.toJson(limit)},
+              {"unknown_country", countries.unknown},
+              {"asns", asns.toJson(limit)},
+              {"unknown_as", asns.unknown}};
+    addReach(reach, &j);
+    return jsonResponse(200, dump(j));
   }
 
   if (path == "/api/v1/sensors") {

@@ -61,6 +61,15 @@ struct ScanBudget {
 };
 constexpr ScanBudget kScanBudgetSqlite{200'000, 80'000};
 constexpr ScanBudget kScanBudgetPostgres{55'000, 25'000};
+// Events an aggregate that scans them may look at (ScanReach::max_scan) by default: about half
+// a second of CPU (docs/store.md, "Aggregates"). By seq through the primary key, and through an
+// index (ip, time), where the rows lie scattered.
+struct AggregateBudget {
+  uint64_t by_seq;
+  uint64_t by_index;
+};
+constexpr AggregateBudget kAggregateBudgetSqlite{500'000, 250'000};
+constexpr AggregateBudget kAggregateBudgetPostgres{150'000, 75'000};
 constexpr size_t kRetentionChunk = 2000;
 constexpr int64_t kMaxBuckets = 1'000'000;
 constexpr size_t kDictionarySamples = 500;       // bodies to train a dictionary on
@@ -110,8 +119,8 @@ std::optional<int64_t> ceilTo(int64_t t, int64_t g) {
 //  * walkNewest() for event lists: newest first by seq from a cursor, at most a budget of rows
 //    looked at per page, through the ip index when there is an ip, else the primary key in
 //    windows of seqs; a time range first becomes the seqs its hours hold (seq_hours).
-//  * scanMatching() for aggregates: every matching event, through the ip index, the time
-//    index or the primary key.
+//  * scanMatching() for aggregates: every matching event newest first (or as many as a budget
+//    allows), through the ip index, the time index or the primary key.
 // Every condition is checked in C++ on the exact bytes (Matcher), identically for both
 // databases; the SQL narrows the rows first (an index range, a window of seqs, and conditions
 // that only drop rows that cannot match).
@@ -448,10 +457,19 @@ Status walkNewest(Db& db, const EventFilter& f, uint64_t before, size_t want,
   }
 }
 
-// Calls fn for every event matching `f` (aggregates: no budget), in chunks, through the ip
-// index (with the seqs of the time range), else the time index, else the primary key; fn
-// returns false to stop. Chunks resume after the last row seen (keyset pagination).
-Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn) {
+// A budget for scanMatching(), and how far the scan got.
+struct ScanStop {
+  uint64_t budget = 0;       // rows to look at at most; 0: every one
+  uint64_t examined = 0;     // rows looked at
+  bool cut = false;          // stopped at the budget with rows left
+  int64_t last_time_us = 0;  // the time of the last row looked at
+};
+
+// Calls fn for every event matching `f` (aggregates), newest first, in chunks: through the ip
+// index (by seq, within the seqs of the time range), else the time index (by time), else the
+// primary key (by seq); fn returns false to stop. Chunks resume after the last row seen (keyset
+// pagination). With `stop` and a budget: at most that many rows looked at.
+Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* stop = nullptr) {
   const bool has_time = f.from_us != 0 || f.to_us != 0;
   const bool by_ip = !f.ip.empty();
   const bool by_time = !by_ip && has_time;
@@ -460,60 +478,72 @@ Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn) {
     if (auto st = seqRangeOf(db, f, &range); !st) return st;
     if (range.empty) return Status::ok();
   }
+  // With a budget the database leaves the sensor to the Matcher: every row it reads counts
+  // against the budget, so a sensor with few events cannot make it read the whole range.
+  const bool sensor_in_sql = !f.sensor.empty() && (stop == nullptr || stop->budget == 0);
   std::vector<Param> params;
   std::string sql = std::string("SELECT ") + kScanColumns + " FROM events WHERE ";
   if (by_ip) {
-    sql += "src_ip = ? AND seq > ? AND seq <= ? ORDER BY seq";
+    sql += "src_ip = ? AND seq <= ? AND seq >= ? ORDER BY seq DESC";
     params.emplace_back(f.ip);
-    params.emplace_back(range.lo - 1);
     params.emplace_back(range.hi);
+    params.emplace_back(range.lo);
   } else if (by_time) {
-    sql += "(time_us, seq) > (?, ?)";
-    params.emplace_back(f.from_us != 0 ? f.from_us : kMinI64);
-    params.emplace_back(int64_t{-1});
-    if (f.to_us != 0) {
-      sql += " AND time_us < ?";
-      params.emplace_back(f.to_us);
+    // Below (to, any seq), or below every (time, seq) there is.
+    sql += "(time_us, seq) < (?, ?)";
+    params.emplace_back(f.to_us != 0 ? f.to_us : kMaxI64);
+    params.emplace_back(f.to_us != 0 ? kMinI64 : kMaxI64);
+    if (f.from_us != 0) {
+      sql += " AND time_us >= ?";
+      params.emplace_back(f.from_us);
     }
-    if (!f.sensor.empty()) {
+    if (sensor_in_sql) {
       sql += sensorCondition(db.dialect());
       params.emplace_back(f.sensor);
     }
-    sql += " ORDER BY time_us, seq";
+    sql += " ORDER BY time_us DESC, seq DESC";
   } else {
-    sql += "seq > ?";
-    params.emplace_back(int64_t{0});
-    if (!f.sensor.empty()) {
+    sql += "seq <= ?";
+    params.emplace_back(kMaxI64);
+    if (sensor_in_sql) {
       sql += sensorCondition(db.dialect());
       params.emplace_back(f.sensor);
     }
-    sql += " ORDER BY seq";
+    sql += " ORDER BY seq DESC";
   }
   sql += " LIMIT ?";
   params.emplace_back(static_cast<int64_t>(kScanChunk));
   const Matcher m(f);
   KeysView keys;
   ScanRow row;
+  ScanStop unbounded;
+  ScanStop& s = stop ? *stop : unbounded;
   for (;;) {
     size_t rows = 0;
-    bool stop = false;
+    bool done = false;
     Status inner;
     auto st = db.run(sql, params, [&](const Row& r) {
-      if (stop) return;
+      if (done) return;
+      if (s.budget != 0 && s.examined >= s.budget) {  // a row beyond the budget
+        s.cut = done = true;
+        return;
+      }
       ++rows;
+      ++s.examined;
       std::string_view keys_blob;
       fillScanRow(r, &row, &keys_blob);
+      s.last_time_us = row.time_us;
       if (by_time) {
         params[0] = Param(row.time_us);
         params[1] = Param(row.seq);
       } else {
-        params[by_ip ? 1 : 0] = Param(row.seq);
+        params[by_ip ? 1 : 0] = Param(row.seq - 1);
       }
-      stop = !visitRow(m, true, row, keys_blob, &keys, fn, &inner);
+      done = !visitRow(m, true, row, keys_blob, &keys, fn, &inner);
     });
     if (!st) return st;
     if (!inner) return inner;
-    if (stop || rows < kScanChunk) return Status::ok();
+    if (done || rows < kScanChunk) return Status::ok();
   }
 }
 
@@ -1045,10 +1075,12 @@ class SqlStore final : public Store {
   Result<EventPage> events(const EventQuery& query) override;
   Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query) override;
   Result<std::optional<AttackerRow>> attacker(const std::string& ip) override;
-  Result<std::vector<CountBucket>> countsOverTime(const EventFilter& filter,
-                                                  int64_t bucket_us) override;
-  Result<std::vector<TopItem>> top(Dimension dimension, const EventFilter& filter,
-                                   size_t limit) override;
+  using Store::countsOverTime;
+  Result<std::vector<CountBucket>> countsOverTime(const EventFilter& filter, int64_t bucket_us,
+                                                  ScanReach* reach) override;
+  using Store::top;
+  Result<std::vector<TopItem>> top(Dimension dimension, const EventFilter& filter, size_t limit,
+                                   ScanReach* reach) override;
   Status sensorSeen(const std::string& sensor, int64_t now_us, int64_t lag_ms,
                     const std::string& status_json) override;
   Result<std::vector<SensorRow>> sensors() override;
@@ -1213,7 +1245,9 @@ class SqlStore final : public Store {
                       std::unordered_map<int64_t, uint64_t>* ids,
                       std::unordered_map<std::string, uint64_t>* edges);
   Status scanCounts(Db& rd, int kind, const EventFilter& f,
-                    std::unordered_map<std::string, uint64_t>* out);
+                    std::unordered_map<std::string, uint64_t>* out, ScanStop* stop = nullptr);
+  // The budget for an aggregate's scan of `f` (reach: the caller's, nullptr: none).
+  ScanStop scanStopFor(const EventFilter& f, const ScanReach* reach) const;
   Result<std::optional<int64_t>> foldedUntil(Db& db);
 
   // Dictionaries: samples of bodies are gathered until there are enough to train one, then
@@ -2139,18 +2173,42 @@ Result<std::optional<int64_t>> SqlStore::foldedUntil(Db& db) {
   return out;
 }
 
+ScanStop SqlStore::scanStopFor(const EventFilter& f, const ScanReach* reach) const {
+  ScanStop stop;
+  if (!reach) return stop;
+  if (reach->max_scan != 0) {
+    stop.budget = reach->max_scan;
+  } else {
+    const AggregateBudget& b =
+        dialect_ == Dialect::kSqlite ? kAggregateBudgetSqlite : kAggregateBudgetPostgres;
+    const bool by_index = !f.ip.empty() || f.from_us != 0 || f.to_us != 0;
+    stop.budget = by_index ? b.by_index : b.by_seq;
+  }
+  return stop;
+}
+
+// What a budgeted scan tells its caller.
+void reportReach(const ScanStop& stop, ScanReach* reach) {
+  if (!reach) return;
+  reach->partial = stop.cut;
+  reach->searched_until_us = stop.cut ? stop.last_time_us : 0;
+}
+
 // Counts per key of `kind` over the events matching `f`, scanning them.
 Status SqlStore::scanCounts(Db& rd, int kind, const EventFilter& f,
-                            std::unordered_map<std::string, uint64_t>* out) {
+                            std::unordered_map<std::string, uint64_t>* out, ScanStop* stop) {
   Numbers numbers;
-  return scanMatching(rd, f, [&](const ScanRow& r, const KeysView& k) {
-    forEachKey(dimsOf(r, k), kind, numbers, [&](std::string_view key) {
-      auto it = out->find(std::string(key));
-      if (it == out->end()) it = out->emplace(std::string(key), 0).first;
-      ++it->second;
-    });
-    return true;
-  });
+  return scanMatching(
+      rd, f,
+      [&](const ScanRow& r, const KeysView& k) {
+        forEachKey(dimsOf(r, k), kind, numbers, [&](std::string_view key) {
+          auto it = out->find(std::string(key));
+          if (it == out->end()) it = out->emplace(std::string(key), 0).first;
+          ++it->second;
+        });
+        return true;
+      },
+      stop);
 }
 
 // Counts per key of `kind` over a time range: rollup rows for the whole hours and days inside
@@ -2217,8 +2275,9 @@ Status SqlStore::rollupCounts(Db& rd, int kind, const EventFilter& f,
 }
 
 Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilter& filter,
-                                           size_t limit) {
+                                           size_t limit, ScanReach* reach) {
   std::vector<TopItem> out;
+  reportReach(ScanStop{}, reach);
   const int kind = kindOf(dimension);
   if (kind < 0) return Status::invalidArgument("store: unknown dimension");
   catchUp();
@@ -2246,7 +2305,9 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
                      });
     if (!st) return st;
   } else if (!onlyTimeRange(filter)) {
-    if (auto st = scanCounts(rd, kind, filter, &counts); !st) return st;
+    ScanStop stop = scanStopFor(filter, reach);
+    if (auto st = scanCounts(rd, kind, filter, &counts, &stop); !st) return st;
+    reportReach(stop, reach);
   } else {
     std::unordered_map<int64_t, uint64_t> ids;
     if (auto st = rollupCounts(rd, kind, filter, &ids, &counts); !st) return st;
@@ -2309,7 +2370,8 @@ Result<std::vector<TopItem>> SqlStore::top(Dimension dimension, const EventFilte
 }
 
 Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& filter,
-                                                          int64_t bucket_us) {
+                                                          int64_t bucket_us, ScanReach* reach) {
+  reportReach(ScanStop{}, reach);
   if (bucket_us <= 0) return Status::invalidArgument("store: bucket_us must be positive");
   catchUp();
   const bool has_from = filter.from_us != 0, has_to = filter.to_us != 0;
@@ -2329,11 +2391,22 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     c.count += n;
     c.alerts += alerts;
   };
-  auto scan = [&](Db& rd, const EventFilter& f) {
-    return scanMatching(rd, f, [&](const ScanRow& r, const KeysView&) {
-      bump(r.time_us, 1, isAlert(static_cast<int>(r.flags)) ? 1 : 0);
-      return true;
-    });
+  auto scan = [&](Db& rd, const EventFilter& f, ScanStop* stop = nullptr) {
+    return scanMatching(
+        rd, f,
+        [&](const ScanRow& r, const KeysView&) {
+          bump(r.time_us, 1, isAlert(static_cast<int>(r.flags)) ? 1 : 0);
+          return true;
+        },
+        stop);
+  };
+  // A scan of the whole filter (not of the partial hours or buckets at the ends of a range
+  // the rollups answer): within the budget.
+  auto scanAll = [&](Db& rd) {
+    ScanStop stop = scanStopFor(filter, reach);
+    auto st = scan(rd, filter, &stop);
+    if (st) reportReach(stop, reach);
+    return st;
   };
 
   int level = -1;
@@ -2365,7 +2438,7 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     }
     if (has_to) h1 = floorTo(filter.to_us, kHourUs);
     if (!whole || h0 >= h1) {
-      if (auto st = scan(rd, filter); !st) return st;
+      if (auto st = scanAll(rd); !st) return st;
     } else {
       EventFilter edge;
       edge.ip = filter.ip;
@@ -2389,7 +2462,7 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
       if (!st) return st;
     }
   } else if (level < 0 || !onlyTimeRange(filter)) {
-    if (auto st = scan(rd, filter); !st) return st;
+    if (auto st = scanAll(rd); !st) return st;
   } else {
     int64_t g0 = kMinI64, g1 = kMaxI64;  // the interior, aligned to g
     bool whole = true;
@@ -2400,7 +2473,7 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     }
     if (has_to) g1 = floorTo(filter.to_us, g);
     if (!whole || g0 >= g1) {
-      if (auto st = scan(rd, filter); !st) return st;
+      if (auto st = scanAll(rd); !st) return st;
     } else {
       if (has_from && filter.from_us != g0) {
         EventFilter edge;

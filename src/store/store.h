@@ -100,6 +100,19 @@ struct EventPage {
   int64_t searched_until_us = 0;
 };
 
+// How much an aggregate that scans the matching events (a filter other than a time range, see
+// countsOverTime() and top()) may look at, and how far it got. The scan goes newest first: by
+// time through the time index when the filter has a time range and no ip, else by seq (arrival)
+// through the ip index or the primary key. The partial hours at the ends of a time range that
+// the rollups answer are always counted in full.
+struct ScanReach {
+  uint64_t max_scan = 0;          // in: events to look at at most; 0: the store's budget
+  bool partial = false;           // out: stopped there with events left: the counts are of the
+                                  // newest events only
+  int64_t searched_until_us = 0;  // out, when partial: the time of the oldest event counted
+                                  // (by time: every later one is; by seq: about that far back)
+};
+
 struct AttackerRow {
   std::string ip;
   int64_t first_seen_us = 0;
@@ -190,12 +203,23 @@ class Store {
   // Events per bucket over [from_us, to_us); buckets aligned to multiples of bucket_us. With
   // both bounds every bucket of the range is returned, empty ones too (at most 1,000,000);
   // with an open bound only the buckets that hold events.
+  // `reach`: the budget of a scan of the events, and whether it ran out (nullptr: no budget).
   virtual core::Result<std::vector<CountBucket>> countsOverTime(const EventFilter& filter,
-                                                                int64_t bucket_us) = 0;
+                                                                int64_t bucket_us,
+                                                                ScanReach* reach) = 0;
+  core::Result<std::vector<CountBucket>> countsOverTime(const EventFilter& filter,
+                                                        int64_t bucket_us) {
+    return countsOverTime(filter, bucket_us, nullptr);
+  }
   // The `limit` (at most 1000) most frequent keys, by count then key. Filters of a time range
-  // only are answered from rollups; any other filter scans the matching events.
+  // only are answered from rollups; any other filter scans the matching events (`reach`, as
+  // for countsOverTime()).
   virtual core::Result<std::vector<TopItem>> top(Dimension dimension, const EventFilter& filter,
-                                                 size_t limit) = 0;
+                                                 size_t limit, ScanReach* reach) = 0;
+  core::Result<std::vector<TopItem>> top(Dimension dimension, const EventFilter& filter,
+                                         size_t limit) {
+    return top(dimension, filter, limit, nullptr);
+  }
 
   // A sensor reported in (shipper heartbeat with its lag and status document).
   virtual core::Status sensorSeen(const std::string& sensor, int64_t now_us, int64_t lag_ms,

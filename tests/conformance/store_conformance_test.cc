@@ -1653,6 +1653,131 @@ TEST_P(StoreTest, AggregatesMatchBruteForceCounts) {
   EXPECT_FALSE(store_->countsOverTime(huge, kMinute).isOk());
 }
 
+TEST_P(StoreTest, ScanningAggregatesStopAtTheirBudgetAndSayHowFarTheyCounted) {
+  // An aggregate that scans the events looks at no more than max_scan of them, newest first (by
+  // time with a time range and no ip, else by seq): its counts are exactly those of the events
+  // it looked at, and it says the time of the last. Times are unique and seqs do not follow
+  // them (random times, some inserted late), so both orders are checked.
+  Model m;
+  std::mt19937_64 rng(97);
+  std::vector<core::Event> events;
+  std::set<int64_t> times;
+  for (int i = 0; events.size() < 2400; ++i) {
+    core::Event e = testutil::randomEvent(rng, i, kBase, 3 * kDay);
+    if (times.insert(e.time_us).second) events.push_back(std::move(e));
+  }
+  insertModel(&m, events, 300);
+
+  // The events a scan of `f` looks at, in its order: what the SQL narrows to before the
+  // conditions checked in C++ (the ip, else the time range; with a budget, not the sensor).
+  auto scanOrder = [&](const EventFilter& f) {
+    std::vector<const std::pair<uint64_t, core::Event>*> v;
+    const bool by_ip = !f.ip.empty(), by_time = !by_ip && (f.from_us != 0 || f.to_us != 0);
+    for (const auto& se : m.events) {
+      const core::Event& e = se.second;
+      if (by_ip && e.src_ip != f.ip) continue;
+      if (by_time &&
+          ((f.from_us != 0 && e.time_us < f.from_us) || (f.to_us != 0 && e.time_us >= f.to_us))) {
+        continue;
+      }
+      v.push_back(&se);
+    }
+    std::sort(v.begin(), v.end(), [&](const auto* a, const auto* b) {
+      if (by_time && a->second.time_us != b->second.time_us) {
+        return a->second.time_us > b->second.time_us;
+      }
+      return a->first > b->first;
+    });
+    return v;
+  };
+
+  struct Case {
+    std::string name;
+    EventFilter f;
+    int64_t bucket;
+  };
+  std::vector<Case> cases(7);
+  cases[0] = {"text, no time (by seq)", {}, kHour};
+  cases[0].f.text = "php";
+  cases[1] = {"rule and a time range (by time)", {}, kHour};
+  cases[1].f.rule_id = 930120;
+  cases[1].f.from_us = kBase + kDay / 3;
+  cases[1].f.to_us = kBase + 2 * kDay + 7;
+  cases[2] = {"sensor from a time on (by time)", {}, 6 * kHour};
+  cases[2].f.sensor = "sensor-b";
+  cases[2].f.from_us = kBase + kDay;
+  cases[3] = {"an address and a trap (by seq, ip index)", {}, kHour};
+  cases[3].f.ip = "203.0.113.2";
+  cases[3].f.trap = "cookie";
+  cases[4] = {"tag (by seq)", {}, kDay};
+  cases[4].f.tag = "OWASP_CRS";
+  cases[5] = {"a time range in buckets of 90 s (by time)", {}, 90'000'000};
+  cases[5].f.from_us = kBase + kHour + 5;
+  cases[5].f.to_us = kBase + 20 * kHour;
+  cases[6] = {"category, to a time (by time)", {}, kHour};
+  cases[6].f.category = "honeytrap";
+  cases[6].f.to_us = kBase + 2 * kDay;
+
+  for (const auto& c : cases) {
+    const auto order = scanOrder(c.f);
+    ASSERT_GT(order.size(), 50u) << c.name;
+    for (uint64_t max_scan : {uint64_t{1}, uint64_t{37}, uint64_t{order.size() / 2},
+                              uint64_t{order.size()}, uint64_t{0}}) {
+      const std::string what = c.name + ", max_scan " + std::to_string(max_scan);
+      const size_t looked = max_scan == 0 ? order.size() : std::min<size_t>(max_scan, order.size());
+      const bool partial = looked < order.size();
+      Model seen;
+      for (size_t i = 0; i < looked; ++i) seen.events.push_back(*order[i]);
+      const int64_t until = partial ? order[looked - 1]->second.time_us : 0;
+
+      store::ScanReach reach;
+      reach.max_scan = max_scan;
+      if (c.bucket != 90'000'000) {
+        for (Dimension d : {Dimension::kUri, Dimension::kRule, Dimension::kSourceIp}) {
+          reach.partial = !partial;
+          auto got = store_->top(d, c.f, 1000, &reach);
+          ASSERT_TRUE(got.isOk()) << got.status().toString();
+          std::vector<std::pair<std::string, uint64_t>> have;
+          for (const auto& t : got.value()) have.emplace_back(t.key, t.count);
+          EXPECT_EQ(have, seen.top(d, c.f, 1000)) << what << " dimension " << static_cast<int>(d);
+          EXPECT_EQ(reach.partial, partial) << what;
+          EXPECT_EQ(reach.searched_until_us, until) << what;
+        }
+      }
+      reach.partial = !partial;
+      auto got = store_->countsOverTime(c.f, c.bucket, &reach);
+      ASSERT_TRUE(got.isOk()) << got.status().toString();
+      const auto want = seen.counts(c.f, c.bucket);
+      ASSERT_EQ(got->size(), want.size()) << what;
+      for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(got.value()[i].start_us, want[i].start_us) << what << " #" << i;
+        EXPECT_EQ(got.value()[i].count, want[i].count) << what << " #" << i;
+        EXPECT_EQ(got.value()[i].alerts, want[i].alerts) << what << " #" << i;
+      }
+      EXPECT_EQ(reach.partial, partial) << what;
+      EXPECT_EQ(reach.searched_until_us, until) << what;
+    }
+  }
+
+  // A time range alone is answered from the rollups and the events of its partial hours, in
+  // full: never partial, whatever the budget.
+  EventFilter range;
+  range.from_us = kBase + kHour + 5;
+  range.to_us = kBase + 2 * kDay + kMinute;
+  store::ScanReach reach;
+  reach.max_scan = 1;
+  auto top = store_->top(Dimension::kRule, range, 1000, &reach);
+  ASSERT_TRUE(top.isOk());
+  EXPECT_FALSE(reach.partial);
+  std::vector<std::pair<std::string, uint64_t>> have;
+  for (const auto& t : top.value()) have.emplace_back(t.key, t.count);
+  EXPECT_EQ(have, m.top(Dimension::kRule, range, 1000));
+  auto counts = store_->countsOverTime(range, kHour, &reach);
+  ASSERT_TRUE(counts.isOk());
+  EXPECT_FALSE(reach.partial);
+  EXPECT_EQ(counts->size(), m.counts(range, kHour).size());
+}
+
 TEST_P(StoreTest, AnAddressesActivityAndRulesMatchBruteForceCounts) {
   // The attacker page's aggregates: for an address with many events (1,000 or more) from
   // per-address tables (ip_hours, ip_rules) kept with every insert and retention, for the

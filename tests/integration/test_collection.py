@@ -116,6 +116,29 @@ class RunEndToEndTest(unittest.TestCase):
         self.assertIn(str(d.fake), [i["key"] for i in ports["items"]])
         timeline = d.api("/api/v1/stats/timeline?bucket=60&from=%d" % (time.time() - 3600))
         self.assertGreaterEqual(sum(b["count"] for b in timeline["buckets"]), 3)
+        self.assertFalse(timeline["partial"])
+        # An aggregate that scans the events (a filter other than time) stops at `scan` events,
+        # newest first, and says how far back it counted.
+        for path in ("/api/v1/stats/top?dim=uri&q=/&scan=1",
+                     "/api/v1/stats/timeline?bucket=3600&q=/&scan=1",
+                     "/api/v1/stats/timeline?bucket=90&from=%d&to=%d&scan=1" % (time.time() - 3600, time.time() + 3600)):
+            one = d.api(path)
+            self.assertTrue(one["partial"], path)
+            self.assertEqual(sum(i["count"] for i in one.get("items", one.get("buckets", []))), 1, path)
+            self.assertTrue(one["searched_until"].endswith("Z"), path)
+        for _ in range(5):  # the same store on both sides of the calls (events may still arrive)
+            before = d.api("/api/v1/events?limit=1")["events"][0]["seq"]
+            one = d.api("/api/v1/stats/top?dim=uri&q=/&scan=1")
+            full = d.api("/api/v1/stats/top?dim=uri&q=/&limit=100")
+            everything = d.api("/api/v1/events?limit=500")["events"]
+            if everything[0]["seq"] == before:
+                break
+        self.assertGreaterEqual(len(everything), 3)
+        self.assertEqual(one["searched_until_us"], everything[0]["time_us"])
+        self.assertEqual(one["items"][0]["key"], everything[0]["uri"].split("?")[0])
+        self.assertFalse(full["partial"])
+        self.assertEqual(sum(i["count"] for i in full["items"]), len(everything))
+        d.api("/api/v1/stats/top?dim=uri&q=/&scan=lots", expect=400)
         sensors = d.wait_api("/api/v1/sensors", lambda p: p["sensors"] and p["sensors"][0]["last_seen"])
         self.assertEqual(sensors["sensors"][0]["sensor"], d.status()["sensor"])
 

@@ -66,12 +66,12 @@ class MemStore final : public store::Store {
   core::Result<std::optional<store::AttackerRow>> attacker(const std::string&) override {
     return no();
   }
-  core::Result<std::vector<store::CountBucket>> countsOverTime(const store::EventFilter&,
-                                                               int64_t) override {
+  core::Result<std::vector<store::CountBucket>> countsOverTime(const store::EventFilter&, int64_t,
+                                                               store::ScanReach*) override {
     return no();
   }
-  core::Result<std::vector<store::TopItem>> top(store::Dimension, const store::EventFilter&,
-                                                size_t) override {
+  core::Result<std::vector<store::TopItem>> top(store::Dimension, const store::EventFilter&, size_t,
+                                                store::ScanReach*) override {
     return no();
   }
   core::Status sensorSeen(const std::string&, int64_t, int64_t, const std::string&) override {

@@ -78,12 +78,12 @@ class FakeStore final : public store::Store {
   core::Result<std::optional<store::AttackerRow>> attacker(const std::string&) override {
     return unsupported();
   }
-  core::Result<std::vector<store::CountBucket>> countsOverTime(const store::EventFilter&,
-                                                               int64_t) override {
+  core::Result<std::vector<store::CountBucket>> countsOverTime(const store::EventFilter&, int64_t,
+                                                               store::ScanReach*) override {
     return unsupported();
   }
-  core::Result<std::vector<store::TopItem>> top(store::Dimension, const store::EventFilter&,
-                                                size_t) override {
+  core::Result<std::vector<store::TopItem>> top(store::Dimension, const store::EventFilter&, size_t,
+                                                store::ScanReach*) override {
     return unsupported();
   }
   core::Status sensorSeen(const std::string&, int64_t, int64_t, const std::string&) override {
