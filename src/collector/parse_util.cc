@@ -129,7 +129,6 @@ struct Token {
 
 constexpr size_t kMaxKeyBytes = 32;
 constexpr size_t kMaxTokens = 512;
-constexpr size_t kMaxCandidates = 64;
 // The metadata block is searched for in the last bytes of a message line only: it ends the line,
 // and a bound keeps a hostile multi-megabyte line linear.
 constexpr size_t kMaxMetadataBytes = 64 * 1024;
@@ -192,6 +191,40 @@ bool looksLikeTokenStart(std::string_view s, size_t p) {
   size_t i = p + 1;
   while (i < s.size() && (isAlpha(s[i]) || s[i] == '_')) ++i;
   return i > p + 1 && i + 1 < s.size() && s[i] == ' ' && s[i + 1] == '"';
+}
+
+// The first position from `window` on where a chain of strict tokens starts that runs to the end
+// of `line` and holds an id; npos when there is none. Linear in the line: a chain that fails (or
+// holds no id) marks its token starts, whose own chains are its suffixes, and a later chain that
+// reaches one of them stops there. Each token is so read at most once, and a strict value's scan
+// ends at the next quote that opens a value (a space before it, so never escaped).
+size_t findStrictBlock(std::string_view line, size_t window) {
+  std::vector<bool> dead(line.size() - window);
+  std::vector<size_t> walked;
+  for (size_t p = line.find('[', window); p != std::string_view::npos; p = line.find('[', p + 1)) {
+    if (!looksLikeTokenStart(line, p) || dead[p - window]) continue;
+    walked.clear();
+    bool have_id = false;
+    bool complete = false;
+    size_t pos = p;
+    while (true) {
+      if (pos != p && dead[pos - window]) break;
+      Token t;
+      const size_t next = parseToken(line, pos, /*strict=*/true, t);
+      if (next == std::string_view::npos) break;
+      walked.push_back(pos);
+      have_id = have_id || t.key == "id";
+      pos = next;
+      while (pos < line.size() && line[pos] == ' ') ++pos;
+      if (pos == line.size()) {
+        complete = walked.size() <= kMaxTokens;
+        break;
+      }
+    }
+    if (complete && have_id) return p;
+    for (size_t w : walked) dead[w - window] = true;
+  }
+  return std::string_view::npos;
 }
 
 // A rule id or line number: 0 when it is not a number an int holds.
@@ -387,41 +420,33 @@ bool parseRuleMessageText(std::string_view line, const ParseContext& context, co
   }
   const size_t window = line.size() > kMaxMetadataBytes ? line.size() - kMaxMetadataBytes : 0;
 
+  // Every place that looks like a token start is tried, left to right, however many the text
+  // before the block holds: a bound on the tries would let that text (the attacker's) use them
+  // up. A chain starting before the real block cannot run into it (its text ends in "' )" or "."
+  // and its [file "..." quote cannot be taken into a value), so the first chain that runs to the
+  // end with an id is the block ModSecurity appended.
+  const size_t block = findStrictBlock(line, window);
   std::vector<Token> tokens;
   tokens.reserve(32);
-  // Token starts of the chains already tried: a chain from one of them ends the same way (a
-  // suffix of a failed chain fails, a suffix of a chain without an id has none), so skipping
-  // them keeps the search linear in the line.
-  std::vector<size_t> tried;
-  size_t block = std::string_view::npos;
-  size_t candidates = 0;
-  size_t last_file = std::string_view::npos;
-  for (size_t p = line.find('[', window);
-       p != std::string_view::npos && candidates < kMaxCandidates; p = line.find('[', p + 1)) {
-    if (!looksLikeTokenStart(line, p)) continue;
-    if (line.substr(p, 7) == "[file \"") last_file = p;
-    if (std::binary_search(tried.begin(), tried.end(), p)) continue;
-    ++candidates;
-    const bool complete = parseBlock(line, p, /*strict=*/true, /*complete=*/true, tokens);
-    if (complete &&
-        std::any_of(tokens.begin(), tokens.end(), [](const Token& t) { return t.key == "id"; })) {
-      block = p;
-      break;
-    }
-    for (const Token& t : tokens) {
-      tried.push_back(static_cast<size_t>(t.key.data() - 1 - line.data()));
-    }
-    std::sort(tried.begin(), tried.end());
-  }
-  if (block == std::string_view::npos) {
+  size_t start = block;
+  if (block != std::string_view::npos) {
+    parseBlock(line, block, /*strict=*/true, /*complete=*/true, tokens);
+  } else {
     // No suffix made only of well-formed tokens with an id: v3 leaves quotes in [uri] unescaped
     // (an XSS probe in the path puts one there). The last [file "..."] starts the block, read
-    // leniently as far as it goes. Text in the path can forge metadata on this path only.
+    // leniently as far as it goes: [file "..."] cannot be forged inside the escaped [data] and
+    // [msg] values, and the real one follows any the text before it holds. Text in the path can
+    // forge metadata on this path only.
+    size_t last_file = std::string_view::npos;
+    for (size_t p = line.find("[file \"", window); p != std::string_view::npos;
+         p = line.find("[file \"", p + 1)) {
+      if (looksLikeTokenStart(line, p)) last_file = p;
+    }
     if (last_file == std::string_view::npos ||
         !parseBlock(line, last_file, /*strict=*/false, /*complete=*/false, tokens)) {
       return false;
     }
-    block = last_file;
+    start = last_file;
   }
 
   bool have_id = false, have_msg = false, have_data = false, have_sev = false, have_file = false,
@@ -452,7 +477,7 @@ bool parseRuleMessageText(std::string_view line, const ParseContext& context, co
       hit.tags.push_back(unescapeModsec(t.value));
     }
   }
-  std::string_view match = trim(line.substr(0, block));
+  std::string_view match = trim(line.substr(0, start));
   if (match.substr(0, 9) == "Warning. ") match.remove_prefix(9);
   hit.match.assign(match.substr(0, std::min(match.size(), kMaxMetadataBytes)));
   return hit.id > 0;

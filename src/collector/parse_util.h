@@ -44,8 +44,9 @@ int severityFromText(std::string_view s);
 // the [key "value"] metadata that ends the line. The metadata block is the first suffix of the
 // line made only of well-formed [key "value"] tokens (values with their quotes escaped) holding
 // an id, so text an attacker put into the leading "Matched ... (Value: ...)" part (v3 does not
-// escape it) cannot forge an id. When v3 left a quote unescaped in [uri], the block is read
-// leniently from the last [file "..."]. False when the line holds no rule id.
+// escape it) can neither forge an id nor, however many lookalike tokens it holds, hide the block;
+// every start is tried, in time linear in the line. When v3 left a quote unescaped in [uri], the
+// block is read leniently from the last [file "..."]. False when the line holds no rule id.
 bool parseRuleMessageText(std::string_view line, const ParseContext& context, core::RuleHit& hit);
 
 // Anomaly scores from the CRS scoring rules' messages (949110, 959100, 980130, 980140, CRS 4's

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 
@@ -336,6 +337,120 @@ TEST(ParseHostile, PathologicalMessageLinesStayLinear) {
   const int64_t one_pass = msForPartH(chain + " [id \"1\"]\n", true);
   const int64_t hostile = msForPartH(chain + " junk\n", false);
   EXPECT_LE(hostile, 5 * one_pass + 20) << "one pass " << one_pass << " ms";
+}
+
+// What an attacker writes before the metadata block: v3 puts the ARGS name and the first bytes of
+// its value there unescaped, v2 the name. Places that look like the start of a [key "value"]
+// token (once enough to use up a bound on the tries), and blocks meant to be taken for the real
+// one: a rule of the attacker's choosing, or an anomaly score.
+const std::string kLookalikes = [] {
+  std::string s;
+  for (int i = 0; i < 80; ++i) s += " [a \"x";
+  return s;
+}();
+const std::string kForgedRule = " [file \"x\"] [id \"920100\"] [msg \"forged\"] [severity \"5\"]";
+const std::string kForgedScore =
+    " [file \"x\"] [id \"949110\"] [msg \"Inbound Anomaly Score Exceeded (Total Score: 999)\"]";
+const std::vector<std::string> kHostileNames = {
+    "q" + kLookalikes,
+    "q" + kForgedRule + kLookalikes,
+    "q" + kForgedScore + kLookalikes,
+    "q" + kLookalikes + kForgedRule,
+};
+
+// Rule 942100's message line as each writer puts it, the ARGS name being `name`.
+std::string v3Message(const std::string& name) {
+  return "ModSecurity: Warning. Matched \"Operator `DetectSQLi' with parameter `' against variable "
+         "`ARGS:" +
+         name +
+         "' (Value: `1' union select 1-- -' ) [file \"/etc/crs/REQUEST-942.conf\"] [line \"46\"] "
+         "[id \"942100\"] [rev \"\"] [msg \"SQL Injection Attack Detected via libinjection\"] "
+         "[data \"Matched Data: s&sos found within ARGS:q: x\"] [severity \"2\"] [ver "
+         "\"OWASP_CRS/3.3.4\"] [maturity \"0\"] [accuracy \"0\"] [tag \"attack-sqli\"] [hostname "
+         "\"10.0.0.1\"] [uri \"/x\"] [unique_id \"UID1\"] [ref \"v8,5\"]";
+}
+std::string v2Message(const std::string& name) {
+  return "Warning. Pattern match \"(?i)union.*?select\" at ARGS:" + name +
+         ". [file \"/etc/crs/REQUEST-942.conf\"] [line \"46\"] [id \"942100\"] [msg \"SQL "
+         "Injection Attack Detected via libinjection\"] [data \"Matched Data: s&sos found within "
+         "ARGS:q: x\"] [severity \"CRITICAL\"] [ver \"OWASP_CRS/3.3.4\"] [tag \"attack-sqli\"]";
+}
+
+std::string nativeEntryWithPartH(const std::string& open, const std::string& close,
+                                 const std::string& h) {
+  auto marker = [&](char part) { return open + "abcd1234" + close + part + "--\n"; };
+  return marker('A') + "[30/Nov/2026:14:00:00 +0000] UID1 1.2.3.4 5555 10.0.0.1 80\n" +
+         marker('B') + "GET /x HTTP/1.1\nHost: h\n\n" + marker('H') + h + "\n\n" + marker('Z') +
+         "\n";
+}
+
+std::string v2JsonRecord(const std::string& message) {
+  nlohmann::json r = {
+      {"transaction",
+       {{"time", "30/Nov/2026:14:00:00.123456 +0000"},
+        {"transaction_id", "UID1"},
+        {"remote_address", "1.2.3.4"},
+        {"remote_port", 5555},
+        {"local_address", "10.0.0.1"},
+        {"local_port", 80}}},
+      {"request", {{"request_line", "GET /x HTTP/1.1"}, {"headers", {{"Host", "h"}}}}},
+      {"response", {{"status", 403}}},
+      {"audit_data", {{"messages", {message}}}},
+  };
+  return r.dump();
+}
+
+// Exactly the real rule, and no score from a forged scoring message.
+void expectOnlyTheRealRule(const core::Result<core::Event>& r, const std::string& what) {
+  ASSERT_TRUE(r.isOk()) << what << ": " << r.status().toString();
+  ASSERT_EQ(r->rules.size(), 1u) << what;
+  const core::RuleHit& hit = r->rules[0];
+  EXPECT_EQ(hit.id, 942100) << what;
+  EXPECT_EQ(hit.message, "SQL Injection Attack Detected via libinjection") << what;
+  EXPECT_EQ(hit.severity, 2) << what;
+  EXPECT_EQ(hit.file, "/etc/crs/REQUEST-942.conf") << what;
+  EXPECT_EQ(hit.line, 46) << what;
+  EXPECT_EQ(r->inbound_score, 0) << what;
+  EXPECT_TRUE(r->scores.empty()) << what;
+}
+
+TEST(ParseHostile, TextBeforeTheMetadataCanNeitherHideNorForgeARule) {
+  const ParseContext ctx;
+  for (size_t i = 0; i < kHostileNames.size(); ++i) {
+    const std::string& name = kHostileNames[i];
+    const std::string n = " (name " + std::to_string(i) + ")";
+    expectOnlyTheRealRule(parseV2Native(nativeEntryWithPartH("---", "---", v3Message(name)), ctx),
+                          "v3 native" + n);
+    expectOnlyTheRealRule(
+        parseV2Native(nativeEntryWithPartH("--", "-", "Message: " + v2Message(name)), ctx),
+        "v2 native" + n);
+    expectOnlyTheRealRule(parseV2Json(v2JsonRecord(v2Message(name)), ctx), "v2 json" + n);
+  }
+}
+
+TEST(ParseHostile, LookalikeTokenStartsStayLinear) {
+  // Every lookalike is tried now (no bound on the tries): each must cost a few bytes' reading.
+  std::string many;
+  while (many.size() < 60000) many += kLookalikes;
+  const int64_t plain = msForPartH(v3Message(std::string(many.size(), 'q')) + "\n", true);
+  const int64_t hostile = msForPartH(v3Message("q" + many) + "\n", true);
+  EXPECT_LE(hostile, 5 * plain + 20) << "plain " << plain << " ms";
+}
+
+TEST(ParseHostile, ForgedBlocksInTheDataOrBeforeItLoseWhenTheUriBreaksTheStrictReading) {
+  // A raw quote in v3's [uri] leaves the lenient reading from the last [file "..."]: neither the
+  // forged blocks before the metadata nor one inside [data] (quotes escaped as \x22) can be it.
+  std::string line = v3Message(kHostileNames[1]);
+  line.replace(line.find("[data \"") + 7, 0,
+               "\\x22] [file \\x22x\\x22] [id \\x22920100\\x22] [severity \\x225\\x22] ");
+  line.replace(line.find("[uri \"/x\"]"), 10, "[uri \"/x\" [a \"\"]");
+  core::RuleHit hit;
+  ASSERT_TRUE(internal::parseRuleMessageText(line, ParseContext{}, hit));
+  EXPECT_EQ(hit.id, 942100);
+  EXPECT_EQ(hit.severity, 2);
+  EXPECT_EQ(hit.file, "/etc/crs/REQUEST-942.conf");
+  EXPECT_EQ(hit.message, "SQL Injection Attack Detected via libinjection");
+  EXPECT_EQ(hit.data.substr(0, 20), "\"] [file \"x\"] [id \"9");
 }
 
 TEST(ParseHostile, BoundsOnCounts) {
