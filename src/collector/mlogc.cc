@@ -24,11 +24,12 @@ bool mlogcContentHashMatches(const std::vector<core::Header>& headers, std::stri
   const std::string* hash = http::findHeader(headers, "X-Content-Hash");
   if (!hash) return true;
   std::string token = hash->substr(0, hash->find_first_of(" \t"));
-  if (token.rfind("md5:", 0) == 0) token = token.substr(4);
+  // Lower-cased before the prefix is looked for: the prefix, like the hex, may come in any case.
   // ASCII only: std::tolower on a negative char (a byte >= 0x80) is undefined behaviour.
   for (char& c : token) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
+  if (token.rfind("md5:", 0) == 0) token = token.substr(4);
   return token == md5Hex(body);
 }
 

@@ -15,8 +15,8 @@ namespace drosera::collector {
 std::string md5Hex(std::string_view data);
 
 // X-Content-Hash: "md5:<hex> ..." (mlogc sends the rest of its index line after the hash; the
-// "md5:" prefix is optional, the hex in any case). True when the header is absent or names the
-// MD5 of `body`; false when it is present and names anything else, including nothing.
+// "md5:" prefix is optional; prefix and hex in any case). True when the header is absent or names
+// the MD5 of `body`; false when it is present and names anything else, including nothing.
 bool mlogcContentHashMatches(const std::vector<core::Header>& headers, std::string_view body);
 
 // The unique id in X-ForensicLog-Summary (the entry's index line, collection.md section 1); ""
