@@ -59,6 +59,36 @@ bool scansForUrls(const std::vector<std::string>& categories) {
   return false;
 }
 
+bool isFormBody(const core::Event& e) {
+  std::string type = headerValue(e, "content-type");
+  for (char& c : type) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  return type.rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+// The URLs that are part of the attack: in the request target and the body, where parameters
+// (and so injected commands, included files, lookups) travel, and in a header value only from its
+// command or lookup expression on (headerPayloadStart: shellshock, ${jndi:...}). A URL that is
+// simply a header's value is the name of a site, not a payload: the scanner's home page in a
+// User-Agent ("Nmap Scripting Engine; https://nmap.org/book/nse.html"), a search in a Referer, an
+// Origin. Reported, those would become IDS indicators against innocent sites.
+std::vector<std::string> payloadUrlsOf(const core::Event& e) {
+  std::vector<std::string> found = findPayloadUrls(std::string_view(e.uri).substr(0, kMaxScanBytes),
+                                                   kMaxUrlsPerEvent, UrlSource::kRequestTarget);
+  const auto more = [&](std::string_view text, UrlSource source) {
+    if (found.size() >= kMaxUrlsPerEvent || text.empty()) return;
+    for (auto& u :
+         findPayloadUrls(text.substr(0, kMaxScanBytes), kMaxUrlsPerEvent - found.size(), source)) {
+      if (std::find(found.begin(), found.end(), u) == found.end()) found.push_back(u);
+    }
+  };
+  more(e.request_body, isFormBody(e) ? UrlSource::kForm : UrlSource::kText);
+  for (const auto& h : e.request_headers) {
+    const size_t start = headerPayloadStart(h.value);
+    if (start != std::string::npos) more(std::string_view(h.value).substr(start), UrlSource::kText);
+  }
+  return found;
+}
+
 bool hidesCredentials(const core::Event& e, const FoldOptions& o) {
   if (o.share_credentials) return false;
   for (const auto& t : e.traps) {
@@ -161,21 +191,7 @@ Evidence evidenceOf(const core::Event& e, const FoldOptions& o) {
     if (r.id > 0 && !core::isScoringRule(r.id)) insertSorted(ev.rules, r.id);
   }
   if (scansForUrls(ev.categories)) {
-    std::vector<std::string> found =
-        findPayloadUrls(std::string_view(e.uri).substr(0, kMaxScanBytes), kMaxUrlsPerEvent, true);
-    const auto more = [&](std::string_view text) {
-      if (found.size() >= kMaxUrlsPerEvent || text.empty()) return;
-      for (auto& u :
-           findPayloadUrls(text.substr(0, kMaxScanBytes), kMaxUrlsPerEvent - found.size())) {
-        if (std::find(found.begin(), found.end(), u) == found.end()) found.push_back(u);
-      }
-    };
-    more(e.request_body);
-    for (const auto& h : e.request_headers) {
-      if (h.name.size() == 4 && (h.name == "Host" || h.name == "host")) continue;
-      more(h.value);
-    }
-    for (auto& u : found) {
+    for (auto& u : payloadUrlsOf(e)) {
       if (!o.url_allowed || o.url_allowed(u, e)) ev.payload_urls.push_back(std::move(u));
     }
   }

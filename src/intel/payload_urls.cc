@@ -89,7 +89,9 @@ std::string normaliseUrl(std::string_view scheme, std::string_view rest) {
     }
     std::array<uint8_t, 16> a{};
     if (!http::parseIp(host, &a)) return "";
-    host = "[" + http::canonicalIp(host) + "]";
+    // canonicalIp writes an IPv4-mapped address as IPv4, which takes no brackets.
+    host = http::canonicalIp(host);
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
   } else {
     const size_t colon = authority.find(':');
     host.assign(authority.substr(0, colon));
@@ -153,6 +155,19 @@ void scan(std::string_view text, size_t max_urls, bool skip_leading,
   }
 }
 
+// Up to three rounds: double and triple encoding are common evasions. '+' is a space in the
+// first round of a form only: the application decodes once, and a '+' it got from "%2B" is
+// part of the value (wget http://host/x86%2Barm.sh fetches "x86+arm.sh").
+std::string decodeRounds(std::string_view text, bool form) {
+  std::string cur(text);
+  for (int round = 0; round < 3; ++round) {
+    std::string next = percentDecode(cur, form && round == 0);
+    if (next == cur) break;
+    cur = std::move(next);
+  }
+  return cur;
+}
+
 }  // namespace
 
 std::string percentDecode(std::string_view text, bool plus_is_space) {
@@ -174,20 +189,33 @@ std::string percentDecode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-std::vector<std::string> findPayloadUrls(std::string_view text, size_t max_urls,
-                                         bool skip_leading) {
+std::vector<std::string> findPayloadUrls(std::string_view text, size_t max_urls, UrlSource source) {
   std::vector<std::string> out;
   if (max_urls == 0) return out;
-  // Decode first (double and triple encoding are common evasions), then scan once, so that one
-  // URL is not found again in each of its encodings.
-  std::string cur(text);
-  for (int round = 0; round < 3; ++round) {
-    std::string next = percentDecode(cur, true);
-    if (next == cur) break;
-    cur = std::move(next);
+  // Decode first, then scan once, so that one URL is not found again in each of its encodings.
+  std::string decoded;
+  if (source == UrlSource::kRequestTarget) {
+    const size_t query = text.find('?');
+    decoded = decodeRounds(text.substr(0, query), false);
+    if (query != std::string_view::npos) {
+      decoded += '?';
+      decoded += decodeRounds(text.substr(query + 1), true);
+    }
+  } else {
+    decoded = decodeRounds(text, source == UrlSource::kForm);
   }
-  scan(cur, max_urls, skip_leading, &out);
+  scan(decoded, max_urls, source == UrlSource::kRequestTarget, &out);
   return out;
+}
+
+size_t headerPayloadStart(std::string_view value) {
+  size_t start = std::min(value.find("${"), value.find("%{"));
+  for (size_t p = value.find("()"); p < start; p = value.find("()", p + 2)) {
+    size_t i = p + 2;
+    while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;
+    if (i < value.size() && value[i] == '{') return p;
+  }
+  return start;
 }
 
 }  // namespace drosera::intel

