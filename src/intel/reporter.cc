@@ -354,6 +354,7 @@ std::string Reporter::groupOf(const std::string& sensor) const {
 }
 
 bool Reporter::sourceFiltered(const std::string& ip, const core::Event& e) const {
+  if (isNonGlobalAddress(ip)) return true;
   if (lists_.match("ip-src", ip)) return true;
   if (allow_.match("ip-src", ip)) return true;
   if (learned_addresses_.count(ip)) return true;
@@ -366,6 +367,7 @@ bool Reporter::urlAllowed(const std::string& url, const core::Event& e) const {
   if (host.empty()) return false;
   std::array<uint8_t, 16> a{};
   if (http::parseIp(host, &a)) {
+    if (isNonGlobalAddress(host)) return false;
     const std::string ip = http::canonicalIp(host);
     if (allow_.match("ip-dst", ip) || learned_addresses_.count(ip)) return false;
     if (!e.dst_ip.empty() && http::canonicalIp(e.dst_ip) == ip) return false;

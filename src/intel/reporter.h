@@ -7,8 +7,10 @@
 // stored aggregates already hold, and resends only what no transport recorded as done: the
 // final feed and MISP hold exactly what one clean run produces (docs/misp.md, "Idempotence").
 //
-// Never reported: warninglisted IPs and URLs, the configured allowlist, the sensors' own
-// addresses (configured, and every destination address seen in events).
+// Never reported: addresses that are not global (isNonGlobalAddress: loopback, private,
+// link-local, multicast...) as sources or URL hosts, warninglisted IPs and URLs, the configured
+// allowlist, the sensors' own addresses (configured, and every destination address seen in
+// events).
 //
 // One reporter per store: its state lives in the store (namespace "misp"). Not thread-safe;
 // PeriodicReporter runs one on its own thread.

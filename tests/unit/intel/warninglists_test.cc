@@ -100,6 +100,66 @@ TEST(WarninglistsTest, UrlHost) {
   EXPECT_EQ(urlHost("/relative"), "");
 }
 
+// Built in, whatever lists are loaded: each class of address that cannot be an attacker's.
+TEST(WarninglistsTest, NonGlobalAddressesAreKnownWithoutAnyList) {
+  // IPv4: this network, private, CGNAT, loopback, link-local, IETF assignments, documentation,
+  // benchmarking, multicast, reserved and broadcast. IPv6: unspecified, loopback, IPv4-mapped
+  // private and loopback, IPv4-compatible, NAT64 of a private address, local-use NAT64,
+  // discard-only, documentation (two), benchmarking, 6to4 of 10.0.0.1, unique local,
+  // link-local, site-local, multicast.
+  const char* const non_global[] = {"0.0.0.0",
+                                    "0.1.2.3",
+                                    "10.1.2.3",
+                                    "100.64.0.1",
+                                    "100.127.255.254",
+                                    "127.0.0.1",
+                                    "169.254.169.254",
+                                    "172.16.0.1",
+                                    "172.31.255.255",
+                                    "192.0.0.8",
+                                    "192.0.2.1",
+                                    "192.168.1.1",
+                                    "198.18.0.1",
+                                    "198.19.255.255",
+                                    "198.51.100.7",
+                                    "203.0.113.45",
+                                    "224.0.0.1",
+                                    "239.255.255.250",
+                                    "240.0.0.1",
+                                    "255.255.255.255",
+                                    "::",
+                                    "::1",
+                                    "::ffff:10.0.0.1",
+                                    "::ffff:127.0.0.1",
+                                    "::a00:1",
+                                    "64:ff9b::a00:1",
+                                    "64:ff9b:1::1",
+                                    "100::1",
+                                    "2001:db8::1",
+                                    "3fff::1",
+                                    "2001:2::1",
+                                    "2002:a00:1::1",
+                                    "fc00::1",
+                                    "fd00::1234",
+                                    "fe80::1",
+                                    "febf::1",
+                                    "fec0::1",
+                                    "ff02::1",
+                                    "ff0e::1"};
+  for (const char* ip : non_global) {
+    EXPECT_TRUE(isNonGlobalAddress(ip)) << ip;
+  }
+  for (const char* ip :
+       {"45.33.32.156", "8.8.8.8", "1.1.1.1", "100.63.255.255", "100.128.0.1", "172.15.255.255",
+        "172.32.0.1", "192.0.3.1", "198.20.0.1", "223.255.255.255", "::ffff:45.33.32.156",
+        "64:ff9b::2d21:209c", "2002:2d21:209c::1", "2a02:c207:2030:1234::1", "2001:4860:4860::8888",
+        "2600::1", "3ffe:ffff::1"}) {
+    EXPECT_FALSE(isNonGlobalAddress(ip)) << ip;
+  }
+  EXPECT_FALSE(isNonGlobalAddress("not an address"));
+  EXPECT_FALSE(isNonGlobalAddress(""));
+}
+
 TEST(WarninglistsTest, StrictListsRefuseBadEntries) {
   Warninglists w;
   EXPECT_FALSE(w.addList("allowlist", "cidr", {}, {"10.0.0.0/33"}, true).isOk());
