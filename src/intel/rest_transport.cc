@@ -229,6 +229,30 @@ core::Status RestTransport::attachTag(const std::string& uuid, const std::string
   return core::Status::ok();
 }
 
+core::Result<RestTransport::SightingCheck> RestTransport::findSighting(const MispSighting& s) {
+  // MISP gives sightings no idempotency key (sightings/add takes no sighting UUID), so ask.
+  json q = {{"returnFormat", "json"}, {"uuid", s.attribute_uuid},
+            {"source", s.source},     {"type", "0"},
+            {"from", s.timestamp},    {"to", s.timestamp}};
+  auto r = call("POST", "sightings/restSearch/attribute", dumpJson(q), false);
+  if (!r) return r.status();
+  const json& b = r->body;
+  const json& list = b.is_object() && b.contains("response") ? b["response"] : b;
+  if (r->status == 200 && list.is_array()) {
+    if (list.empty()) return SightingCheck::kAbsent;
+    for (const auto& item : list) {
+      if (item.is_object() && item.contains("Sighting")) return SightingCheck::kPresent;
+    }
+  }
+  // Anything else is no answer: older MISP versions refuse this query with 405 "An id must be
+  // provided if the context is set".
+  spdlog::warn(
+      "misp: cannot tell whether the sighting of {} at {} arrived: sightings/restSearch "
+      "answered {} {}",
+      s.attribute_uuid, s.timestamp, r->status, r->text);
+  return SightingCheck::kUnknown;
+}
+
 core::Status RestTransport::sendSighting(const MispSighting& s, bool reconcile_first, bool* sent) {
   *sent = false;
   double backoff = options_.retry_backoff_s;
@@ -240,26 +264,22 @@ core::Status RestTransport::sendSighting(const MispSighting& s, bool reconcile_f
       backoff = std::min(backoff * 2, options_.max_backoff_s);
     }
     if (reconcile) {
-      // Did the earlier attempt happen? MISP gives sightings no idempotency key, so ask.
-      json q = {{"returnFormat", "json"}, {"uuid", s.attribute_uuid},
-                {"source", s.source},     {"type", "0"},
-                {"from", s.timestamp},    {"to", s.timestamp}};
-      auto r = call("POST", "sightings/restSearch/attribute", dumpJson(q), false);
-      if (!r) continue;
-      if (r->status == 200) {
-        const json& b = r->body;
-        const json& list = b.is_object() && b.contains("response") ? b["response"] : b;
-        bool found = false;
-        if (list.is_array()) {
-          for (const auto& item : list) {
-            if (item.is_object() && item.contains("Sighting")) found = true;
-          }
-        }
-        if (found) {
-          ++stats_.reconciled;
-          *sent = true;
-          return core::Status::ok();
-        }
+      auto known = findSighting(s);
+      if (!known) {
+        if (known.status().code() == core::Status::Code::kInvalidArgument) return known.status();
+        continue;  // the question did not get through: asked again (later, or by the next run)
+      }
+      if (*known == SightingCheck::kPresent) {
+        ++stats_.reconciled;
+        *sent = true;
+        return core::Status::ok();
+      }
+      if (*known == SightingCheck::kUnknown) {
+        // MISP cannot tell. Sending again could add it twice, and a duplicate skews what MISP
+        // counts (sighting totals, decaying scores) with nothing to find it by later; not sending
+        // loses one sighting of an address whose last_seen says it was active anyway.
+        ++stats_.sightings_unknown;
+        return core::Status::ok();
       }
     }
     json body = {{"uuid", s.attribute_uuid},

@@ -11,7 +11,8 @@
 // an edit to the current values). Sightings and publishing are not idempotent in MISP: the
 // call is written down as in flight before it is sent, and after a crash (or a timeout, or a
 // 5xx) the transport first asks MISP whether it happened (sightings/restSearch,
-// events/restSearch) before sending it again.
+// events/restSearch) before sending it again. A sighting MISP cannot answer for (an older
+// MISP refuses the query with 405) is not sent again: a duplicate could never be taken back.
 #pragma once
 
 #include <functional>
@@ -45,6 +46,7 @@ struct RestStats {
   uint64_t rejected = 0;         // values or tags MISP refused (logged, not retried)
   uint64_t sightings = 0;
   uint64_t sightings_failed = 0;  // answered 200 with only a message
+  uint64_t sightings_unknown = 0;  // not sent again: MISP could not say whether it arrived
   uint64_t reconciled = 0;        // in-flight calls found done after a crash
   uint64_t events_refused = 0;    // events/add refused (e.g. a blocklisted UUID)
   uint64_t events_recreated = 0;  // the event was gone from MISP: added again
@@ -77,6 +79,10 @@ class RestTransport final : public MispTransport {
                            const std::string& body, bool retry, bool once = false);
   core::Status save(const std::string& event_uuid, const Progress& p);
   core::Status attachTag(const std::string& uuid, const std::string& tag);
+  // Whether MISP holds a sighting whose sending failed (or was cut off by a crash). An error:
+  // the question did not get through (ask again later) or the key was refused.
+  enum class SightingCheck { kAbsent, kPresent, kUnknown };
+  core::Result<SightingCheck> findSighting(const MispSighting& s);
   core::Status sendSighting(const MispSighting& s, bool reconcile_first, bool* sent);
   core::Status sendPublish(const std::string& event_uuid, bool reconcile_first);
   core::Status publishOnce(const PublishRequest& request, bool* gone);

@@ -4,7 +4,8 @@
 // misp_checks.h), keeps the state MISP would (events, attributes, objects, tags, sightings,
 // published), and answers as MISP does: 403 "Authentication failed", 404 "Event already exists"
 // with Location, 403 "A similar attribute already exists for this event." / "The UUID provided is
-// not unique", a refused sighting as 200 with only a message, 405 for an edit that is not newer.
+// not unique", a refused sighting as 200 with only a message, 405 for an edit that is not newer
+// (and, on request, 405 to a sighting search without an id, as older MISP versions answer).
 // A fault plan makes chosen requests fail: 5xx, commit-then-drop-the-connection, commit-then-
 // answer-too-late, or a revoked key. Requests that break the API contract are recorded as
 // violations (tests assert there are none).
@@ -107,6 +108,12 @@ class FakeMisp {
   void blockEvent(const std::string& uuid) {
     std::lock_guard<std::mutex> lock(mu_);
     blocked_.insert(uuid);
+  }
+  // Answers sightings/restSearch/attribute without an "id" as older MISP versions do: 405 "An id
+  // must be provided if the context is set."
+  void setSightingSearchNeedsId(bool on) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sighting_search_needs_id_ = on;
   }
   int publishCalls() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -619,6 +626,9 @@ class FakeMisp {
       return r;
     }
     if (p == "/sightings/restSearch/attribute") {
+      if (sighting_search_needs_id_ && !body.contains("id")) {
+        return error(405, "An id must be provided if the context is set.", p);
+      }
       json list = json::array();
       for (const auto& s : sightings_) {
         if (s["uuid"] != body.value("uuid", "")) continue;
@@ -673,6 +683,7 @@ class FakeMisp {
   int requests_ = 0;
   int next_id_ = 0;
   int publish_calls_ = 0;
+  bool sighting_search_needs_id_ = false;
   std::vector<std::string> violations_;
   std::vector<std::string> log_;
   std::string bodies_;

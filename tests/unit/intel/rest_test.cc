@@ -178,6 +178,34 @@ TEST(RestTest, ARefusedSightingIs200WithOnlyAMessage) {
   EXPECT_TRUE(r.misp.state()[r.eventUuidOf("hp-web-01")]["sightings"].empty());
 }
 
+// The first sightings/add reaches MISP but its answer is lost; the MISP asked whether it arrived
+// is an older one that refuses the question (405). Unknown is not "absent": the sighting is not
+// sent a second time.
+TEST(RestTest, ASightingMispCannotLookUpIsNotSentAgain) {
+  RestRun clean;
+  clean.store.add(testutil::dayOfAttacks());
+  ASSERT_TRUE(clean.run().isOk());
+
+  int sightings_sent = 0;
+  RestRun r;
+  r.misp.setSightingSearchNeedsId(true);
+  r.misp.setFaults([&sightings_sent](int, const std::string&, const std::string& path) {
+    if (path == "/sightings/add" && ++sightings_sent == 1) return FakeMisp::Fault::kCommitThenDrop;
+    return FakeMisp::Fault::kNone;
+  });
+  r.store.add(testutil::dayOfAttacks());
+  auto st = r.run();
+  ASSERT_TRUE(st.isOk()) << st.status().toString();
+  EXPECT_EQ(r.rest->stats().sightings_unknown, 1u);
+  EXPECT_THAT(r.misp.log(), ::testing::Contains("POST /sightings/restSearch/attribute 405"));
+  EXPECT_TRUE(testutil::sameJson(r.misp.state(), clean.misp.state()));
+  // Nothing is left in flight: a later run does not ask or send it again.
+  ASSERT_TRUE(r.run().isOk());
+  EXPECT_EQ(sightings_sent, 2);
+  EXPECT_TRUE(testutil::sameJson(r.misp.state(), clean.misp.state()));
+  EXPECT_THAT(r.misp.violations(), ::testing::IsEmpty());
+}
+
 TEST(RestTest, ServerErrorsAreRetriedWithBackoff) {
   RestRun r;
   r.misp.setFaults([](int n, const std::string&, const std::string&) {
