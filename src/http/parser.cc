@@ -6,6 +6,8 @@
 namespace drosera::http {
 namespace {
 
+constexpr size_t kMaxBlankLines = 10;  // empty lines taken before a request line (Apache's)
+
 bool isTchar(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
   if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
@@ -85,6 +87,7 @@ void RequestParser::reset() {
   state_ = State::kRequestLine;
   pos_ = 0;
   consumed_ = 0;
+  blank_lines_ = 0;
   header_bytes_ = 0;
   body_remaining_ = 0;
   chunk_remaining_ = 0;
@@ -351,8 +354,16 @@ ParseState RequestParser::parse(std::string_view in) {
   while (true) {
     switch (state_) {
       case State::kRequestLine: {
-        // Tolerate empty lines before the request line (RFC 9112 2.2).
-        while (pos_ < in.size() && (in[pos_] == '\r' || in[pos_] == '\n')) ++pos_;
+        // Tolerate empty lines before the request line (RFC 9112 2.2), as many as Apache does.
+        // More is a flood, not a client: they would be held
+        // until the header timeout, and a request behind 64 MiB of them would go uninspected.
+        while (pos_ < in.size() && (in[pos_] == '\r' || in[pos_] == '\n')) {
+          if (in[pos_++] == '\n') ++blank_lines_;
+          if (blank_lines_ > kMaxBlankLines || pos_ > 2 * kMaxBlankLines + 2) {
+            consumed_ = pos_;
+            return fail(ParseError::kBadRequest, "blank_lines");
+          }
+        }
         if (pos_ >= in.size()) return ParseState::kNeedMore;
         if (!nextLine(in, limits_.max_request_line, &line, &too_long)) {
           if (too_long) {

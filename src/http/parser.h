@@ -83,6 +83,7 @@ class RequestParser {
   State state_ = State::kRequestLine;
   size_t pos_ = 0;             // next unparsed byte in the input
   size_t consumed_ = 0;
+  size_t blank_lines_ = 0;  // empty lines before the request line so far
   uint64_t header_bytes_ = 0;
   uint64_t body_remaining_ = 0;
   uint64_t chunk_remaining_ = 0;

@@ -38,6 +38,10 @@ constexpr uint64_t kOverflowConnections = 64;  // answered 503 past limits.max_c
 constexpr size_t kLingerBytes = 65536;
 constexpr size_t kMaxUnanswered = 4096;  // captures made from the bytes left at a close
 
+// Nothing but the empty lines a client may send around its requests (RFC 9112 2.2; also true
+// of nothing at all).
+bool onlyBlankLines(std::string_view b) { return b.find_first_not_of("\r\n") == b.npos; }
+
 void addUnique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
 }
@@ -283,6 +287,9 @@ class Session final : public SessionBase {
   void onRead(boost::system::error_code ec) {
     if (ec) {
       try {
+        // Only the empty lines a client may send after a request (RFC 9112 2.2): no request.
+        // (Alone on a connection they are a probe, nmap's GenericLines: recorded.)
+        if (served_ > 0 && phase_ == Phase::kHead && onlyBlankLines(buf_)) return closeNow();
         if (timed_out_ && (phase_ == Phase::kHead || phase_ == Phase::kBody)) {
           srv_.stats.timeouts.fetch_add(1, std::memory_order_relaxed);
           extra_limits_.push_back(phase_ == Phase::kHead ? "header_timeout" : "body_timeout");
@@ -557,7 +564,7 @@ class Session final : public SessionBase {
     if (!keep_unanswered_) return;
     keep_unanswered_ = false;
     try {
-      for (size_t n = 0; !buf_.empty() && n < kMaxUnanswered; ++n) {
+      for (size_t n = 0; !onlyBlankLines(buf_) && n < kMaxUnanswered; ++n) {
         parser_.reset();
         extra_limits_.clear();
         session_anomalies_.assign({"unanswered"});

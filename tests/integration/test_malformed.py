@@ -67,6 +67,51 @@ class MalformedTest(unittest.TestCase):
         self.check(b"GET /h3 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n", 400, "obs_fold")
         self.check(b"GET /h4 HTTP/1.1\r\n\r\n", 400, "missing_host")
 
+    def test_more_empty_lines_than_apache_takes_are_a_bad_request(self):
+        # Ten before the request line are taken; more were skipped without end and held until
+        # the header timeout.
+        self.check(b"\r\n" * 10 + b"GET /index.html?ten-blank HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                   200, marker=b"ten-blank")
+        self.check(b"\r\n" * 11 + b"GET /eleven-blank HTTP/1.1\r\nHost: a\r\n\r\n", 400, "blank_lines",
+                   marker=b"\r\n" * 10 + b"\r")
+        s = socket.create_connection(("127.0.0.1", self.d.real), timeout=10)
+        start = time.time()
+        data = b""
+        try:
+            for _ in range(64):
+                s.sendall(b"\r\n" * 32768)
+        except OSError:
+            pass  # answered and closed after the first few bytes
+        try:
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                data += b
+        except OSError:
+            pass
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 400"), data[:100])
+        self.assertLess(time.time() - start, 5)
+        self.assertTrue(self.d.alive())
+
+    def test_empty_lines_after_a_request_are_not_another_request(self):
+        def blank(e):
+            return raw_bytes(e).strip(b"\r\n") == b""
+        before = len([e for e in self.d.all_events() if blank(e)])
+        got, _, _ = self.send(b"POST /contact.php?trailing-crlf HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                              b"Connection: close\r\n\r\na=b\r\n")
+        self.assertEqual(got, 200)
+        self.d.raw(b"POST /contact.php?trailing-crlf-ka HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\na=b\r\n",
+                   half_close=True)
+        self.d.wait_events(by_raw(b"POST /contact.php?trailing-crlf-ka"))
+        self.d.wait_events(by_raw(b"POST /contact.php?trailing-crlf HTTP"))
+        time.sleep(1.0)
+        self.assertEqual(len([e for e in self.d.all_events() if blank(e)]), before)
+        # Alone on a connection they are a probe (nmap's GenericLines), recorded.
+        self.d.raw(b"\r\n\r\n", half_close=True)
+        self.d.wait_events(blank, count=before + 1)
+
     def test_nul_bytes_are_recorded(self):
         ev = self.check(b"GET /nul HTTP/1.1\r\nHost: a\r\nX-N: a\x00b\r\n\r\n", 400, "nul_in_header")
         self.assertIn(b"a\x00b", raw_bytes(ev))
