@@ -29,6 +29,22 @@ constexpr const char* kScoreNames[] = {
 // libmodsecurity does not print every match on stderr.
 void silentLog(void*, const void*) {}
 
+// The engine takes the request line's parts as C strings: a NUL byte (which the parser lets
+// through, anomaly nul_in_request_line) would hide everything after it from the rules. It goes
+// in percent-encoded, as %00, which the rules' decoding turns back into a NUL.
+std::string withoutNul(const std::string& s) {
+  if (s.find('\0') == std::string::npos) return s;
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (char ch : s) {
+    if (ch == '\0')
+      out += "%00";
+    else
+      out += ch;
+  }
+  return out;
+}
+
 std::string quoteDirectiveArg(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -103,7 +119,8 @@ class ModSecInspector final : public Inspector {
     }
     tx.processConnection(c.client.ip.c_str(), c.client.port, c.local.ip.c_str(), c.local.port);
     const std::string& version = c.request.version.empty() ? kDefaultVersion : c.request.version;
-    tx.processURI(c.request.target.c_str(), c.request.method.c_str(), version.c_str());
+    tx.processURI(withoutNul(c.request.target).c_str(), withoutNul(c.request.method).c_str(),
+                  withoutNul(version).c_str());
     checkIntervention(tx, v);
     for (const auto& h : c.request.headers) {
       tx.addRequestHeader(reinterpret_cast<const unsigned char*>(h.name.data()), h.name.size(),

@@ -136,6 +136,15 @@ TEST_F(ModSecInspectorTest, HostileBytesDoNotBreakTheEngine) {
   EXPECT_TRUE(v.inspected);
 }
 
+TEST_F(ModSecInspectorTest, ANulInTheTargetDoesNotHideWhatFollowsIt) {
+  // The engine takes the target as a C string: what follows a raw NUL used to reach no rule.
+  auto v = inspector_->inspect(request(
+      "GET", std::string("/?q=\0&id=1%27%20UNION%20SELECT%20password%20FROM%20users--", 58)));
+  EXPECT_TRUE(v.inspected);
+  EXPECT_GE(score(v, "sql_injection_score"), 5) << ::testing::PrintToString(ruleIds(v));
+  EXPECT_TRUE(hasRuleIn(v, 942000, 942999)) << ::testing::PrintToString(ruleIds(v));
+}
+
 TEST_F(ModSecInspectorTest, ProducerAndComponentsNameTheEngineAndCrs) {
   EXPECT_NE(inspector_->producer().find("ModSecurity v3"), std::string::npos);
   ASSERT_FALSE(inspector_->components().empty());
