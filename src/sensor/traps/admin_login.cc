@@ -37,7 +37,8 @@ std::string AdminLoginTrap::redirectFor(std::string_view path) const {
   return "";
 }
 
-void AdminLoginTrap::rules(int base, RuleFlavor, RuleSet& out) const {
+void AdminLoginTrap::rules(int base, RuleFlavor flavor, RuleSet& out) const {
+  const TrapPath p = trapPath(flavor);
   for (const auto& l : logins) {
     std::string alt;
     for (const auto& p : l.paths) alt += (alt.empty() ? "" : "|") + regexLiteral(p);
@@ -45,12 +46,13 @@ void AdminLoginTrap::rules(int base, RuleFlavor, RuleSet& out) const {
     out.comment("Fake " + l.product + " login at " + l.paths.front() +
                 ": every POST captures user and password.");
     out.rule({id, "admin_login", l.product},
-             "SecRule REQUEST_FILENAME \"@rx ^(?:" + ruleArg(alt) + ")$\" \"id:" +
-                 std::to_string(id) +
-                 ",phase:2,t:none,t:urlDecodeUni,t:normalizePath,pass,log,chain,msg:'Honeytrap: credentials posted to a fake " +
-                 l.product + " login',tag:'honeytrap/admin_login',severity:'CRITICAL',"
-                 "logdata:'%{ARGS." + actionArg(l.user_field) + "}:%{ARGS." +
-                 actionArg(l.password_field) + "}'\"\n"
+             "SecRule " + p.variable + " \"@rx ^(?:" + ruleArg(alt) +
+                 ")$\" \"id:" + std::to_string(id) + ",phase:2," + p.transforms +
+                 ",pass,log,chain,msg:'Honeytrap: credentials posted to a fake " + l.product +
+                 " login',tag:'honeytrap/admin_login',severity:'CRITICAL',"
+                 "logdata:'%{ARGS." +
+                 actionArg(l.user_field) + "}:%{ARGS." + actionArg(l.password_field) +
+                 "}'\"\n"
                  "    SecRule REQUEST_METHOD \"@streq POST\" \"t:none\"");
   }
 }

@@ -44,15 +44,17 @@ bool CommentTrap::inject(std::string& html) const {
   return insertBeforeFirst(html, "<form", text) || insertBeforeFirst(html, "</body", text);
 }
 
-void CommentTrap::rules(int base, RuleFlavor, RuleSet& out) const {
+void CommentTrap::rules(int base, RuleFlavor flavor, RuleSet& out) const {
   const int id = base + 20;
+  const TrapPath p = trapPath(flavor);
   out.comment("HTML comment bait in " + page + ": " + comment + "\nNothing links to " + path +
               "; only someone reading the page source finds it.");
   out.rule({id, "comment", path},
-           "SecRule REQUEST_FILENAME \"@streq " + ruleArg(path) + "\" \"id:" +
-               std::to_string(id) +
-               ",phase:1,t:none,t:urlDecodeUni,t:normalizePath,pass,log,msg:'Honeytrap: file named in an HTML comment requested',"
-               "tag:'honeytrap/comment',severity:'CRITICAL',logdata:'%{REQUEST_FILENAME}'\"");
+           "SecRule " + p.variable + " \"@streq " + ruleArg(path) +
+               "\" \"id:" + std::to_string(id) + ",phase:1," + p.transforms +
+               ",pass,log,msg:'Honeytrap: file named in an HTML comment requested',"
+               "tag:'honeytrap/comment',severity:'CRITICAL',logdata:'" +
+               p.logdata + "'\"");
 }
 
 }  // namespace drosera::sensor::traps

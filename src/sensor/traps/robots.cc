@@ -86,25 +86,28 @@ bool RobotsTrap::covers(std::string_view p) const {
          (p.size() == stem.size() || p[stem.size()] == '/' || p[stem.size()] == '?');
 }
 
-void RobotsTrap::rules(int base, RuleFlavor, RuleSet& out) const {
+void RobotsTrap::rules(int base, RuleFlavor flavor, RuleSet& out) const {
   const std::string stem = stemOf(path);
+  const TrapPath p = trapPath(flavor);
   out.comment("robots.txt bait: \"Disallow: " + path + "\" in the \"User-agent: *\" group.\n"
               "Only clients that read robots.txt for hidden paths go there; the path answers\n"
               "401 with WWW-Authenticate: Basic realm=\"" + realm + "\".");
   const int id = base + 10;
   out.rule({id, "robots", path},
-           "SecRule REQUEST_FILENAME \"@rx ^" + ruleArg(regexLiteral(stem)) +
-               "(?:/|$)\" \"id:" + std::to_string(id) +
-               ",phase:1,t:none,t:urlDecodeUni,t:normalizePath,pass,log,msg:'Honeytrap: robots.txt disallowed path requested',"
-               "tag:'honeytrap/robots',severity:'CRITICAL',logdata:'%{REQUEST_FILENAME}'\"");
+           "SecRule " + p.variable + " \"@rx ^" + ruleArg(regexLiteral(stem)) +
+               "(?:/|$)\" \"id:" + std::to_string(id) + ",phase:1," + p.transforms +
+               ",pass,log,msg:'Honeytrap: robots.txt disallowed path requested',"
+               "tag:'honeytrap/robots',severity:'CRITICAL',logdata:'" +
+               p.logdata + "'\"");
   const int cid = base + 11;
   out.comment("Credentials sent to the bait's Basic challenge, decoded (user:password).");
   out.rule({cid, "robots", path},
-           "SecRule REQUEST_FILENAME \"@rx ^" + ruleArg(regexLiteral(stem)) +
-               "(?:/|$)\" \"id:" + std::to_string(cid) +
-               ",phase:1,t:none,t:urlDecodeUni,t:normalizePath,pass,log,chain,msg:'Honeytrap: credentials sent to a robots.txt bait',"
+           "SecRule " + p.variable + " \"@rx ^" + ruleArg(regexLiteral(stem)) +
+               "(?:/|$)\" \"id:" + std::to_string(cid) + ",phase:1," + p.transforms +
+               ",pass,log,chain,msg:'Honeytrap: credentials sent to a robots.txt bait',"
                "tag:'honeytrap/robots',severity:'CRITICAL',logdata:'%{TX.1}'\"\n"
-               "    SecRule REQUEST_HEADERS:Authorization \"@rx (?i)^basic\\s+(\\S+)\" \"capture,chain\"\n"
+               "    SecRule REQUEST_HEADERS:Authorization \"@rx (?i)^basic\\s+(\\S+)\" "
+               "\"capture,chain\"\n"
                "        SecRule TX:1 \"@rx ^(.*)$\" \"t:none,t:base64DecodeExt,capture\"");
 }
 

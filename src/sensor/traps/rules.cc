@@ -40,6 +40,11 @@ std::string actionArg(const std::string& value) {
   return out;
 }
 
+TrapPath trapPath(RuleFlavor flavor) {
+  if (flavor == RuleFlavor::kSensor) return {"TX:drosera_path", "t:none", "%{TX.drosera_path}"};
+  return {"REQUEST_FILENAME", "t:none,t:urlDecodeUni,t:normalizePath", "%{REQUEST_FILENAME}"};
+}
+
 std::string regexLiteral(const std::string& value) {
   std::string out;
   for (char c : value) {

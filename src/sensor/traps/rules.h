@@ -26,6 +26,18 @@ struct RuleSet {
   void rule(const RuleSpec& spec, const std::string& text);
 };
 
+// The path a bait's rule matches, with its transformations and how logdata names it. In the
+// sensor: the path the site resolved when it chose what to serve (fact "path": an absolute-form
+// target's path, backslashes as separators, decoded once and normalised, Site::normalizePath),
+// so that a bait served is a bait recorded. Exported: the engine's REQUEST_FILENAME, decoded
+// and normalised by the rule.
+struct TrapPath {
+  std::string variable;    // TX:drosera_path | REQUEST_FILENAME
+  std::string transforms;  // the rule's t: actions, from t:none
+  std::string logdata;     // %{...} of the variable
+};
+TrapPath trapPath(RuleFlavor flavor);
+
 // A value inside a double-quoted ModSecurity operator argument (quotes escaped, backslashes
 // kept as they are: they belong to regexes).
 std::string ruleArg(const std::string& value);

@@ -21,8 +21,9 @@ const SensitiveFile* SensitiveFilesTrap::find(std::string_view path) const {
   return nullptr;
 }
 
-void SensitiveFilesTrap::rules(int base, RuleFlavor, RuleSet& out) const {
+void SensitiveFilesTrap::rules(int base, RuleFlavor flavor, RuleSet& out) const {
   const int id = base + 50;
+  const TrapPath p = trapPath(flavor);
   std::string alt;
   std::string list;
   for (const auto& f : files) {
@@ -31,10 +32,11 @@ void SensitiveFilesTrap::rules(int base, RuleFlavor, RuleSet& out) const {
   }
   out.comment("Fake sensitive files (" + list + "), served with honeytokens.");
   out.rule({id, "sensitive_file", "files"},
-           "SecRule REQUEST_FILENAME \"@rx ^/(?:" + ruleArg(alt) + ")$\" \"id:" +
-               std::to_string(id) +
-               ",phase:1,t:none,t:urlDecodeUni,t:normalizePath,pass,log,msg:'Honeytrap: fake sensitive file requested',"
-               "tag:'honeytrap/sensitive_file',severity:'CRITICAL',logdata:'%{REQUEST_FILENAME}'\"");
+           "SecRule " + p.variable + " \"@rx ^/(?:" + ruleArg(alt) +
+               ")$\" \"id:" + std::to_string(id) + ",phase:1," + p.transforms +
+               ",pass,log,msg:'Honeytrap: fake sensitive file requested',"
+               "tag:'honeytrap/sensitive_file',severity:'CRITICAL',logdata:'" +
+               p.logdata + "'\"");
 }
 
 }  // namespace drosera::sensor::traps

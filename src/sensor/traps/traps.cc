@@ -330,6 +330,11 @@ void Traps::finish(core::Capture& c, http::Response& r) const {
 
 void Traps::addFacts(core::Capture& c) const {
   if (fake_port_ && c.listener_kind == "fake") c.facts.emplace_back("listener", "fake");
+  // The path the site resolved when it chose what to serve (absolute-form and backslashes
+  // included): the path baits' rules match on it (trapPath), so that a bait served is recorded.
+  if (std::string path = Site::normalizePath(c.request.target); !path.empty()) {
+    c.facts.emplace_back("path", std::move(path));
+  }
   if (cookie_) {
     std::string visitor, raw;
     switch (cookie_->check(c.request.headers, &visitor, &raw)) {

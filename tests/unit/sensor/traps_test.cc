@@ -361,6 +361,34 @@ TEST_F(TrapsEngineTest, AdminLoginsCaptureUserAndPassword) {
   expectHits(run(request("GET", "/wp-login.php")), {});
 }
 
+TEST_F(TrapsEngineTest, EveryTargetThatIsServedABaitRecordsIt) {
+  // The site serves a bait for an absolute-form target, backslashes and dot segments (as
+  // Apache does); the engine's REQUEST_FILENAME had none of that, so these went unrecorded,
+  // and "//.env" or "/x/../.env" were recorded under baits of their own.
+  for (const std::string target : {"http://x/.env", "HTTP://www.example.com/.env?a=1", "//.env",
+                                   "/x/%2e%2e/.env", "/.%65nv"}) {
+    http::Response r;
+    expectHits(run(request("GET", target), &r), {{"sensitive_file", "/.env", ""}});
+    EXPECT_EQ(r.status, 200) << target;
+  }
+  http::Response r;
+  expectHits(run(request("GET", "/.git\\config"), &r), {{"sensitive_file", "/.git/config", ""}});
+  EXPECT_EQ(r.status, 200);
+  expectHits(run(request("GET", "http://h/db-archive/"), &r), {{"robots", "/db-archive/", ""}});
+  EXPECT_EQ(r.status, 401);
+  expectHits(run(request("GET", "/db-archive\\x/"), &r), {{"robots", "/db-archive/", ""}});
+  EXPECT_EQ(r.status, 401);
+  const std::string comment = traps_->comment()->path;
+  expectHits(run(request("GET", "http://h" + comment), &r), {{"comment", comment, ""}});
+  expectHits(
+      run(request("POST", "http://example.com/wp-login.php", {}, "log=admin&pwd=hunter2"), &r),
+      {{"admin_login", "wordpress", "admin:hunter2"}});
+  EXPECT_EQ(r.status, 200);
+  // Not served, not recorded.
+  expectHits(run(request("GET", "/%252eenv"), &r), {});
+  expectHits(run(request("GET", "/../.env"), &r), {});
+}
+
 TEST_F(TrapsEngineTest, LoginFailureEchoesTheUserNameEscaped) {
   http::Response r;
   run(request("POST", "/wp-login.php", {}, "log=%3Cscript%3Ealert(1)%3C%2Fscript%3E&pwd=x"), &r);
