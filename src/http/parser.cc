@@ -419,11 +419,18 @@ ParseState RequestParser::parse(std::string_view in) {
           bool body_ok = finishHead();
           if (error_ != ParseError::kNone || !body_ok) {
             consumed_ = pos_;
-            // Whatever body bytes already arrived are kept for the engine.
+            // Whatever body bytes already arrived are kept for the engine: by Content-Length,
+            // or as they came when the body was chunked (Content-Length and Transfer-Encoding at
+            // once: the smuggled request is in there, undecoded).
             if (body_remaining_ > 0 && error_ != ParseError::kBodyTooLarge) {
               size_t take = std::min<uint64_t>(body_remaining_, in.size() - pos_);
               take = std::min<uint64_t>(take, limits_.max_body_bytes);
               request_.body.assign(in.substr(pos_, take));
+              consumed_ += take;
+            } else if (chunked_ && error_ != ParseError::kBodyTooLarge) {
+              size_t take = std::min<uint64_t>(limits_.max_body_bytes, in.size() - pos_);
+              request_.body.assign(in.substr(pos_, take));
+              request_.body_bytes = take;
               consumed_ += take;
             } else if (error_ == ParseError::kBodyTooLarge) {
               size_t take = std::min<uint64_t>(limits_.max_body_bytes, in.size() - pos_);

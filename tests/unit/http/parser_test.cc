@@ -1004,6 +1004,19 @@ TEST(ParserTest, MoreEmptyLinesThanApacheTakesAreABadRequestAtOnce) {
   EXPECT_LE(p.consumed(), 23u);
 }
 
+TEST(ParserTest, ABodyBehindContentLengthAndTransferEncodingIsKeptForTheEngine) {
+  // Both at once is smuggling: a 400, but the request smuggled in the body is evidence. It was
+  // dropped (the body stayed empty), so the engine never saw it.
+  const std::string body = "0\r\n\r\nGET /etc/passwd?id=1' union select 1,2-- HTTP/1.1\r\nX: y";
+  const Outcome o = parseWhole(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 60\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      body);
+  EXPECT_EQ(o.state, ParseState::kError);
+  EXPECT_EQ(statusFor(o.error), 400);
+  EXPECT_TRUE(hasAnomaly(o, "content_length_and_transfer_encoding"));
+  EXPECT_EQ(o.body, body);
+}
+
 TEST(ParserTest, Http2VersionIsVersionNotSupported) {
   const Outcome o = parseWhole("GET /v HTTP/2.0\r\nHost: a\r\nX-Kept: yes\r\n\r\n");
   EXPECT_EQ(o.state, ParseState::kError);
