@@ -95,6 +95,7 @@ void RequestParser::reset() {
   chunked_ = false;
   expect_continue_ = false;
   keep_alive_ = false;
+  keep_alive_asked_ = false;
   error_ = ParseError::kNone;
   request_ = core::HttpRequestData{};
   anomalies_.clear();
@@ -284,6 +285,7 @@ void RequestParser::parseHeaderLine(std::string_view line) {
 bool RequestParser::finishHead() {
   // Connection semantics.
   const std::string* connection = findHeader(request_.headers, "Connection");
+  keep_alive_asked_ = connection && hasToken(*connection, "keep-alive");
   if (request_.version == "1.1") {
     keep_alive_ = !(connection && hasToken(*connection, "close"));
     if (!findHeader(request_.headers, "Host")) {
@@ -291,7 +293,7 @@ bool RequestParser::finishHead() {
       if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
     }
   } else {
-    keep_alive_ = connection && hasToken(*connection, "keep-alive");
+    keep_alive_ = keep_alive_asked_;
   }
   const std::string* expect = findHeader(request_.headers, "Expect");
   expect_continue_ = expect && iequals(trim(*expect), "100-continue") && request_.version == "1.1";

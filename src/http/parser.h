@@ -61,6 +61,9 @@ class RequestParser {
   bool expectsContinue() const { return expect_continue_; }
   // Keep-alive per HTTP version and the Connection header (valid once the head is complete).
   bool keepAlive() const { return keep_alive_; }
+  // The client sent "Connection: keep-alive" (Apache answers with its Keep-Alive header only
+  // then).
+  bool keepAliveAsked() const { return keep_alive_asked_; }
   bool isHead() const { return request_.method == "HEAD"; }
 
  private:
@@ -91,6 +94,7 @@ class RequestParser {
   bool chunked_ = false;
   bool expect_continue_ = false;
   bool keep_alive_ = false;
+  bool keep_alive_asked_ = false;
   bool head_done_ = false;     // the empty line ending the head was read
   ParseError error_ = ParseError::kNone;
   core::HttpRequestData request_;

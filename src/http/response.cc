@@ -145,7 +145,8 @@ std::string httpDate(int64_t unix_seconds) {
 }
 
 std::string serialize(const Persona& persona, const Response& r, bool keep_alive,
-                      uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10) {
+                      uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10,
+                      bool keep_alive_asked) {
   std::string out;
   out.reserve(256 + r.body.size());
   // Apache, nginx and IIS answer HTTP/1.0 clients with an HTTP/1.1 status line too.
@@ -191,10 +192,15 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
       if (!iequals(h.name, "Content-Type")) add(h.name, h.value);
     }
     if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
+    // ap_set_keepalive(): the Keep-Alive header and "Connection: Keep-Alive" only for a client
+    // that asked (an HTTP/1.1 one that did not keeps the connection without either), max
+    // counting this request.
     if (keep_alive) {
-      add("Keep-Alive", "timeout=" + std::to_string(keep_alive_timeout_s) +
-                            ", max=" + std::to_string(keep_alive_max));
-      add("Connection", "Keep-Alive");
+      if (keep_alive_asked || http10) {
+        add("Keep-Alive", "timeout=" + std::to_string(keep_alive_timeout_s) +
+                              ", max=" + std::to_string(keep_alive_max));
+        add("Connection", "Keep-Alive");
+      }
     } else {
       add("Connection", "close");
     }

@@ -42,10 +42,12 @@ std::string errorPage(const Persona& persona, int status, std::string_view host,
 
 // Serialises status line and headers (with Date, Server, Content-Length and the connection
 // headers in the order the persona's server sends them), then `body` (a static_body is not
-// copied: the caller sends it after the returned bytes). `keep_alive_max` is
-// the number of further requests allowed on the connection (Apache announces it).
+// copied: the caller sends it after the returned bytes). `keep_alive_max` is the number of
+// requests still allowed on the connection, this one included (Apache announces it, when the
+// client sent "Connection: keep-alive": `keep_alive_asked`).
 std::string serialize(const Persona& persona, const Response& response, bool keep_alive,
-                      uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10);
+                      uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10,
+                      bool keep_alive_asked);
 
 // RFC 7231 IMF-fixdate for `unix_seconds` ("Mon, 30 Nov 2026 07:24:48 GMT").
 std::string httpDate(int64_t unix_seconds);

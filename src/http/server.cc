@@ -511,9 +511,10 @@ class Session final : public SessionBase {
     cap_.response.status = r.status;
     cap_.response.headers = r.headers;
     cap_.response.body_bytes = r.omit_body ? 0 : r.bodySize();
-    const uint64_t remaining = srv_.opt.max_keepalive_requests - served_ - 1;
-    out_ = serialize(spec_.persona, r, keep_alive,
-                     static_cast<uint64_t>(srv_.opt.keepalive_timeout_s), remaining, http10);
+    const uint64_t remaining = srv_.opt.max_keepalive_requests - served_;
+    out_ =
+        serialize(spec_.persona, r, keep_alive, static_cast<uint64_t>(srv_.opt.keepalive_timeout_s),
+                  remaining, http10, parser_.keepAliveAsked());
     cap_.response.headers.insert(cap_.response.headers.begin(),
                                  {"Server", spec_.persona.server_header});
     cap_.response.headers.push_back({"Content-Length", std::to_string(r.bodySize())});

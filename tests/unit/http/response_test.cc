@@ -99,7 +99,7 @@ TEST(SerializeTest, EveryPersonaSendsAValidResponse) {
       for (const int status : {200, 404, 400, 500}) {
         const Response r = sampleResponse(status);
         const std::time_t before = std::time(nullptr);
-        const Parsed p = split(serialize(persona, r, keep_alive, 5, 99, false));
+        const Parsed p = split(serialize(persona, r, keep_alive, 5, 99, false, true));
         const std::time_t after = std::time(nullptr);
         SCOPED_TRACE(name + (keep_alive ? " keep-alive " : " close ") + std::to_string(status));
 
@@ -123,50 +123,64 @@ TEST(SerializeTest, EveryPersonaSendsAValidResponse) {
 }
 
 TEST(SerializeTest, ServerHeaderOfEachPersona) {
-  EXPECT_EQ(split(serialize(makePersona("apache", ""), sampleResponse(), true, 5, 100, false))
+  EXPECT_EQ(split(serialize(makePersona("apache", ""), sampleResponse(), true, 5, 100, false, true))
                 .header("Server"),
             "Apache/2.4.62 (Debian)");
-  EXPECT_EQ(split(serialize(makePersona("nginx", ""), sampleResponse(), true, 5, 100, false))
+  EXPECT_EQ(split(serialize(makePersona("nginx", ""), sampleResponse(), true, 5, 100, false, true))
                 .header("Server"),
             "nginx/1.22.1");
   const Parsed iis =
-      split(serialize(makePersona("iis", ""), sampleResponse(), true, 5, 100, false));
+      split(serialize(makePersona("iis", ""), sampleResponse(), true, 5, 100, false, true));
   EXPECT_EQ(iis.header("Server"), "Microsoft-IIS/10.0");
   EXPECT_EQ(iis.header("X-Powered-By"), "ASP.NET");
-  EXPECT_EQ(split(serialize(makePersona("nginx", "nginx"), sampleResponse(), true, 5, 100, false))
-                .header("Server"),
-            "nginx");
+  EXPECT_EQ(
+      split(serialize(makePersona("nginx", "nginx"), sampleResponse(), true, 5, 100, false, true))
+          .header("Server"),
+      "nginx");
+}
+
+TEST(SerializeTest, ApacheAnnouncesKeepAliveOnlyToClientsThatAskedForIt) {
+  // As ap_set_keepalive(): an HTTP/1.1 client that did not send "Connection: keep-alive" keeps
+  // the connection without either header (curl's first request to a real Apache).
+  const Persona apache = makePersona("apache", "");
+  const Parsed quiet = split(serialize(apache, sampleResponse(), true, 5, 100, false, false));
+  EXPECT_EQ(quiet.header("Keep-Alive"), std::nullopt);
+  EXPECT_EQ(quiet.header("Connection"), std::nullopt);
+  const Parsed asked = split(serialize(apache, sampleResponse(), true, 5, 100, false, true));
+  EXPECT_EQ(asked.header("Keep-Alive"), "timeout=5, max=100");
+  const Parsed close = split(serialize(apache, sampleResponse(), false, 5, 1, false, false));
+  EXPECT_EQ(close.header("Connection"), "close");
 }
 
 TEST(SerializeTest, ApacheConnectionHeaders) {
   const Persona apache = makePersona("apache", "");
-  const Parsed keep = split(serialize(apache, sampleResponse(), true, 5, 99, false));
+  const Parsed keep = split(serialize(apache, sampleResponse(), true, 5, 99, false, true));
   EXPECT_EQ(keep.header("Keep-Alive"), "timeout=5, max=99");
   EXPECT_EQ(keep.header("Connection"), "Keep-Alive");
 
-  const Parsed other = split(serialize(apache, sampleResponse(), true, 15, 3, false));
+  const Parsed other = split(serialize(apache, sampleResponse(), true, 15, 3, false, true));
   EXPECT_EQ(other.header("Keep-Alive"), "timeout=15, max=3");
 
-  const Parsed close = split(serialize(apache, sampleResponse(), false, 5, 99, false));
+  const Parsed close = split(serialize(apache, sampleResponse(), false, 5, 99, false, true));
   EXPECT_EQ(close.header("Keep-Alive"), std::nullopt);
   EXPECT_EQ(close.header("Connection"), "close");
 }
 
 TEST(SerializeTest, NginxConnectionHeaders) {
   const Persona nginx = makePersona("nginx", "");
-  const Parsed keep = split(serialize(nginx, sampleResponse(), true, 5, 99, false));
+  const Parsed keep = split(serialize(nginx, sampleResponse(), true, 5, 99, false, true));
   EXPECT_EQ(keep.header("Connection"), "keep-alive");
   EXPECT_EQ(keep.header("Keep-Alive"), std::nullopt);
-  const Parsed close = split(serialize(nginx, sampleResponse(), false, 5, 99, false));
+  const Parsed close = split(serialize(nginx, sampleResponse(), false, 5, 99, false, true));
   EXPECT_EQ(close.header("Connection"), "close");
 }
 
 TEST(SerializeTest, IisConnectionHeaders) {
   const Persona iis = makePersona("iis", "");
-  const Parsed keep = split(serialize(iis, sampleResponse(), true, 5, 99, false));
+  const Parsed keep = split(serialize(iis, sampleResponse(), true, 5, 99, false, true));
   EXPECT_EQ(keep.header("Connection"), std::nullopt);  // HTTP/1.1 persists by default
   EXPECT_EQ(keep.header("Keep-Alive"), std::nullopt);
-  const Parsed close = split(serialize(iis, sampleResponse(), false, 5, 99, false));
+  const Parsed close = split(serialize(iis, sampleResponse(), false, 5, 99, false, true));
   EXPECT_EQ(close.header("Connection"), "close");
 }
 
@@ -176,7 +190,8 @@ TEST(SerializeTest, IisConnectionHeaders) {
 // while the server holds it open until the keep-alive timeout.
 TEST(SerializeTest, Http10KeepAliveIsAnnouncedByEveryPersona) {
   for (const std::string& name : kPersonas) {
-    const Parsed p = split(serialize(makePersona(name, ""), sampleResponse(), true, 5, 99, true));
+    const Parsed p =
+        split(serialize(makePersona(name, ""), sampleResponse(), true, 5, 99, true, true));
     ASSERT_TRUE(p.header("Connection").has_value()) << name;
     EXPECT_TRUE(p.header("Connection") == "keep-alive" || p.header("Connection") == "Keep-Alive")
         << name;
@@ -187,7 +202,7 @@ TEST(SerializeTest, Http10KeepAliveIsAnnouncedByEveryPersona) {
 TEST(SerializeTest, Http10RequestsGetAnHttp11StatusLine) {
   for (const std::string& name : kPersonas) {
     const Parsed p =
-        split(serialize(makePersona(name, ""), sampleResponse(404), false, 5, 1, true));
+        split(serialize(makePersona(name, ""), sampleResponse(404), false, 5, 1, true, true));
     EXPECT_EQ(p.status_line, "HTTP/1.1 404 Not Found") << name;
   }
 }
@@ -196,7 +211,7 @@ TEST(SerializeTest, OmitBodyKeepsContentLengthButDropsTheBody) {
   for (const std::string& name : kPersonas) {
     Response r = sampleResponse(200, std::string(1234, 'b'));
     r.omit_body = true;
-    const std::string wire = serialize(makePersona(name, ""), r, true, 5, 99, false);
+    const std::string wire = serialize(makePersona(name, ""), r, true, 5, 99, false, true);
     const Parsed p = split(wire);
     EXPECT_EQ(p.header("Content-Length"), "1234") << name;
     EXPECT_EQ(p.body, "") << name;
@@ -207,7 +222,7 @@ TEST(SerializeTest, OmitBodyKeepsContentLengthButDropsTheBody) {
 TEST(SerializeTest, EmptyBodyHasContentLengthZero) {
   for (const std::string& name : kPersonas) {
     const Parsed p =
-        split(serialize(makePersona(name, ""), sampleResponse(200, ""), true, 5, 9, false));
+        split(serialize(makePersona(name, ""), sampleResponse(200, ""), true, 5, 9, false, true));
     EXPECT_EQ(p.header("Content-Length"), "0") << name;
     EXPECT_EQ(p.body, "");
   }
@@ -218,7 +233,7 @@ TEST(SerializeTest, NoContentLengthFor204And304) {
     for (int status : {204, 304}) {
       Response r;
       r.status = status;
-      const Parsed p = split(serialize(makePersona(name, ""), r, true, 5, 9, false));
+      const Parsed p = split(serialize(makePersona(name, ""), r, true, 5, 9, false, true));
       EXPECT_EQ(p.header("Content-Length"), std::nullopt) << name << " " << status;
       EXPECT_EQ(p.body, "");
     }
@@ -227,8 +242,8 @@ TEST(SerializeTest, NoContentLengthFor204And304) {
 
 TEST(SerializeTest, BinaryBodyIsSentVerbatim) {
   const std::string body("\0\r\n\r\n\xff", 6);
-  const Parsed p =
-      split(serialize(makePersona("nginx", ""), sampleResponse(200, body), true, 5, 9, false));
+  const Parsed p = split(
+      serialize(makePersona("nginx", ""), sampleResponse(200, body), true, 5, 9, false, true));
   EXPECT_EQ(p.header("Content-Length"), "6");
   EXPECT_EQ(p.body, body);
 }
@@ -236,16 +251,16 @@ TEST(SerializeTest, BinaryBodyIsSentVerbatim) {
 // Header order is part of what makes a persona look real.
 TEST(SerializeTest, HeaderOrderOfEachPersona) {
   const Parsed apache =
-      split(serialize(makePersona("apache", ""), sampleResponse(), true, 5, 99, false));
+      split(serialize(makePersona("apache", ""), sampleResponse(), true, 5, 99, false, true));
   EXPECT_THAT(apache.names(),
               ElementsAre("Date", "Server", "Last-Modified", "ETag", "Content-Length", "Keep-Alive",
                           "Connection", "Content-Type"));
   const Parsed nginx =
-      split(serialize(makePersona("nginx", ""), sampleResponse(), true, 5, 99, false));
+      split(serialize(makePersona("nginx", ""), sampleResponse(), true, 5, 99, false, true));
   EXPECT_THAT(nginx.names(), ElementsAre("Server", "Date", "Content-Type", "Content-Length",
                                          "Last-Modified", "ETag", "Connection"));
   const Parsed iis =
-      split(serialize(makePersona("iis", ""), sampleResponse(), false, 5, 99, false));
+      split(serialize(makePersona("iis", ""), sampleResponse(), false, 5, 99, false, true));
   EXPECT_THAT(iis.names(), ElementsAre("Content-Type", "Last-Modified", "ETag", "Server",
                                        "X-Powered-By", "Date", "Connection", "Content-Length"));
 }
@@ -255,7 +270,7 @@ TEST(SerializeTest, ContentTypeMatchedCaseInsensitivelyAndSentOnce) {
     Response r;
     r.headers = {{"content-type", "text/plain"}};
     r.body = "x";
-    const std::string wire = serialize(makePersona(name, ""), r, true, 5, 9, false);
+    const std::string wire = serialize(makePersona(name, ""), r, true, 5, 9, false, true);
     const Parsed p = split(wire);
     EXPECT_EQ(p.header("Content-Type"), "text/plain") << name;
     EXPECT_EQ(p.header("content-type"), std::nullopt) << name;
