@@ -74,16 +74,29 @@ core::Result<core::Event> parseV2Native(std::string_view entry, const ParseConte
 // Native serial logs hold entries back to back. splitNativeEntries returns the complete entries
 // of `buffer` (views into it, A marker line to Z marker line inclusive) and how many bytes were
 // consumed: the caller keeps buffer[consumed..] and appends to it. Text outside entries is
-// skipped; so is an entry whose Z marker does not come within max_entry_bytes (a torn write),
-// from its A marker to the next A marker. Never consumes a partial entry or a partial marker
-// line that more data could complete, however long: the caller bounds what it keeps (the tailer
-// skips max_entry_bytes without a newline).
+// skipped, and so is a torn entry (its writer died) once it is known to be one: an A marker of
+// its own boundary follows before its Z (boundaries are random: no request body holds one), its
+// Z does not come within max_entry_bytes, or `tail` says that no writer is in the middle of an
+// entry and another entry follows it (or nothing more will come). The complete entries after a
+// torn one are kept: from the first that starts after the torn entry's last marker and ends
+// before that proof. A complete entry after one without its Z proves nothing by itself: it may
+// be a forged one in the request body of an entry still being written. Unless `tail` is
+// kFinished, never consumes a partial entry or a partial marker line that more data could
+// complete, however long: the caller bounds what it keeps (the tailer skips max_entry_bytes
+// without a newline).
 struct NativeSplit {
   std::vector<std::string_view> entries;
   size_t consumed = 0;
   size_t skipped_bytes = 0;  // non-blank bytes dropped: junk or torn entries
 };
-NativeSplit splitNativeEntries(std::string_view buffer, size_t max_entry_bytes = 16u << 20);
+// What the caller knows of the bytes that may follow `buffer`.
+enum class NativeTail {
+  kGrowing,   // more may come, and a writer may be in the middle of an entry
+  kSettled,   // more may come, but no writer is in the middle of one (the file has been quiet)
+  kFinished,  // nothing more will come
+};
+NativeSplit splitNativeEntries(std::string_view buffer, size_t max_entry_bytes = 16u << 20,
+                               NativeTail tail = NativeTail::kGrowing);
 
 // One line of a concurrent audit log's index (SecAuditLog with SecAuditLogType Concurrent): what
 // mlogc reads from its pipe and sends as X-ForensicLog-Summary. Two dialects:

@@ -346,7 +346,12 @@ uint64_t FileTailer::pollSource(Source& s, bool& ok) {
   const bool native = config_.format == "modsec2-native" ||
                       (config_.format == "auto" && first != std::string::npos && buf[first] == '-');
   if (native) {
-    auto split = splitNativeEntries(buf, options_.max_record_bytes);
+    // A file read to its end and quiet for a while has no writer in the middle of an entry: an
+    // entry there without its Z is torn, and the entries after it need not wait for more.
+    const bool settled =
+        s.offset + buf.size() >= size && now() - s.last_growth_us >= options_.torn_entry_quiet_us;
+    auto split = splitNativeEntries(buf, options_.max_record_bytes,
+                                    settled ? NativeTail::kSettled : NativeTail::kGrowing);
     records = std::move(split.entries);
     consumed = split.consumed;
     skipped = split.skipped_bytes;
@@ -446,29 +451,50 @@ bool FileTailer::retire(Source& s) {
   const uint64_t end = s.offset + s.buffer.size();
   if (end < static_cast<uint64_t>(st.st_size)) return false;  // not read to its end yet
   if (!s.buffer.empty()) {
-    // What is left will never be ended by a newline. A JSON record that lacks only its newline
-    // (a writer that ends its records otherwise, or stopped just before the newline) is stored;
-    // anything else (a line cut by a full disk, an entry whose writer died) is one rejected
-    // record. Either way its end is committed, so that no restart waits for it.
+    // Nothing more will be appended to what is left. Native entries held there (behind an entry
+    // without its Z, whose writer died) are stored, and only what forms no entry is left over. A
+    // JSON record that lacks only its newline (a writer that ends its records otherwise, or
+    // stopped just before the newline) is stored. Anything else (a line cut by a full disk, an
+    // entry whose writer died) is one rejected record. Either way the end is committed, so that
+    // no restart waits for it.
+    ParseContext ctx;
+    ctx.sensor = sensor_;
+    ctx.utc_offset_minutes = config_.utc_offset_minutes;
+    ctx.fallback_time_us = now();
     std::vector<core::Event> last;
-    const size_t first = s.buffer.find_first_not_of(" \t\r\n");
-    const bool json = first != std::string::npos && s.buffer[first] == '{' &&
-                      config_.format != "modsec2-native";
-    if (json) {
-      ParseContext ctx;
-      ctx.sensor = sensor_;
-      ctx.utc_offset_minutes = config_.utc_offset_minutes;
-      ctx.fallback_time_us = now();
-      core::Result<core::Event> e = config_.format == "modsec3-json"   ? parseV3Json(s.buffer, ctx)
-                                    : config_.format == "modsec2-json" ? parseV2Json(s.buffer, ctx)
-                                                                       : parseRecord(s.buffer, ctx);
+    uint64_t unparsed = 0;
+    uint64_t leftover = s.buffer.size();  // bytes that form no record
+    auto take = [&](core::Result<core::Event> e) {
       if (e) {
         e->sensor = sensor_;
         last.push_back(std::move(*e));
-      } else if (e.status().code() == core::Status::Code::kUnavailable) {
+        return true;
+      }
+      if (e.status().code() == core::Status::Code::kUnavailable) {
         error("parse: " + e.status().message());  // out of memory: tried again later
         return false;
       }
+      ++unparsed;
+      return true;
+    };
+    const size_t first = s.buffer.find_first_not_of(" \t\r\n");
+    const bool native =
+        config_.format == "modsec2-native" ||
+        (config_.format == "auto" && first != std::string::npos && s.buffer[first] == '-');
+    if (native) {
+      const NativeSplit split =
+          splitNativeEntries(s.buffer, options_.max_record_bytes, NativeTail::kFinished);
+      for (std::string_view rec : split.entries) {
+        if (!take(parseV2Native(rec, ctx))) return false;
+      }
+      leftover = split.skipped_bytes;
+    } else if (first != std::string::npos && s.buffer[first] == '{') {
+      const bool ok = take(config_.format == "modsec3-json"   ? parseV3Json(s.buffer, ctx)
+                           : config_.format == "modsec2-json" ? parseV2Json(s.buffer, ctx)
+                                                              : parseRecord(s.buffer, ctx));
+      if (!ok) return false;
+      if (!last.empty()) leftover = 0;
+      unparsed = 0;  // counted below as the leftover it is
     }
     const store::FileOffset off{positionKey(s, end), config_.path, end, now()};
     auto r = collector_.write(last, {off});
@@ -477,11 +503,11 @@ bool FileTailer::retire(Source& s) {
       return false;
     }
     std::lock_guard lock(mu_);
-    if (!last.empty()) {
-      events_ += r->inserted;
-    } else if (!blank(s.buffer)) {
+    events_ += r->inserted;
+    rejected_ += unparsed;
+    if (leftover > 0 && !blank(s.buffer)) {
       ++rejected_;
-      skipped_bytes_ += s.buffer.size();
+      skipped_bytes_ += leftover;
     }
   }
   closeFile(s);

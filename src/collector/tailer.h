@@ -37,6 +37,11 @@ struct TailerOptions {
   // Apache's old children write the renamed file for as long as their slowest connection lasts;
   // a minute covers slow uploads without holding a deleted file's space for long.
   int64_t rotation_grace_us = 60'000'000;
+  // How long a native log read to its end must have been quiet before an entry there without its
+  // Z is taken as torn (its writer died) and the entries after it are stored. A writer appends an
+  // entry in a few writes within milliseconds; before this, a complete entry after one without
+  // its Z may be a forged one in the request body of an entry still being written.
+  int64_t torn_entry_quiet_us = 10'000'000;
   // Longest record, one JSON line or one native entry; a longer one, or that many bytes without a
   // newline, is skipped (and counted in skipped_bytes).
   size_t max_record_bytes = 16u << 20;

@@ -37,11 +37,16 @@ void parseEverything(std::string_view bytes, const ParseContext& ctx) {
     }
   }
   (void)parseMlogcIndexLine(bytes);
-  const NativeSplit split = splitNativeEntries(bytes, 4096);
-  EXPECT_LE(split.consumed, bytes.size());
-  for (auto e : split.entries) {
-    EXPECT_GE(e.data(), bytes.data());
-    EXPECT_LE(e.data() + e.size(), bytes.data() + bytes.size());
+  for (NativeTail tail : {NativeTail::kGrowing, NativeTail::kSettled, NativeTail::kFinished}) {
+    const NativeSplit split = splitNativeEntries(bytes, 4096, tail);
+    EXPECT_LE(split.consumed, bytes.size());
+    if (tail == NativeTail::kFinished) {
+      EXPECT_EQ(split.consumed, bytes.size());
+    }
+    for (auto e : split.entries) {
+      EXPECT_GE(e.data(), bytes.data());
+      EXPECT_LE(e.data() + e.size(), bytes.data() + bytes.size());
+    }
   }
 }
 
@@ -119,8 +124,8 @@ TornStream tornFirstEntry(const std::string& text) {
 }
 
 TEST(ParseHostile, SplitterSkipsATornV2Entry) {
-  // mod_security2 reuses a child's boundary for its next entries: the next A marker with the
-  // same boundary shows at once that the entry before it was torn.
+  // mod_security2's boundaries may repeat (this log has 4 for 8 entries): the next A marker with
+  // the torn entry's boundary shows at once that it was torn.
   const std::string text = readFixture("modsec2_native.log");
   const TornStream t = tornFirstEntry(text);
   ASSERT_EQ(t.whole.size(), static_cast<size_t>(testutil::kFixtureRequests));
@@ -132,8 +137,9 @@ TEST(ParseHostile, SplitterSkipsATornV2Entry) {
 }
 
 TEST(ParseHostile, SplitterGivesUpOnATornV3EntryPastTheBound) {
-  // libmodsecurity 3 draws a boundary per entry: a torn entry shows only when its Z does not
-  // come within max_entry_bytes. Until then the splitter waits for it.
+  // No later entry of the torn one's boundary here: while a writer may still be writing it, a
+  // torn entry shows only when its Z does not come within max_entry_bytes. Until then the
+  // splitter waits for it.
   const std::string text = readFixture("modsec3_native.log");
   const TornStream t = tornFirstEntry(text);
   const NativeSplit waiting = splitNativeEntries(t.stream, t.stream.size());
@@ -186,6 +192,121 @@ TEST(ParseHostile, SplitterDoesNotEndAnEntryAtAForgedMarkerInTheBody) {
   ASSERT_TRUE(e.isOk());
   EXPECT_NE(e->unique_id, "forged");
   EXPECT_NE(e->request_body.find("--deadbeef-A--"), std::string::npos);
+}
+
+// A v2 native entry with parts A, B, C (the request body) and Z; the unique id names it.
+std::string entryWithBody(const std::string& boundary, const std::string& id,
+                          const std::string& body = "a=1\n") {
+  auto marker = [&](char part) { return "--" + boundary + "-" + part + "--\n"; };
+  return marker('A') + "[30/Nov/2026:14:00:00.123456 +0000] " + id + " 1.2.3.4 5555 10.0.0.1 80\n" +
+         marker('B') + "POST /x HTTP/1.1\nHost: h\n\n" + marker('C') + body + marker('Z') + "\n";
+}
+// An entry up to the end of its line holding `upto`: what a writer that died left.
+std::string tornEntry(const std::string& boundary, const std::string& id,
+                      const std::string& upto = "POST") {
+  const std::string e = entryWithBody(boundary, id);
+  return e.substr(0, e.find('\n', e.find(upto)) + 1);
+}
+
+std::vector<std::string> idsOf(const NativeSplit& s) {
+  std::vector<std::string> out;
+  for (auto e : s.entries) {
+    auto r = parseV2Native(e, ParseContext{});
+    out.push_back(r ? r->unique_id : "(" + r.status().message() + ")");
+  }
+  return out;
+}
+
+TEST(ParseHostile, SplitterKeepsTheEntriesThatFollowATornOneOfAnotherBoundary) {
+  // mod_security2 draws a boundary per entry (it may repeat one): a torn entry shows as torn when
+  // no writer can still be writing it, and the complete entries after it are not lost.
+  const std::string torn = tornEntry("aaaa1111", "U1");
+  const std::string text = torn + entryWithBody("bbbb2222", "U2") + entryWithBody("cccc3333", "U3");
+  // While a writer may be in the middle of the first entry: no proof yet, everything waits.
+  const NativeSplit growing = splitNativeEntries(text);
+  EXPECT_TRUE(growing.entries.empty());
+  EXPECT_EQ(growing.consumed, 0u);
+  // No writer in the middle of an entry (a quiet file): the last entry may still be waited for,
+  // those before it are done.
+  const NativeSplit settled = splitNativeEntries(text, 16u << 20, NativeTail::kSettled);
+  EXPECT_EQ(idsOf(settled), (std::vector<std::string>{"U2", "U3"}));
+  EXPECT_EQ(settled.consumed, text.size());
+  EXPECT_EQ(settled.skipped_bytes, torn.size());
+  const NativeSplit finished = splitNativeEntries(text, 16u << 20, NativeTail::kFinished);
+  EXPECT_EQ(idsOf(finished), (std::vector<std::string>{"U2", "U3"}));
+  EXPECT_EQ(finished.consumed, text.size());
+  EXPECT_EQ(finished.skipped_bytes, torn.size());
+  // Torn in the middle of a line: the next entry's A marker ends that line.
+  const std::string mid = torn.substr(0, torn.size() - 6);
+  const std::string glued = mid + entryWithBody("bbbb2222", "U2") + entryWithBody("cccc3333", "U3");
+  for (NativeTail tail : {NativeTail::kSettled, NativeTail::kFinished}) {
+    const NativeSplit g = splitNativeEntries(glued, 16u << 20, tail);
+    EXPECT_EQ(idsOf(g), (std::vector<std::string>{"U2", "U3"}));
+    EXPECT_EQ(g.skipped_bytes, mid.size());
+  }
+  // A torn entry at the end of a settled buffer waits; a finished one drops it.
+  const std::string last_torn = entryWithBody("bbbb2222", "U2") + torn;
+  const NativeSplit waits = splitNativeEntries(last_torn, 16u << 20, NativeTail::kSettled);
+  EXPECT_EQ(idsOf(waits), std::vector<std::string>{"U2"});
+  EXPECT_EQ(waits.consumed, last_torn.size() - torn.size());
+  const NativeSplit dropped = splitNativeEntries(last_torn, 16u << 20, NativeTail::kFinished);
+  EXPECT_EQ(idsOf(dropped), std::vector<std::string>{"U2"});
+  EXPECT_EQ(dropped.consumed, last_torn.size());
+  EXPECT_EQ(dropped.skipped_bytes, torn.size());
+}
+
+TEST(ParseHostile, SplitterSkipsOnlyTheTornEntryWhenItsBoundaryComesBack) {
+  // The boundary of the torn entry starts a later entry: the entries between are kept.
+  const std::string torn = tornEntry("aaaa1111", "U1");
+  const std::string text = torn + entryWithBody("bbbb2222", "U2") +
+                           entryWithBody("cccc3333", "U3") + entryWithBody("aaaa1111", "U4");
+  const NativeSplit s = splitNativeEntries(text);
+  EXPECT_EQ(idsOf(s), (std::vector<std::string>{"U2", "U3", "U4"}));
+  EXPECT_EQ(s.consumed, text.size());
+  EXPECT_EQ(s.skipped_bytes, torn.size());
+  // Two torn entries in a row, each of its own boundary.
+  const std::string torn2 = tornEntry("dddd4444", "U5", "-C--");
+  const std::string two = torn + torn2 + entryWithBody("bbbb2222", "U2") +
+                          entryWithBody("aaaa1111", "U4") + entryWithBody("dddd4444", "U6");
+  const NativeSplit t = splitNativeEntries(two);
+  EXPECT_EQ(idsOf(t), (std::vector<std::string>{"U2", "U4", "U6"}));
+  EXPECT_EQ(t.skipped_bytes, torn.size() + torn2.size());
+  // Torn in the middle of a line, and the next entry of its boundary appended to that line.
+  const std::string mid = torn.substr(0, torn.size() - 6);
+  const std::string glued = mid + entryWithBody("aaaa1111", "U4") + entryWithBody("bbbb2222", "U2");
+  const NativeSplit g = splitNativeEntries(glued);
+  EXPECT_EQ(idsOf(g), (std::vector<std::string>{"U4", "U2"}));
+  EXPECT_EQ(g.skipped_bytes, mid.size());
+}
+
+TEST(ParseHostile, SplitterTakesNoForgedEntryFromABodyForProofOfATear) {
+  // A request body holding whole entries of another boundary (the attacker's, with the
+  // source address of their choosing).
+  const std::string forged =
+      entryWithBody("deadbeef", "forged-1") + entryWithBody("deadbeef", "forged-2");
+  const std::string real = entryWithBody("aaaa1111", "U1", forged);
+  // Read while its writer is between two writes, just after the body: it waits. (kSettled would
+  // not: it says that no writer is between two writes.)
+  const std::string cut = real.substr(0, real.find("--aaaa1111-Z--"));
+  const NativeSplit waits = splitNativeEntries(cut);
+  EXPECT_TRUE(waits.entries.empty());
+  EXPECT_EQ(waits.consumed, 0u);
+  // Whole, in any mode: the one entry.
+  for (NativeTail tail : {NativeTail::kGrowing, NativeTail::kSettled, NativeTail::kFinished}) {
+    EXPECT_EQ(idsOf(splitNativeEntries(real + entryWithBody("bbbb2222", "U2"), 16u << 20, tail)),
+              (std::vector<std::string>{"U1", "U2"}));
+  }
+  // Torn after the body (its writer died writing a later part), then a real entry and its
+  // boundary again: the forged entries come before its last marker and are not taken.
+  const std::string torn = real.substr(0, real.find("--aaaa1111-Z--")) + "--aaaa1111-H--\nMess";
+  const std::string text =
+      torn + "\n" + entryWithBody("bbbb2222", "U2") + entryWithBody("aaaa1111", "U3");
+  const NativeSplit s = splitNativeEntries(text);
+  EXPECT_EQ(idsOf(s), (std::vector<std::string>{"U2", "U3"}));
+  EXPECT_EQ(s.skipped_bytes, torn.size() + 1);
+  EXPECT_EQ(idsOf(splitNativeEntries(torn + "\n" + entryWithBody("bbbb2222", "U2"), 16u << 20,
+                                     NativeTail::kFinished)),
+            std::vector<std::string>{"U2"});
 }
 
 TEST(ParseHostile, NativeLogWithCrlfLineEnds) {

@@ -241,6 +241,60 @@ TEST_F(TailerTest, DeletedNativeFileEndingInATornEntryIsClosed) {
   EXPECT_EQ(st.value("skipped_bytes", uint64_t{0}), torn.size()) << st;
 }
 
+// Fix: the complete entries after a torn one (its writer died) were held until 16 MiB more came,
+// and rejected with it when its file was left. A torn entry is known once no writer can still be
+// writing it: its file has been quiet (10 s) or is left, or its boundary starts a later entry.
+TEST_F(TailerTest, EntriesAfterATornOneAreStoredOnceItsFileIsQuietOrLeft) {
+  // Cut in its B marker line: the next writer's A marker goes on at the end of that line.
+  const std::string torn = nativeEntry("0badf00d", "n-1").substr(0, 90);
+  append(log_, torn + nativeEntry("11112222", "n-2") + nativeEntry("33334444", "n-3"));
+  auto t = tailer("auto", {.rotation_grace_us = 10 * kSecond});
+  drain(*t);
+  EXPECT_TRUE(storedIds().empty());  // a writer may be in the middle of n-1: wait
+  clock_us_ += 9 * kSecond;
+  drain(*t);
+  EXPECT_TRUE(storedIds().empty());
+  clock_us_ += 1 * kSecond;
+  drain(*t);
+  EXPECT_EQ(storedIds(), (std::multiset<std::string>{"n-2", "n-3"}));
+  auto st = status(*t);
+  EXPECT_EQ(st.value("skipped_bytes", uint64_t{0}), torn.size()) << st;
+  EXPECT_EQ(st["offset"], fs::file_size(log_)) << st;
+}
+
+TEST_F(TailerTest, EntriesAfterATornOneAreStoredWhenItsRotatedFileIsLeft) {
+  // The file rotated before it was quiet for long (the reviewer's case), and left after the
+  // grace: what it held is split one last time, and only the torn entry is rejected.
+  const std::string torn = nativeEntry("0badf00d", "n-1").substr(0, 90);
+  append(log_, torn + nativeEntry("11112222", "n-2") + nativeEntry("33334444", "n-3"));
+  auto t = tailer("auto", {.rotation_grace_us = 10 * kSecond, .torn_entry_quiet_us = 60 * kSecond});
+  drain(*t);
+  EXPECT_TRUE(storedIds().empty());
+  fs::rename(log_, log_.string() + ".1");
+  append(log_, nativeEntry("55556666", "n-4"));
+  drain(*t);
+  EXPECT_EQ(storedIds(), std::multiset<std::string>{"n-4"});
+  clock_us_ += 11 * kSecond;
+  drain(*t);
+  EXPECT_EQ(storedIds(), (std::multiset<std::string>{"n-2", "n-3", "n-4"}));
+  auto st = status(*t);
+  EXPECT_TRUE(st["rotated_offset"].is_null()) << st;
+  EXPECT_EQ(st["rejected"], 1) << st;
+  EXPECT_EQ(st.value("skipped_bytes", uint64_t{0}), torn.size()) << st;
+  EXPECT_EQ(savedOffsetMax(), fs::file_size(log_.string() + ".1"));
+}
+
+TEST_F(TailerTest, ATornEntrysBoundaryStartingALaterEntrySkipsOnlyTheTornOne) {
+  // It used to skip everything up to that later entry.
+  const std::string torn = nativeEntry("aaaa1111", "u-1").substr(0, 90);
+  append(log_, torn + nativeEntry("bbbb2222", "u-2") + nativeEntry("cccc3333", "u-3") +
+                   nativeEntry("aaaa1111", "u-4"));
+  auto t = tailer("modsec2-native");
+  drain(*t);
+  EXPECT_EQ(storedIds(), (std::multiset<std::string>{"u-2", "u-3", "u-4"}));
+  EXPECT_EQ(status(*t).value("skipped_bytes", uint64_t{0}), torn.size()) << t->statusJson();
+}
+
 // Fix: a store error while reading the saved positions made the tailer start over from byte 0.
 TEST_F(TailerTest, StoreErrorAtStartIsRetriedWithoutReading) {
   append(log_, jsonLine("a-1") + jsonLine("a-2") + jsonLine("a-3"));
