@@ -280,7 +280,7 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
 }
 
 http::Response Site::error(int status, const core::HttpRequestData& req,
-                           const http::Persona& persona, uint16_t port) const {
+                           const http::Persona& persona, uint16_t port) {
   http::Response r;
   r.status = status;
   const std::string* host = http::findHeader(req.headers, "Host");
@@ -289,6 +289,28 @@ http::Response Site::error(int status, const core::HttpRequestData& req,
   r.body = http::errorPage(persona, status, h, port);
   r.headers.push_back({"Content-Type", persona.name == "apache" ? "text/html; charset=iso-8859-1"
                                                                 : "text/html"});
+  return r;
+}
+
+http::Response Site::movedPermanently(const std::string& path, const core::HttpRequestData& req,
+                                      const http::Persona& persona, uint16_t port) {
+  http::Response r = error(301, req, persona, port);
+  const std::string* host = http::findHeader(req.headers, "Host");
+  std::string location = "http://" + (host ? *host : std::string("localhost")) + path;
+  for (char& c : location) {
+    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7F) c = '_';  // no header injection
+  }
+  if (persona.name == "apache") {
+    r.body =
+        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
+        "<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n"
+        "<p>The document has moved <a href=\"" +
+        http::htmlEscape(location) + "\">here</a>.</p>\n<hr>\n<address>" +
+        http::htmlEscape(persona.server_header) + " Server at " +
+        http::htmlEscape(host ? host->substr(0, host->find(':')) : "localhost") + " Port " +
+        std::to_string(port) + "</address>\n</body></html>\n";
+  }
+  r.headers.insert(r.headers.begin(), {"Location", location});
   return r;
 }
 
@@ -316,22 +338,7 @@ http::Response Site::handle(const core::HttpRequestData& req, const http::Person
   std::string redirect;
   const File* f = find(path, &redirect);
   if (!redirect.empty() && (m == "GET" || m == "HEAD")) {
-    http::Response r = error(301, req, persona, port);
-    const std::string* host = http::findHeader(req.headers, "Host");
-    std::string location = "http://" + (host ? *host : std::string("localhost")) + redirect;
-    for (char& c : location) {
-      if (static_cast<unsigned char>(c) < 0x21 || c == 0x7F) c = '_';  // no header injection
-    }
-    if (persona.name == "apache") {
-      r.body = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
-               "<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n"
-               "<p>The document has moved <a href=\"" + http::htmlEscape(location) +
-               "\">here</a>.</p>\n<hr>\n<address>" + http::htmlEscape(persona.server_header) +
-               " Server at " + http::htmlEscape(host ? host->substr(0, host->find(':')) : "localhost") +
-               " Port " + std::to_string(port) + "</address>\n</body></html>\n";
-    }
-    r.headers.insert(r.headers.begin(), {"Location", location});
-    return r;
+    return movedPermanently(redirect, req, persona, port);
   }
   static const char* kKnown[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT",
                                  "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",

@@ -39,6 +39,10 @@ class Site {
   // Percent-decodes the path of a request target and resolves "." and ".." segments;
   // returns "" when it would leave the site root. Exposed for tests.
   static std::string normalizePath(std::string_view target);
+  // The server's own 301 to `path` on the request's host (a folder without its slash): the
+  // persona's page, as for any other redirect of the site (the honeytraps' login folders too).
+  static http::Response movedPermanently(const std::string& path, const core::HttpRequestData& req,
+                                         const http::Persona& persona, uint16_t port);
 
  private:
   struct File {
@@ -57,8 +61,8 @@ class Site {
 
   http::Response serveFile(const File& f, const core::HttpRequestData& req,
                            std::string_view message) const;
-  http::Response error(int status, const core::HttpRequestData& req,
-                       const http::Persona& persona, uint16_t port) const;
+  static http::Response error(int status, const core::HttpRequestData& req,
+                              const http::Persona& persona, uint16_t port);
   const File* find(const std::string& path, std::string* redirect) const;
 
   std::string root_;

@@ -1,6 +1,7 @@
 #include "sensor/traps/traps.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -187,6 +188,18 @@ const std::string* Traps::templ(const std::string& name) const {
   return it == templates_.end() ? nullptr : &it->second;
 }
 
+void Traps::addFileValidators(const std::string& path, http::Response& r) const {
+  constexpr int64_t k2025 = 1735689600;  // 2025-01-01T00:00:00Z
+  const int64_t mtime = k2025 + static_cast<int64_t>(secret_.number("mtime:" + path, 300 * 86400));
+  const uint64_t mtime_us =
+      static_cast<uint64_t>(mtime) * 1000000 + secret_.number("mtime_us:" + path, 1000000);
+  char etag[64];
+  std::snprintf(etag, sizeof etag, "\"%llx-%llx\"", static_cast<unsigned long long>(r.bodySize()),
+                static_cast<unsigned long long>(mtime_us));
+  r.headers.push_back({"Last-Modified", http::httpDate(mtime)});
+  r.headers.push_back({"ETag", etag});
+}
+
 std::string Traps::renderBait(const std::string& name, core::Capture& c,
                               std::vector<std::pair<std::string, std::string>> values) {
   const std::string* t = templ(name);
@@ -254,34 +267,40 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
   }
   if (comment_ && path == comment_->path && (method == "GET" || method == "HEAD")) {
     r.body = renderBait("login-backup.txt", c, {});
+    addFileValidators(path, r);
     r.headers.push_back({"Accept-Ranges", "bytes"});
+    r.headers.push_back({"Vary", "Accept-Encoding"});
     r.headers.push_back({"Content-Type", "text/plain"});
     return r;
   }
   if (files_) {
     if (const SensitiveFile* f = files_->find(path); f && (method == "GET" || method == "HEAD")) {
       r.body = renderBait(f->template_name, c, {});
-      if (f->content_type.rfind("text/html", 0) != 0) r.headers.push_back({"Accept-Ranges", "bytes"});
+      // A static file's headers (Site::handle), but for a page a script would make.
+      if (f->content_type.rfind("text/html", 0) != 0) {
+        addFileValidators(path, r);
+        r.headers.push_back({"Accept-Ranges", "bytes"});
+        if (f->content_type.rfind("text/", 0) == 0) {
+          r.headers.push_back({"Vary", "Accept-Encoding"});
+        }
+      }
       r.headers.push_back({"Content-Type", f->content_type});
       return r;
     }
   }
   if (logins_) {
     if (std::string to = logins_->redirectFor(path); !to.empty() && method != "POST") {
+      // A folder without its slash: the server's own 301, as for the site's folders.
+      if (path.rfind("/wp-admin", 0) != 0) {
+        return Site::movedPermanently(to, c.request, persona, c.local.port);
+      }
+      // WordPress sends a visitor who is not logged in to its login page: a 302 from PHP,
+      // without a body.
       const std::string host = hostOf(c);
-      r.status = path.rfind("/wp-admin", 0) == 0 ? 302 : 301;
-      std::string location = "http://" + host + to;
-      if (r.status == 302) {
-        location += "?redirect_to=http%3A%2F%2F" + host + "%2Fwp-admin%2F&reauth=1";
-      }
-      r.headers.push_back({"Location", location});
+      r.status = 302;
+      r.headers.push_back({"Location", "http://" + host + to + "?redirect_to=http%3A%2F%2F" + host +
+                                           "%2Fwp-admin%2F&reauth=1"});
       r.headers.push_back({"Content-Type", "text/html; charset=UTF-8"});
-      if (r.status == 301) {
-        r.body = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
-                 "<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n"
-                 "<p>The document has moved <a href=\"" + http::htmlEscape(location) +
-                 "\">here</a>.</p>\n</body></html>\n";
-      }
       return r;
     }
     if (const AdminLogin* l = logins_->find(path)) {

@@ -69,6 +69,9 @@ class Traps {
  private:
   Traps(const core::TrapsConfig& config, InstallSecret secret);
   RuleSet buildRules(RuleFlavor flavor) const;
+  // Last-Modified and ETag for a bait file, as a static file has them: a modification time in
+  // 2025 that stays the same for this install and path.
+  void addFileValidators(const std::string& path, http::Response& r) const;
   std::string renderBait(const std::string& template_name, core::Capture& capture,
                          std::vector<std::pair<std::string, std::string>> extra);
   const std::string* templ(const std::string& name) const;

@@ -7,11 +7,12 @@
 
 #include <filesystem>
 #include <memory>
+#include <sstream>
 
 #include "core/base64.h"
 #include "engine/modsec_inspector.h"
-#include "sensor/site.h"
 #include "http/parser.h"
+#include "sensor/site.h"
 #include "sensor/traps/html.h"
 
 namespace drosera::sensor::traps {
@@ -387,6 +388,50 @@ TEST_F(TrapsEngineTest, EveryTargetThatIsServedABaitRecordsIt) {
   // Not served, not recorded.
   expectHits(run(request("GET", "/%252eenv"), &r), {});
   expectHits(run(request("GET", "/../.env"), &r), {});
+}
+
+TEST_F(TrapsEngineTest, BaitFilesHaveTheHeadersOfStaticFiles) {
+  // A real file has a modification time and a validator; the bait files had neither, where
+  // every static file of the same site has both.
+  auto names = [](const http::Response& r) {
+    std::vector<std::string> v;
+    for (const auto& h : r.headers) v.push_back(h.name);
+    return v;
+  };
+  http::Response env, again, comment;
+  run(request("GET", "/.env"), &env);
+  run(request("GET", "/.env"), &again);
+  EXPECT_EQ(names(env), (std::vector<std::string>{"Last-Modified", "ETag", "Accept-Ranges", "Vary",
+                                                  "Content-Type"}));
+  EXPECT_EQ(*http::findHeader(env.headers, "Last-Modified"),
+            *http::findHeader(again.headers, "Last-Modified"));
+  EXPECT_NE(http::findHeader(env.headers, "Last-Modified")->find(" 2025 "), std::string::npos);
+  const std::string etag = *http::findHeader(env.headers, "ETag");
+  EXPECT_EQ(etag.front(), '"');
+  EXPECT_EQ(etag.substr(1, etag.find('-') - 1),
+            (std::stringstream() << std::hex << env.body.size()).str());
+  run(request("GET", traps_->comment()->path), &comment);
+  EXPECT_EQ(names(comment), names(env));
+  EXPECT_NE(*http::findHeader(comment.headers, "Last-Modified"),
+            *http::findHeader(env.headers, "Last-Modified"));  // each file its own time
+}
+
+TEST_F(TrapsEngineTest, ALoginFolderWithoutItsSlashGetsTheServersOwnRedirect) {
+  // It had a page of its own (no footer, charset=UTF-8), and Apache's under the nginx persona.
+  for (const std::string name : {"apache", "nginx"}) {
+    const http::Persona persona = http::makePersona(name, "");
+    core::Capture c = request("GET", "/admin");
+    auto r = traps_->answer(c, persona);
+    ASSERT_TRUE(r.has_value()) << name;
+    const http::Response site = Site::movedPermanently("/admin/", c.request, persona, 8080);
+    EXPECT_EQ(r->status, 301);
+    EXPECT_EQ(r->body, site.body) << name;
+    ASSERT_EQ(r->headers.size(), site.headers.size());
+    for (size_t i = 0; i < site.headers.size(); ++i) {
+      EXPECT_EQ(r->headers[i].name, site.headers[i].name);
+      EXPECT_EQ(r->headers[i].value, site.headers[i].value);
+    }
+  }
 }
 
 TEST_F(TrapsEngineTest, LoginFailureEchoesTheUserNameEscaped) {
