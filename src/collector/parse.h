@@ -77,13 +77,13 @@ core::Result<core::Event> parseV2Native(std::string_view entry, const ParseConte
 // skipped, and so is a torn entry (its writer died) once it is known to be one: an A marker of
 // its own boundary follows before its Z (boundaries are random: no request body holds one), its
 // Z does not come within max_entry_bytes, or `tail` says that no writer is in the middle of an
-// entry and another entry follows it (or nothing more will come). The complete entries after a
-// torn one are kept: from the first that starts after the torn entry's last marker and ends
-// before that proof. A complete entry after one without its Z proves nothing by itself: it may
-// be a forged one in the request body of an entry still being written. Unless `tail` is
-// kFinished, never consumes a partial entry or a partial marker line that more data could
-// complete, however long: the caller bounds what it keeps (the tailer skips max_entry_bytes
-// without a newline).
+// entry and a complete entry follows it (or nothing more will come). The complete entries after
+// a torn one are kept: from the first that starts after the torn entry's last marker and ends
+// before that proof (past the bound: from the next A marker after that last marker). Else a
+// complete entry after one without its Z proves nothing: it may be a forged one in the request
+// body of an entry still being written. Unless `tail` is kFinished, never consumes a partial
+// entry or a partial marker line that more data could complete, however long: the caller bounds
+// what it keeps (the tailer skips max_entry_bytes without a newline).
 struct NativeSplit {
   std::vector<std::string_view> entries;
   size_t consumed = 0;

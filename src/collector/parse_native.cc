@@ -83,25 +83,16 @@ struct LineCursor {
 
 bool blank(std::string_view s) { return internal::trim(s).empty(); }
 
-// The first line at or after `from` that is exactly `marker` (CR allowed), complete: ended by a
-// newline, or by the end of a `finished` buffer. `glued`: or that ends in it (an A marker
-// appended to the partial line a writer that died left).
-size_t nextMarkerLine(std::string_view buffer, std::string_view marker, size_t from,
-                      bool finished = false, bool glued = false) {
-  for (size_t p = buffer.find(marker, from); p != std::string_view::npos;
-       p = buffer.find(marker, p + 1)) {
-    if (p > 0 && buffer[p - 1] != '\n' && !glued) continue;
-    size_t q = p + marker.size();
-    if (q < buffer.size() && buffer[q] == '\r') ++q;
-    if ((q < buffer.size() && buffer[q] == '\n') || (finished && q == buffer.size())) return p;
+// The bytes of the lines of `text` that are not blank, with their newlines: text outside entries.
+size_t nonBlankBytes(std::string_view text) {
+  LineCursor cur{text};
+  std::string_view line;
+  size_t start;
+  size_t n = 0;
+  while (cur.next(line, start)) {
+    if (!blank(line)) n += cur.pos - start;
   }
-  return std::string_view::npos;
-}
-
-// The end of the line at `pos`: past its newline, or the end of the buffer.
-size_t lineEnd(std::string_view buffer, size_t pos) {
-  const size_t nl = buffer.find('\n', pos);
-  return nl == std::string_view::npos ? buffer.size() : nl + 1;
+  return n;
 }
 
 // A marker, when the line (without its newline) is one; long lines are not looked at.
@@ -133,52 +124,41 @@ std::string_view markerKey(std::string_view line) {
   return line.substr(0, line.size() - 3);
 }
 
-// Where the last A marker on a complete line starts; 0 when there is none.
-size_t lastAMarker(std::string_view buffer) {
-  size_t end = buffer.rfind('\n');
-  while (end != std::string_view::npos && end > 0) {
-    const size_t nl = buffer.rfind('\n', end - 1);
-    const size_t start = nl == std::string_view::npos ? 0 : nl + 1;
-    size_t offset;
-    const auto m = markerEnding(buffer.substr(start, end - start), offset);
-    if (m && m->part == 'A') return start + offset;
-    end = nl;
-  }
-  return 0;
-}
-
-// The entries of buffer[from, to), a region at whose end every entry started in it has ended
-// (a new entry begins there, or nothing more will be written), read in one pass: for each A
-// marker line, where its Z marker line ends (npos: torn, no Z before the next A marker of its
-// boundary or the region's end), where its last own marker line ends, and where the next A
-// marker of its boundary starts. Markers of another boundary inside an entry (a request body)
-// are entries of the region too; the splitter steps over them as it takes the entry around them.
-struct EndedRegion {
+// The candidate entries of buffer[0, to) (`to` ends a line, or is the end of a finished buffer),
+// read in one pass: for each A marker (a line of its own, or the end of a line: a writer died in
+// the middle of one), where its Z marker line ends (npos: none before the next A marker of its
+// boundary or `to`), where its last own marker line ends, and where the next A marker of its
+// boundary starts. Markers of another boundary inside an entry (a request body) make candidates
+// too: the splitter steps over them as it takes the entry around them.
+struct EntryScan {
   struct Entry {
     size_t start = 0;
     size_t z_end = std::string_view::npos;
     size_t own_end = 0;
     size_t next_a = std::string_view::npos;
   };
-  size_t from = 0;
-  size_t to = 0;               // empty until a region is scanned
+  size_t to = 0;
   std::vector<Entry> entries;  // by start
   // next_complete[i]: the first index >= i whose entry has a Z (entries.size() if none).
   std::vector<size_t> next_complete;
 
-  const Entry* find(size_t start) const {
-    auto it = std::lower_bound(entries.begin(), entries.end(), start,
-                               [](const Entry& e, size_t s) { return e.start < s; });
-    return it != entries.end() && it->start == start ? &*it : nullptr;
+  size_t indexFrom(size_t pos) const {
+    return static_cast<size_t>(
+        std::lower_bound(entries.begin(), entries.end(), pos,
+                         [](const Entry& e, size_t s) { return e.start < s; }) -
+        entries.begin());
+  }
+
+  // The start of the first entry at or after `pos`; `to` when there is none.
+  size_t startFrom(size_t pos) const {
+    const size_t i = indexFrom(pos);
+    return i < entries.size() ? entries[i].start : to;
   }
 
   // The start of the first entry at or after `pos` and before `limit` that is complete, its Z
   // before `limit`; `limit` when none is.
   size_t firstCompleteFrom(size_t pos, size_t limit) const {
-    size_t i =
-        static_cast<size_t>(std::lower_bound(entries.begin(), entries.end(), pos,
-                                             [](const Entry& e, size_t s) { return e.start < s; }) -
-                            entries.begin());
+    size_t i = indexFrom(pos);
     for (i = i < entries.size() ? next_complete[i] : i;
          i < entries.size() && entries[i].start < limit; i = next_complete[i + 1]) {
       // One complete past `limit` spans the start of a real entry: forged, or torn with a later
@@ -189,15 +169,12 @@ struct EndedRegion {
   }
 };
 
-void scanEndedRegion(std::string_view buffer, size_t from, size_t to, bool finished,
-                     EndedRegion& r) {
-  r.from = from;
+void scanEntries(std::string_view buffer, size_t to, bool finished, EntryScan& r) {
   r.to = to;
   r.entries.clear();
   std::unordered_map<std::string_view, size_t> open;    // key -> index of its entry still open
   std::unordered_map<std::string_view, size_t> last_a;  // key -> index of its latest entry
   LineCursor cur{buffer.substr(0, to)};
-  cur.pos = from;
   std::string_view line;
   size_t start;
   while (cur.next(line, start)) {
@@ -215,7 +192,7 @@ void scanEndedRegion(std::string_view buffer, size_t from, size_t to, bool finis
     }
     auto it = open.find(key);
     if (it == open.end()) continue;  // no entry of this boundary open: ends nothing
-    EndedRegion::Entry& e = r.entries[it->second];
+    EntryScan::Entry& e = r.entries[it->second];
     e.own_end = cur.pos;
     if (m->part == 'Z') {
       e.z_end = cur.pos;
@@ -404,114 +381,58 @@ core::Result<core::Event> parseV2Native(std::string_view entry, const ParseConte
 NativeSplit splitNativeEntries(std::string_view buffer, size_t max_entry_bytes, NativeTail tail) {
   NativeSplit out;
   const bool finished = tail == NativeTail::kFinished;
-  // Every entry that starts before `ended` has ended there, complete or torn: at the end of the
-  // buffer when nothing more will come; when no writer is in the middle of an entry, at the
-  // last A marker (the entry it starts may yet be completed by a writer that was slow).
-  const size_t ended = finished                       ? buffer.size()
-                       : tail == NativeTail::kSettled ? lastAMarker(buffer)
-                                                      : 0;
-  LineCursor cur{buffer};
-  std::string_view line;
-  size_t line_start = 0;
-  // Entries of a region that ends where a new entry is known to begin (or where they all ended):
-  // every entry starting in it has ended by then, completely or torn.
-  EndedRegion region;
+  // Complete lines only, unless nothing more will come: more data may complete a marker line.
+  const size_t last_nl = buffer.rfind('\n');
+  const size_t to = finished ? buffer.size() : last_nl == std::string_view::npos ? 0 : last_nl + 1;
+  EntryScan scan;
+  scanEntries(buffer, to, finished, scan);
+  // From one entry taken as real to the next. A complete one is taken whole, with any candidates
+  // in its body. One without its Z is torn or still being written; after a torn one, the next
+  // real entry is looked for past its own markers (what follows them may be its request body).
+  size_t pos = 0;
+  size_t i = 0;
   while (true) {
-    // The next A marker on a complete line.
-    std::optional<Marker> a;
-    size_t a_start = 0;
-    bool partial_line = false;
-    while (cur.next(line, line_start)) {
-      if (!finished && cur.pos == buffer.size() && buffer.back() != '\n') {
-        partial_line = true;  // more data may complete it
-        break;
-      }
-      const auto m = markerOfLine(line);
-      if (m && m->part == 'A') {
-        a = m;
-        a_start = line_start;
-        break;
-      }
-      if (!blank(line)) out.skipped_bytes += cur.pos - line_start;
-      out.consumed = cur.pos;
-    }
-    if (!a) {
-      if (partial_line) out.consumed = line_start;
-      return out;
-    }
-    if (a_start >= region.to) {
-      // Its Z marker: same boundary, at a line start, a complete line. An A marker with this
-      // boundary before the Z means the entry was torn (its writer died) and another began: the
-      // boundary is random, so no request body can hold it, and the new entry shows that this
-      // one has ended (the writers append whole entries, one at a time).
-      const std::string z = markerText(*a, 'Z');
-      size_t entry_end = nextMarkerLine(buffer, z, a_start, finished);
-      if (entry_end != std::string_view::npos) entry_end = lineEnd(buffer, entry_end);
-      const size_t next_a = nextMarkerLine(
-          buffer.substr(0, entry_end == std::string_view::npos ? buffer.size() : entry_end),
-          markerText(*a, 'A'), a_start + 1, finished, /*glued=*/true);
-      const bool complete = entry_end != std::string_view::npos && next_a == std::string_view::npos;
-      if (complete && entry_end - a_start <= max_entry_bytes) {
-        out.entries.push_back(buffer.substr(a_start, entry_end - a_start));
-        out.consumed = entry_end;
-        cur.pos = entry_end;
-        continue;
-      }
-      if (!complete && (next_a != std::string_view::npos || a_start < ended)) {
-        // Torn: the entries that follow it up to that proof are sorted out in one pass.
-        scanEndedRegion(buffer, a_start, next_a == std::string_view::npos ? ended : next_a,
-                        finished, region);
-      } else if (!complete && buffer.size() - a_start <= max_entry_bytes) {
-        // No Z yet, nothing shows it will not come: the writer may be between two writes of it.
-        // Complete entries seen after it (forged in a request body being written) prove nothing.
-        out.consumed = a_start;
-        return out;
+    while (i < scan.entries.size() && scan.entries[i].start < pos) ++i;
+    const size_t start = i < scan.entries.size() ? scan.entries[i].start : to;
+    out.skipped_bytes += nonBlankBytes(buffer.substr(pos, start - pos));
+    out.consumed = start;
+    if (i == scan.entries.size()) return out;
+    const EntryScan::Entry& e = scan.entries[i];
+    if (e.z_end != std::string_view::npos) {
+      if (e.z_end - e.start <= max_entry_bytes) {
+        out.entries.push_back(buffer.substr(e.start, e.z_end - e.start));
       } else {
-        // Torn (no Z within the bound) or oversized: drop it, up to the next A marker.
-        cur.pos = a_start;
-        cur.next(line, line_start);
-        size_t resume = std::string_view::npos;
-        while (cur.next(line, line_start)) {
-          if (cur.pos == buffer.size() && buffer.back() != '\n') break;
-          const auto m = markerOfLine(line);
-          if (m && m->part == 'A' &&
-              (entry_end == std::string_view::npos || line_start >= entry_end)) {
-            resume = line_start;
-            break;
-          }
-        }
-        if (resume == std::string_view::npos) {
-          // No later entry yet: drop what is complete, keep a trailing partial line.
-          resume = (cur.pos == buffer.size() && buffer.back() != '\n') ? line_start : buffer.size();
-          if (entry_end != std::string_view::npos) resume = std::max(resume, entry_end);
-        }
-        out.skipped_bytes += resume - a_start;
-        out.consumed = resume;
-        cur.pos = resume;
-        continue;
+        out.skipped_bytes += e.z_end - e.start;  // oversized
       }
+      pos = e.z_end;
+      continue;
     }
-    // In a region known to have ended.
-    const EndedRegion::Entry* e = region.find(a_start);
-    DROSERA_CHECK(e != nullptr);  // the region holds every A marker line in it
-    size_t resume;
-    if (e->z_end != std::string_view::npos && e->z_end - a_start <= max_entry_bytes) {
-      out.entries.push_back(buffer.substr(a_start, e->z_end - a_start));
-      resume = e->z_end;
-    } else if (e->z_end != std::string_view::npos) {
-      out.skipped_bytes += e->z_end - a_start;  // oversized
-      resume = e->z_end;
-    } else {
-      // Torn. Its bytes run at least to its own last marker; the entries after them are taken
-      // from the first one complete before the next entry known to be real (its boundary's next
-      // A marker, or the region's end). One inside its last part (a forged entry in a request
-      // body cut short) cannot be told from a real one, and is taken too.
-      resume = region.firstCompleteFrom(
-          e->own_end, e->next_a != std::string_view::npos ? e->next_a : region.to);
-      out.skipped_bytes += resume - a_start;
+    size_t resume = std::string_view::npos;
+    if (e.next_a != std::string_view::npos) {
+      // Torn: an entry of its boundary begins later (the boundary is random: no request body
+      // holds it), and every entry before that one has ended (writers append whole entries, one
+      // at a time). The entries in between are kept from the first complete one past its own
+      // markers. One inside its last part (a forged entry in a request body cut short) cannot be
+      // told from a real one, and is taken too.
+      resume = scan.firstCompleteFrom(e.own_end, e.next_a);
+    } else if (tail != NativeTail::kGrowing) {
+      // No writer is in the middle of an entry, but for the last one perhaps (a slow writer): it
+      // is torn when a complete entry follows (one forged in its body if it is that last one:
+      // this cannot be told), or when nothing more will come.
+      resume = scan.firstCompleteFrom(e.own_end, to);
+      if (resume == to && !finished) resume = std::string_view::npos;
     }
-    out.consumed = resume;
-    cur.pos = resume;
+    if (resume == std::string_view::npos) {
+      // Perhaps still being written: complete entries after it prove nothing (they may be forged
+      // in its request body). Wait for its Z, up to the bound.
+      if (buffer.size() - e.start <= max_entry_bytes) return out;
+      // Torn: its Z did not come within the bound. What follows its own markers may be an entry
+      // still being written, with forged ones in its body: resume at the next A marker, not the
+      // next complete entry.
+      resume = scan.startFrom(e.own_end);
+    }
+    out.skipped_bytes += resume - e.start;
+    pos = resume;
   }
 }
 

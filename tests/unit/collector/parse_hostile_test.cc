@@ -3,9 +3,12 @@
 // crash or throw; a broken record is an error Result with a message that says what is wrong.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
 
 #include "collector/parse.h"
@@ -307,6 +310,167 @@ TEST(ParseHostile, SplitterTakesNoForgedEntryFromABodyForProofOfATear) {
   EXPECT_EQ(idsOf(splitNativeEntries(torn + "\n" + entryWithBody("bbbb2222", "U2"), 16u << 20,
                                      NativeTail::kFinished)),
             std::vector<std::string>{"U2"});
+}
+
+// The same in libmodsecurity v3's marker style.
+std::string entryV3WithBody(const std::string& boundary, const std::string& id,
+                            const std::string& body = "a=1\n") {
+  auto marker = [&](char part) { return "---" + boundary + "---" + part + "--\n"; };
+  return marker('A') + "[30/Nov/2026:14:00:00 +0000] " + id + " 1.2.3.4 5555 10.0.0.1 80\n" +
+         marker('B') + "POST /x HTTP/1.1\nHost: h\n\n" + marker('C') + body + "\n" + marker('Z') +
+         "\n";
+}
+
+// Fix: on a settled buffer, the last A marker was taken for the start of the entry a slow writer
+// might still be writing, though it may be in the request body of a complete entry. Behind a
+// torn entry, that complete entry was then taken for torn: lost, and a forged entry after the
+// marker stored; a lone marker held it, and the entries after it, until the next quiet spell.
+TEST(ParseHostile, SplitterOnASettledBufferTakesNoMarkerInABodyForTheStartOfTheLastEntry) {
+  const std::string torn = tornEntry("aaaa1111", "U1");
+  const std::string before = torn + entryWithBody("bbbb2222", "U2");
+  for (const std::string& body :
+       {entryWithBody("ffff9999", "forged"), std::string("x\n--hide1234-A--\ny\n"),
+        std::string("x=abc--hide1234-A--\ny\n"), std::string("x\n---hide1234---A--\n")}) {
+    const std::string text = before + entryWithBody("cccc3333", "U3", body);
+    for (NativeTail tail : {NativeTail::kSettled, NativeTail::kFinished}) {
+      const NativeSplit s = splitNativeEntries(text, 16u << 20, tail);
+      EXPECT_EQ(idsOf(s), (std::vector<std::string>{"U2", "U3"})) << body;
+      EXPECT_EQ(s.consumed, text.size()) << body;
+      EXPECT_EQ(s.skipped_bytes, torn.size()) << body;
+    }
+  }
+}
+
+// Fix: a writer died in the middle of a line of a request body holding a whole forged entry, and
+// the next entry's A marker went on at the end of that line. The forged entry cannot be told
+// from a real one written after the torn entry, and is taken; the entry on the cut line was then
+// read as text between entries: skipped, and its bytes committed.
+TEST(ParseHostile, SplitterFindsTheEntryOnTheCutLineAfterAForgedOneInATornBody) {
+  const std::string whole =
+      entryV3WithBody("0eebba00", "U1", entryV3WithBody("ffff9999", "forged") + "more body\n");
+  const std::string torn = whole.substr(0, whole.find("more body") + 4);
+  const std::string text =
+      torn + entryV3WithBody("bfa7ef5e", "U2") + entryV3WithBody("cccc3333", "U3");
+  for (NativeTail tail : {NativeTail::kSettled, NativeTail::kFinished}) {
+    const NativeSplit s = splitNativeEntries(text, 16u << 20, tail);
+    EXPECT_EQ(idsOf(s), (std::vector<std::string>{"forged", "U2", "U3"}));
+    EXPECT_EQ(s.consumed, text.size());
+  }
+  // Known torn by its boundary coming back, while more may come.
+  const std::string back = text + entryV3WithBody("0eebba00", "U4");
+  const NativeSplit s = splitNativeEntries(back);
+  EXPECT_EQ(idsOf(s), (std::vector<std::string>{"forged", "U2", "U3", "U4"}));
+  EXPECT_EQ(s.consumed, back.size());
+}
+
+// Fix: an entry whose Z did not come within the bound was dropped up to the first A marker line
+// after its start, which may be that of a forged entry in its request body: it was stored.
+TEST(ParseHostile, SplitterPastTheBoundResumesAfterTheTornEntrysOwnMarkers) {
+  const std::string whole =
+      entryV3WithBody("aaaa1111", "U0", entryV3WithBody("ffff9999", "forged") + "more body\n");
+  const std::string torn =
+      whole.substr(0, whole.find("---aaaa1111---Z--")) + "---aaaa1111---H--\nMessage: parti";
+  std::string text = torn + "\n";
+  std::vector<std::string> ids;
+  size_t largest = 0;
+  for (int i = 1; i <= 20; ++i) {
+    ids.push_back("U" + std::to_string(i));
+    const std::string e = entryV3WithBody("bbbb" + std::to_string(1000 + i), ids.back());
+    largest = std::max(largest, e.size());
+    text += e;
+  }
+  ASSERT_GT(text.size() - torn.size(), 2 * largest);
+  const NativeSplit s = splitNativeEntries(text, 2 * largest);
+  EXPECT_EQ(idsOf(s), ids);
+  EXPECT_EQ(s.consumed, text.size());
+  EXPECT_EQ(s.skipped_bytes, torn.size() + 1);
+}
+
+// Logs of random entries, some torn at a random byte (their writer died), some with a forged
+// entry (whole, or without its Z) in their request body, fed in random chunks: every complete
+// entry is taken once, and no forged one but one whole in what a torn entry left (it cannot be
+// told from a real entry written after the torn one). Half the logs are settled at entry ends;
+// the others only grow, with a bound that torn entries pass, and are finished.
+TEST(ParseHostile, SplitterTakesEveryCompleteEntryOfRandomLogsOnce) {
+  std::mt19937 rng(1);
+  for (int round = 0; round < 1000; ++round) {
+    const bool v3 = rng() % 2 == 1;
+    const bool settle = round % 2 == 0;
+    auto marker = [&](const std::string& b, char part) {
+      return v3 ? "---" + b + "---" + part + "--\n" : "--" + b + "-" + part + "--\n";
+    };
+    std::vector<std::string> boundaries;
+    std::multiset<std::string> expected;
+    std::set<std::string> allowed;  // forged entries whole in what a torn entry left
+    std::vector<size_t> ends;
+    std::string file;
+    const int n = 2 + static_cast<int>(rng() % 6);
+    for (int i = 0; i < n; ++i) {
+      std::string b;
+      if (!v3 && !boundaries.empty() && rng() % 3 == 0) {
+        b = boundaries[rng() % boundaries.size()];  // mod_security2's may repeat
+      } else {
+        char hex[9];
+        std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(rng()));
+        b = hex;
+        boundaries.push_back(b);
+      }
+      const std::string id = "R" + std::to_string(i);
+      std::string e = marker(b, 'A') + "[30/Nov/2026:14:00:00 +0000] " + id +
+                      " 1.2.3.4 5 6.7.8.9 80\n" + marker(b, 'B') + "GET /" + id +
+                      " HTTP/1.1\nHost: h\n\n" + marker(b, 'C');
+      for (int k = static_cast<int>(rng() % 4); k > 0; --k) {
+        e += "body line " + std::to_string(rng()) + "\n";
+      }
+      size_t forged_z = 0;  // where the forged entry's Z marker text ends
+      if (rng() % 3 == 0) {
+        const std::string f = "ffff" + std::to_string(i);
+        e += marker(f, 'A') + "[30/Nov/2026:14:00:00 +0000] F" + std::to_string(i) +
+             " 6.6.6.6 1 2.2.2.2 80\n";
+        if (rng() % 2 == 0) {
+          e += marker(f, 'Z');
+          forged_z = e.size() - 1;
+        }
+      }
+      e += marker(b, 'H') + "Message: x\n\n" + marker(b, 'Z') + "\n";
+      if (rng() % 4 == 0) {
+        const size_t cut = 20 + rng() % (e.size() - 40);
+        if (forged_z != 0 && cut >= forged_z) allowed.insert("F" + std::to_string(i));
+        e.resize(cut);
+      } else {
+        expected.insert(id);
+      }
+      file += e;
+      ends.push_back(file.size());
+    }
+    const size_t bound = settle ? 16u << 20 : 1024;
+    std::string buffer;
+    std::multiset<std::string> got;
+    auto split = [&](NativeTail tail) {
+      const NativeSplit s = splitNativeEntries(buffer, bound, tail);
+      for (const std::string& id : idsOf(s)) got.insert(id);
+      buffer.erase(0, s.consumed);
+    };
+    size_t fed = 0;
+    while (fed < file.size()) {
+      const size_t k = std::min<size_t>(file.size() - fed, 1 + rng() % 200);
+      buffer.append(file, fed, k);
+      fed += k;
+      split(NativeTail::kGrowing);
+      if (settle && std::find(ends.begin(), ends.end(), fed) != ends.end() && rng() % 2 == 0) {
+        split(NativeTail::kSettled);
+      }
+    }
+    if (settle) split(NativeTail::kSettled);
+    split(NativeTail::kFinished);
+    EXPECT_TRUE(buffer.empty()) << "round " << round;
+    std::multiset<std::string> real;
+    for (const std::string& id : got) {
+      if (allowed.count(id) == 0) real.insert(id);
+    }
+    EXPECT_EQ(real, expected) << "round " << round << "\n" << file;
+    if (HasFailure()) break;
+  }
 }
 
 TEST(ParseHostile, NativeLogWithCrlfLineEnds) {

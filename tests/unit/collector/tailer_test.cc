@@ -262,6 +262,26 @@ TEST_F(TailerTest, EntriesAfterATornOneAreStoredOnceItsFileIsQuietOrLeft) {
   EXPECT_EQ(st["offset"], fs::file_size(log_)) << st;
 }
 
+// Fix: the last A marker in a quiet file was taken for the start of an entry still being
+// written, though it was in the request body of the last, complete one: that entry was lost and
+// the forged entry in its body stored.
+TEST_F(TailerTest, AQuietFileEndingInAnEntryWithAForgedOneInItsBodyStoresThatEntry) {
+  const std::string torn = nativeEntry("0badf00d", "n-1").substr(0, 90);
+  std::string last = nativeEntry("33334444", "n-3");
+  last.insert(last.find("--33334444-Z--"),
+              "--33334444-C--\na=" + nativeEntry("ffff9999", "forged") + "\n");
+  append(log_, torn + nativeEntry("11112222", "n-2") + last);
+  auto t = tailer("auto", {.rotation_grace_us = 10 * kSecond});
+  drain(*t);
+  EXPECT_TRUE(storedIds().empty());
+  clock_us_ += 10 * kSecond;
+  drain(*t);
+  EXPECT_EQ(storedIds(), (std::multiset<std::string>{"n-2", "n-3"}));
+  auto st = status(*t);
+  EXPECT_EQ(st.value("skipped_bytes", uint64_t{0}), torn.size()) << st;
+  EXPECT_EQ(st["offset"], fs::file_size(log_)) << st;
+}
+
 TEST_F(TailerTest, EntriesAfterATornOneAreStoredWhenItsRotatedFileIsLeft) {
   // The file rotated before it was quiet for long (the reviewer's case), and left after the
   // grace: what it held is split one last time, and only the torn entry is rejected.
