@@ -135,6 +135,24 @@ std::string errorPage(const Persona& persona, int status, std::string_view host,
          "</address>\n</body></html>\n";
 }
 
+std::string plainHttpOnTlsPage(const Persona& persona, std::string_view host, uint16_t port) {
+  if (persona.name == "nginx") {
+    return "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>"
+           "\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP "
+           "request was sent to HTTPS port</center>\r\n<hr><center>" +
+           htmlEscape(persona.server_header) + "</center>\r\n</body>\r\n</html>\r\n";
+  }
+  if (persona.name != "apache") return errorPage(persona, 400, host, port);
+  return "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>400 Bad "
+         "Request</title>\n</head><body>\n<h1>Bad Request</h1>\n<p>Your browser sent a request "
+         "that "
+         "this server could not understand.<br />\nReason: You're speaking plain HTTP to an "
+         "SSL-enabled server port.<br />\n Instead use the HTTPS scheme to access this URL, "
+         "please.<br />\n</p>\n<hr>\n<address>" +
+         htmlEscape(persona.server_header) + " Server at " + htmlEscape(host) + " Port " +
+         std::to_string(port) + "</address>\n</body></html>\n";
+}
+
 std::string httpDate(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};

@@ -39,6 +39,8 @@ const char* reasonPhrase(int status);
 // `port` appear where the real server shows them (Apache's <address> line); `host` is
 // HTML-escaped here.
 std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port);
+// The 400 page for a request in clear on a TLS port: Apache's and nginx's own wording.
+std::string plainHttpOnTlsPage(const Persona& persona, std::string_view host, uint16_t port);
 
 // Serialises status line and headers (with Date, Server, Content-Length and the connection
 // headers in the order the persona's server sends them), then `body` (a static_body is not

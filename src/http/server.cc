@@ -235,6 +235,29 @@ class Session final : public SessionBase {
       waitForRequest();
     } else {
       armTimer(srv_.opt.header_timeout_s);
+      // A TLS record starts with a byte below 'A' or above 'Z' (0x16 for a handshake, 0x80 and
+      // up for an SSLv2 hello); a request line in clear starts with a method's capital. Apache
+      // and nginx answer those in clear with a 400 of their own; a scanner probing the port
+      // that way is recorded like any request.
+      lowest(stream_).async_wait(
+          tcp::socket::wait_read, [s = self()](boost::system::error_code ec) {
+            if (ec || s->timed_out_) return s->closeNow();
+            unsigned char first = 0;
+            const size_t n =
+                lowest(s->stream_).receive(asio::buffer(&first, 1), tcp::socket::message_peek, ec);
+            if (ec || n == 0) return s->closeNow();
+            if (first >= 'A' && first <= 'Z') {
+              s->plain_ = true;
+              s->session_anomalies_.push_back("plain_http_on_tls_port");
+              return s->waitForRequest();
+            }
+            s->handshake();
+          });
+    }
+  }
+
+  void handshake() {
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
       stream_.async_handshake(ssl::stream_base::server, [s = self()](boost::system::error_code ec) {
         if (ec) {
           s->srv_.stats.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
@@ -274,11 +297,15 @@ class Session final : public SessionBase {
     try {
       const size_t old = buf_.size();
       buf_.resize(old + kReadChunk);
-      stream_.async_read_some(asio::buffer(buf_.data() + old, kReadChunk),
-                              [s = self(), old](boost::system::error_code ec, size_t n) {
-                                s->buf_.resize(old + n);
-                                s->onRead(ec);
-                              });
+      auto done = [s = self(), old](boost::system::error_code ec, size_t n) {
+        s->buf_.resize(old + n);
+        s->onRead(ec);
+      };
+      if (plain_) {
+        lowest(stream_).async_read_some(asio::buffer(buf_.data() + old, kReadChunk), done);
+      } else {
+        stream_.async_read_some(asio::buffer(buf_.data() + old, kReadChunk), done);
+      }
     } catch (const std::bad_alloc&) {
       outOfMemory();
     }
@@ -355,6 +382,11 @@ class Session final : public SessionBase {
 
   void processRead() {
     ParseState st = parser_.parse(buf_);
+    // In clear on a TLS port: answered once its head is in (Apache reads no body then).
+    if (plain_ && (st != ParseState::kNeedMore || parser_.headComplete())) {
+      return answerError(
+          400, plainHttpOnTlsPage(spec_.persona, hostForPages(parser_.request()), local_.port));
+    }
     switch (st) {
       case ParseState::kNeedMore:
         if (parser_.headComplete() && phase_ == Phase::kHead) {
@@ -367,11 +399,10 @@ class Session final : public SessionBase {
         if (parser_.expectsContinue() && !sent_continue_ && !over_limit_) {
           sent_continue_ = true;
           auto msg = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
-          asio::async_write(stream_, asio::buffer(*msg),
-                            [s = self(), msg](boost::system::error_code ec, size_t) {
-                              if (ec) return s->closeNow();
-                              s->doRead();
-                            });
+          writeAll(asio::buffer(*msg), [s = self(), msg](boost::system::error_code ec, size_t) {
+            if (ec) return s->closeNow();
+            s->doRead();
+          });
           return;
         }
         return doRead();
@@ -403,7 +434,7 @@ class Session final : public SessionBase {
     c.client_source = client_source_;
     c.listener_port = local_.port;
     c.listener_kind = spec_.kind;
-    c.tls = !std::is_same_v<Stream, tcp::socket>;
+    c.tls = !std::is_same_v<Stream, tcp::socket> && !plain_;
     c.tls_version = tls_version_;
     c.tls_sni = sni_;
     c.request = std::move(parser_.request());
@@ -450,8 +481,8 @@ class Session final : public SessionBase {
     }
   }
 
-  std::string hostForPages(const core::Capture& c) const {
-    const std::string* host = findHeader(c.request.headers, "Host");
+  std::string hostForPages(const core::HttpRequestData& req) const {
+    const std::string* host = findHeader(req.headers, "Host");
     std::string h = host ? *host : local_.ip;
     if (auto colon = h.rfind(':'); colon != std::string::npos && h.find(']') == std::string::npos &&
                                    h.find(':') == colon) {
@@ -488,7 +519,8 @@ class Session final : public SessionBase {
     send(std::move(r), false, http10, buf_.size());
   }
 
-  void answerError(int status) {
+  // `page`: another body than the persona's page for the status.
+  void answerError(int status, std::string page = {}) {
     srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
     error_answer_ = true;  // what the client still sends belongs to this broken request
     const bool http10 = parser_.request().version == "1.0";
@@ -500,7 +532,9 @@ class Session final : public SessionBase {
     r.headers.push_back({"Content-Type", spec_.persona.name == "apache"
                                              ? "text/html; charset=iso-8859-1"
                                              : "text/html"});
-    r.body = errorPage(spec_.persona, status, hostForPages(cap_), local_.port);
+    r.body = page.empty()
+                 ? errorPage(spec_.persona, status, hostForPages(cap_.request), local_.port)
+                 : std::move(page);
     r.close = true;
     r.omit_body = head && status != 400;
     send(std::move(r), false, http10, buf_.size());
@@ -527,21 +561,20 @@ class Session final : public SessionBase {
     cap_.answered_us = nowUs();
     cap_held_ = false;  // handed over once, whatever happens in captured()
     srv_.handler.captured(std::move(cap_));
-    asio::async_write(stream_, bufs,
-                      [s = self(), keep_alive, consumed](boost::system::error_code ec, size_t) {
-                        ++s->served_;
-                        if (ec || !keep_alive) {
-                          if (!s->error_answer_) s->keepUnanswered(consumed);
-                          return s->closeGracefully();
-                        }
-                        s->buf_.erase(0, std::min(consumed, s->buf_.size()));
-                        s->parser_.reset();
-                        s->extra_limits_.clear();
-                        s->session_anomalies_.clear();
-                        s->sent_continue_ = false;
-                        s->started_us_ = 0;
-                        s->waitForRequest();
-                      });
+    writeAll(bufs, [s = self(), keep_alive, consumed](boost::system::error_code ec, size_t) {
+      ++s->served_;
+      if (ec || !keep_alive) {
+        if (!s->error_answer_) s->keepUnanswered(consumed);
+        return s->closeGracefully();
+      }
+      s->buf_.erase(0, std::min(consumed, s->buf_.size()));
+      s->parser_.reset();
+      s->extra_limits_.clear();
+      s->session_anomalies_.clear();
+      s->sent_continue_ = false;
+      s->started_us_ = 0;
+      s->waitForRequest();
+    });
   }
 
   void finishWithoutAnswer() {
@@ -590,18 +623,28 @@ class Session final : public SessionBase {
     buf_.clear();
   }
 
+  // Writes go to the TLS stream, or to the socket itself for a request in clear on a TLS port.
+  template <class Buffers, class Handler>
+  void writeAll(const Buffers& buffers, Handler&& handler) {
+    if (plain_) {
+      asio::async_write(lowest(stream_), buffers, std::forward<Handler>(handler));
+    } else {
+      asio::async_write(stream_, buffers, std::forward<Handler>(handler));
+    }
+  }
+
   // ---- closing -------------------------------------------------------------------------
   void closeGracefully() {
     phase_ = Phase::kClosing;
     boost::system::error_code ec;
-    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    if (std::is_same_v<Stream, tcp::socket> || plain_) {
       // Lingering close: stop sending, drain what the client still sends for a moment so
       // that the answer is not destroyed by a reset.
-      stream_.shutdown(tcp::socket::shutdown_send, ec);
+      lowest(stream_).shutdown(tcp::socket::shutdown_send, ec);
       armTimer(2.0);
       linger_ = 0;
       drain();
-    } else {
+    } else if constexpr (!std::is_same_v<Stream, tcp::socket>) {
       recordUnanswered();
       armTimer(1.0);
       stream_.async_shutdown([s = self()](boost::system::error_code) { s->closeNow(); });
@@ -632,6 +675,7 @@ class Session final : public SessionBase {
 
   Server::Impl& srv_;
   Stream stream_;
+  bool plain_ = false;  // a request in clear on a TLS port (startTls): no TLS on this connection
   const ListenerSpec& spec_;
   asio::steady_timer timer_;
   Clock::time_point deadline_{};

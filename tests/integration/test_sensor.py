@@ -69,6 +69,23 @@ class SensorTest(unittest.TestCase):
         self.assertTrue(ev["drosera"]["listener"]["tls_version"].startswith("TLS"))
         self.assertTrue(any(941000 <= r < 942000 for r in rule_ids(ev)))
 
+    def test_plain_http_on_the_tls_port_is_answered_and_recorded(self):
+        # As Apache: a 400 in clear that says so, not a closed connection without an event
+        # (nmap's probes in clear on a TLS port went unrecorded).
+        out = self.d.raw(b"GET /.env?plain=1 HTTP/1.1\r\nHost: www.example.com\r\n\r\n", port=self.d.tls)
+        status, headers, body = parse_response(out)
+        self.assertEqual(status, 400)
+        self.assertEqual(headers["connection"], "close")
+        self.assertIn(b"speaking plain HTTP to an SSL-enabled server port", body)
+        self.assertIn(b"Port %d" % self.d.tls, body)
+        ev = self.d.wait_events(lambda e: e["transaction"]["request"]["uri"] == "/.env?plain=1")[0]
+        self.assertIn("plain_http_on_tls_port", ev["drosera"]["anomalies"])
+        self.assertFalse(ev["drosera"]["listener"]["tls"])
+        self.assertEqual(ev["transaction"]["response"]["http_code"], 400)
+        # TLS on the same port still works.
+        status, _, _ = self.d.request("GET", "/", tls=True, marker="tls-after-plain")
+        self.assertEqual(status, 200)
+
     def test_keep_alive_and_pipelining(self):
         # The first asks for keep-alive, as browsers do; the others do not, as curl does.
         reqs = b"".join(
