@@ -475,7 +475,7 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     const size_t limit = readLimit(q, 10, 100);
     json j = {{"configured", true},
               {"sources", sources->size()},
-              {"complete", sources->size() < kGeoSources},
+              {"complete", sources->size() < kGeoSources && !reach.partial},
               {"events", events},
               {"countries", countries.toJson(limit)},
               {"unknown_country", countries.unknown},

@@ -82,10 +82,17 @@ async function activity(a, ip, signal) {
   const to = (Math.floor(last / 1000 / bucket) + 1) * bucket;
   const t = await api.get('stats/timeline', {ip, bucket, from: new Date(from * 1000).toISOString(),
                                              to: new Date(to * 1000).toISOString()}, {signal});
-  return timelineChart(t.buckets, t.bucket_s, (b) => {
+  const chart = timelineChart(t.buckets, t.bucket_s, (b) => {
     location.hash = routeHref('events', {ip, from: new Date(b.start_us / 1000).toISOString(),
                                          to: new Date(b.start_us / 1000 + t.bucket_s * 1000).toISOString()});
   });
+  // Buckets under an hour are counted from the address's events, within the collector's scan
+  // budget: an address that sent more than that in the span is counted back to a point only.
+  if (!t.partial) return chart;
+  return h('div', null, chart,
+           h('p', {class: 'partial', 'data-testid': 'activity-partial',
+                   'data-value': String(t.searched_until_us)},
+             'Counted back to ', time(t.searched_until_us), ' UTC only (too many events to count them all).'));
 }
 
 export async function render(ctx) {
