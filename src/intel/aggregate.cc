@@ -59,10 +59,12 @@ bool scansForUrls(const std::vector<std::string>& categories) {
   return false;
 }
 
+// Form-encoded ('+' a space): so declared, or not declared at all, as exploit scripts post
+// their "cmd=wget+http://..." (a device's CGI decodes it as a form whatever the header says).
 bool isFormBody(const core::Event& e) {
   std::string type = headerValue(e, "content-type");
   for (char& c : type) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-  return type.rfind("application/x-www-form-urlencoded", 0) == 0;
+  return type.empty() || type.rfind("application/x-www-form-urlencoded", 0) == 0;
 }
 
 // The URLs that are part of the attack: in the request target and the body, where parameters

@@ -209,7 +209,7 @@ std::vector<std::string> findPayloadUrls(std::string_view text, size_t max_urls,
 }
 
 size_t headerPayloadStart(std::string_view value) {
-  size_t start = std::min(value.find("${"), value.find("%{"));
+  size_t start = std::min({value.find("${"), value.find("%{"), value.find("$("), value.find('`')});
   for (size_t p = value.find("()"); p < start; p = value.find("()", p + 2)) {
     size_t i = p + 2;
     while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;

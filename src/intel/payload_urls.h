@@ -31,7 +31,8 @@ std::vector<std::string> findPayloadUrls(std::string_view text, size_t max_urls,
                                          UrlSource source = UrlSource::kText);
 
 // Where the payload in a request header value starts: at its first shellshock function
-// definition ("() {", blanks between ')' and '{' optional), lookup expression ("${", Log4Shell's
+// definition ("() {", blanks between ')' and '{' optional), command substitution ("`" or "$(",
+// the D-Link HNAP SOAPAction exploit and its kind), lookup expression ("${", Log4Shell's
 // "${jndi:" and its obfuscations) or OGNL expression ("%{", Struts' Content-Type exploit);
 // npos when it holds none. Bash, Log4j and OGNL read the raw value, so the marker is looked for
 // undecoded.

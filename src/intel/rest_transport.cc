@@ -253,7 +253,8 @@ core::Result<RestTransport::SightingCheck> RestTransport::findSighting(const Mis
   return SightingCheck::kUnknown;
 }
 
-core::Status RestTransport::sendSighting(const MispSighting& s, bool reconcile_first, bool* sent) {
+core::Status RestTransport::sendSighting(const MispSighting& s, bool reconcile_first,
+                                         bool send_if_unknown, bool* sent) {
   *sent = false;
   double backoff = options_.retry_backoff_s;
   bool reconcile = reconcile_first;
@@ -274,7 +275,7 @@ core::Status RestTransport::sendSighting(const MispSighting& s, bool reconcile_f
         *sent = true;
         return core::Status::ok();
       }
-      if (*known == SightingCheck::kUnknown) {
+      if (*known == SightingCheck::kUnknown && !send_if_unknown) {
         // MISP cannot tell. Sending again could add it twice, and a duplicate skews what MISP
         // counts (sighting totals, decaying scores) with nothing to find it by later; not sending
         // loses one sighting of an address whose last_seen says it was active anyway.
@@ -288,6 +289,7 @@ core::Status RestTransport::sendSighting(const MispSighting& s, bool reconcile_f
                  {"timestamp", s.timestamp}};
     auto r = call("POST", "sightings/add", dumpJson(body), false, true);
     reconcile = true;  // from now on the server may have it
+    send_if_unknown = false;
     if (!r) {
       if (r.status().code() == core::Status::Code::kInvalidArgument) return r.status();
       continue;
@@ -534,12 +536,14 @@ core::Status RestTransport::publishOnce(const PublishRequest& req, bool* gone) {
   }
   for (const auto& sg : req.sightings) {
     if (sg.index < p.sight) continue;
-    const bool same =
-        p.adopted || (reconcile && p.inflight.value("index", uint64_t{0}) == sg.index);
+    // An adopted event's sightings are asked about too (an earlier run may have sent them), but
+    // when MISP cannot tell, only one that was in flight here is left unsent: the others were
+    // most likely never sent, and an older MISP (which cannot answer) would get none at all.
+    const bool was_inflight = reconcile && p.inflight.value("index", uint64_t{0}) == sg.index;
     p.inflight = {{"kind", "sighting"}, {"index", sg.index}};
     if (!(s = save(ev.uuid, p))) return s;
     bool sent = false;
-    if (!(s = sendSighting(sg, same, &sent))) return s;
+    if (!(s = sendSighting(sg, p.adopted || was_inflight, !was_inflight, &sent))) return s;
     p.sight = sg.index + 1;
     p.inflight = nullptr;
     if (!(s = save(ev.uuid, p))) return s;

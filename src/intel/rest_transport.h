@@ -83,7 +83,10 @@ class RestTransport final : public MispTransport {
   // the question did not get through (ask again later) or the key was refused.
   enum class SightingCheck { kAbsent, kPresent, kUnknown };
   core::Result<SightingCheck> findSighting(const MispSighting& s);
-  core::Status sendSighting(const MispSighting& s, bool reconcile_first, bool* sent);
+  // reconcile_first: ask MISP first; send_if_unknown: send when it cannot tell (until this call
+  // has sent it once).
+  core::Status sendSighting(const MispSighting& s, bool reconcile_first, bool send_if_unknown,
+                            bool* sent);
   core::Status sendPublish(const std::string& event_uuid, bool reconcile_first);
   core::Status publishOnce(const PublishRequest& request, bool* gone);
   core::Result<bool> eventExists(const std::string& event_uuid);

