@@ -72,7 +72,7 @@ bool etagMatches(std::string_view header, std::string_view etag) {
 
 }  // namespace
 
-std::string Site::normalizePath(std::string_view target) {
+std::string Site::normalizePath(std::string_view target, AboveRoot above_root) {
   // Absolute-form targets ("http://host/path") carry the path after the authority, which ends
   // at the first '/', '?' or '#'.
   auto startsWithNoCase = [&](std::string_view prefix) {
@@ -111,8 +111,8 @@ std::string Site::normalizePath(std::string_view target) {
     if (j == std::string::npos) j = decoded.size();
     std::string seg = decoded.substr(i, j - i);
     if (seg == "..") {
-      if (segs.empty()) return "";
-      segs.pop_back();
+      if (segs.empty() && above_root == AboveRoot::kRefuse) return "";
+      if (!segs.empty()) segs.pop_back();
     } else if (!seg.empty() && seg != ".") {
       segs.push_back(seg);
     }
@@ -259,9 +259,7 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
     r.headers.push_back({"Content-Type", f.content_type});
     return r;
   }
-  const std::string* inm = http::findHeader(req.headers, "If-None-Match");
-  const std::string* ims = http::findHeader(req.headers, "If-Modified-Since");
-  if ((inm && etagMatches(*inm, f.etag)) || (!inm && ims && *ims == f.last_modified)) {
+  if (notModified(req, f.etag, f.last_modified)) {
     r.status = 304;
     r.headers.push_back({"Last-Modified", f.last_modified});
     r.headers.push_back({"ETag", f.etag});
@@ -290,6 +288,13 @@ http::Response Site::error(int status, const core::HttpRequestData& req,
   r.headers.push_back({"Content-Type", persona.name == "apache" ? "text/html; charset=iso-8859-1"
                                                                 : "text/html"});
   return r;
+}
+
+bool Site::notModified(const core::HttpRequestData& req, std::string_view etag,
+                       std::string_view last_modified) {
+  const std::string* inm = http::findHeader(req.headers, "If-None-Match");
+  const std::string* ims = http::findHeader(req.headers, "If-Modified-Since");
+  return (inm && etagMatches(*inm, etag)) || (!inm && ims && *ims == last_modified);
 }
 
 http::Response Site::movedPermanently(const std::string& path, const core::HttpRequestData& req,

@@ -36,9 +36,17 @@ class Site {
   // Adds (or replaces) a file, e.g. a robots.txt for a site that has none.
   void addFile(const std::string& url, std::string body, const std::string& content_type);
 
-  // Percent-decodes the path of a request target and resolves "." and ".." segments;
-  // returns "" when it would leave the site root. Exposed for tests.
-  static std::string normalizePath(std::string_view target);
+  // Percent-decodes the path of a request target (its path part, for an absolute-form one) and
+  // resolves "." and ".." segments, '\\' a separator too; "" for a NUL. A ".." above the root
+  // makes it "" (kRefuse: the site answers 400), or does nothing (kStay: as ModSecurity's
+  // t:normalizePath, for the trap rules).
+  enum class AboveRoot { kRefuse, kStay };
+  static std::string normalizePath(std::string_view target,
+                                   AboveRoot above_root = AboveRoot::kRefuse);
+  // Whether a conditional GET of a file with these validators is answered 304 (If-None-Match,
+  // else If-Modified-Since, as the site's own files are).
+  static bool notModified(const core::HttpRequestData& req, std::string_view etag,
+                          std::string_view last_modified);
   // The server's own 301 to `path` on the request's host (a folder without its slash): the
   // persona's page, as for any other redirect of the site (the honeytraps' login folders too).
   static http::Response movedPermanently(const std::string& path, const core::HttpRequestData& req,

@@ -200,6 +200,19 @@ void Traps::addFileValidators(const std::string& path, http::Response& r) const 
   r.headers.push_back({"ETag", etag});
 }
 
+// A conditional GET that matches the validators: 304 with them and no body, as the site's own
+// files answer.
+void Traps::answerConditional(const core::Capture& c, http::Response& r) {
+  const std::string* etag = http::findHeader(r.headers, "ETag");
+  const std::string* modified = http::findHeader(r.headers, "Last-Modified");
+  if (!etag || !modified || !Site::notModified(c.request, *etag, *modified)) return;
+  r.status = 304;
+  r.body.clear();
+  std::erase_if(r.headers, [](const core::Header& h) {
+    return !http::iequals(h.name, "ETag") && !http::iequals(h.name, "Last-Modified");
+  });
+}
+
 std::string Traps::renderBait(const std::string& name, core::Capture& c,
                               std::vector<std::pair<std::string, std::string>> values) {
   const std::string* t = templ(name);
@@ -271,6 +284,7 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
     r.headers.push_back({"Accept-Ranges", "bytes"});
     r.headers.push_back({"Vary", "Accept-Encoding"});
     r.headers.push_back({"Content-Type", "text/plain"});
+    answerConditional(c, r);
     return r;
   }
   if (files_) {
@@ -285,6 +299,7 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
         }
       }
       r.headers.push_back({"Content-Type", f->content_type});
+      answerConditional(c, r);
       return r;
     }
   }
@@ -351,7 +366,10 @@ void Traps::addFacts(core::Capture& c) const {
   if (fake_port_ && c.listener_kind == "fake") c.facts.emplace_back("listener", "fake");
   // The path the site resolved when it chose what to serve (absolute-form and backslashes
   // included): the path baits' rules match on it (trapPath), so that a bait served is recorded.
-  if (std::string path = Site::normalizePath(c.request.target); !path.empty()) {
+  // A ".." above the root stays there, as in ModSecurity's t:normalizePath: the site refuses
+  // "/../.env" (400), but it is a probe for the bait all the same.
+  if (std::string path = Site::normalizePath(c.request.target, Site::AboveRoot::kStay);
+      !path.empty()) {
     c.facts.emplace_back("path", std::move(path));
   }
   if (cookie_) {

@@ -72,6 +72,7 @@ class Traps {
   // Last-Modified and ETag for a bait file, as a static file has them: a modification time in
   // 2025 that stays the same for this install and path.
   void addFileValidators(const std::string& path, http::Response& r) const;
+  static void answerConditional(const core::Capture& capture, http::Response& r);
   std::string renderBait(const std::string& template_name, core::Capture& capture,
                          std::vector<std::pair<std::string, std::string>> extra);
   const std::string* templ(const std::string& name) const;

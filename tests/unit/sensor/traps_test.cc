@@ -387,7 +387,12 @@ TEST_F(TrapsEngineTest, EveryTargetThatIsServedABaitRecordsIt) {
   EXPECT_EQ(r.status, 200);
   // Not served, not recorded.
   expectHits(run(request("GET", "/%252eenv"), &r), {});
-  expectHits(run(request("GET", "/../.env"), &r), {});
+  // Refused (400), but a probe for the bait all the same, as the engine's t:normalizePath
+  // has it.
+  core::Capture above = request("GET", "/../.env");
+  EXPECT_FALSE(traps_->answer(above, http::makePersona("apache", "")).has_value());
+  expectHits(run(request("GET", "/../.env")), {{"sensitive_file", "/.env", ""}});
+  expectHits(run(request("GET", "/%2e%2e/.git/config")), {{"sensitive_file", "/.git/config", ""}});
 }
 
 TEST_F(TrapsEngineTest, BaitFilesHaveTheHeadersOfStaticFiles) {
@@ -410,6 +415,16 @@ TEST_F(TrapsEngineTest, BaitFilesHaveTheHeadersOfStaticFiles) {
   EXPECT_EQ(etag.front(), '"');
   EXPECT_EQ(etag.substr(1, etag.find('-') - 1),
             (std::stringstream() << std::hex << env.body.size()).str());
+  // A conditional GET is answered 304, as for the site's files, and is a hit all the same.
+  for (const core::Header& h :
+       {core::Header{"If-None-Match", etag},
+        core::Header{"If-Modified-Since", *http::findHeader(env.headers, "Last-Modified")}}) {
+    http::Response again304;
+    expectHits(run(request("GET", "/.env", {h}), &again304), {{"sensitive_file", "/.env", ""}});
+    EXPECT_EQ(again304.status, 304) << h.name;
+    EXPECT_TRUE(again304.body.empty());
+    EXPECT_EQ(names(again304), (std::vector<std::string>{"Last-Modified", "ETag"}));
+  }
   run(request("GET", traps_->comment()->path), &comment);
   EXPECT_EQ(names(comment), names(env));
   EXPECT_NE(*http::findHeader(comment.headers, "Last-Modified"),
