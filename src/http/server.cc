@@ -382,8 +382,10 @@ class Session final : public SessionBase {
 
   void processRead() {
     ParseState st = parser_.parse(buf_);
-    // In clear on a TLS port: answered once its head is in (Apache reads no body then).
-    if (plain_ && (st != ParseState::kNeedMore || parser_.headComplete())) {
+    // In clear on a TLS port: answered once its head is in (Apache reads no body then), unless
+    // the connection is over its limit (503, as any other).
+    if (plain_ && !over_limit_ && (st != ParseState::kNeedMore || parser_.headComplete())) {
+      if (st == ParseState::kError) srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
       return answerError(
           400, plainHttpOnTlsPage(spec_.persona, hostForPages(parser_.request()), local_.port));
     }
