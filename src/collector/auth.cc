@@ -1,9 +1,12 @@
 #include "collector/auth.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 
@@ -39,6 +42,15 @@ std::pair<std::string, std::string> basic(const std::vector<core::Header>& heade
 }  // namespace
 
 core::Result<std::string> readSecretFile(const std::string& path, const std::string& key) {
+  // Whoever can write the file can set the secret: it must be ours (or root's, as a mounted
+  // secret is), and writable by nobody else.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return core::Status::notFound(key + ": cannot read " + path);
+  if ((st.st_uid != ::geteuid() && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return core::Status::invalidArgument(
+        key + ": " + path +
+        " is owned by another user or writable by others; a secret must not be");
+  }
   std::ifstream in(path);
   if (!in) return core::Status::notFound(key + ": cannot read " + path);
   std::string s;
@@ -52,8 +64,9 @@ core::Result<std::string> loadOrCreateToken(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) return readSecretFile(path, "token file");
   const auto dir = std::filesystem::path(path).parent_path();
-  std::filesystem::create_directories(dir, ec);
-  ::chmod(dir.c_str(), 0700);
+  // A folder made here is private; one that was there (perhaps shared, the operator's choice)
+  // keeps its mode.
+  if (!dir.empty() && std::filesystem::create_directories(dir, ec)) ::chmod(dir.c_str(), 0700);
   unsigned char raw[24];
   if (RAND_bytes(raw, sizeof raw) != 1) return core::Status::internal("no randomness for a token");
   std::string token = core::base64Encode(std::string(reinterpret_cast<char*>(raw), sizeof raw));
@@ -61,12 +74,21 @@ core::Result<std::string> loadOrCreateToken(const std::string& path) {
     if (c == '+') c = '-';
     if (c == '/') c = '_';
   }
+  // Written to a file made here, private from the start: never through a link or into a file
+  // somebody else made (a shared folder), which would hand them the token or let them point the
+  // write at a file of their choice.
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    ::chmod(tmp.c_str(), 0600);
-    out << token << "\n";
-    if (!out) return core::Status::ioError("cannot write " + tmp);
+  ::unlink(tmp.c_str());  // a leftover of ours; one of somebody else's stays, and O_EXCL refuses
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return core::Status::fromErrno("cannot create " + tmp, errno);
+  const std::string line = token + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       ::fsync(fd) == 0;
+  const int write_errno = errno;
+  ::close(fd);
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return core::Status::fromErrno("cannot write " + tmp, write_errno);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     return core::Status::fromErrno("cannot write " + path, errno);

@@ -1,0 +1,91 @@
+// The collector's secrets on disk: tokens made on first start, secrets read from files.
+#include "collector/auth.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace drosera::collector {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SecretFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) / ("auth-" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static mode_t modeOf(const fs::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+    return st.st_mode;
+  }
+  static std::string contents(const fs::path& p) {
+    std::ifstream in(p);
+    std::string s;
+    std::getline(in, s);
+    return s;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(SecretFilesTest, ATokenMadeInASharedFolderLeavesTheFolderAloneAndFollowsNoLink) {
+  // A token file configured in a shared folder (mode 1777): the folder was made 0700 (locking
+  // its other users out), and a link planted at <token>.tmp was written through, so its target
+  // got the token.
+  const fs::path shared = dir_ / "shared";
+  fs::create_directories(shared);
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+  const fs::path victim = dir_ / "victim";
+  std::ofstream(victim) << "IMPORTANT DATA\n";
+  fs::create_symlink(victim, shared / "api.token.tmp");
+
+  auto token = loadOrCreateToken((shared / "api.token").string());
+  ASSERT_TRUE(token.isOk()) << token.status().toString();
+  EXPECT_GE(token->size(), 32u);
+  EXPECT_EQ(modeOf(shared) & 07777, 01777u);
+  EXPECT_EQ(contents(victim), "IMPORTANT DATA");
+  EXPECT_TRUE(S_ISREG(modeOf(shared / "api.token")));
+  EXPECT_EQ(modeOf(shared / "api.token") & 0777, 0600u);
+  EXPECT_EQ(contents(shared / "api.token"), *token);
+  // Made once: the next start reads the same token.
+  auto again = loadOrCreateToken((shared / "api.token").string());
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(*again, *token);
+}
+
+TEST_F(SecretFilesTest, AFolderMadeForATokenIsPrivate) {
+  const fs::path made = dir_ / "new" / "secrets";
+  ASSERT_TRUE(loadOrCreateToken((made / "api.token").string()).isOk());
+  EXPECT_EQ(modeOf(made) & 0777, 0700u);
+}
+
+TEST_F(SecretFilesTest, ASecretOthersCanWriteOrOwnIsRefused) {
+  const fs::path f = dir_ / "token";
+  std::ofstream(f) << "0123456789abcdef0123\n";
+  ASSERT_EQ(::chmod(f.c_str(), 0600), 0);
+  ASSERT_TRUE(readSecretFile(f.string(), "k").isOk());
+  ASSERT_EQ(::chmod(f.c_str(), 0666), 0);
+  auto writable = readSecretFile(f.string(), "collector.sensor.token_file");
+  ASSERT_FALSE(writable.isOk());
+  EXPECT_NE(writable.status().message().find("collector.sensor.token_file"), std::string::npos);
+  EXPECT_NE(writable.status().message().find("writable by others"), std::string::npos);
+  if (::geteuid() == 0) {  // only root can give a file away
+    ASSERT_EQ(::chmod(f.c_str(), 0600), 0);
+    ASSERT_EQ(::chown(f.c_str(), 65534, 65534), 0);
+    EXPECT_FALSE(readSecretFile(f.string(), "k").isOk());
+    EXPECT_FALSE(loadOrCreateToken(f.string()).isOk());
+  }
+}
+
+}  // namespace
+}  // namespace drosera::collector
