@@ -221,6 +221,11 @@ Field<S> mapField(std::string name, std::vector<std::pair<std::string, std::stri
             if (!v.is_table()) return "expected a table of strings, e.g. {region = \"eu\"}";
             std::vector<std::pair<std::string, std::string>> out;
             for (const auto& [k, e] : v.as_table()) {
+              // Each key is one field name (labels.<key>): Elasticsearch refuses an empty one,
+              // and a dot would make an object of it (ECS: no dots in label keys).
+              if (k.empty() || k.find('.') != std::string::npos) {
+                return "key '" + k + "' must be a non-empty name without dots";
+              }
               if (!e.is_string()) return "value of '" + k + "' is not a string";
               out.emplace_back(k, e.as_string());
             }

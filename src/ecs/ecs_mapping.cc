@@ -480,11 +480,16 @@ void EcsMapper::append(const core::Event& e, uint64_t seq, const GeoInfo* geo,
     }
     w.key("scheme").value(scheme);
     if (!domain.empty()) w.key("domain").value(domain);
-    int64_t port = e.dst_port;
-    if (port == 0 && !host_port.empty() && host_port.size() <= 5 &&
+    // The URL's own port (ECS), as url.full says it: the one in the authority or Host header,
+    // else the scheme's. The port the request reached (the listener, perhaps behind a proxy) is
+    // destination.port.
+    int64_t port = 0;
+    if (!host_port.empty() && host_port.size() <= 5 &&
         host_port.find_first_not_of("0123456789") == std::string_view::npos) {
       port = std::stoll(std::string(host_port));
       if (port > 65535) port = 0;
+    } else if (host_port.empty()) {
+      port = scheme == "https" ? 443 : scheme == "http" ? 80 : 0;
     }
     if (port > 0) w.key("port").value(port);
     if (!e.uri.empty()) {

@@ -662,6 +662,13 @@ TEST(ConfigLoad, EcsErrorsNameTheNestedKeyAndLine) {
             "drosera.toml:3: ecs.bulk.auth: must be one of none, basic, api_key (got \"kerberos\")");
   EXPECT_NE(loadError("[ecs.mapping]\nlabels = {region = 3}\n").find("ecs.mapping.labels"),
             std::string::npos);
+  // A key Elasticsearch would refuse on every document (""), or turn into an object ("a.b",
+  // conflicting with "a"): refused at load, not dead-lettered document by document.
+  for (const char* bad : {"labels = {\"\" = \"x\"}", "labels = {\"sensor.region\" = \"eu\"}"}) {
+    const std::string err = loadError(std::string("[ecs.mapping]\n") + bad + "\n");
+    EXPECT_NE(err.find("ecs.mapping.labels"), std::string::npos) << err;
+    EXPECT_NE(err.find("without dots"), std::string::npos) << err;
+  }
   EXPECT_NE(loadError("[ecs]\nbulk = 3\n").find("ecs.bulk"), std::string::npos);
 }
 

@@ -116,6 +116,28 @@ json mapped(const core::Event& e, uint64_t seq = 0, const GeoInfo* geo = nullptr
   return json::parse(EcsMapper(std::move(cfg)).map(e, seq, geo));
 }
 
+TEST(EcsMapping, TheUrlsPortIsTheOneItsFullFormSays) {
+  // It was the listener's port: "http://example.com:8080/a" with url.port 80.
+  core::Event e = testing::benignEvent(1);
+  e.dst_port = 80;
+  e.uri = "http://example.com:8080/a?b=1";
+  json d = mapped(e);
+  EXPECT_EQ(d["url"]["full"], "http://example.com:8080/a?b=1");
+  EXPECT_EQ(d["url"]["port"], 8080);
+  e.uri = "/index.html";
+  e.host = "shop.example.com:8443";
+  d = mapped(e);
+  EXPECT_EQ(d["url"]["full"], "http://shop.example.com:8443/index.html");
+  EXPECT_EQ(d["url"]["port"], 8443);
+  e.host = "shop.example.com";
+  e.tls = true;
+  e.dst_port = 8443;
+  d = mapped(e);
+  EXPECT_EQ(d["url"]["full"], "https://shop.example.com/index.html");
+  EXPECT_EQ(d["url"]["port"], 443);
+  EXPECT_EQ(d["destination"]["port"], 8443);
+}
+
 TEST(EcsMapping, PlainRequestIsAnEvent) {
   const json d = mapped(testing::benignEvent(1), 42);
   EXPECT_EQ(d["@timestamp"], "2026-11-28T14:00:00.001000Z");
@@ -142,7 +164,8 @@ TEST(EcsMapping, PlainRequestIsAnEvent) {
   EXPECT_EQ(d["url"]["extension"], "html");
   EXPECT_EQ(d["url"]["domain"], "shop.example.com");
   EXPECT_EQ(d["url"]["scheme"], "http");
-  EXPECT_EQ(d["url"]["port"], 8080);
+  // The URL's port, as url.full has it (the listener's is destination.port).
+  EXPECT_EQ(d["url"]["port"], 80);
   EXPECT_EQ(d["url"]["full"], "http://shop.example.com/index.html");
   EXPECT_FALSE(d["url"].contains("query"));
   EXPECT_EQ(d["http"]["request"]["method"], "GET");
