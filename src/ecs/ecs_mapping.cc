@@ -80,7 +80,9 @@ const std::string* header(const core::Event& e, std::string_view name) {
 
 struct UrlParts {
   std::string_view scheme;     // absolute-form only
-  std::string_view authority;  // absolute-form only
+  std::string_view authority;  // absolute-form (without its user info) or authority-form
+  std::string_view userinfo;   // "user:password@" of an absolute-form target, without the '@'
+  bool authority_form = false;  // CONNECT host:port: no path, no query
   std::string_view path;
   std::string_view query;
   std::string_view fragment;
@@ -88,9 +90,16 @@ struct UrlParts {
   bool has_fragment = false;
 };
 
-UrlParts splitUri(std::string_view uri) {
+UrlParts splitUri(std::string_view uri, std::string_view method) {
   UrlParts p;
   std::string_view rest = uri;
+  // authority-form (CONNECT example.com:443, open-proxy probes): a host and port, no path.
+  if (iequals(method, "CONNECT") && !rest.empty() && rest.front() != '/' &&
+      rest.find("://") == std::string_view::npos) {
+    p.authority = rest;
+    p.authority_form = true;
+    return p;
+  }
   // absolute-form: scheme "://" authority path
   if (size_t colon = rest.find("://");
       colon != std::string_view::npos && colon > 0 && rest.front() != '/') {
@@ -104,6 +113,10 @@ UrlParts splitUri(std::string_view uri) {
       rest.remove_prefix(colon + 3);
       const size_t end = rest.find_first_of("/?#");
       p.authority = rest.substr(0, end);
+      if (const size_t at = p.authority.rfind('@'); at != std::string_view::npos) {
+        p.userinfo = p.authority.substr(0, at);
+        p.authority.remove_prefix(at + 1);
+      }
       rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
     }
   }
@@ -457,10 +470,15 @@ void EcsMapper::append(const core::Event& e, uint64_t seq, const GeoInfo* geo,
   if (e.tls) w.key("tls").beginObject().key("established").value(true).endObject();
 
   // url
-  const UrlParts url = splitUri(e.uri);
+  const UrlParts url = splitUri(e.uri, e.method);
   std::string_view host = !url.authority.empty() ? url.authority : std::string_view(e.host);
   if (host.empty()) {
     if (const std::string* h = header(e, "host")) host = *h;
+  }
+  // A Host header that is no host (it holds a path, query, user info or blanks) would make a
+  // url.full that parses otherwise than url.path and url.query say: it names no domain.
+  if (url.authority.empty() && host.find_first_of("/?#@ \t\\") != std::string_view::npos) {
+    host = {};
   }
   const auto [domain, host_port] = splitHostPort(host);
   const std::string_view scheme = !url.scheme.empty() ? url.scheme
@@ -469,7 +487,9 @@ void EcsMapper::append(const core::Event& e, uint64_t seq, const GeoInfo* geo,
   if (!e.uri.empty() || !host.empty()) {
     w.key("url").beginObject();
     if (!e.uri.empty()) w.key("original").value(e.uri);
-    if (!url.authority.empty()) {
+    if (url.authority_form) {
+      // No URL to speak of: the host and port it asked to reach (below).
+    } else if (!url.authority.empty()) {
       w.key("full").value(e.uri);
     } else if (!host.empty() && !e.uri.empty() && e.uri.front() == '/') {
       std::string full(scheme);
@@ -478,8 +498,13 @@ void EcsMapper::append(const core::Event& e, uint64_t seq, const GeoInfo* geo,
       full += e.uri;
       w.key("full").value(full);
     }
-    w.key("scheme").value(scheme);
+    if (!url.authority_form) w.key("scheme").value(scheme);
     if (!domain.empty()) w.key("domain").value(domain);
+    if (!url.userinfo.empty()) {
+      const size_t colon = url.userinfo.find(':');
+      w.key("username").value(url.userinfo.substr(0, colon));
+      if (colon != std::string_view::npos) w.key("password").value(url.userinfo.substr(colon + 1));
+    }
     // The URL's own port (ECS), as url.full says it: the one in the authority or Host header,
     // else the scheme's. The port the request reached (the listener, perhaps behind a proxy) is
     // destination.port.
@@ -488,12 +513,12 @@ void EcsMapper::append(const core::Event& e, uint64_t seq, const GeoInfo* geo,
         host_port.find_first_not_of("0123456789") == std::string_view::npos) {
       port = std::stoll(std::string(host_port));
       if (port > 65535) port = 0;
-    } else if (host_port.empty()) {
+    } else if (host_port.empty() && !url.authority_form) {
       port = scheme == "https" ? 443 : scheme == "http" ? 80 : 0;
     }
     if (port > 0) w.key("port").value(port);
-    if (!e.uri.empty()) {
-      w.key("path").value(url.path);
+    if (!e.uri.empty() && !url.authority_form) {
+      if (!url.path.empty()) w.key("path").value(url.path);
       if (url.has_query) w.key("query").value(url.query);
       if (url.has_fragment) w.key("fragment").value(url.fragment);
       if (auto ext = extensionOf(url.path); !ext.empty()) w.key("extension").value(ext);

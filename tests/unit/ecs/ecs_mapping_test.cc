@@ -138,6 +138,42 @@ TEST(EcsMapping, TheUrlsPortIsTheOneItsFullFormSays) {
   EXPECT_EQ(d["destination"]["port"], 8443);
 }
 
+TEST(EcsMapping, ConnectUserInfoAndHostsThatAreNoHostsMakeNoFalseUrlFields) {
+  // CONNECT example.com:443 (open-proxy probes) was a path "example.com:443" with extension
+  // "com:443"; "http://user:pw@h.example/x" had the domain "user".
+  core::Event e = testing::benignEvent(1);
+  e.method = "CONNECT";
+  e.uri = "example.com:443";
+  json d = mapped(e);
+  EXPECT_EQ(d["url"]["original"], "example.com:443");
+  EXPECT_EQ(d["url"]["domain"], "example.com");
+  EXPECT_EQ(d["url"]["port"], 443);
+  for (const char* absent : {"path", "extension", "full", "scheme"}) {
+    EXPECT_FALSE(d["url"].contains(absent)) << absent;
+  }
+  e.method = "GET";
+  e.uri = "http://admin:hunter2@h.example/x.php";
+  d = mapped(e);
+  EXPECT_EQ(d["url"]["domain"], "h.example");
+  EXPECT_EQ(d["url"]["username"], "admin");
+  EXPECT_EQ(d["url"]["password"], "hunter2");
+  EXPECT_EQ(d["url"]["path"], "/x.php");
+  e.uri = "http://h.example";
+  d = mapped(e);
+  EXPECT_FALSE(d["url"].contains("path"));  // no empty strings
+  e.uri = "/a";
+  e.host = "a.com?x=1";
+  d = mapped(e);
+  EXPECT_FALSE(d["url"].contains("full"));
+  EXPECT_FALSE(d["url"].contains("domain"));
+  EXPECT_EQ(d["url"]["path"], "/a");
+  EXPECT_TRUE(schema().validate(d).empty()) << ::testing::PrintToString(schema().validate(d));
+  e.method = "GET";
+  e.uri = "http://admin:hunter2@h.example/x.php";
+  d = mapped(e);
+  EXPECT_TRUE(schema().validate(d).empty()) << ::testing::PrintToString(schema().validate(d));
+}
+
 TEST(EcsMapping, PlainRequestIsAnEvent) {
   const json d = mapped(testing::benignEvent(1), 42);
   EXPECT_EQ(d["@timestamp"], "2026-11-28T14:00:00.001000Z");
