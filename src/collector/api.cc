@@ -2,6 +2,7 @@
 // one event in full, attackers, aggregates for the dashboard (GeoIP ones when a resolver is
 // set), sensors, status.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -80,6 +81,13 @@ struct Query {
 };
 
 // Fills a filter from the query; returns an error message for a bad value.
+// A decimal number, all of `s` (no sign, no trailing bytes: "12abc" and "-1" are no numbers).
+bool parseNumber(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
 std::string readFilter(const Query& q, store::EventFilter* f) {
   const std::string from = q.get("from"), to = q.get("to");
   if (!from.empty() && !parseTime(from, &f->from_us)) return "from: not a time: " + from;
@@ -92,11 +100,10 @@ std::string readFilter(const Query& q, store::EventFilter* f) {
   f->text = q.get("q").substr(0, 200);
   const std::string rule = q.get("rule");
   if (!rule.empty()) {
-    try {
-      f->rule_id = std::stoi(rule);
-    } catch (const std::exception&) {
+    uint64_t id = 0;
+    if (!parseNumber(rule, &id) || id == 0 || id > 2147483647)
       return "rule: not a rule id: " + rule;
-    }
+    f->rule_id = static_cast<int>(id);
   }
   return "";
 }
@@ -250,11 +257,9 @@ constexpr uint64_t kMaxScan = 1'000'000;
 std::string readScanParam(const Query& q, uint64_t* max_scan) {
   const std::string scan = q.get("scan");
   if (scan.empty()) return "";
-  try {
-    *max_scan = std::clamp<uint64_t>(std::stoull(scan), 1, kMaxScan);
-  } catch (const std::exception&) {
-    return "scan: not a number of events";
-  }
+  uint64_t n = 0;
+  if (!parseNumber(scan, &n)) return "scan: not a number of events";
+  *max_scan = std::clamp<uint64_t>(n, 1, kMaxScan);
   return "";
 }
 
@@ -295,12 +300,8 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     if (auto err = readFilter(q, &eq.filter); !err.empty()) return jsonError(400, err);
     eq.limit = readLimit(q, 100, 1000);
     const std::string cursor = q.get("cursor");
-    if (!cursor.empty()) {
-      try {
-        eq.before_seq = std::stoull(cursor);
-      } catch (const std::exception&) {
-        return jsonError(400, "cursor: not a cursor");
-      }
+    if (!cursor.empty() && (!parseNumber(cursor, &eq.before_seq) || eq.before_seq == 0)) {
+      return jsonError(400, "cursor: not a cursor");
     }
     // `scan`: at most that many events looked at for this page, instead of the store's budget
     // (about 100 ms of work); bounded, so that no client makes a page cost seconds.
@@ -397,11 +398,11 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     if (auto err = readFilter(q, &f); !err.empty()) return jsonError(400, err);
     int64_t bucket_s = 3600;
     if (!q.get("bucket").empty()) {
-      try {
-        bucket_s = std::stoll(q.get("bucket"));
-      } catch (const std::exception&) {
-        return jsonError(400, "bucket: seconds");
+      uint64_t b = 0;
+      if (!parseNumber(q.get("bucket"), &b) || b > 86400 * 31) {
+        return jsonError(400, "bucket: 60 .. 2678400 s");
       }
+      bucket_s = static_cast<int64_t>(b);
     }
     if (bucket_s < 60 || bucket_s > 86400 * 31) return jsonError(400, "bucket: 60 .. 2678400 s");
     if (f.from_us && f.to_us && (f.to_us - f.from_us) / (bucket_s * 1000000) > 10000) {
