@@ -114,6 +114,18 @@ core::Result<Credentials> Credentials::load(const core::CollectorConfig& c,
       return core::Status::invalidArgument("collector.sensor '" + s.name +
                                            "': a token of at least 16 characters is needed");
     }
+    // A token names its sensor: shared, one sensor's events would be stored as the other's.
+    if (s.name.empty()) return core::Status::invalidArgument("collector.sensor: a name is needed");
+    for (const auto& other : out.sensors_) {
+      if (other.name == s.name) {
+        return core::Status::invalidArgument("collector.sensor '" + s.name + "' is listed twice");
+      }
+      if (same(other.token, token)) {
+        return core::Status::invalidArgument("collector.sensor '" + s.name +
+                                             "' has the token of '" + other.name +
+                                             "'; each sensor needs its own");
+      }
+    }
     out.sensors_.push_back({s.name, token});
   }
   for (const auto& m : c.mlogc) {

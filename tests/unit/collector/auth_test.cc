@@ -87,5 +87,21 @@ TEST_F(SecretFilesTest, ASecretOthersCanWriteOrOwnIsRefused) {
   }
 }
 
+TEST_F(SecretFilesTest, EachSensorHasANameAndATokenOfItsOwn) {
+  // Two sensors with one token: the second's events were stored under the first's name.
+  core::CollectorConfig c;
+  c.api_token_file = (dir_ / "api.token").string();
+  c.sensors = {{"sensor-a", "0123456789abcdef-a", ""}, {"sensor-b", "0123456789abcdef-b", ""}};
+  ASSERT_TRUE(Credentials::load(c, dir_.string()).isOk());
+  c.sensors[1].token = c.sensors[0].token;
+  auto shared = Credentials::load(c, dir_.string());
+  ASSERT_FALSE(shared.isOk());
+  EXPECT_NE(shared.status().message().find("has the token of 'sensor-a'"), std::string::npos);
+  c.sensors[1] = {"sensor-a", "0123456789abcdef-c", ""};
+  EXPECT_FALSE(Credentials::load(c, dir_.string()).isOk());
+  c.sensors[1] = {"", "0123456789abcdef-c", ""};
+  EXPECT_FALSE(Credentials::load(c, dir_.string()).isOk());
+}
+
 }  // namespace
 }  // namespace drosera::collector
