@@ -63,6 +63,10 @@ const XSS_URI = '/search.php?q=' + PAYLOADS[0] + '&img=' + PAYLOADS[1].replaceAl
     '&svgs=' + PAYLOADS[5] + '&pre=' + PAYLOADS[7];
 const XSS_UA = 'Mozilla/5.0 ' + PAYLOADS[1] + ' ' + PAYLOADS[4] + ' ' + PAYLOADS[6];
 const XSS_HEADER = PAYLOADS[3] + ' ' + PAYLOADS[2] + ' ' + PAYLOADS[0];
+// Characters that reorder or hide text (a bidi override, an Arabic letter mark, a tag character,
+// a variation selector), sent as UTF-8: shown as escapes, never as themselves.
+const HIDDEN = 'a\u202eb\u061cc\u{e0041}d\ufe0fe';
+const HIDDEN_SHOWN = 'a\\u202eb\\u061cc\\u{e0041}d\\ufe0fe';
 const XSS_BODY = 'comment=' + PAYLOADS.join('') + '&url=' + PAYLOADS[2];
 
 // ---- drosera ------------------------------------------------------------------------------
@@ -224,6 +228,7 @@ async function sendTraffic(env) {
              'log=admin&pwd=Summer2026%21&wp-submit=Log+In&testcookie=1');
   await send('fake-port', env.fake, 'GET', '/');
   await send('xss', r, 'POST', XSS_URI, {'User-Agent': XSS_UA, 'X-Comment': XSS_HEADER,
+                                         'X-Hidden': Buffer.from(HIDDEN, 'utf8').toString('latin1'),
                                          Referer: PAYLOADS[2], 'Content-Type': 'application/x-www-form-urlencoded'},
              XSS_BODY);
   return sent;
@@ -564,6 +569,8 @@ async function main() {
   check(head.startsWith('POST ' + XSS_URI), 'event: the request line as sent', head.split('\n')[0]);
   check(head.includes('X-Comment: ' + XSS_HEADER), 'event: the custom header as sent');
   check(head.includes('User-Agent: ' + XSS_UA), 'event: the User-Agent as sent');
+  check(head.includes('X-Hidden: ' + HIDDEN_SHOWN) && !head.includes(HIDDEN),
+        'event: characters that reorder or hide text are shown as escapes', head.split('\n').find((l) => l.startsWith('X-Hidden')));
   payloadsShown(head, 'event request head');
   const body = await textOf(page, '[data-testid=request-body]');
   check(body === XSS_BODY, 'event: the body as sent', body);

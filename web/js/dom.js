@@ -22,14 +22,17 @@ const SAFE_SVG_ATTRIBUTES = new Set([
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-// Control characters, and the format characters that reorder or hide text (bidi overrides,
-// zero-width joiners), would let a payload disguise itself: they are shown as escapes.
-const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
+// Control characters, the format characters that reorder or hide text (bidi marks and
+// overrides, zero-width joiners, tag characters: every Cc and Cf), variation selectors and the
+// blank fillers would let a payload disguise itself: they are shown as escapes.
+const INVISIBLE =
+  /(?![\t\n\r])[\p{Cc}\p{Cf}\u115f\u1160\u180e\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
 
 function escapeOf(ch) {
   const code = ch.codePointAt(0);
   return code < 0x100 ? '\\x' + code.toString(16).padStart(2, '0')
-                      : '\\u' + code.toString(16).padStart(4, '0');
+       : code < 0x10000 ? '\\u' + code.toString(16).padStart(4, '0')
+                        : '\\u{' + code.toString(16) + '}';
 }
 
 // A fragment showing `value` as text; invisible characters become marked escapes, and so do
@@ -37,7 +40,7 @@ function escapeOf(ch) {
 export function text(value, multiline = false) {
   const s = value === null || value === undefined ? '' : String(value);
   const frag = document.createDocumentFragment();
-  const pattern = multiline ? INVISIBLE : new RegExp('[\\r\\n\\t]|' + INVISIBLE.source, 'g');
+  const pattern = multiline ? INVISIBLE : new RegExp('[\\r\\n\\t]|' + INVISIBLE.source, 'gu');
   let last = 0;
   for (const m of s.matchAll(pattern)) {
     if (m.index > last) frag.appendChild(document.createTextNode(s.slice(last, m.index)));
