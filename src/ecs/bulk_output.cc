@@ -9,6 +9,7 @@
 #include <fstream>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -24,6 +25,17 @@ namespace {
 // dead-lettered: at the default backoff (doubling from 1 s to 60 s, jittered) 5 to 10 minutes of
 // a cluster failing that document while it takes others.
 constexpr int kMaxServerErrors = 16;
+
+// Requests in which an index refused its documents before they are dead-lettered: the same 5 to
+// 10 minutes at the default backoff, long enough for a passing block, short enough that a backlog
+// for an index that will never take it (read-only after ILM's rollover, deleted, closed, outside
+// the role) does not hold the rest for long.
+constexpr int kMaxIndexRefusals = 16;
+
+// The window holds at most batch_docs unfinished events and, behind an unfinished one, up to this
+// many times batch_docs in all: finished items there keep only their seq and ids (about 100
+// bytes), and the room lets later documents flow while one waits out its retries.
+constexpr size_t kWindowSpan = 16;
 
 // One item of a _bulk answer: its status (0 when missing or outside 100..599: unknown, sent
 // again) and its error's type and reason (empty when it has none).
@@ -47,6 +59,20 @@ ItemAnswer itemAnswer(const nlohmann::json& wrapper) {
     if (e.contains("reason") && e["reason"].is_string()) a.reason = e["reason"].get<std::string>();
   }
   return a;
+}
+
+// The cluster refuses the item's index, not the document: every document for that index is
+// refused alike until the cluster changes (a role, a write block, the index created, opened or
+// given a write alias, shards freed). A 429 (a flood-stage block on 7.x and later) is
+// back-pressure and handled apart.
+bool indexRefusal(const ItemAnswer& a) {
+  if (a.status == 401 || a.status == 403 || a.status == 404) return true;
+  const std::string& t = a.type;
+  return t == "security_exception" || t == "cluster_block_exception" ||
+         t == "index_not_found_exception" || t == "index_closed_exception" ||
+         t == "validation_exception" ||  // "would add [2] shards ... maximum shards open"
+         (t == "illegal_argument_exception" &&
+          a.reason.find("no write index") != std::string::npos);
 }
 
 constexpr char kBulkPath[] =
@@ -196,13 +222,26 @@ http::ClientRequest BulkOutput::request(std::string method, std::string path) co
   return r;
 }
 
-double BulkOutput::backoff() {
-  ++failures_;
-  double d = config_.backoff_initial_s * std::pow(2.0, std::min(failures_ - 1, 30));
+double BulkOutput::backoff() { return jittered(++failures_); }
+
+double BulkOutput::jittered(int n) {
+  double d = config_.backoff_initial_s * std::pow(2.0, std::min(n - 1, 30));
   d = std::min(d, config_.backoff_max_s);
   // "Equal jitter": half fixed, half random, so restarted collectors do not retry in step.
   std::uniform_real_distribution<double> u(0.0, 0.5);
   return d * (0.5 + u(rng_));
+}
+
+bool BulkOutput::parked(const Item& item, double at) const {
+  auto it = refused_.find(item.index);
+  return it != refused_.end() && it->second.retry_at > at;
+}
+
+void BulkOutput::publishRefusals() {
+  std::vector<std::string> names;
+  for (const auto& [index, r] : refused_) names.push_back(index);
+  std::lock_guard lock(stats_mu_);
+  stats_.refused_indices = std::move(names);
 }
 
 BulkOutput::Turn BulkOutput::failed(const std::string& error) {
@@ -234,7 +273,7 @@ BulkOutput::Turn BulkOutput::authFailed(int status) {
 }
 
 bool BulkOutput::deadLetter(Item& item, int status, const std::string& type,
-                            const std::string& reason) {
+                            const std::string& reason, bool log) {
   std::string v;
   core::JsonWriter w(v);
   w.beginObject();
@@ -253,10 +292,12 @@ bool BulkOutput::deadLetter(Item& item, int status, const std::string& type,
     return false;
   }
   item.done = true;
+  item.doc = std::string();
   {
     std::lock_guard lock(stats_mu_);
     ++stats_.dead_lettered;
   }
+  if (!log) return true;
   // The reason may quote the document (attacker data): only the type is logged.
   spdlog::warn("ecs bulk output: event seq {} refused (HTTP {}, {}), kept in {}", item.seq, status,
                type, config_.dead_letter_ns);
@@ -318,8 +359,11 @@ bool BulkOutput::installTemplate(Turn& wait) {
 core::Status BulkOutput::fillWindow() {
   uint64_t added = 0;
   GeoInfo geo;
-  while (window_.size() < config_.batch_docs) {
-    const size_t want = config_.batch_docs - window_.size();
+  size_t open = static_cast<size_t>(
+      std::count_if(window_.begin(), window_.end(), [](const Item& i) { return !i.done; }));
+  const size_t span = config_.batch_docs * kWindowSpan;
+  while (open < config_.batch_docs && window_.size() < span) {
+    const size_t want = std::min(config_.batch_docs - open, span - window_.size());
     uint64_t examined = last_read_;
     auto events = store_.readAfter(last_read_, want, &examined);
     if (!events) return events.status();
@@ -344,6 +388,7 @@ core::Status BulkOutput::fillWindow() {
       last_read_ = se.seq;
       window_.push_back(std::move(item));
       ++added;
+      ++open;
     }
     // Past damaged rows at the end of the batch too: they are not read again (and the cursor
     // passes them once every item before is finished).
@@ -361,8 +406,9 @@ core::Status BulkOutput::fillWindow() {
 BulkOutput::Turn BulkOutput::sendBatch() {
   std::vector<Item*> sel;
   std::string body;
+  const double t0 = now();
   for (auto& item : window_) {
-    if (item.done) continue;
+    if (item.done || parked(item, t0)) continue;
     if (sel.size() >= send_limit_) break;
     std::string action = "{\"create\":{\"_index\":";
     core::appendJsonString(action, item.index);
@@ -431,42 +477,38 @@ BulkOutput::Turn BulkOutput::sendBatch() {
       j["items"].size() != sel.size()) {
     return failed("POST /_bulk: an answer without one item per document: " + brief(resp->body));
   }
-  bool again = false;
-  uint64_t created = 0, duplicates = 0, retries = 0;
-  std::string refused;  // the cluster refused documents for a reason of its own
+  bool again = false;  // a dead letter could not be recorded
+  uint64_t created = 0, duplicates = 0, retries = 0, refusals = 0;
   // Documents answered 5xx (or no status) this time, with their answers.
   std::vector<std::pair<size_t, ItemAnswer>> failing;
+  // Documents whose index refused them this time, and the indices that took documents.
+  std::vector<std::pair<size_t, ItemAnswer>> refused;
+  std::set<std::string> took;
   const auto& items = j["items"];
   for (size_t i = 0; i < sel.size(); ++i) {
     ItemAnswer a = itemAnswer(items[i]);
     const int s = a.status;
     if (s >= 200 && s < 300) {
       sel[i]->done = true;
+      sel[i]->doc = std::string();
+      took.insert(sel[i]->index);
       ++created;
     } else if (s == 409) {
       sel[i]->done = true;  // created by an earlier attempt
+      sel[i]->doc = std::string();
+      took.insert(sel[i]->index);
       ++duplicates;
     } else if (s == 429) {
-      again = true;  // back-pressure: never the document's fault
-      ++retries;
+      ++retries;  // back-pressure: never the document's fault
     } else if (s >= 500 || s == 0) {
-      again = true;
       ++retries;
       failing.emplace_back(i, std::move(a));
+    } else if (indexRefusal(a)) {
+      if (a.type.empty()) a.type = "unknown";
+      refused.emplace_back(i, std::move(a));
     } else {
       const std::string type = a.type.empty() ? "unknown" : a.type;
-      const std::string& reason = a.reason;
-      if (s == 401 || s == 403 || s == 404 || type == "security_exception" ||
-          type == "cluster_block_exception" || type == "index_not_found_exception") {
-        // The cluster refuses the index, not the document (privileges that do not cover the
-        // day's index, a write block at flood stage, no automatic index creation): every
-        // document would be refused alike. Sent again with backoff until it is fixed.
-        again = true;
-        ++retries;
-        refused = "item " + std::to_string(s) + " " + type + ": " + reason.substr(0, 200);
-        continue;
-      }
-      if (!deadLetter(*sel[i], s, type, reason)) again = true;
+      if (!deadLetter(*sel[i], s, type, a.reason)) again = true;
     }
   }
   // A document that fails with a server error kMaxServerErrors times, each time in a request
@@ -483,21 +525,88 @@ BulkOutput::Turn BulkOutput::sendBatch() {
         --retries;
       }
     }
-    again = std::any_of(sel.begin(), sel.end(), [](const Item* i) { return !i->done; });
   }
+  // An index that took all of its documents this time accepts again.
+  for (const auto& index : took) {
+    auto r = refused_.find(index);
+    if (r == refused_.end()) continue;
+    const bool still = std::any_of(refused.begin(), refused.end(),
+                                   [&](const auto& x) { return sel[x.first]->index == index; });
+    if (still) {
+      r->second.own_went_in = true;  // refused for one document, taken for another
+    } else {
+      spdlog::info("ecs bulk output: index {} takes documents again", index);
+      refused_.erase(r);
+    }
+  }
+  // Refusals of an index: its documents wait an own backoff while the others go on, and are
+  // dead-lettered once it refused them in kMaxIndexRefusals requests. Not the index new events go
+  // to now, as long as none of its documents went in: that refusal is the whole stream's (a role
+  // without today's index, the shard limit at its creation), and dead-lettering it would empty
+  // the stream into dead letters; it waits, unhealthy, until the operator fixes the cluster.
+  std::string refused_error;
   if (!refused.empty()) {
-    spdlog::warn("ecs bulk output: Elasticsearch refuses to index ({}); nothing is dead-lettered, "
-                 "sent again until the cluster accepts", refused);
+    const std::string current = indexName(config_.index, wallMicros());
+    std::set<std::string> counted;
+    for (auto& [i, a] : refused) {
+      Item& it = *sel[i];
+      Refusal& r = refused_[it.index];
+      r.last_at = now();
+      const std::string what = "HTTP " + std::to_string(a.status) + " " + a.type;
+      if (!r.dead && counted.insert(it.index).second) {
+        if (r.refusals++ == 0) {
+          r.since = formatTimestamp(wallMicros());
+          // The reason names the index and the block, not the document: safe to log.
+          spdlog::warn(
+              "ecs bulk output: index {} refuses documents ({}: {}); they are sent again "
+              "with backoff, the others go on",
+              it.index, what, brief(a.reason));
+        }
+        if (r.refusals >= kMaxIndexRefusals && (it.index != current || r.own_went_in)) {
+          r.dead = true;
+          r.retry_at = 0;
+          spdlog::error(
+              "ecs bulk output: index {} refused documents in {} requests since {} ({}); "
+              "its documents are dead-lettered into {} while it refuses them",
+              it.index, r.refusals, r.since, what, config_.dead_letter_ns);
+        } else {
+          r.retry_at = now() + jittered(r.refusals);
+        }
+      }
+      ++refusals;
+      refused_error = "index " + it.index + " refuses documents: " + what + ": " + brief(a.reason) +
+                      " (" + std::to_string(r.refusals) + " times since " + r.since +
+                      (r.dead ? "; dead-lettered)" : "; sent again)");
+      if (r.dead) {
+        // Logged once per index, above: a backlog for it would flood the log.
+        if (!deadLetter(it, a.status, a.type,
+                        a.reason + " (index refused documents in " + std::to_string(r.refusals) +
+                            " requests since " + r.since + ")",
+                        false)) {
+          again = true;
+        }
+      } else {
+        ++retries;
+      }
+    }
   }
+  // Sent again after the output's backoff: what is neither finished nor waiting for its index.
+  std::vector<bool> own_wait(sel.size(), false);
+  for (const auto& [i, a] : refused) own_wait[i] = true;
+  for (size_t i = 0; i < sel.size(); ++i) again = again || (!sel[i]->done && !own_wait[i]);
+  publishRefusals();
+  const bool waiting =
+      std::any_of(refused_.begin(), refused_.end(), [](const auto& r) { return !r.second.dead; });
   send_limit_ = std::min(config_.batch_docs, std::max<size_t>(1, send_limit_ * 2));
   {
     std::lock_guard lock(stats_mu_);
     stats_.created += created;
     stats_.duplicates += duplicates;
     stats_.item_retries += retries;
+    stats_.index_refusals += refusals;
     stats_.auth_failed = false;
-    stats_.healthy = !again;
-    if (!refused.empty()) stats_.last_error = refused;
+    stats_.healthy = !again && !waiting;
+    if (!refused_error.empty()) stats_.last_error = refused_error;
   }
   if (again) {
     const double wait = backoff();
@@ -525,6 +634,25 @@ void BulkOutput::advanceCursor() {
       stats_.last_error = "cannot save the cursor: " + st.toString();
     }
   }
+  // An index none of whose documents is left to send is forgotten, so that the map does not grow
+  // with every daily index ever refused; a dead one only once it refused nothing for as long as
+  // its judgement took, since the rest of a backlog for it is read a window at a time. A later
+  // refusal starts the count again.
+  bool forgot = false;
+  const double t = now();
+  for (auto r = refused_.begin(); r != refused_.end();) {
+    const bool left = std::any_of(window_.begin(), window_.end(),
+                                  [&](const Item& i) { return !i.done && i.index == r->first; });
+    const bool recent =
+        r->second.dead && t - r->second.last_at < kMaxIndexRefusals * config_.backoff_max_s;
+    if (left || recent) {
+      ++r;
+    } else {
+      r = refused_.erase(r);
+      forgot = true;
+    }
+  }
+  if (forgot) publishRefusals();
   std::lock_guard lock(stats_mu_);
   stats_.cursor = committed_;
 }
@@ -546,15 +674,32 @@ BulkOutput::Turn BulkOutput::turn() {
     first_pending_at_ = -1;
     return {config_.poll_interval_s, true};
   }
-  if (!retrying_ && pending < config_.batch_docs) {
+  // Documents waiting for their index's backoff are not due; new events may be.
+  const double t = now();
+  size_t due = 0;
+  double next = -1;
+  for (const auto& item : window_) {
+    if (item.done) continue;
+    auto r = refused_.find(item.index);
+    if (r == refused_.end() || r->second.retry_at <= t) {
+      ++due;
+    } else if (next < 0 || r->second.retry_at < next) {
+      next = r->second.retry_at;
+    }
+  }
+  if (due == 0) return {std::max(next - t, 0.0), true};
+  if (!retrying_ && due < config_.batch_docs) {
     const double waited = now() - first_pending_at_;
     if (waited < config_.flush_interval_s) return {config_.flush_interval_s - waited, true};
   }
-  Turn t = sendBatch();
+  const Turn sent = sendBatch();
   advanceCursor();
-  retrying_ = std::any_of(window_.begin(), window_.end(), [](const Item& i) { return !i.done; });
+  // Documents waiting for their index do not make new ones skip the flush interval.
+  const double after = now();
+  retrying_ = std::any_of(window_.begin(), window_.end(),
+                          [&](const Item& i) { return !i.done && !parked(i, after); });
   if (!retrying_) first_pending_at_ = -1;
-  return t;
+  return sent;
 }
 
 double BulkOutput::step() { return turn().delay_s; }

@@ -245,27 +245,177 @@ TEST(BulkOutput, APoisonDocumentIsDeadLetteredAClusterOutageIsNot) {
   }
 }
 
-// Per-item refusals that are the cluster's, not the document's (403 privileges, a write block,
-// 404 no such index): sent again until they stop, never dead-lettered, the output unhealthy.
-TEST(BulkOutput, ClusterRefusalsPerItemAreRetriedNotDeadLettered) {
+// Inserts events u<from>..u<to-1>, one second apart from `time_us` on.
+void insertEventsAt(MemStore& store, int from, int to, int64_t time_us) {
+  std::vector<core::Event> batch;
+  for (int n = from; n < to; ++n) {
+    core::Event e = testing::benignEvent(n);
+    e.unique_id = "u" + std::to_string(n);
+    e.time_us = time_us + int64_t{n - from} * 1000000;
+    batch.push_back(std::move(e));
+  }
+  ASSERT_TRUE(store.insert(batch));
+}
+
+int64_t nowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Per-item refusals of the index the stream writes to now (403 privileges that do not cover
+// today's index): sent again until they stop, however long, never dead-lettered, the output
+// unhealthy.
+TEST(BulkOutput, RefusalsOfTodaysIndexAreRetriedNotDeadLettered) {
   FakeElasticsearch es;
   MemStore store;
-  insertEvents(store, 0, 30);
+  insertEventsAt(store, 0, 30, nowUs());
   std::atomic<bool> refuse{true};
   es.setItemHook([&](const std::string&, int) { return refuse.load() ? 403 : 0; });
   auto out = makeOutput(store, fastConfig(es));
   ASSERT_TRUE(out);
   out->start();
-  ASSERT_TRUE(waitUntil([&] { return out->stats().item_retries >= 60; }));
+  // Well past the 16 refusals after which another index's documents are dead-lettered.
+  ASSERT_TRUE(waitUntil([&] { return out->stats().index_refusals >= 30u * 20; }));
   EXPECT_FALSE(out->stats().healthy);
   EXPECT_EQ(out->stats().dead_lettered, 0u);
   EXPECT_NE(out->stats().last_error.find("403"), std::string::npos) << out->stats().last_error;
+  EXPECT_EQ(out->stats().refused_indices.size(), 1u);
   EXPECT_EQ(out->stats().cursor, 0u);
   refuse = false;  // the operator fixed the role
   ASSERT_TRUE(waitUntil([&] { return out->stats().cursor == store.lastSeq(); }));
   out->stop();
   EXPECT_EQ(es.docs().size(), 30u);
   EXPECT_EQ(out->stats().dead_lettered, 0u);
+  EXPECT_TRUE(out->stats().healthy);
+  EXPECT_TRUE(out->stats().refused_indices.empty());
+  EXPECT_TRUE(store.stateIn("ecs-dead-letter").empty());
+}
+
+// One document refused for good for its index's reason (an old daily index ILM made read-only:
+// 403 cluster_block_exception) among 200: the others are indexed while it waits, it is
+// dead-lettered after 16 refusals, the cursor passes it.
+TEST(BulkOutput, ADocumentItsIndexRefusesForGoodIsDeadLetteredWithoutHoldingTheOthers) {
+  FakeElasticsearch es;
+  MemStore store;
+  insertEvents(store, 0, 200);  // late events: their days are past
+  const std::string blocked = "sensor-a:u3";
+  const std::string reason =
+      "index [drosera-2026.11.28] blocked by: [FORBIDDEN/8/index write (api)];";
+  std::atomic<int> first_sends{0};
+  std::atomic<int> sent_before_last_refusal{-1};
+  es.setItemErrorHook([&](const std::string& id, const std::string&, int attempt) {
+    FakeElasticsearch::ItemError e;
+    if (attempt == 1) ++first_sends;
+    if (id != blocked) return e;
+    if (attempt == 16) sent_before_last_refusal = first_sends.load();
+    return FakeElasticsearch::ItemError{403, "cluster_block_exception", reason};
+  });
+  EcsBulkConfig c = fastConfig(es);
+  c.flush_interval_s = 0;
+  auto out = makeOutput(store, c);
+  ASSERT_TRUE(out);
+  out->start();
+  ASSERT_TRUE(waitUntil([&] { return out->stats().cursor == store.lastSeq(); }));
+  out->stop();
+
+  expectIndexedOnce(es, 0, 200, {3});
+  EXPECT_EQ(es.attempts()[blocked], 16);
+  EXPECT_EQ(sent_before_last_refusal.load(), 200) << "the others waited for it";
+  const auto st = out->stats();
+  EXPECT_EQ(st.created, 199u);
+  EXPECT_EQ(st.dead_lettered, 1u);
+  EXPECT_EQ(st.index_refusals, 16u);
+  EXPECT_TRUE(st.healthy);
+  // Listed until it refused nothing for 16 times backoff_max_s.
+  EXPECT_LE(st.refused_indices.size(), 1u);
+  EXPECT_NE(st.last_error.find("cluster_block_exception"), std::string::npos) << st.last_error;
+  const auto dead = store.stateIn("ecs-dead-letter");
+  ASSERT_EQ(dead.size(), 1u);
+  const json d = json::parse(dead.at(blocked));
+  EXPECT_EQ(d["status"], 403);
+  EXPECT_EQ(d["seq"], 4);
+  EXPECT_EQ(d["error"]["type"], "cluster_block_exception");
+  EXPECT_NE(d["error"]["reason"].get<std::string>().find("FORBIDDEN/8"), std::string::npos);
+  const auto history = store.cursorHistory("ecs-bulk");
+  EXPECT_TRUE(std::is_sorted(history.begin(), history.end()));
+  EXPECT_EQ(*store.cursor("ecs-bulk"), store.lastSeq());
+}
+
+// A backlog larger than the window for an old index that refuses everything (read-only after
+// ILM's rollover): dead-lettered after 16 refusals, one record each, the rest of it at its first
+// refusal; today's events behind it are indexed.
+TEST(BulkOutput, ABacklogForAReadOnlyOldIndexDoesNotStallTheStream) {
+  FakeElasticsearch es;
+  MemStore store;
+  const int64_t today = nowUs();
+  const int64_t old_day = today - int64_t{5} * 86400 * 1000000;
+  const std::string old_index = indexName("drosera-%Y.%m.%d", old_day);
+  insertEventsAt(store, 0, 130, old_day);
+  insertEventsAt(store, 130, 150, today);
+  es.setItemErrorHook([&](const std::string&, const std::string& index, int) {
+    if (index != old_index) return FakeElasticsearch::ItemError{};
+    return FakeElasticsearch::ItemError{
+        403, "cluster_block_exception",
+        "index [" + index + "] blocked by: [FORBIDDEN/8/index write (api)];"};
+  });
+  auto out = makeOutput(store, fastConfig(es));
+  ASSERT_TRUE(out);
+  out->start();
+  ASSERT_TRUE(waitUntil([&] { return out->stats().cursor == store.lastSeq(); }));
+  out->stop();
+  EXPECT_EQ(es.docCount(), 20u);
+  const auto st = out->stats();
+  EXPECT_EQ(st.dead_lettered, 130u);
+  EXPECT_EQ(store.stateIn("ecs-dead-letter").size(), 130u);
+  EXPECT_EQ(json::parse(store.stateIn("ecs-dead-letter").at("sensor-a:u0"))["error"]["type"],
+            "cluster_block_exception");
+  EXPECT_EQ(es.attempts()["sensor-a:u0"], 16);
+  EXPECT_EQ(es.attempts()["sensor-a:u129"], 1);
+}
+
+// The shard limit refuses to create indices for a while (a 400 validation_exception that is not
+// the documents' fault): nothing is dead-lettered, everything is indexed once it clears. Today's
+// index waits as long as it takes, while yesterday's late events go in beside it.
+TEST(BulkOutput, AShardLimitThatClearsDeadLettersNothing) {
+  FakeElasticsearch es;
+  MemStore store;
+  const int64_t today = nowUs();
+  const std::string todays = indexName("drosera-%Y.%m.%d", today);
+  const std::string older = indexName("drosera-%Y.%m.%d", today - int64_t{2} * 86400 * 1000000);
+  insertEventsAt(store, 0, 20, today - int64_t{86400} * 1000000);
+  insertEventsAt(store, 20, 40, today);
+  insertEventsAt(store, 40, 60, today - int64_t{2} * 86400 * 1000000);
+  std::atomic<int> today_refusals{0};
+  std::atomic<int> old_refusals{0};
+  es.setItemErrorHook([&](const std::string& id, const std::string& index, int attempt) {
+    const FakeElasticsearch::ItemError limit{
+        400, "validation_exception",
+        "Validation Failed: 1: this action would add [2] shards, but this cluster currently has "
+        "[1000]/[1000] maximum normal shards open;"};
+    // Today's index: refused in its first 24 requests; the one of two days ago: in its first 5.
+    if (index == todays && attempt <= 24) {
+      if (id == "sensor-a:u20") ++today_refusals;
+      return limit;
+    }
+    if (index == older && attempt <= 5) {
+      if (id == "sensor-a:u40") ++old_refusals;
+      return limit;
+    }
+    return FakeElasticsearch::ItemError{};
+  });
+  auto out = makeOutput(store, fastConfig(es));
+  ASSERT_TRUE(out);
+  out->start();
+  ASSERT_TRUE(waitUntil([&] { return out->stats().cursor == store.lastSeq(); }));
+  out->stop();
+  EXPECT_EQ(today_refusals.load(), 24);
+  EXPECT_EQ(old_refusals.load(), 5);
+  EXPECT_EQ(es.docCount(), 60u);
+  const auto st = out->stats();
+  EXPECT_EQ(st.dead_lettered, 0u);
+  EXPECT_EQ(st.created, 60u);
+  EXPECT_TRUE(st.healthy);
   EXPECT_TRUE(store.stateIn("ecs-dead-letter").empty());
 }
 

@@ -41,6 +41,14 @@ class FakeElasticsearch {
   // Per item: a status to answer instead of indexing (0: behave normally). `attempt` counts the
   // times this _id arrived, from 1.
   using ItemHook = std::function<int(const std::string& id, int attempt)>;
+  // The same with the error Elasticsearch would give (type and reason; empty: a default for the
+  // status), for refusals that depend on the index ("cluster_block_exception", the shard limit).
+  struct ItemError {
+    int status = 0;
+    std::string type, reason;
+  };
+  using ItemErrorHook =
+      std::function<ItemError(const std::string& id, const std::string& index, int attempt)>;
 
   FakeElasticsearch() {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -84,6 +92,10 @@ class FakeElasticsearch {
   void setItemHook(ItemHook hook) {
     std::lock_guard lock(mu_);
     item_hook_ = std::move(hook);
+  }
+  void setItemErrorHook(ItemErrorHook hook) {
+    std::lock_guard lock(mu_);
+    item_error_hook_ = std::move(hook);
   }
   // The next `count` _bulk requests are processed, then answered after `delay_ms`.
   void setSlowAnswers(int count, int delay_ms) {
@@ -361,7 +373,13 @@ class FakeElasticsearch {
       const std::string index = action["create"]["_index"];
       ++items_received_;
       const int attempt = ++attempts_[id];
-      int status = item_hook_ ? item_hook_(id, attempt) : 0;
+      ItemError scripted;
+      if (item_error_hook_) {
+        scripted = item_error_hook_(id, index, attempt);
+      } else if (item_hook_) {
+        scripted.status = item_hook_(id, attempt);
+      }
+      int status = scripted.status;
       nlohmann::json item = {{"_index", index}, {"_id", id}};
       if (status == 0) {
         if (!nlohmann::json::accept(lines[i + 1])) {
@@ -381,7 +399,9 @@ class FakeElasticsearch {
                                  : status == 429 ? "es_rejected_execution_exception"
                                  : status >= 500 ? "unavailable_shards_exception"
                                                  : "mapper_parsing_exception";
-        item["error"] = {{"type", type}, {"reason", "[" + id + "]: scripted " + type}};
+        item["error"] = {{"type", scripted.type.empty() ? type : scripted.type},
+                         {"reason", scripted.reason.empty() ? "[" + id + "]: scripted " + type
+                                                            : scripted.reason}};
       }
       items.push_back({{"create", item}});
     }
@@ -403,6 +423,7 @@ class FakeElasticsearch {
   std::vector<std::thread> conn_threads_;
   std::deque<int> whole_;
   ItemHook item_hook_;
+  ItemErrorHook item_error_hook_;
   int slow_count_ = 0;
   int slow_ms_ = 0;
   size_t max_body_ = 0;
