@@ -42,6 +42,8 @@ nlohmann::json bulkStatus(const ecs::BulkOutput& out) {
           {"duplicates", s.duplicates},
           {"dead_lettered", s.dead_lettered},
           {"item_retries", s.item_retries},
+          {"index_refusals", s.index_refusals},
+          {"refused_indices", s.refused_indices},
           {"requests", s.requests},
           {"failed_requests", s.failed_requests},
           {"splits", s.splits},
