@@ -547,6 +547,15 @@ BulkOutput::Turn BulkOutput::sendBatch() {
   std::string refused_error;
   if (!refused.empty()) {
     const std::string current = indexName(config_.index, wallMicros());
+    // The index new events go to refuses them and none of its documents went in: the whole
+    // stream is refused (a role, a cluster-wide block), not one index. Refusals of the others
+    // do not count then: at midnight yesterday's index would otherwise be dead-lettered with its
+    // backlog, its 16 refusals counted while it was today's.
+    auto streamRefused = [&] {
+      auto c = refused_.find(current);
+      return c != refused_.end() && !c->second.dead && !c->second.own_went_in &&
+             c->second.refusals > 0;
+    };
     std::set<std::string> counted;
     for (auto& [i, a] : refused) {
       Item& it = *sel[i];
@@ -562,7 +571,9 @@ BulkOutput::Turn BulkOutput::sendBatch() {
               "with backoff, the others go on",
               it.index, what, brief(a.reason));
         }
-        if (r.refusals >= kMaxIndexRefusals && (it.index != current || r.own_went_in)) {
+        const bool per_document = it.index == current ? r.own_went_in : !streamRefused();
+        if (per_document) ++r.counted;
+        if (r.counted >= kMaxIndexRefusals) {
           r.dead = true;
           r.retry_at = 0;
           spdlog::error(

@@ -98,6 +98,7 @@ class BulkOutput {
   // An index the cluster refuses documents for (an index-level answer to an item).
   struct Refusal {
     int refusals = 0;          // requests in which its documents were refused
+    int counted = 0;           // of those, the ones that count towards dead-lettering (below)
     bool own_went_in = false;  // a document for it went in since: the refusal is per document
     bool dead = false;         // its documents are dead-lettered at their first refusal
     double retry_at = 0;       // steady seconds: its documents are not sent before

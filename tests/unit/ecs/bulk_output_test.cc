@@ -419,6 +419,36 @@ TEST(BulkOutput, AShardLimitThatClearsDeadLettersNothing) {
   EXPECT_TRUE(store.stateIn("ecs-dead-letter").empty());
 }
 
+// A refusal of the whole stream (the role lost its write privilege, a cluster-wide block) that
+// lasts past 16 requests: yesterday's backlog waits with today's events instead of being
+// dead-lettered (its refusals counted while today's index was refused too). At midnight the
+// index that was today's would otherwise lose its backlog the same way.
+TEST(BulkOutput, AWholeStreamRefusalDeadLettersNoBacklog) {
+  FakeElasticsearch es;
+  MemStore store;
+  const int64_t today = nowUs();
+  insertEventsAt(store, 0, 20, today - int64_t{86400} * 1000000);
+  insertEventsAt(store, 20, 40, today);
+  std::atomic<int> refusals{0};
+  es.setItemErrorHook([&](const std::string& id, const std::string& index, int attempt) {
+    if (attempt > 24) return FakeElasticsearch::ItemError{};
+    if (id == "sensor-a:u0") ++refusals;
+    return FakeElasticsearch::ItemError{
+        403, "security_exception",
+        "action [indices:data/write/bulk[s]] is unauthorized for user [drosera] on indices [" +
+            index + "]"};
+  });
+  auto out = makeOutput(store, fastConfig(es));
+  ASSERT_TRUE(out);
+  out->start();
+  ASSERT_TRUE(waitUntil([&] { return out->stats().cursor == store.lastSeq(); }));
+  out->stop();
+  EXPECT_EQ(refusals.load(), 24);
+  EXPECT_EQ(es.docCount(), 40u);
+  EXPECT_EQ(out->stats().dead_lettered, 0u);
+  EXPECT_TRUE(store.stateIn("ecs-dead-letter").empty());
+}
+
 TEST(BulkOutput, CursorStopsBeforeTheFirstUnfinishedItem) {
   FakeElasticsearch es;
   MemStore store;
