@@ -42,14 +42,27 @@ std::pair<std::string, std::string> basic(const std::vector<core::Header>& heade
 }  // namespace
 
 core::Result<std::string> readSecretFile(const std::string& path, const std::string& key) {
-  // Whoever can write the file can set the secret: it must be ours (or root's, as a mounted
-  // secret is), and writable by nobody else.
+  // Whoever can write the file sets the secret. Refused: a file anybody may write, and, in a
+  // folder anybody may write (a shared 1777 one), a file or link another user made there (a
+  // planted token, or a link to a file of known content). A file of the service user's in the
+  // data folder, which root reads at start before dropping privileges, is fine.
+  struct stat link {
+  }, dir{};
+  if (::lstat(path.c_str(), &link) != 0)
+    return core::Status::notFound(key + ": cannot read " + path);
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  const bool shared_dir =
+      ::stat(parent.empty() ? "." : parent.c_str(), &dir) == 0 && (dir.st_mode & S_IWOTH) != 0;
+  if (shared_dir && link.st_uid != ::geteuid() && link.st_uid != 0) {
+    return core::Status::invalidArgument(key + ": " + path +
+                                         " was made by another user in a folder anybody may "
+                                         "write; a secret must not be");
+  }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return core::Status::notFound(key + ": cannot read " + path);
-  if ((st.st_uid != ::geteuid() && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return core::Status::invalidArgument(
-        key + ": " + path +
-        " is owned by another user or writable by others; a secret must not be");
+  if ((st.st_mode & S_IWOTH) != 0) {
+    return core::Status::invalidArgument(key + ": " + path +
+                                         " is writable by anybody; a secret must not be");
   }
   std::ifstream in(path);
   if (!in) return core::Status::notFound(key + ": cannot read " + path);

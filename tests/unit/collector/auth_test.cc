@@ -69,22 +69,32 @@ TEST_F(SecretFilesTest, AFolderMadeForATokenIsPrivate) {
   EXPECT_EQ(modeOf(made) & 0777, 0700u);
 }
 
-TEST_F(SecretFilesTest, ASecretOthersCanWriteOrOwnIsRefused) {
+TEST_F(SecretFilesTest, ASecretAnybodyCanWriteOrPlantIsRefused) {
   const fs::path f = dir_ / "token";
   std::ofstream(f) << "0123456789abcdef0123\n";
-  ASSERT_EQ(::chmod(f.c_str(), 0600), 0);
+  ASSERT_EQ(::chmod(f.c_str(), 0640), 0);
   ASSERT_TRUE(readSecretFile(f.string(), "k").isOk());
   ASSERT_EQ(::chmod(f.c_str(), 0666), 0);
   auto writable = readSecretFile(f.string(), "collector.sensor.token_file");
   ASSERT_FALSE(writable.isOk());
   EXPECT_NE(writable.status().message().find("collector.sensor.token_file"), std::string::npos);
-  EXPECT_NE(writable.status().message().find("writable by others"), std::string::npos);
-  if (::geteuid() == 0) {  // only root can give a file away
-    ASSERT_EQ(::chmod(f.c_str(), 0600), 0);
-    ASSERT_EQ(::chown(f.c_str(), 65534, 65534), 0);
-    EXPECT_FALSE(readSecretFile(f.string(), "k").isOk());
-    EXPECT_FALSE(loadOrCreateToken(f.string()).isOk());
-  }
+  EXPECT_NE(writable.status().message().find("writable by anybody"), std::string::npos);
+  if (::geteuid() != 0) GTEST_SKIP() << "only root can give a file away";
+  // The service user's token in the (private) data folder, read by root at a restart: fine.
+  ASSERT_EQ(::chmod(f.c_str(), 0600), 0);
+  ASSERT_EQ(::chown(f.c_str(), 65534, 65534), 0);
+  EXPECT_TRUE(readSecretFile(f.string(), "k").isOk());
+  EXPECT_TRUE(loadOrCreateToken(f.string()).isOk());
+  // Another user's file, or link, in a folder anybody may write: planted.
+  const fs::path shared = dir_ / "shared";
+  fs::create_directories(shared);
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+  std::ofstream(shared / "api.token") << "known-to-the-planter-0123\n";
+  ASSERT_EQ(::chown((shared / "api.token").c_str(), 65534, 65534), 0);
+  EXPECT_FALSE(loadOrCreateToken((shared / "api.token").string()).isOk());
+  fs::create_symlink(f, shared / "link.token");
+  ASSERT_EQ(::lchown((shared / "link.token").c_str(), 65534, 65534), 0);
+  EXPECT_FALSE(readSecretFile((shared / "link.token").string(), "k").isOk());
 }
 
 TEST_F(SecretFilesTest, EachSensorHasANameAndATokenOfItsOwn) {
