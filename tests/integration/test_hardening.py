@@ -343,6 +343,13 @@ class PrivilegeTest(unittest.TestCase):
             self.assertEqual(d.api("/api/v1/status")["outputs"]["ecs_ndjson"]["errors"], 0)
             for name in os.listdir(out_dir):
                 self.assertEqual(os.lstat(os.path.join(out_dir, name)).st_uid, 65534, name)
+            # Started again as root, with the data folder nobody's now (its secrets included,
+            # read before the drop): it starts (it refused the token files once).
+            self.assertEqual(d.stop(), 0)
+            d.start()
+            status, _, _ = d.request("GET", "/?after=restart", port=port)
+            self.assertEqual(status, 200)
+            d.wait_events(lambda e: "after=restart" in e["transaction"]["request"]["uri"])
         finally:
             d.cleanup()
             shutil.rmtree(out_dir, ignore_errors=True)
