@@ -19,6 +19,21 @@ max_connections_per_ip = 5
 """
 
 
+def read_until_closed(s):
+    """What the server sends until it closes (or resets) the connection; closes it."""
+    data = b""
+    try:
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+    except OSError:
+        pass
+    s.close()
+    return data
+
+
 def by_raw(fragment):
     return lambda e: fragment in raw_bytes(e)
 
@@ -82,15 +97,7 @@ class MalformedTest(unittest.TestCase):
                 s.sendall(b"\r\n" * 32768)
         except OSError:
             pass  # answered and closed after the first few bytes
-        try:
-            while True:
-                b = s.recv(4096)
-                if not b:
-                    break
-                data += b
-        except OSError:
-            pass
-        s.close()
+        data += read_until_closed(s)
         self.assertTrue(data.startswith(b"HTTP/1.1 400"), data[:100])
         self.assertLess(time.time() - start, 5)
         self.assertTrue(self.d.alive())
@@ -155,15 +162,7 @@ class MalformedTest(unittest.TestCase):
                     break
         except OSError:
             pass
-        try:
-            while True:
-                b = s.recv(4096)
-                if not b:
-                    break
-                data += b
-        except OSError:
-            pass
-        s.close()
+        data += read_until_closed(s)
         self.assertLess(time.time() - start, 5, "the slow client was not cut off")
         self.assertTrue(data.startswith(b"HTTP/1.1 408"), data[:100])
         ev = self.d.wait_events(by_raw(b"GET /slowloris"))[-1]
