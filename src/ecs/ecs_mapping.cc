@@ -577,9 +577,11 @@ void EcsMapper::append(const core::Event& e, uint64_t seq, const GeoInfo* geo,
     w.key("id").beginArray();
     for (const auto* r : hits) w.value(std::to_string(r->id));
     w.endArray();
+    // One name per id, in the same order (a rule without msg is named by its id): a skipped
+    // name would pair the next rule's message with this rule's id.
     w.key("name").beginArray();
     for (const auto* r : hits) {
-      if (!r->message.empty()) w.value(r->message);
+      w.value(!r->message.empty() ? r->message : "rule " + std::to_string(r->id));
     }
     w.endArray();
     if (!rulesets.empty()) writeArray(w, "ruleset", rulesets.items());

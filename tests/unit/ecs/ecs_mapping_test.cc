@@ -226,6 +226,15 @@ TEST(EcsMapping, RuleHitsMakeAnAlertWithRulesAndTechniques) {
   EXPECT_EQ(d["event"]["risk_score"], 5.0);
   EXPECT_EQ(d["rule"]["id"], json::array({"942100", "949110"}));
   EXPECT_EQ(d["rule"]["name"][0], "SQL Injection Attack Detected via libinjection");
+  EXPECT_EQ(d["rule"]["name"].size(), d["rule"]["id"].size());
+  // A rule without a message keeps the names aligned with the ids (a name was skipped, and the
+  // next rule's message paired with this rule's id).
+  core::Event nameless = testing::sqliEvent(1);
+  nameless.rules[0].message.clear();
+  const json n = mapped(nameless);
+  EXPECT_EQ(n["rule"]["name"].size(), n["rule"]["id"].size());
+  EXPECT_EQ(n["rule"]["name"][0], "rule " + n["rule"]["id"][0].get<std::string>());
+  EXPECT_EQ(n["rule"]["name"][1], d["rule"]["name"][1]);
   EXPECT_EQ(d["rule"]["ruleset"], json::array({"OWASP_CRS"}));
   EXPECT_EQ(d["rule"]["version"], json::array({"3.3.4"}));
   EXPECT_EQ(d["rule"]["category"], json::array({"attack-sqli"}));
