@@ -110,6 +110,11 @@ core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& c
   l.port = static_cast<uint16_t>(port);
   l.tls = cc.tls;
   l.persona = http::makePersona("nginx", std::string("drosera/") + DROSERA_VERSION);
+  {
+    http::Response security;  // the dashboard's headers on the server's own error pages too
+    addDashboardSecurityHeaders(&security);
+    l.own_answer_headers = std::move(security.headers);
+  }
   so.listeners = {l};
   so.parser.max_body_bytes = cc.max_batch_bytes;
   so.parser.max_request_line = 65536;  // long API queries

@@ -364,6 +364,7 @@ class Session final : public SessionBase {
       Response r;
       r.status = 503;
       r.headers.push_back({"Retry-After", "2"});
+      for (const auto& h : spec_.own_answer_headers) r.headers.push_back(h);
       r.close = true;
       send(std::move(r), false, cap_.request.version == "1.0", 0);
     } catch (const std::bad_alloc&) {
@@ -537,6 +538,7 @@ class Session final : public SessionBase {
     r.body = page.empty()
                  ? errorPage(spec_.persona, status, hostForPages(cap_.request), local_.port)
                  : std::move(page);
+    for (const auto& h : spec_.own_answer_headers) r.headers.push_back(h);
     r.close = true;
     r.omit_body = head && status != 400;
     send(std::move(r), false, http10, buf_.size());

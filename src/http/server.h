@@ -28,6 +28,9 @@ struct ListenerSpec {
   bool tls = false;
   bool proxy_protocol = false;
   Persona persona;
+  // Added to the answers the server makes itself (errors, timeouts, out of memory), as the
+  // owner adds them to its own: the collector's security headers.
+  std::vector<core::Header> own_answer_headers;
 };
 
 struct ServerOptions {

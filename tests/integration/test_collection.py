@@ -167,6 +167,13 @@ class RunEndToEndTest(unittest.TestCase):
         with urllib.request.urlopen(req, timeout=30) as r:
             self.assertEqual(r.headers["Content-Disposition"], 'attachment; filename="event-%s.raw"' % seq)
             self.assertEqual(r.headers["Cache-Control"], "no-store")
+        # The server's own error pages on this port carry the dashboard's security headers too.
+        api_port = int(d.api_url().rsplit(":", 1)[1])
+        out = d.raw(b"GET /api/v1/events HTTP/1.1\r\nBad Header\r\n\r\n", port=api_port)
+        status, headers, _ = parse_response(out)
+        self.assertEqual(status, 400)
+        self.assertIn("default-src 'none'", headers.get("content-security-policy", ""))
+        self.assertEqual(headers.get("x-content-type-options"), "nosniff")
         # One end only: the buckets that have events, at most 10,000 of them.
         self.assertIn("buckets", d.api("/api/v1/stats/timeline?bucket=60&from=1"))
 
