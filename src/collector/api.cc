@@ -80,7 +80,6 @@ struct Query {
   std::string get(const std::string& k) const { return http::formValue(params, k); }
 };
 
-// Fills a filter from the query; returns an error message for a bad value.
 // A decimal number, all of `s` (no sign, no trailing bytes: "12abc" and "-1" are no numbers).
 bool parseNumber(std::string_view s, uint64_t* out) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
@@ -88,6 +87,7 @@ bool parseNumber(std::string_view s, uint64_t* out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
+// Fills a filter from the query; returns an error message for a bad value.
 std::string readFilter(const Query& q, store::EventFilter* f) {
   const std::string from = q.get("from"), to = q.get("to");
   if (!from.empty() && !parseTime(from, &f->from_us)) return "from: not a time: " + from;
@@ -263,10 +263,6 @@ std::string readScanParam(const Query& q, uint64_t* max_scan) {
   return "";
 }
 
-std::string readScan(const Query& q, store::ScanReach* reach) {
-  return readScanParam(q, &reach->max_scan);
-}
-
 // An aggregate that scanned the events and stopped at its budget: the counts are those of the
 // newest events, back to searched_until.
 void addReach(const store::ScanReach& reach, json* j) {
@@ -409,7 +405,7 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
       return jsonError(400, "too many buckets; use a larger bucket");
     }
     store::ScanReach reach;
-    if (auto err = readScan(q, &reach); !err.empty()) return jsonError(400, err);
+    if (auto err = readScanParam(q, &reach.max_scan); !err.empty()) return jsonError(400, err);
     auto buckets = store_->countsOverTime(f, bucket_s * 1000000, &reach);
     if (!buckets) return failed(buckets.status());
     // Without both ends the store returns the buckets that have events: as many, at most.
@@ -433,7 +429,7 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
                             "uri, method or status");
     }
     store::ScanReach reach;
-    if (auto err = readScan(q, &reach); !err.empty()) return jsonError(400, err);
+    if (auto err = readScanParam(q, &reach.max_scan); !err.empty()) return jsonError(400, err);
     auto items = store_->top(d, f, readLimit(q, 10, 100), &reach);
     if (!items) return failed(items.status());
     json arr = json::array();
@@ -453,7 +449,7 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     if (auto err = readFilter(q, &f); !err.empty()) return jsonError(400, err);
     constexpr size_t kGeoSources = 1000;
     store::ScanReach reach;
-    if (auto err = readScan(q, &reach); !err.empty()) return jsonError(400, err);
+    if (auto err = readScanParam(q, &reach.max_scan); !err.empty()) return jsonError(400, err);
     auto sources = store_->top(store::Dimension::kSourceIp, f, kGeoSources, &reach);
     if (!sources) return failed(sources.status());
     GeoTally countries, asns;

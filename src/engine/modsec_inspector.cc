@@ -31,18 +31,19 @@ void silentLog(void*, const void*) {}
 
 // The engine takes the request line's parts as C strings: a NUL byte (which the parser lets
 // through, anomaly nul_in_request_line) would hide everything after it from the rules. It goes
-// in percent-encoded, as %00, which the rules' decoding turns back into a NUL.
-std::string withoutNul(const std::string& s) {
-  if (s.find('\0') == std::string::npos) return s;
-  std::string out;
-  out.reserve(s.size() + 8);
+// in percent-encoded, as %00, which the rules' decoding turns back into a NUL. `s` itself when
+// it holds none (no copy per request); else `scratch`, made from it.
+const char* withoutNul(const std::string& s, std::string* scratch) {
+  if (s.find('\0') == std::string::npos) return s.c_str();
+  scratch->clear();
+  scratch->reserve(s.size() + 8);
   for (char ch : s) {
     if (ch == '\0')
-      out += "%00";
+      *scratch += "%00";
     else
-      out += ch;
+      *scratch += ch;
   }
-  return out;
+  return scratch->c_str();
 }
 
 std::string quoteDirectiveArg(const std::string& s) {
@@ -119,8 +120,9 @@ class ModSecInspector final : public Inspector {
     }
     tx.processConnection(c.client.ip.c_str(), c.client.port, c.local.ip.c_str(), c.local.port);
     const std::string& version = c.request.version.empty() ? kDefaultVersion : c.request.version;
-    tx.processURI(withoutNul(c.request.target).c_str(), withoutNul(c.request.method).c_str(),
-                  withoutNul(version).c_str());
+    std::string target, method, line_version;
+    tx.processURI(withoutNul(c.request.target, &target), withoutNul(c.request.method, &method),
+                  withoutNul(version, &line_version));
     checkIntervention(tx, v);
     for (const auto& h : c.request.headers) {
       tx.addRequestHeader(reinterpret_cast<const unsigned char*>(h.name.data()), h.name.size(),

@@ -429,14 +429,10 @@ ParseState RequestParser::parse(std::string_view in) {
               take = std::min<uint64_t>(take, limits_.max_body_bytes);
               request_.body.assign(in.substr(pos_, take));
               consumed_ += take;
-            } else if (chunked_ && error_ != ParseError::kBodyTooLarge) {
+            } else if (chunked_ || error_ == ParseError::kBodyTooLarge) {
               size_t take = std::min<uint64_t>(limits_.max_body_bytes, in.size() - pos_);
               request_.body.assign(in.substr(pos_, take));
-              request_.body_bytes = take;
-              consumed_ += take;
-            } else if (error_ == ParseError::kBodyTooLarge) {
-              size_t take = std::min<uint64_t>(limits_.max_body_bytes, in.size() - pos_);
-              request_.body.assign(in.substr(pos_, take));
+              if (error_ != ParseError::kBodyTooLarge) request_.body_bytes = take;
               consumed_ += take;
             }
             return fail(error_ == ParseError::kNone ? ParseError::kBadRequest : error_, nullptr);

@@ -526,17 +526,17 @@ Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* st
       if (done) return;
       if (s.budget != 0 && s.examined >= s.budget) {  // a row beyond the budget
         s.cut = done = true;
+        // Through the ip index the seqs of a time range hold events outside it too: how far
+        // back the scan got is said within the range.
+        if (f.from_us != 0) s.last_time_us = std::max(s.last_time_us, f.from_us);
+        if (f.to_us != 0) s.last_time_us = std::min(s.last_time_us, f.to_us - 1);
         return;
       }
       ++rows;
       ++s.examined;
       std::string_view keys_blob;
       fillScanRow(r, &row, &keys_blob);
-      // Through the ip index the seqs of a time range hold events outside it too: how far back
-      // the scan got is said within the range.
       s.last_time_us = row.time_us;
-      if (f.from_us != 0) s.last_time_us = std::max(s.last_time_us, f.from_us);
-      if (f.to_us != 0) s.last_time_us = std::min(s.last_time_us, f.to_us - 1);
       if (by_time) {
         params[0] = Param(row.time_us);
         params[1] = Param(row.seq);
