@@ -155,11 +155,7 @@ core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) 
       f.mtime = st.st_mtime;
       const uint64_t mtime_us =
           static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000 + st.st_mtim.tv_nsec / 1000;
-      char etag[64];
-      std::snprintf(etag, sizeof etag, "\"%llx-%llx\"",
-                    static_cast<unsigned long long>(f.body.size()),
-                    static_cast<unsigned long long>(mtime_us));
-      f.etag = etag;
+      f.etag = etagOf(f.body.size(), mtime_us);
       f.last_modified = http::httpDate(st.st_mtime);
     }
     site.files_.emplace(url, std::move(f));
@@ -198,12 +194,16 @@ std::string etagFor(size_t size, int64_t mtime, const std::string& body) {
   // Size and a hash of the content, so that a rewritten body gets a new validator.
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : body) h = (h ^ c) * 1099511628211ull;
-  char etag[64];
-  std::snprintf(etag, sizeof etag, "\"%llx-%llx\"", static_cast<unsigned long long>(size),
-                static_cast<unsigned long long>((static_cast<uint64_t>(mtime) << 20) ^ (h & 0xFFFFFFFFFFFFull)));
-  return etag;
+  return Site::etagOf(size, (static_cast<uint64_t>(mtime) << 20) ^ (h & 0xFFFFFFFFFFFFull));
 }
 }  // namespace
+
+std::string Site::etagOf(uint64_t size, uint64_t mtime_us) {
+  char etag[64];
+  std::snprintf(etag, sizeof etag, "\"%llx-%llx\"", static_cast<unsigned long long>(size),
+                static_cast<unsigned long long>(mtime_us));
+  return etag;
+}
 
 void Site::rewrite(
     const std::function<void(const std::string&, std::string&, const std::string&)>& fn) {

@@ -43,6 +43,8 @@ class Site {
   enum class AboveRoot { kRefuse, kStay };
   static std::string normalizePath(std::string_view target,
                                    AboveRoot above_root = AboveRoot::kRefuse);
+  // A file's ETag as Apache makes it: its size and its modification time (microseconds), in hex.
+  static std::string etagOf(uint64_t size, uint64_t mtime_us);
   // Whether a conditional GET of a file with these validators is answered 304 (If-None-Match,
   // else If-Modified-Since, as the site's own files are).
   static bool notModified(const core::HttpRequestData& req, std::string_view etag,

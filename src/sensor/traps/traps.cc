@@ -193,11 +193,8 @@ void Traps::addFileValidators(const std::string& path, http::Response& r) const 
   const int64_t mtime = k2025 + static_cast<int64_t>(secret_.number("mtime:" + path, 300 * 86400));
   const uint64_t mtime_us =
       static_cast<uint64_t>(mtime) * 1000000 + secret_.number("mtime_us:" + path, 1000000);
-  char etag[64];
-  std::snprintf(etag, sizeof etag, "\"%llx-%llx\"", static_cast<unsigned long long>(r.bodySize()),
-                static_cast<unsigned long long>(mtime_us));
   r.headers.push_back({"Last-Modified", http::httpDate(mtime)});
-  r.headers.push_back({"ETag", etag});
+  r.headers.push_back({"ETag", Site::etagOf(r.bodySize(), mtime_us)});
 }
 
 // A conditional GET that matches the validators: 304 with them and no body, as the site's own
