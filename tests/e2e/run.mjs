@@ -625,8 +625,18 @@ async function main() {
   payloadsShown(tl, 'attacker timeline', [PAYLOADS[0], PAYLOADS[1], PAYLOADS[4], PAYLOADS[5], PAYLOADS[7]]);
   const arules = await topItems('attacker-rules');
   check(arules.some((i) => i.key === '942100'), 'attacker: its rules include 942100', JSON.stringify(arules.map((i) => i.key)));
+  check(await page.locator('[data-testid=activity-partial]').count() === 0,
+        'attacker: the activity chart counted every event (no partial note)');
   await noScriptRan(page, log, 'attacker');
   await shot(page, 'attacker');
+  // A scan budget of one event: the chart's short buckets are counted back to a point only, and
+  // the page says to when.
+  await page.goto(env.base + '/#/attacker/127.0.0.1?scan=1');
+  const partial = page.locator('[data-testid=activity-partial]');
+  await partial.waitFor();
+  const countedTo = Number(await partial.getAttribute('data-value'));
+  check(countedTo > 0 && (await partial.innerText()).includes('Counted back to'),
+        'attacker: with a scan budget of 1, the activity chart says how far back it counted', countedTo);
 
   // -- attackers list
   section('attackers list');

@@ -71,7 +71,9 @@ function misp(m) {
     ], m.reports, {testid: 'misp-table', rowTestid: 'misp-row'}));
 }
 
-async function activity(a, ip, signal) {
+// `scan` (from the page's URL, as on the events page): the most events the collector counts for
+// the short-span chart; its default is the collector's.
+async function activity(a, ip, scan, signal) {
   const first = Date.parse(a.first_seen);
   const last = Date.parse(a.last_seen);
   if (!first || !last) return empty('No activity.');
@@ -81,7 +83,7 @@ async function activity(a, ip, signal) {
   const from = Math.floor(first / 1000 / bucket) * bucket;
   const to = (Math.floor(last / 1000 / bucket) + 1) * bucket;
   const t = await api.get('stats/timeline', {ip, bucket, from: new Date(from * 1000).toISOString(),
-                                             to: new Date(to * 1000).toISOString()}, {signal});
+                                             to: new Date(to * 1000).toISOString(), scan}, {signal});
   const chart = timelineChart(t.buckets, t.bucket_s, (b) => {
     location.hash = routeHref('events', {ip, from: new Date(b.start_us / 1000).toISOString(),
                                          to: new Date(b.start_us / 1000 + t.bucket_s * 1000).toISOString()});
@@ -141,7 +143,7 @@ export async function render(ctx) {
 
   const sig = ctx.signal;
   await Promise.all([
-    fill(boxes.activity, () => activity(a, ip, sig)),
+    fill(boxes.activity, () => activity(a, ip, ctx.params.get('scan') || undefined, sig)),
     fill(boxes.credentials, () => credentials(ip, a.traps, sig)),
     fill(boxes.rules, async () => {
       const t = await api.get('stats/top', {dim: 'rule', ip, limit: 15}, {signal: sig});
