@@ -342,9 +342,7 @@ uint64_t FileTailer::pollSource(Source& s, bool& ok) {
   std::vector<std::string_view> records;
   size_t consumed = 0;
   uint64_t skipped = 0;  // bytes dropped: junk, torn or oversized records
-  const size_t first = buf.find_first_not_of(" \r\n\t");
-  const bool native = config_.format == "modsec2-native" ||
-                      (config_.format == "auto" && first != std::string::npos && buf[first] == '-');
+  const bool native = isNative(buf);
   if (native) {
     // A file read to its end and quiet for a while has no writer in the middle of an entry: an
     // entry there without its Z is torn, and the entries after it need not wait for more.
@@ -371,10 +369,7 @@ uint64_t FileTailer::pollSource(Source& s, bool& ok) {
     skipped = buf.size();
   }
   // Parse and store in batches, each with the offset just past its last record.
-  ParseContext ctx;
-  ctx.sensor = sensor_;
-  ctx.utc_offset_minutes = config_.utc_offset_minutes;
-  ctx.fallback_time_us = now();
+  const ParseContext ctx = parseContext();
   std::vector<core::Event> batch;
   uint64_t stored = 0, rejected = 0, batch_rejected = 0;
   size_t done = 0;  // bytes of the buffer covered by committed batches
@@ -401,10 +396,7 @@ uint64_t FileTailer::pollSource(Source& s, bool& ok) {
       const size_t end =
           static_cast<size_t>(rec.data() + rec.size() - buf.data()) + (native ? 0 : 1);
       if (!blank(rec)) {
-        core::Result<core::Event> e = config_.format == "modsec3-json"   ? parseV3Json(rec, ctx)
-                                      : config_.format == "modsec2-json" ? parseV2Json(rec, ctx)
-                                      : native                           ? parseV2Native(rec, ctx)
-                                                                         : parseRecord(rec, ctx);
+        core::Result<core::Event> e = parseOne(rec, ctx, native);
         if (e) {
           e->sensor = sensor_;
           batch.push_back(std::move(*e));
@@ -457,10 +449,7 @@ bool FileTailer::retire(Source& s) {
     // stopped just before the newline) is stored. Anything else (a line cut by a full disk, an
     // entry whose writer died) is one rejected record. Either way the end is committed, so that
     // no restart waits for it.
-    ParseContext ctx;
-    ctx.sensor = sensor_;
-    ctx.utc_offset_minutes = config_.utc_offset_minutes;
-    ctx.fallback_time_us = now();
+    const ParseContext ctx = parseContext();
     std::vector<core::Event> last;
     uint64_t unparsed = 0;
     uint64_t leftover = s.buffer.size();  // bytes that form no record
@@ -478,21 +467,15 @@ bool FileTailer::retire(Source& s) {
       return true;
     };
     const size_t first = s.buffer.find_first_not_of(" \t\r\n");
-    const bool native =
-        config_.format == "modsec2-native" ||
-        (config_.format == "auto" && first != std::string::npos && s.buffer[first] == '-');
-    if (native) {
+    if (isNative(s.buffer)) {
       const NativeSplit split =
           splitNativeEntries(s.buffer, options_.max_record_bytes, NativeTail::kFinished);
       for (std::string_view rec : split.entries) {
-        if (!take(parseV2Native(rec, ctx))) return false;
+        if (!take(parseOne(rec, ctx, true))) return false;
       }
       leftover = split.skipped_bytes;
     } else if (first != std::string::npos && s.buffer[first] == '{') {
-      const bool ok = take(config_.format == "modsec3-json"   ? parseV3Json(s.buffer, ctx)
-                           : config_.format == "modsec2-json" ? parseV2Json(s.buffer, ctx)
-                                                              : parseRecord(s.buffer, ctx));
-      if (!ok) return false;
+      if (!take(parseOne(s.buffer, ctx, false))) return false;
       if (!last.empty()) leftover = 0;
       unparsed = 0;  // counted below as the leftover it is
     }
@@ -539,6 +522,28 @@ std::string FileTailer::fingerprint(const Source& s, uint64_t upto) const {
   std::snprintf(buf, sizeof buf, "%zu:%016llx", head.size(),
                 static_cast<unsigned long long>(fnv1a(head)));
   return buf;
+}
+
+ParseContext FileTailer::parseContext() const {
+  ParseContext ctx;
+  ctx.sensor = sensor_;
+  ctx.utc_offset_minutes = config_.utc_offset_minutes;
+  ctx.fallback_time_us = now();
+  return ctx;
+}
+
+bool FileTailer::isNative(std::string_view buffer) const {
+  if (config_.format == "modsec2-native") return true;
+  const size_t first = buffer.find_first_not_of(" \t\r\n");
+  return config_.format == "auto" && first != std::string_view::npos && buffer[first] == '-';
+}
+
+core::Result<core::Event> FileTailer::parseOne(std::string_view record, const ParseContext& ctx,
+                                               bool native) const {
+  if (config_.format == "modsec3-json") return parseV3Json(record, ctx);
+  if (config_.format == "modsec2-json") return parseV2Json(record, ctx);
+  if (native) return parseV2Native(record, ctx);
+  return parseRecord(record, ctx);
 }
 
 std::string FileTailer::positionKey(const Source& s, uint64_t offset) const {

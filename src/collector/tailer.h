@@ -23,10 +23,14 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
+#include "collector/parse.h"
 #include "core/config.h"
+#include "core/event.h"
+#include "core/status.h"
 
 namespace drosera::collector {
 
@@ -113,6 +117,13 @@ class FileTailer {
   // "<len>:<hash>" of the first bytes
   std::string fingerprint(const Source& s, uint64_t upto) const;
   std::string positionKey(const Source& s, uint64_t offset) const;
+  // What pollSource() and retire() share: the context records are parsed in, whether a buffer
+  // holds native entries (configured, or "auto" and it starts with a boundary), and one record's
+  // parse by the configured format (native entries by their own parser).
+  ParseContext parseContext() const;
+  bool isNative(std::string_view buffer) const;
+  core::Result<core::Event> parseOne(std::string_view record, const ParseContext& ctx,
+                                     bool native) const;
   void error(const std::string& e);
   int64_t now() const;
 
