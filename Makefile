@@ -4,7 +4,7 @@ BUILD      ?= build/release
 # the unit tests run in it under the sanitizers, and the fuzz targets are built in it.
 SAN_BUILD  ?= build/sanitize
 # Seconds per fuzz target: the short run of `make test`, the long run of `make fuzz`.
-FUZZ_SHORT_SECONDS ?= 10
+FUZZ_SHORT_SECONDS ?= 5
 FUZZ_SECONDS ?= 600
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
