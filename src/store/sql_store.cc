@@ -1244,7 +1244,16 @@ class SqlStore final : public Store {
   void foldFailed(const Status& why);
   Result<uint64_t> deleteOldest(std::optional<int64_t> older_than_us, uint64_t max_count);
   Result<uint64_t> usedBytes(Db& db);
-  Result<uint64_t> keepPostgresUnder(uint64_t max_bytes, RetentionResult* out);
+  // PostgreSQL: what the size limit is checked against (see keepPostgresUnder()).
+  struct PostgresSize {
+    uint64_t bytes = 0;          // the tables' files, indexes and TOAST included
+    uint64_t live_bytes = 0;     // the same, less the share of dead rows VACUUM has not reached
+    int64_t events = 0;          // stored events (writer.event_count)
+    bool never_deleted = false;  // no event was ever deleted (writer.last_seq == event_count)
+  };
+  Result<PostgresSize> measurePostgres();
+  Result<uint64_t> keepPostgresUnder(uint64_t max_bytes, const PostgresSize& at_start,
+                                     RetentionResult* out);
   Status rollupCounts(Db& rd, int kind, const EventFilter& f,
                       std::unordered_map<int64_t, uint64_t>* ids,
                       std::unordered_map<std::string, uint64_t>* edges);
@@ -2622,21 +2631,76 @@ Result<std::vector<FileOffset>> SqlStore::fileOffsets() {
 // ---------------------------------------------------------------------------------------------
 // Retention and stats
 
+// Our tables (PostgreSQL's size is theirs, their indexes and TOAST included).
+constexpr const char* kPostgresTables =
+    "('events', 'event_bodies', 'rollups', 'rollup_keys', 'attackers', 'sensors', 'rules', "
+    "'cursors', 'state', 'file_offsets', 'dictionaries', 'writer', 'schema_version', "
+    "'seq_hours', 'ip_hours', 'ip_rules')";
+
 Result<uint64_t> SqlStore::usedBytes(Db& db) {
-  const char* sql =
+  const std::string sql =
       dialect_ == Dialect::kSqlite
           ? "SELECT (page_count - freelist_count) * page_size "
             "FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
-          : "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) "
-            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r' "
-            "AND c.relname IN ('events', 'event_bodies', 'rollups', 'rollup_keys', 'attackers', "
-            "'sensors', 'rules', 'cursors', 'state', 'file_offsets', 'dictionaries', 'writer', "
-            "'schema_version', 'seq_hours', 'ip_hours', 'ip_rules')";
+          : std::string(
+                "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) "
+                "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                "AND c.relkind = 'r' AND c.relname IN ") +
+                kPostgresTables;
   int64_t bytes = 0;
   auto st = db.run(sql, {}, [&](const Row& r) { bytes = r.i64(0); });
   if (!st) return st;
   return static_cast<uint64_t>(std::max<int64_t>(bytes, 0));
+}
+
+// The size of the tables, and the same less the share of each one (its indexes with it, its
+// TOAST table apart) that dead rows take: rows deleted or updated that VACUUM has not reached
+// yet, by the statistics (n_dead_tup, which the server has within a second of a commit). The
+// live rows of `events` and `event_bodies` (and of the TOAST table of the bodies: so many
+// chunks per body) are the stored events, counted exactly; the statistics' count of live rows
+// lags behind the inserts by up to a second. write_mu_ held.
+Result<SqlStore::PostgresSize> SqlStore::measurePostgres() {
+  PostgresSize out;
+  auto st = w_->run("SELECT event_count, last_seq FROM writer WHERE id = 1", {}, [&](const Row& r) {
+    out.events = r.i64(0);
+    out.never_deleted = r.i64(1) == r.i64(0);
+  });
+  if (!st) return st;
+  const std::string sql =
+      std::string(
+          "SELECT c.relname, pg_total_relation_size(c.oid), "
+          "CASE WHEN c.reltoastrelid = 0 THEN 0 ELSE pg_total_relation_size(c.reltoastrelid) END, "
+          "COALESCE(s.n_live_tup, 0), COALESCE(s.n_dead_tup, 0), COALESCE(ts.n_live_tup, 0), "
+          "COALESCE(ts.n_dead_tup, 0) "
+          "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+          "LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid "
+          "LEFT JOIN pg_catalog.pg_stat_all_tables ts ON ts.relid = c.reltoastrelid "
+          "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname IN ") +
+      kPostgresTables;
+  long double live = 0;
+  st = w_->run(sql, {}, [&](const Row& r) {
+    const auto share = [](long double alive, long double dead) {
+      return alive + dead <= 0 ? 1.0L : alive / (alive + dead);
+    };
+    const int64_t total = std::max<int64_t>(r.i64(1), 0);
+    const int64_t toast = std::clamp<int64_t>(r.i64(2), 0, total);
+    const std::string_view name = r.bytes(0);
+    long double main_share, toast_share;
+    if (name == "events" || name == "event_bodies") {
+      const long double events = static_cast<long double>(std::max<int64_t>(out.events, 0));
+      main_share = toast_share = share(events, static_cast<long double>(r.i64(4)));
+    } else {
+      main_share = share(static_cast<long double>(r.i64(3)), static_cast<long double>(r.i64(4)));
+      toast_share = share(static_cast<long double>(r.i64(5)), static_cast<long double>(r.i64(6)));
+    }
+    out.bytes += static_cast<uint64_t>(total);
+    live += static_cast<long double>(total - toast) * main_share +
+            static_cast<long double>(toast) * toast_share;
+  });
+  if (!st) return st;
+  out.live_bytes = static_cast<uint64_t>(live);
+  return out;
 }
 
 // Deletes up to `max_count` of the oldest events (by time; those older than `older_than_us`
@@ -2719,6 +2783,14 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
   auto before = usedBytes(*w_);
   if (!before) return before.status();
   out.bytes_before = before.value();
+  // PostgreSQL: measured before anything of this run is deleted (the files keep their size, and
+  // the events deleted by age would count as live bytes of the events left).
+  std::optional<PostgresSize> pg_start;
+  if (max_bytes != 0 && dialect_ == Dialect::kPostgres && out.bytes_before > max_bytes) {
+    auto m = measurePostgres();
+    if (!m) return m.status();
+    pg_start = m.value();
+  }
   if (older_than_us != 0) {
     auto n = deleteOldest(older_than_us, UINT64_MAX);
     if (!n) return n.status();
@@ -2727,10 +2799,10 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
   auto bytes = usedBytes(*w_);
   if (!bytes) return bytes.status();
   out.bytes_after = bytes.value();
-  if (max_bytes != 0 && dialect_ == Dialect::kPostgres) {
-    auto n = keepPostgresUnder(max_bytes, &out);
+  if (pg_start) {
+    auto n = keepPostgresUnder(max_bytes, *pg_start, &out);
     if (!n) return n.status();
-  } else if (max_bytes != 0) {
+  } else if (max_bytes != 0 && dialect_ == Dialect::kSqlite) {
     // SQLite's used pages (page count less free pages) drop at once: delete, measure, repeat.
     const int rounds = 64;
     for (int round = 0; round < rounds && out.bytes_after > max_bytes; ++round) {
@@ -2741,7 +2813,7 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
       if (count <= 0) break;
       const long double per_event = static_cast<long double>(out.bytes_after) / count;
       uint64_t n = static_cast<uint64_t>((out.bytes_after - max_bytes) / per_event) + 1;
-      if (dialect_ == Dialect::kSqlite) n = std::max<uint64_t>(n, 64);
+      n = std::max<uint64_t>(n, 64);
       auto del = deleteOldest(std::nullopt, std::min<uint64_t>(n, static_cast<uint64_t>(count)));
       if (!del) return del.status();
       out.deleted += del.value();
@@ -2756,48 +2828,82 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
 
 // PostgreSQL keeps the files of its tables at their largest: VACUUM makes the space of deleted
 // rows reusable (when it gets to them) but does not give it back, so the measured size does not
-// drop as rows go, and taking the same share off at every run would empty the store. The first
-// time the size passes the cap, the bytes per event are measured (size / events, while nothing
-// was deleted yet, so no space is dead) and kept in the state table; every run then deletes down
-// to cap / bytes per event. They are measured anew only when the files grow to twice the size
-// they were measured at (larger events: dead space that VACUUM has not reached yet grows them
-// less than that between runs).
-Result<uint64_t> SqlStore::keepPostgresUnder(uint64_t max_bytes, RetentionResult* out) {
-  static const std::string kNs = "retention", kKey = "postgres-size";
-  if (out->bytes_after <= max_bytes) return uint64_t{0};
-  int64_t count = 0;
-  auto st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
-                    [&](const Row& r) { count = r.i64(0); });
-  if (!st) return st;
-  if (count <= 0) return uint64_t{0};
+// drop as rows go, and taking the same share off at every run would empty the store. So the
+// limit becomes a number of events: limit / bytes per event, the bytes per event measured as
+// live bytes / events (measurePostgres(), at the start of a run, before it deletes anything)
+// and kept in the state table (`retention`/`postgres-bytes-per-event`: bytes, the size they
+// were measured at, and whether they were measured before any event was ever deleted).
+//  * Measured before any event was ever deleted, the files hold no space of deleted events:
+//    the measure is kept, and taken again only when the files grow to twice the size it was
+//    taken at (larger events).
+//  * Measured after events were deleted (an age limit ran before the size first passed the
+//    limit; a store of an earlier version), the space of the deleted events that VACUUM has
+//    made reusable counts as live (PostgreSQL tells dead rows, not free space, without an
+//    extension): the measure may be too large. It is taken again at every run and the smallest
+//    kept (deleting down to it leaves the files, and so the next measures, as they were: never a
+//    smaller and smaller store).
+Result<uint64_t> SqlStore::keepPostgresUnder(uint64_t max_bytes, const PostgresSize& at_start,
+                                             RetentionResult* out) {
+  static const std::string kNs = "retention", kKey = "postgres-bytes-per-event",
+                           kOldKey = "postgres-size";
+  if (at_start.events <= 0) return uint64_t{0};
   uint64_t per_event = 0, measured_at = 0;
-  st = w_->run("SELECT value FROM state WHERE ns = ? AND key = ?",
-               std::vector<Param>{Param(kNs), Param(kKey)}, [&](const Row& r) {
-                 unsigned long long b = 0, at = 0;
-                 if (std::sscanf(std::string(r.bytes(0)).c_str(), "%llu %llu", &b, &at) == 2) {
-                   per_event = b;
-                   measured_at = at;
-                 }
-               });
+  bool clean = false;
+  std::optional<uint64_t> old_per_event;  // kOldKey: an earlier version's measure
+  auto st = w_->run("SELECT key, value FROM state WHERE ns = ? AND key IN (?, ?)",
+                    std::vector<Param>{Param(kNs), Param(kKey), Param(kOldKey)}, [&](const Row& r) {
+                      const std::string value(r.bytes(1));
+                      unsigned long long b = 0, at = 0;
+                      int c = 0;
+                      if (r.bytes(0) == kKey) {
+                        if (std::sscanf(value.c_str(), "%llu %llu %d", &b, &at, &c) == 3) {
+                          per_event = b;
+                          measured_at = at;
+                          clean = c != 0;
+                        }
+                      } else if (std::sscanf(value.c_str(), "%llu", &b) == 1 && b > 0) {
+                        old_per_event = b;
+                      }
+                    });
   if (!st) return st;
-  if (per_event == 0 || out->bytes_after / 2 > measured_at) {
-    per_event = std::max<uint64_t>(1, out->bytes_after / static_cast<uint64_t>(count));
-    measured_at = out->bytes_after;
-    const std::string value = std::to_string(per_event) + " " + std::to_string(measured_at);
+  const uint64_t now_per_event =
+      std::max<uint64_t>(1, at_start.live_bytes / static_cast<uint64_t>(at_start.events));
+  const uint64_t was = per_event;
+  const bool grown = at_start.bytes / 2 > measured_at;
+  if (per_event == 0 || grown) {
+    per_event = now_per_event;
+    clean = at_start.never_deleted;
+    measured_at = at_start.bytes;
+    if (was == 0 && !clean && old_per_event) per_event = std::min(per_event, *old_per_event);
+  } else if (!clean && now_per_event < per_event) {
+    per_event = now_per_event;
+  }
+  if (per_event != was || grown) {
+    const std::string value =
+        std::to_string(per_event) + " " + std::to_string(measured_at) + " " + (clean ? "1" : "0");
     st = w_->run(
         "INSERT INTO state (ns, key, value) VALUES (?, ?, ?) "
         "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
         std::vector<Param>{Param(kNs), Param(kKey), Param(value)});
     if (!st) return st;
   }
+  int64_t count = 0;
+  st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
+               [&](const Row& r) { count = r.i64(0); });
+  if (!st) return st;
   const int64_t target = static_cast<int64_t>(max_bytes / per_event);
-  if (count <= target) return uint64_t{0};
-  auto del = deleteOldest(std::nullopt, static_cast<uint64_t>(count - target));
-  if (!del) return del.status();
-  out->deleted += del.value();
+  uint64_t deleted = 0;
+  if (count > target) {
+    auto del = deleteOldest(std::nullopt, static_cast<uint64_t>(count - target));
+    if (!del) return del.status();
+    deleted = del.value();
+    out->deleted += deleted;
+  }
   // An estimate of the live bytes: the files keep their size.
-  out->bytes_after = static_cast<uint64_t>(count - static_cast<int64_t>(del.value())) * per_event;
-  return del.value();
+  out->bytes_after =
+      static_cast<uint64_t>(std::max<int64_t>(count - static_cast<int64_t>(deleted), 0)) *
+      per_event;
+  return deleted;
 }
 
 Result<StoreStats> SqlStore::stats() {

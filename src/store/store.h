@@ -242,8 +242,9 @@ class Store {
   // more until the database is under `max_bytes` (0: no size limit). The rollups follow, so
   // aggregates count only stored events; attacker and sensor rows are history and stay.
   // SQLite's size is its used pages (the file keeps its size and reuses them); PostgreSQL's is
-  // its tables' size on disk, which drops only as VACUUM reuses space: there the number of
-  // events to delete is estimated once from the share of the size over the limit.
+  // its tables' size on disk, which drops only as VACUUM reuses space: there the limit becomes
+  // a number of events, from the live bytes per event measured before the run deletes anything
+  // (docs/store.md, "Retention").
   virtual core::Result<RetentionResult> applyRetention(int64_t older_than_us,
                                                        uint64_t max_bytes) = 0;
   virtual core::Result<StoreStats> stats() = 0;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <future>
 #include <optional>
@@ -2010,6 +2011,94 @@ TEST_P(StoreTest, RetentionBySizeDeletesTheOldestUntilUnder) {
     EXPECT_LT(again->deleted, 150u) << "run " << run;
     EXPECT_GT(store_->stats()->events, kept_after_first * 8 / 10) << "run " << run;
   }
+}
+
+// 2,000 events with 3 KB raw records, 1,500 of them older than `cutoff`.
+std::vector<core::Event> oldAndNewEvents(std::mt19937_64& rng, int64_t cutoff) {
+  std::vector<core::Event> events;
+  for (int i = 0; i < 2000; ++i) {
+    const int64_t t = i < 1500 ? cutoff - 5 * kDay + i * kMinute : cutoff + 5 * kDay + i * kMinute;
+    core::Event e = event("e" + std::to_string(i), t, "10.0.0." + std::to_string(i % 200));
+    e.raw_record.resize(3000);
+    for (auto& c : e.raw_record) c = static_cast<char>('a' + rng() % 26);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+// Runs retention (`cutoff`, `cap`) three times, 100 new events before each, and checks that
+// each run deletes nothing: what is kept is well under the cap.
+void expectRunsKeepWhatComes(Store* store, std::mt19937_64& rng, int64_t cutoff, uint64_t cap,
+                             uint64_t kept, const std::string& what) {
+  for (int run = 0; run < 3; ++run) {
+    std::vector<core::Event> more;
+    for (int i = 0; i < 100; ++i) {
+      core::Event e =
+          event("m" + std::to_string(run * 100 + i), cutoff + 6 * kDay + (run * 100 + i) * kMinute);
+      e.raw_record.resize(3000);
+      for (auto& c : e.raw_record) c = static_cast<char>('a' + rng() % 26);
+      more.push_back(std::move(e));
+    }
+    auto in = store->insert(more);
+    ASSERT_TRUE(in.isOk());
+    ASSERT_EQ(in->inserted, 100u);
+    auto again = store->applyRetention(cutoff, cap);
+    ASSERT_TRUE(again.isOk()) << again.status().toString();
+    kept += 100;
+    EXPECT_EQ(again->deleted, 0u) << what << " run " << run;
+    EXPECT_EQ(store->stats()->events, kept) << what << " run " << run;
+  }
+}
+
+// An age limit and a size limit in one run: the events the age limit deletes must not count
+// as bytes of those left (PostgreSQL's files keep their size: measured after the age step,
+// the bytes per event were four times too many, and the store was kept at about half of what
+// fits, deleting exactly the new events at every run).
+TEST_P(StoreTest, SizeRetentionAfterAnAgeDeletionInTheSameRunKeepsWhatFits) {
+  std::mt19937_64 rng(7);
+  const int64_t cutoff = kBase + 5 * kDay;
+  std::vector<core::Event> events = oldAndNewEvents(rng, cutoff);
+  for (size_t i = 0; i < events.size(); i += 250) {
+    std::vector<core::Event> b(events.begin() + static_cast<std::ptrdiff_t>(i),
+                               events.begin() + static_cast<std::ptrdiff_t>(i + 250));
+    ASSERT_EQ(insertOk(b).inserted, 250u);
+  }
+  const uint64_t size = store_->stats()->bytes;
+  const uint64_t cap = size * 6 / 10;  // the 500 new events take about a quarter of it
+  auto r = store_->applyRetention(cutoff, cap);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->deleted, 1500u);
+  EXPECT_EQ(store_->stats()->events, 500u);
+  EXPECT_LE(r->bytes_after, cap);
+  expectRunsKeepWhatComes(store_.get(), rng, cutoff, cap, 500, "same run");
+}
+
+// The same when the age limit ran before the size first passed the limit: the deleted events'
+// rows are dead (on PostgreSQL until VACUUM reaches them, which the test keeps from happening)
+// and must not count as bytes of the events left.
+TEST_P(StoreTest, SizeRetentionAfterEarlierDeletionsDiscountsTheirSpace) {
+  std::mt19937_64 rng(8);
+  const int64_t cutoff = kBase + 5 * kDay;
+  std::vector<core::Event> events = oldAndNewEvents(rng, cutoff);
+  if (pg()) {
+    for (const char* table : {"events", "event_bodies"}) {
+      ASSERT_TRUE(exec(std::string("ALTER TABLE ") + table +
+                       " SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)")
+                      .isOk());
+    }
+  }
+  for (size_t i = 0; i < events.size(); i += 250) {
+    std::vector<core::Event> b(events.begin() + static_cast<std::ptrdiff_t>(i),
+                               events.begin() + static_cast<std::ptrdiff_t>(i + 250));
+    ASSERT_EQ(insertOk(b).inserted, 250u);
+  }
+  const uint64_t size = store_->stats()->bytes;
+  auto r = store_->applyRetention(cutoff, 0);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ(r->deleted, 1500u);
+  // PostgreSQL's statistics (dead rows) reach the server within a second of the commit.
+  if (pg()) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  expectRunsKeepWhatComes(store_.get(), rng, cutoff, size * 6 / 10, 500, "later run");
 }
 
 TEST_P(StoreTest, ReopeningKeepsEverythingAndSeqContinues) {
