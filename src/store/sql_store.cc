@@ -16,23 +16,24 @@
 // edges; any other filter scans the matching events (through the ip or time index when it can).
 #include "store/sql_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
-#include <functional>
 #include <optional>
 #include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <spdlog/spdlog.h>
 
 #include "store/codec.h"
 #include "store/schema.h"
@@ -1062,6 +1063,32 @@ Status backfillV2(Db& db) {
 
 // ---------------------------------------------------------------------------------------------
 
+// A mutex that serves its waiters in the order they came (a ticket lock). std::mutex lets the
+// thread that releases it take it again at once, before a waiter wakes up: a retention or a
+// fold that takes it for each of its transactions would keep an insert waiting for all of them.
+class FifoMutex {
+ public:
+  void lock() {
+    std::unique_lock l(mu_);
+    const uint64_t ticket = next_++;
+    cv_.wait(l, [&] { return serving_ == ticket; });
+  }
+  void unlock() {
+    {
+      std::lock_guard l(mu_);
+      ++serving_;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t next_ = 0, serving_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+
 class SqlStore final : public Store {
  public:
   SqlStore(std::unique_ptr<Db> writer, std::unique_ptr<Db> reader, ReaderPool::Opener open_reader)
@@ -1097,10 +1124,7 @@ class SqlStore final : public Store {
   Result<std::vector<FileOffset>> fileOffsets() override;
   Result<RetentionResult> applyRetention(int64_t older_than_us, uint64_t max_bytes) override;
   Result<StoreStats> stats() override;
-  Status foldPending() override {
-    std::lock_guard lock(write_mu_);
-    return foldBehind();
-  }
+  Status foldPending() override { return foldBehind(); }
 
  private:
   // A write transaction holding the writer row (see the top of the file).
@@ -1233,7 +1257,8 @@ class SqlStore final : public Store {
 
   Status resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys);
   Status upsertSensorsAndRules(const std::vector<const core::Event*>& events);
-  // Aggregates (see "Folding" below); write_mu_ held.
+  // Aggregates (see "Folding" below). foldBehind() takes write_mu_ for each of its
+  // transactions (the caller does not hold it); the others run with it held.
   Status foldBehind(int64_t until = kMaxI64);
   Status foldChunk(WriteTxn& txn, int64_t upto, std::deque<StoredDims>* rows);
   Status upsertAttackers(const std::vector<const StoredDims*>& rows);
@@ -1270,7 +1295,10 @@ class SqlStore final : public Store {
   bool sampling() const;
 
   const Dialect dialect_;
-  std::mutex write_mu_;  // w_, compressor_, samples_, since_training_, enc_, encoded_, body_
+  // w_, compressor_, samples_, since_training_, enc_, encoded_, body_, the caches below. Held for
+  // one transaction at a time (a retention or a fold of many chunks takes it for each), and
+  // fair: an insert waits for the transaction in progress, not for all of them.
+  FifoMutex write_mu_;
   std::unique_ptr<Db> w_;
   Compressor compressor_;
   std::vector<std::string> samples_;
@@ -1354,7 +1382,7 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
   }
   result.duplicates = events.size() - firsts.size();
 
-  std::lock_guard lock(write_mu_);
+  std::unique_lock lock(write_mu_);
   // Encode and compress before the transaction: other writers wait only for the database work.
   pending_attackers_.clear();
   pending_keys_.clear();
@@ -1508,6 +1536,7 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
   if (auto st = txn.commit(seq, static_cast<int64_t>(fresh.size())); !st) return st;
   result.inserted = fresh.size();
   result.last_seq = fresh.empty() ? 0 : static_cast<uint64_t>(seq);
+  lock.unlock();  // the fold takes it for each of its transactions
   // The batch is stored whatever happens to the fold: one that fails is done again by the next
   // insert or read (the aggregates say how far they got).
   if (seq - txn.aggregated_seq >= fold_events.load(std::memory_order_relaxed) && foldAllowed()) {
@@ -1796,9 +1825,10 @@ Status SqlStore::upsertSensorsAndRules(const std::vector<const core::Event*>& ev
 // crash, whoever inserted them (another collector, another process).
 
 // Folds the events after aggregated_seq up to `until` (or the last stored), kFoldChunk at a
-// time, each chunk in a transaction.
+// time, each chunk in a transaction of its own, under write_mu_ (inserts go on in between).
 Status SqlStore::foldBehind(int64_t until) {
   for (;;) {
+    std::lock_guard lock(write_mu_);
     std::deque<StoredDims> rows;  // outlives txn: the attacker updates point into it
     WriteTxn txn(*this);
     if (auto st = txn.begin(); !st) return st;
@@ -1856,7 +1886,6 @@ void SqlStore::catchUp() {
                                        {}, [&](const Row& r) { behind = r.i64(1) < r.i64(0); });
     if (st && !behind) return;
   }
-  std::lock_guard lock(write_mu_);
   if (auto st = foldBehind(); !st) foldFailed(st);
 }
 
@@ -2659,9 +2688,10 @@ Result<uint64_t> SqlStore::usedBytes(Db& db) {
 // yet, by the statistics (n_dead_tup, which the server has within a second of a commit). The
 // live rows of `events` and `event_bodies` (and of the TOAST table of the bodies: so many
 // chunks per body) are the stored events, counted exactly; the statistics' count of live rows
-// lags behind the inserts by up to a second. write_mu_ held.
+// lags behind the inserts by up to a second.
 Result<SqlStore::PostgresSize> SqlStore::measurePostgres() {
   PostgresSize out;
+  std::lock_guard lock(write_mu_);
   auto st = w_->run("SELECT event_count, last_seq FROM writer WHERE id = 1", {}, [&](const Row& r) {
     out.events = r.i64(0);
     out.never_deleted = r.i64(1) == r.i64(0);
@@ -2711,6 +2741,8 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
   // What the aggregates subtract they must hold: fold first, in committed chunks.
   if (auto st = foldBehind(); !st) return st;
   while (deleted < max_count) {
+    // One transaction at a time: this store's inserts go on between them.
+    std::lock_guard lock(write_mu_);
     const uint64_t want = std::min<uint64_t>(kRetentionChunk, max_count - deleted);
     // Own the rows' bytes (the rollup deltas keep views into them until flushed), and those of
     // the events folded in this transaction.
@@ -2778,9 +2810,22 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
 }
 
 Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t max_bytes) {
-  std::lock_guard lock(write_mu_);
+  // write_mu_ is taken for each statement or transaction, not for the whole run: this store's
+  // inserts go on between the chunks of a long run.
+  const auto used = [&] {
+    std::lock_guard lock(write_mu_);
+    return usedBytes(*w_);
+  };
+  const auto eventCount = [&]() -> Result<int64_t> {
+    std::lock_guard lock(write_mu_);
+    int64_t count = 0;
+    auto st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
+                      [&](const Row& r) { count = r.i64(0); });
+    if (!st) return st;
+    return count;
+  };
   RetentionResult out;
-  auto before = usedBytes(*w_);
+  auto before = used();
   if (!before) return before.status();
   out.bytes_before = before.value();
   // PostgreSQL: measured before anything of this run is deleted (the files keep their size, and
@@ -2796,7 +2841,7 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
     if (!n) return n.status();
     out.deleted += n.value();
   }
-  auto bytes = usedBytes(*w_);
+  auto bytes = used();
   if (!bytes) return bytes.status();
   out.bytes_after = bytes.value();
   if (pg_start) {
@@ -2806,10 +2851,9 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
     // SQLite's used pages (page count less free pages) drop at once: delete, measure, repeat.
     const int rounds = 64;
     for (int round = 0; round < rounds && out.bytes_after > max_bytes; ++round) {
-      int64_t count = 0;
-      auto st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
-                        [&](const Row& r) { count = r.i64(0); });
-      if (!st) return st;
+      auto counted = eventCount();
+      if (!counted) return counted.status();
+      const int64_t count = counted.value();
       if (count <= 0) break;
       const long double per_event = static_cast<long double>(out.bytes_after) / count;
       uint64_t n = static_cast<uint64_t>((out.bytes_after - max_bytes) / per_event) + 1;
@@ -2817,7 +2861,7 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
       auto del = deleteOldest(std::nullopt, std::min<uint64_t>(n, static_cast<uint64_t>(count)));
       if (!del) return del.status();
       out.deleted += del.value();
-      auto now = usedBytes(*w_);
+      auto now = used();
       if (!now) return now.status();
       out.bytes_after = now.value();
       if (del.value() == 0) break;
@@ -2850,6 +2894,7 @@ Result<uint64_t> SqlStore::keepPostgresUnder(uint64_t max_bytes, const PostgresS
   uint64_t per_event = 0, measured_at = 0;
   bool clean = false;
   std::optional<uint64_t> old_per_event;  // kOldKey: an earlier version's measure
+  std::unique_lock lock(write_mu_);       // up to the deletion, which takes it for each chunk
   auto st = w_->run("SELECT key, value FROM state WHERE ns = ? AND key IN (?, ?)",
                     std::vector<Param>{Param(kNs), Param(kKey), Param(kOldKey)}, [&](const Row& r) {
                       const std::string value(r.bytes(1));
@@ -2891,6 +2936,7 @@ Result<uint64_t> SqlStore::keepPostgresUnder(uint64_t max_bytes, const PostgresS
   st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
                [&](const Row& r) { count = r.i64(0); });
   if (!st) return st;
+  lock.unlock();
   const int64_t target = static_cast<int64_t>(max_bytes / per_event);
   uint64_t deleted = 0;
   if (count > target) {
