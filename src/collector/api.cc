@@ -2,7 +2,6 @@
 // one event in full, attackers, aggregates for the dashboard (GeoIP ones when a resolver is
 // set), sensors, status.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -10,6 +9,7 @@
 
 #include "collector/collector.h"
 #include "core/base64.h"
+#include "core/digits.h"
 #include "core/json_text.h"
 #include "http/form.h"
 
@@ -80,13 +80,6 @@ struct Query {
   std::string get(const std::string& k) const { return http::formValue(params, k); }
 };
 
-// A decimal number, all of `s` (no sign, no trailing bytes: "12abc" and "-1" are no numbers).
-bool parseNumber(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && end == s.data() + s.size();
-}
-
 // Fills a filter from the query; returns an error message for a bad value.
 std::string readFilter(const Query& q, store::EventFilter* f) {
   const std::string from = q.get("from"), to = q.get("to");
@@ -101,7 +94,7 @@ std::string readFilter(const Query& q, store::EventFilter* f) {
   const std::string rule = q.get("rule");
   if (!rule.empty()) {
     uint64_t id = 0;
-    if (!parseNumber(rule, &id) || id == 0 || id > 2147483647)
+    if (!core::parseDigits(rule, &id) || id == 0 || id > 2147483647)
       return "rule: not a rule id: " + rule;
     f->rule_id = static_cast<int>(id);
   }
@@ -258,7 +251,7 @@ std::string readScanParam(const Query& q, uint64_t* max_scan) {
   const std::string scan = q.get("scan");
   if (scan.empty()) return "";
   uint64_t n = 0;
-  if (!parseNumber(scan, &n)) return "scan: not a number of events";
+  if (!core::parseDigits(scan, &n)) return "scan: not a number of events";
   *max_scan = std::clamp<uint64_t>(n, 1, kMaxScan);
   return "";
 }
@@ -296,7 +289,7 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     if (auto err = readFilter(q, &eq.filter); !err.empty()) return jsonError(400, err);
     eq.limit = readLimit(q, 100, 1000);
     const std::string cursor = q.get("cursor");
-    if (!cursor.empty() && (!parseNumber(cursor, &eq.before_seq) || eq.before_seq == 0)) {
+    if (!cursor.empty() && (!core::parseDigits(cursor, &eq.before_seq) || eq.before_seq == 0)) {
       return jsonError(400, "cursor: not a cursor");
     }
     // `scan`: at most that many events looked at for this page, instead of the store's budget
@@ -395,7 +388,7 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
     int64_t bucket_s = 3600;
     if (!q.get("bucket").empty()) {
       uint64_t b = 0;
-      if (!parseNumber(q.get("bucket"), &b) || b > 86400 * 31) {
+      if (!core::parseDigits(q.get("bucket"), &b) || b > 86400 * 31) {
         return jsonError(400, "bucket: 60 .. 2678400 s");
       }
       bucket_s = static_cast<int64_t>(b);

@@ -1,7 +1,8 @@
 #include "http/parser.h"
 
 #include <algorithm>
-#include <charconv>
+
+#include "core/digits.h"
 
 namespace drosera::http {
 namespace {
@@ -38,17 +39,6 @@ bool hasToken(std::string_view value, std::string_view token) {
     value.remove_prefix(comma + 1);
   }
   return false;
-}
-
-// Strictly decimal, no sign, no overflow.
-bool parseDecimal(std::string_view s, uint64_t* out) {
-  s = trim(s);
-  if (s.empty() || s.size() > 19) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
 }  // namespace
@@ -335,7 +325,8 @@ bool RequestParser::finishHead() {
   }
   if (cl) {
     uint64_t n = 0;
-    if (!parseDecimal(*cl, &n)) {
+    // As Apache and nginx: leading zeros are fine, a length past the largest file offset is not.
+    if (!core::parseDigits(trim(*cl), &n) || n > static_cast<uint64_t>(INT64_MAX)) {
       anomaly("invalid_content_length");
       if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
       return false;

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdint>
 
+#include "core/digits.h"
 #include "http/ip_match.h"
 
 namespace drosera::intel {
@@ -77,20 +77,6 @@ std::string cleanImpl(std::string_view in, size_t max_bytes, bool keep_newline) 
       out.append(piece);
   }
   return std::string(trim(out));
-}
-
-bool allDigits(std::string_view v) {
-  if (v.empty()) return false;
-  for (char c : v) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-bool parseUnsigned(std::string_view v, uint64_t* out) {
-  if (!allDigits(v) || v.size() > 19) return false;
-  auto r = std::from_chars(v.data(), v.data() + v.size(), *out);
-  return r.ec == std::errc() && r.ptr == v.data() + v.size();
 }
 
 bool isHostname(std::string_view v) {
@@ -213,12 +199,12 @@ std::optional<std::string> normaliseValue(std::string_view type, std::string_vie
   }
   if (type == "port") {
     uint64_t p = 0;
-    if (!parseUnsigned(v, &p) || p < 1 || p > 65535) return std::nullopt;
+    if (!core::parseDigits(v, &p) || p < 1 || p > 65535) return std::nullopt;
     return std::to_string(p);
   }
   if (type == "AS" || type == "counter") {
     uint64_t n = 0;
-    if (!parseUnsigned(v, &n)) return std::nullopt;
+    if (!core::parseDigits(v, &n)) return std::nullopt;
     if (type == "AS" && (n < 1 || n > 4294967295ull)) return std::nullopt;
     return std::to_string(n);
   }

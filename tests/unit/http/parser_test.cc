@@ -617,8 +617,9 @@ TEST(ParserTest, UnknownTransferEncodingIsNotImplemented) {
 }
 
 TEST(ParserTest, InvalidContentLengthIsBadRequest) {
-  for (std::string_view cl : {"abc", "-1", "+5", "5 5", "0x10", "", "5,5", "1.0",
-                              "12345678901234567890", "99999999999999999999999"}) {
+  for (std::string_view cl :
+       {"abc", "-1", "+5", "5 5", "0x10", "", "5,5", "1.0", "12345678901234567890",
+        "99999999999999999999999", "9223372036854775808"}) {
     const std::string in =
         "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::string(cl) + "\r\n\r\n";
     const Outcome o = parseWhole(in);
@@ -626,6 +627,15 @@ TEST(ParserTest, InvalidContentLengthIsBadRequest) {
     EXPECT_EQ(o.error, ParseError::kBadRequest) << cl;
     EXPECT_TRUE(hasAnomaly(o, "invalid_content_length")) << cl;
   }
+}
+
+// As Apache and nginx: leading zeros do not make a length invalid, however many.
+TEST(ParserTest, ContentLengthWithLeadingZeros) {
+  const Outcome o = parseWhole(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 00000000000000000000005\r\n\r\nhello");
+  EXPECT_EQ(o.state, ParseState::kComplete);
+  EXPECT_EQ(o.body, "hello");
+  EXPECT_FALSE(hasAnomaly(o, "invalid_content_length"));
 }
 
 // ---------------------------------------------------------------------------------------------
