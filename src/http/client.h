@@ -4,6 +4,7 @@
 // Thread-safety: one HttpClient per thread (it keeps its connection alive between requests).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct ClientRequest {
   bool verify_tls = true;
   std::string ca_file;            // extra CA bundle (PEM); empty: the system's
   uint64_t max_response_bytes = 64ull << 20;
+  // When set: the transfer is aborted (an error) soon after *cancel turns true, at most about a
+  // second later while nothing moves. Owned by the caller; read from the sending thread.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ClientResponse {

@@ -43,6 +43,12 @@ size_t onHeader(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+// libcurl calls it often while data moves and about once a second while nothing does.
+int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel->load(std::memory_order_relaxed) ? 1 : 0;  // non-zero aborts the transfer
+}
+
 class CurlClient final : public HttpClient {
  public:
   CurlClient() {
@@ -72,6 +78,13 @@ class CurlClient final : public HttpClient {
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &collect);
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, onHeader);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &collect);
+    if (r.cancel != nullptr) {
+      if (r.cancel->load())
+        return core::Status::unavailable(r.method + " " + r.url + ": cancelled");
+      curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, onProgress);
+      curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(r.cancel));
+      curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
+    }
     if (r.method == "HEAD") {
       curl_easy_setopt(curl_, CURLOPT_NOBODY, 1L);
     } else if (r.method != "GET" || !r.body.empty()) {
@@ -91,6 +104,9 @@ class CurlClient final : public HttpClient {
     if (collect.overflow) {
       return core::Status::resourceExhausted("response from " + r.url + " larger than " +
                                              std::to_string(r.max_response_bytes) + " bytes");
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return core::Status::unavailable(r.method + " " + r.url + ": cancelled");
     }
     if (rc != CURLE_OK) {
       return core::Status::unavailable(r.method + " " + r.url + ": " +

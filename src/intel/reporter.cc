@@ -53,6 +53,8 @@ std::string partKey(const std::string& day_key, int n) {
   return "part/" + day_key + "/" + std::to_string(n);
 }
 
+core::Status stoppedStatus() { return core::Status::unavailable("misp: reporter stopped"); }
+
 }  // namespace
 
 std::string defaultMispDataDir() { return core::shareDir() + "/data/misp"; }
@@ -253,6 +255,7 @@ core::Result<std::unique_ptr<Reporter>> Reporter::create(const MispConfig& confi
     ro.timeout_s = config.timeout_s;
     ro.retry_attempts = config.retry_attempts;
     ro.retry_backoff_s = config.retry_backoff_s;
+    ro.stop = &rep.stop_;
     rep.transports_.push_back(
         std::make_unique<RestTransport>(std::move(ro), http::makeHttpClient, store));
   }
@@ -510,6 +513,7 @@ core::Status Reporter::publishDays(std::map<std::string, Day>& days, ReportStats
   }
   core::Status first_error;
   for (auto& t : transports_) {
+    if (stopping()) return stoppedStatus();
     struct Done {
       std::string key;
       uint64_t version;
@@ -522,6 +526,10 @@ core::Status Reporter::publishDays(std::map<std::string, Day>& days, ReportStats
       auto v = store_->getState(kNamespace, key);
       if (!v) return v.status();
       if (parseU64(*v) >= b.part->version) continue;
+      if (stopping()) {
+        s = stoppedStatus();
+        break;
+      }
       PublishRequest req;
       req.event = &b.event;
       if (t->name() == "rest") req.sightings = pendingSightings(*b.part, b.event);
@@ -545,7 +553,7 @@ core::Status Reporter::publishDays(std::map<std::string, Day>& days, ReportStats
     }
     if (!s && first_error) first_error = s;
     if (!f && first_error) first_error = f;
-    if (!s || !f) {
+    if ((!s || !f) && !stopping()) {
       spdlog::warn("misp: {} transport: {}", t->name(), (!s ? s : f).message());
     }
   }
@@ -700,6 +708,7 @@ core::Result<ReportStats> Reporter::runOnceImpl() {
   if (!s) return s;
   ReportStats stats;
   for (size_t b = 0; b < options_.max_batches; ++b) {
+    if (stopping()) return stoppedStatus();
     auto cursor = store_->cursor(kCursor);
     if (!cursor) return cursor.status();
     stats.cursor = *cursor;
@@ -735,6 +744,7 @@ core::Result<ReportStats> Reporter::runOnceImpl() {
     stats.cursor = upto;
     if (batch->size() < config_.batch_size) break;
   }
+  if (stopping()) return stoppedStatus();
   if (!(s = maintain(&stats))) return s;
   return stats;
 }
@@ -748,6 +758,7 @@ void PeriodicReporter::start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
+  reporter_->resume();
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -756,6 +767,7 @@ void PeriodicReporter::stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
+  reporter_->requestStop();
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -791,6 +803,13 @@ void PeriodicReporter::loop() {
       }
     }
     auto r = core::failOnOutOfMemory([&] { return reporter_->runOnce(); });
+    if (!r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) {
+        spdlog::info("misp: the pass in progress stopped; the next one goes on from there");
+        return;
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(

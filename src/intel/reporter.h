@@ -12,10 +12,11 @@
 // allowlist, the sensors' own addresses (configured, and every destination address seen in
 // events).
 //
-// One reporter per store: its state lives in the store (namespace "misp"). Not thread-safe;
-// PeriodicReporter runs one on its own thread.
+// One reporter per store: its state lives in the store (namespace "misp"). Not thread-safe
+// (but requestStop(), from any thread); PeriodicReporter runs one on its own thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -96,6 +97,13 @@ class Reporter {
   // disk full) leaves the cursor where the last durable publish put it: call again later.
   core::Result<ReportStats> runOnce();
 
+  // Makes a runOnce() in progress (on another thread) give up at its next step (between batches,
+  // events and transports, REST attempts and backoffs; a REST call in flight is aborted) with an
+  // error, and every later one until resume(). Nothing a transport did not confirm is recorded
+  // as done: the cursor stays where the last durable publish put it. Thread-safe.
+  void requestStop() { stop_.store(true); }
+  void resume() { stop_.store(false); }
+
   const std::vector<std::unique_ptr<MispTransport>>& transports() const { return transports_; }
   const Warninglists& warninglists() const { return lists_; }
   const MispCatalog& catalog() const { return catalog_; }
@@ -121,6 +129,7 @@ class Reporter {
   bool urlAllowed(const std::string& url, const core::Event& e) const;
   std::string groupOf(const std::string& sensor) const;
   int64_t nowUs() const;
+  bool stopping() const { return stop_.load(); }
 
   MispConfig config_;
   store::Store* store_;
@@ -143,10 +152,13 @@ class Reporter {
   std::map<std::string, IndexEntry> index_;  // "<group>|<date>" -> entry
   bool initialised_ = false;
   int lock_fd_ = -1;  // options_.lock_path, held while this reporter lives
+  std::atomic<bool> stop_{false};  // requestStop(); read by the REST transport too (create())
 };
 
 // Runs reporter->runOnce() every interval on its own thread until stop() (or destruction);
 // after a failure it retries sooner (backoff from 10 s up to the interval). Logs results.
+// stop() makes a pass in progress give up (Reporter::requestStop()): it returns within about a
+// second even while MISP does not answer.
 class PeriodicReporter {
  public:
   PeriodicReporter(std::unique_ptr<Reporter> reporter, double interval_s);

@@ -43,6 +43,8 @@ bool containsAny(const std::string& text, std::initializer_list<const char*> nee
   return false;
 }
 
+core::Status stoppedStatus() { return core::Status::unavailable("misp: REST transport stopped"); }
+
 }  // namespace
 
 struct RestTransport::Reply {
@@ -134,11 +136,22 @@ RestTransport::RestTransport(RestOptions options,
   while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
   if (options_.retry_attempts < 1) options_.retry_attempts = 1;
   if (!options_.sleep) {
-    options_.sleep = [](double s) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(s));
+    options_.sleep = [stop = options_.stop](double s) {
+      // In slices, so that a stop is not kept waiting for a backoff of up to a minute.
+      using Clock = std::chrono::steady_clock;
+      const Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                         std::chrono::duration<double>(s));
+      while (stop == nullptr || !stop->load()) {
+        const Clock::time_point now = Clock::now();
+        if (now >= until) break;
+        std::this_thread::sleep_for(
+            std::min<Clock::duration>(until - now, std::chrono::milliseconds(20)));
+      }
     };
   }
 }
+
+bool RestTransport::stopping() const { return options_.stop != nullptr && options_.stop->load(); }
 
 RestTransport::~RestTransport() = default;
 
@@ -160,16 +173,19 @@ core::Result<RestTransport::Reply> RestTransport::call(const std::string& method
   req.verify_tls = options_.verify_tls;
   req.ca_file = options_.ca_file;
   req.max_response_bytes = 256ull << 20;
+  req.cancel = options_.stop;
 
   const int attempts = retry ? options_.retry_attempts : 1;
   double backoff = options_.retry_backoff_s;
   core::Status last;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     if (attempt > 0) {
+      if (stopping()) return stoppedStatus();
       ++stats_.retries;
       options_.sleep(backoff);
       backoff = std::min(backoff * 2, options_.max_backoff_s);
     }
+    if (stopping()) return stoppedStatus();
     ++stats_.calls;
     core::Result<http::ClientResponse> r = core::Status::internal("no client");
     if (once) {
@@ -259,10 +275,12 @@ core::Status RestTransport::sendSighting(const MispSighting& s, bool reconcile_f
   double backoff = options_.retry_backoff_s;
   bool reconcile = reconcile_first;
   for (int attempt = 0; attempt < options_.retry_attempts; ++attempt) {
+    if (stopping()) return stoppedStatus();  // left in flight: asked about next run
     if (attempt > 0) {
       ++stats_.retries;
       options_.sleep(backoff);
       backoff = std::min(backoff * 2, options_.max_backoff_s);
+      if (stopping()) return stoppedStatus();
     }
     if (reconcile) {
       auto known = findSighting(s);
@@ -311,10 +329,12 @@ core::Status RestTransport::sendPublish(const std::string& event_uuid, bool reco
   double backoff = options_.retry_backoff_s;
   bool reconcile = reconcile_first;
   for (int attempt = 0; attempt < options_.retry_attempts; ++attempt) {
+    if (stopping()) return stoppedStatus();  // left in flight: asked about next run
     if (attempt > 0) {
       ++stats_.retries;
       options_.sleep(backoff);
       backoff = std::min(backoff * 2, options_.max_backoff_s);
+      if (stopping()) return stoppedStatus();
     }
     if (reconcile) {
       json q = {{"returnFormat", "json"}, {"uuid", event_uuid}, {"metadata", true}};

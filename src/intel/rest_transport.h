@@ -13,8 +13,13 @@
 // 5xx) the transport first asks MISP whether it happened (sightings/restSearch,
 // events/restSearch) before sending it again. A sighting MISP cannot answer for (an older
 // MISP refuses the query with 405) is not sent again: a duplicate could never be taken back.
+//
+// Stopping (RestOptions::stop): a call in flight is aborted, no attempt or backoff follows, and
+// publish() returns an error; what MISP did not confirm is not recorded as done (a sighting or
+// a publish stays written down as in flight, and is asked about on the next run).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,8 +40,10 @@ struct RestOptions {
   int retry_attempts = 4;      // attempts per call (at least 1)
   double retry_backoff_s = 1;  // doubles after each failure
   double max_backoff_s = 60;
-  std::function<void(double seconds)> sleep;  // default: really sleep (tests: record)
+  std::function<void(double seconds)> sleep;  // default: really sleep, until `stop` (tests: record)
   std::string user_agent = "drosera";
+  // Owned by whoever stops the transport (the reporter): once true, calls give up at once.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct RestStats {
@@ -90,6 +97,7 @@ class RestTransport final : public MispTransport {
   core::Status sendPublish(const std::string& event_uuid, bool reconcile_first);
   core::Status publishOnce(const PublishRequest& request, bool* gone);
   core::Result<bool> eventExists(const std::string& event_uuid);
+  bool stopping() const;
 
   RestOptions options_;
   std::function<std::unique_ptr<http::HttpClient>()> make_client_;

@@ -5,6 +5,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -14,6 +18,7 @@
 #include "core/paths.h"
 #include "fake_misp.h"
 #include "http/ip_match.h"
+#include "intel/rest_transport.h"
 #include "intel/uuid5.h"
 #include "temp_dir.h"
 #include "test_events.h"
@@ -391,6 +396,154 @@ TEST(ReporterTest, PeriodicReporterRunsUntilStopped) {
   p.stop();
   EXPECT_TRUE(std::filesystem::exists(dir.file("misp-feed/manifest.json")));
   p.stop();  // twice is fine
+}
+
+// A MISP that takes connections (the kernel completes them into the listen backlog) and never
+// answers: a REST call waits for its whole timeout_s.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen";
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Whether a connection waits in the backlog within `ms`.
+  bool connected(int ms) const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, ms) == 1;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+core::Result<std::unique_ptr<Reporter>> restReporter(MispConfig c, const std::string& url,
+                                                     const std::string& dir, FakeStore* store) {
+  c.url = url;
+  c.api_key_env = "DROSERA_TEST_MISP_KEY_STOP";
+  ::setenv("DROSERA_TEST_MISP_KEY_STOP", kKey, 1);
+  auto r = Reporter::create(c, dir, store, {[] { return testutil::kDay + 12 * testutil::kHour; }});
+  ::unsetenv("DROSERA_TEST_MISP_KEY_STOP");
+  return r;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// SIGTERM of drosera run waits for PeriodicReporter::stop(): a pass whose MISP never answers
+// (here every call would wait timeout_s 10 s, twice) must give up at once, record nothing as
+// sent, and leave the next pass (MISP back) to send everything, once.
+TEST(ReporterTest, StoppingAPassThatMispNeverAnswersTakesAboutASecond) {
+  const auto events = testutil::dayOfAttacks();
+  TempDir dir;
+  FakeStore store;
+  store.add(events);
+  SilentServer silent;
+  MispConfig c = testutil::baseConfig();
+  c.timeout_s = 10;
+  c.retry_attempts = 2;
+  auto r = restReporter(c, silent.url(), dir.path(), &store);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  PeriodicReporter p(std::move(*r), 3600);
+  p.start();
+  ASSERT_TRUE(silent.connected(10000)) << "the reporter never called MISP";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the request is out, unanswered
+  const auto t0 = std::chrono::steady_clock::now();
+  p.stop();
+  EXPECT_LT(secondsSince(t0), 2.5);
+  EXPECT_EQ(*store.cursor("misp"), 0u);
+  const json status = json::parse(p.statusJson());
+  EXPECT_EQ(status["failures"], 0) << "a stop is not a failure";
+
+  // MISP back: everything arrives, once (as in a run that was never stopped).
+  testutil::FakeMisp clean(kKey);
+  {
+    FakeStore clean_store;
+    clean_store.add(events);
+    TempDir clean_dir;
+    auto cr = restReporter(c, clean.url(), clean_dir.path(), &clean_store);
+    ASSERT_TRUE(cr.isOk()) << cr.status().toString();
+    ASSERT_TRUE((*cr)->runOnce().isOk());
+  }
+  testutil::FakeMisp misp(kKey);
+  auto again = restReporter(c, misp.url(), dir.path(), &store);
+  ASSERT_TRUE(again.isOk()) << again.status().toString();
+  auto st = (*again)->runOnce();
+  ASSERT_TRUE(st.isOk()) << st.status().toString();
+  EXPECT_EQ(*store.cursor("misp"), events.size());
+  EXPECT_TRUE(testutil::sameJson(misp.state(), clean.state()));
+  EXPECT_THAT(misp.violations(), ::testing::IsEmpty());
+}
+
+// Stopped while a sighting is in flight (MISP added it, its answer late): the call is aborted,
+// the sighting is not recorded as sent, and the next pass asks MISP before sending it again:
+// MISP holds it once.
+TEST(ReporterTest, AStopDuringASightingRecordsNothingUnconfirmed) {
+  const auto events = testutil::dayOfAttacks();
+  MispConfig c = testutil::baseConfig();
+  testutil::FakeMisp clean(kKey);
+  {
+    FakeStore clean_store;
+    clean_store.add(events);
+    TempDir clean_dir;
+    auto cr = restReporter(c, clean.url(), clean_dir.path(), &clean_store);
+    ASSERT_TRUE(cr.isOk()) << cr.status().toString();
+    ASSERT_TRUE((*cr)->runOnce().isOk());
+  }
+  TempDir dir;
+  FakeStore store;
+  store.add(events);
+  testutil::FakeMisp misp(kKey);
+  misp.setSlowSeconds(60);
+  misp.setFaults([](int, const std::string&, const std::string& path) {
+    return path == "/sightings/add" ? testutil::FakeMisp::Fault::kCommitThenSlow
+                                    : testutil::FakeMisp::Fault::kNone;
+  });
+  auto r = restReporter(c, misp.url(), dir.path(), &store);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  core::Result<ReportStats> result = core::Status::internal("not run");
+  std::thread runner([&] { result = (*r)->runOnce(); });
+  const auto sighting_sent = [&] {
+    for (const auto& l : misp.log()) {
+      if (l.rfind("POST /sightings/add", 0) == 0) return true;
+    }
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!sighting_sent() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(sighting_sent()) << "no sighting was sent";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto t0 = std::chrono::steady_clock::now();
+  (*r)->requestStop();
+  runner.join();
+  EXPECT_LT(secondsSince(t0), 2.5);
+  EXPECT_FALSE(result.isOk());
+  EXPECT_LT(*store.cursor("misp"), events.size());
+
+  misp.setFaults(nullptr);
+  (*r)->resume();
+  auto st = (*r)->runOnce();
+  ASSERT_TRUE(st.isOk()) << st.status().toString();
+  const auto* rest = dynamic_cast<const RestTransport*>((*r)->transports().back().get());
+  ASSERT_NE(rest, nullptr);
+  EXPECT_GE(rest->stats().reconciled, 1u) << "the sighting in flight was not asked about";
+  EXPECT_EQ(*store.cursor("misp"), events.size());
+  EXPECT_TRUE(testutil::sameJson(misp.state(), clean.state()));
+  EXPECT_THAT(misp.violations(), ::testing::IsEmpty());
 }
 
 }  // namespace
