@@ -1,21 +1,25 @@
 // drosera: one binary, subcommands. This file only parses the command line and wires the
 // libraries together; the work is in src/<component>/.
 #include <signal.h>
-#include <sys/stat.h>
-
-#include <CLI/CLI.hpp>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <sstream>
 
-#include "collector/auth.h"
 #include "app/outputs.h"
 #include "app/privileges.h"
+#include "collector/auth.h"
 #include "collector/collector.h"
 #include "core/config_load.h"
 #include "core/printable.h"
@@ -88,13 +92,18 @@ void setupLogging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-// Blocks the termination signals in every thread; the main thread waits for them.
+// Blocks the termination signals in every thread; the main thread waits for them. SIGINT and
+// SIGHUP inherited as ignored (nohup, a background job of a shell) stay ignored: the parent
+// asked for that. SIGTERM always stops.
 sigset_t blockSignals() {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
+  for (const int sig : {SIGINT, SIGHUP}) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaddset(&set, sig);
+  }
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return set;
@@ -104,6 +113,96 @@ int waitForSignal(const sigset_t& set) {
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
+}
+
+// What the process needs open besides the sensor's connections: the event log and journal
+// files, the store (and its readers), the collector's clients, the outputs', MISP's and the
+// shipper's connections, with a margin. An idle `drosera run` holds about 30.
+constexpr rlim_t kReservedFiles = 256;
+// Connections past limits.max_connections that the server still reads and answers 503
+// (kOverflowConnections in src/http/server.cc).
+constexpr rlim_t kOverflowConnections = 64;
+// Fewer sensor connections than this under the open-file limit: refuse to start.
+constexpr uint64_t kMinConnections = 64;
+
+// Raises the soft limit on open files (RLIMIT_NOFILE) to the hard one: the usual soft limit,
+// 1024, is below the default limits.max_connections, and a client holding that many
+// connections would leave the listeners unable to accept anyone. With `sensor`, the sensor's
+// limits.max_connections must fit under it with the reserve: when it does not, it is lowered
+// with a warning (the operator raises the hard limit: ulimit -Hn, systemd's LimitNOFILE=); far
+// too low a limit is an error. False: do not start (the message is printed).
+bool fitOpenFiles(Config* c, bool sensor) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return true;
+  rlim_t want = rl.rlim_max;
+  if (want == RLIM_INFINITY) {
+    // The kernel's ceiling (fs.nr_open) is the most setrlimit takes.
+    unsigned long long nr_open = 0;
+    std::ifstream in("/proc/sys/fs/nr_open");
+    want = (in >> nr_open) ? static_cast<rlim_t>(nr_open) : static_cast<rlim_t>(1) << 20;
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rlimit raised = rl;
+    raised.rlim_cur = want;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      rl.rlim_cur = want;
+    } else {
+      spdlog::warn("cannot raise the open-file limit from {} to {}: {}", rl.rlim_cur, want,
+                   std::strerror(errno));
+    }
+  }
+  if (!sensor || rl.rlim_cur == RLIM_INFINITY) return true;
+  const rlim_t listeners =
+      static_cast<rlim_t>(c->server.listeners.size()) * std::max<size_t>(1, c->server.bind.size());
+  const rlim_t reserve = kReservedFiles + kOverflowConnections + listeners;
+  const uint64_t fit = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
+  uint64_t& max = c->limits.max_connections;
+  if (max <= fit) return true;
+  if (fit < kMinConnections) {
+    std::fprintf(stderr,
+                 "drosera: limits.max_connections: %llu connections need %llu open files, and "
+                 "the open-file limit is %llu (fewer than %llu connections would fit): raise it "
+                 "(ulimit -n, systemd's LimitNOFILE=)\n",
+                 static_cast<unsigned long long>(max),
+                 static_cast<unsigned long long>(max + reserve),
+                 static_cast<unsigned long long>(rl.rlim_cur),
+                 static_cast<unsigned long long>(kMinConnections));
+    return false;
+  }
+  spdlog::warn(
+      "limits.max_connections lowered from {} to {}: the open-file limit is {} (hard limit {}), "
+      "and the process needs {} more besides; raise the hard limit (ulimit -Hn, systemd's "
+      "LimitNOFILE=) for more",
+      max, fit, rl.rlim_cur,
+      rl.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_max),
+      reserve);
+  max = fit;
+  return true;
+}
+
+std::string absolutePath(const std::string& p) {
+  std::error_code ec;
+  return std::filesystem::absolute(p, ec).lexically_normal().string();
+}
+
+// What this process writes outside the data folder, handed over with it to general.user: the
+// event log (a sensor), the SQLite store, the ECS NDJSON file and the MISP feed (a collector).
+drosera::app::WrittenOutside writtenOutside(const Config& c, const drosera::sensor::Sensor* sensor,
+                                            const drosera::app::StoreOutputs* outputs) {
+  drosera::app::WrittenOutside w;
+  if (sensor != nullptr) w.files.push_back({"event_log.path", sensor->paths().event_log});
+  if (outputs != nullptr) {
+    if (c.collector.store != "postgres" && !c.collector.sqlite_path.empty()) {
+      w.files.push_back({"collector.sqlite_path", c.collector.sqlite_path});
+    }
+    for (auto& f : outputs->files()) w.files.push_back(std::move(f));
+    if (c.misp.enabled && !c.misp.feed_dir.empty()) {
+      w.folders.push_back({"misp.feed_dir", c.misp.feed_dir});
+    }
+  }
+  for (auto& f : w.files) f.path = absolutePath(f.path);
+  for (auto& d : w.folders) d.path = absolutePath(d.path);
+  return w;
 }
 
 // The start banners. Each command prints its whole banner in one write, after everything has
@@ -140,6 +239,7 @@ int runSensor(const CommonOptions& o) {
   Config config;
   if (!loadConfig(o, &config)) return 2;
   setupLogging(config.general.log_level);
+  if (!fitOpenFiles(&config, true)) return 1;
   auto sensor = drosera::sensor::Sensor::create(config);
   if (!sensor) {
     std::fprintf(stderr, "drosera: %s\n", sensor.status().message().c_str());
@@ -163,7 +263,8 @@ int runSensor(const CommonOptions& o) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     return 1;
   }
-  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir);
+  st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir,
+                                    writtenOutside(config, sensor->get(), nullptr));
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     (*sensor)->stop();
@@ -226,8 +327,10 @@ core::Result<std::unique_ptr<intel::Reporter>> makeMispReporter(const Config& c,
 
 // The periodic reporter inside `drosera run` and `drosera collector` ([misp] enabled, the
 // default): every misp.interval_s, into <data_dir>/misp-feed unless misp.url/feed_dir say
-// otherwise. Null when disabled, or when another process reports from this data folder.
-core::Result<std::unique_ptr<intel::PeriodicReporter>> startMispReporter(
+// otherwise. Null when disabled, or when another process reports from this data folder. Made
+// before the privilege drop (its feed folder and API key file are opened as root, and the feed
+// folder then handed over); started after it.
+core::Result<std::unique_ptr<intel::PeriodicReporter>> makeMispPeriodic(
     const Config& c, drosera::store::Store* store) {
   if (!c.misp.enabled) return std::unique_ptr<intel::PeriodicReporter>();
   if (c.collector.store == "postgres") {
@@ -240,9 +343,7 @@ core::Result<std::unique_ptr<intel::PeriodicReporter>> startMispReporter(
     return std::unique_ptr<intel::PeriodicReporter>();
   }
   if (!r) return r.status();
-  auto p = std::make_unique<intel::PeriodicReporter>(std::move(*r), c.misp.interval_s);
-  p->start();
-  return p;
+  return std::make_unique<intel::PeriodicReporter>(std::move(*r), c.misp.interval_s);
 }
 
 // The attacker page's MISP status: what any reporter over this store recorded as published.
@@ -352,6 +453,7 @@ int runCollector(const CommonOptions& o) {
   Config config;
   if (!loadConfig(o, &config)) return 2;
   setupLogging(config.general.log_level);
+  if (!fitOpenFiles(&config, false)) return 1;
   auto collector = drosera::collector::Collector::create(config);
   if (!collector) {
     std::fprintf(stderr, "drosera: %s\n", collector.status().message().c_str());
@@ -362,13 +464,18 @@ int runCollector(const CommonOptions& o) {
     std::fprintf(stderr, "drosera: %s\n", outputs.status().message().c_str());
     return 1;
   }
+  auto misp = makeMispPeriodic(config, &(*collector)->store());
+  if (!misp) {
+    std::fprintf(stderr, "drosera: %s\n", misp.status().message().c_str());
+    return 1;
+  }
   auto st = (*collector)->start();
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     return 1;
   }
   st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir,
-                                      (*outputs)->files());
+                                    writtenOutside(config, nullptr, outputs->get()));
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     (*collector)->stop();
@@ -376,13 +483,7 @@ int runCollector(const CommonOptions& o) {
   }
   (*outputs)->start();
   showMispReports(**collector);
-  auto misp = startMispReporter(config, &(*collector)->store());
-  if (!misp) {
-    std::fprintf(stderr, "drosera: %s\n", misp.status().message().c_str());
-    (*collector)->stop();
-    (*outputs)->stop();
-    return 1;
-  }
+  if (*misp) (*misp)->start();
   showMispStatus(**collector, misp->get());
   std::cout << collectorBanner(**collector, true) + (*outputs)->banner() +
                    mispBanner(config, misp->get())
@@ -390,7 +491,7 @@ int runCollector(const CommonOptions& o) {
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
   (*collector)->setMispStatus(nullptr);
-  misp->reset();  // its last pass finishes first
+  misp->reset();  // a pass in progress gives up at its next step (or aborts its MISP call)
   (*collector)->stop();
   (*outputs)->stop();
   spdlog::info("stopped");
@@ -404,6 +505,7 @@ int runAll(const CommonOptions& o) {
   Config config;
   if (!loadConfig(o, &config)) return 2;
   setupLogging(config.general.log_level);
+  if (!fitOpenFiles(&config, true)) return 1;
   auto sensor = drosera::sensor::Sensor::create(config);
   if (!sensor) {
     std::fprintf(stderr, "drosera: %s\n", sensor.status().message().c_str());
@@ -425,6 +527,11 @@ int runAll(const CommonOptions& o) {
     std::fprintf(stderr, "drosera: %s\n", outputs.status().message().c_str());
     return 1;
   }
+  auto misp = makeMispPeriodic(config, &(*collector)->store());
+  if (!misp) {
+    std::fprintf(stderr, "drosera: %s\n", misp.status().message().c_str());
+    return 1;
+  }
   auto st = (*collector)->start();
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
@@ -437,7 +544,7 @@ int runAll(const CommonOptions& o) {
     return 1;
   }
   st = drosera::app::dropPrivileges(config.general.user, config.general.data_dir,
-                                      (*outputs)->files());
+                                    writtenOutside(config, sensor->get(), outputs->get()));
   if (!st) {
     std::fprintf(stderr, "drosera: %s\n", st.message().c_str());
     (*sensor)->stop();
@@ -453,23 +560,19 @@ int runAll(const CommonOptions& o) {
   (*sensor)->startShipper(so);
   (*outputs)->start();
   showMispReports(**collector);
-  auto misp = startMispReporter(config, &(*collector)->store());
-  if (!misp) {
-    std::fprintf(stderr, "drosera: %s\n", misp.status().message().c_str());
-    (*sensor)->stop();
-    (*collector)->stop();
-    (*outputs)->stop();
-    return 1;
-  }
+  if (*misp) (*misp)->start();
   showMispStatus(**collector, misp->get());
   std::cout << sensorBanner(**sensor, config, "(run)") + collectorBanner(**collector, false) +
                    (*outputs)->banner() + mispBanner(config, misp->get())
             << std::flush;
   const int sig = waitForSignal(sigs);
   spdlog::info("signal {} received, stopping", sig);
-  (*collector)->setMispStatus(nullptr);
-  misp->reset();  // its last pass finishes first
+  // The sensor first: it stops listening at once, and ships what it captured to the collector,
+  // which is still up. Then MISP (a pass in progress gives up at its next step, or aborts its
+  // MISP call), the collector and its outputs.
   (*sensor)->stop();
+  (*collector)->setMispStatus(nullptr);
+  misp->reset();
   (*collector)->stop();
   (*outputs)->stop();
   spdlog::info("stopped");

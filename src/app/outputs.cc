@@ -62,9 +62,9 @@ std::string dump(const nlohmann::json& j) {
 
 StoreOutputs::StoreOutputs(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
-std::vector<std::string> StoreOutputs::files() const {
-  std::vector<std::string> out;
-  if (parts_->ndjson) out.push_back(parts_->ndjson_path);
+std::vector<WrittenPath> StoreOutputs::files() const {
+  std::vector<WrittenPath> out;
+  if (parts_->ndjson) out.push_back({"ecs.ndjson.path", parts_->ndjson_path});
   return out;
 }
 StoreOutputs::~StoreOutputs() { stop(); }

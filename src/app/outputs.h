@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/privileges.h"
 #include "collector/collector.h"
 #include "core/config.h"
 #include "core/status.h"
@@ -29,7 +30,7 @@ class StoreOutputs {
   // One line per enabled output for the start banner ("  ECS NDJSON:   /data/ecs/ecs.ndjson").
   std::string banner() const;
   // The files the outputs write (the NDJSON path), for the privilege drop.
-  std::vector<std::string> files() const;
+  std::vector<WrittenPath> files() const;
 
  private:
   struct Parts;
