@@ -7,9 +7,11 @@
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <list>
+#include <map>
 #include <mutex>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "http/proxy_protocol.h"
@@ -46,6 +48,84 @@ void addUnique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
 }
 
+// ---- TLS as the persona's server sets it up ----------------------------------------------
+// Measured against Debian's Apache 2.4 (mods-available/ssl.conf) and nginx 1.22 (nginx.conf)
+// with OpenSSL 3.0 on loopback: s_client, nmap's ssl-enum-ciphers (docs/sensor.md, "TLS").
+
+// The first protocol of `server` (ALPN wire format) that the client offers too: the server's
+// preference, as SSL_select_next_proto chooses. nullptr when there is none, or the client's
+// list is malformed.
+const unsigned char* pickAlpn(std::string_view server, const unsigned char* in,
+                              unsigned int inlen) {
+  for (size_t s = 0; s < server.size(); s += 1 + static_cast<unsigned char>(server[s])) {
+    const std::string_view want = server.substr(s + 1, static_cast<unsigned char>(server[s]));
+    for (unsigned int c = 0; c < inlen; c += 1 + in[c]) {
+      if (c + 1 + in[c] > inlen) return nullptr;
+      if (std::string_view(reinterpret_cast<const char*>(in + c + 1), in[c]) == want) {
+        return in + c;
+      }
+    }
+  }
+  return nullptr;
+}
+
+// Apache (mod_ssl, Protocols http/1.1): its protocol, http/1.1, to any client that sends ALPN,
+// whether or not it offered it (ap_get_protocol() when ap_select_protocol() finds none: a client
+// that offered only h2 ends the handshake with a bad_extension error, as with a real one).
+int alpnApache(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char*,
+               unsigned int, void*) {
+  static constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+  *out = kHttp11;
+  *outlen = sizeof kHttp11;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// http/1.1 if the client offers it, else no ALPN at all (IIS, not measured).
+int alpnOffered(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
+  const unsigned char* p = pickAlpn("\x08http/1.1", in, inlen);
+  if (!p) return SSL_TLSEXT_ERR_NOACK;
+  *out = p + 1;
+  *outlen = *p;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// nginx without http2 (NGX_HTTP_ALPN_PROTOS): its own order of http/1.1, http/1.0, http/0.9;
+// a client that offers none of them gets a fatal no_application_protocol alert.
+int alpnNginx(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+              unsigned int inlen, void*) {
+  const unsigned char* p = pickAlpn("\x08http/1.1\x08http/1.0\x08http/0.9", in, inlen);
+  if (!p) return SSL_TLSEXT_ERR_ALERT_FATAL;
+  *out = p + 1;
+  *outlen = *p;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// Cipher list, preference, session tickets and timeout, ALPN of the persona's server:
+//   Apache: SSLCipherSuite HIGH:!aNULL, SSLHonorCipherOrder off (the client's order, of
+//     groups too), SSLSessionTickets off (TLS 1.2 resumes by session id), cache timeout 300 s,
+//     DHE with OpenSSL's automatic parameters;
+//   nginx: ssl_ciphers HIGH:!aNULL:!MD5, ssl_prefer_server_ciphers on, tickets on,
+//     ssl_session_timeout 5m (the ticket lifetime hint), no DHE.
+// IIS keeps OpenSSL's defaults (not measured here) and chooses http/1.1 when offered.
+void configureTls(ssl::context& ctx, const Persona& persona) {
+  SSL_CTX* native = ctx.native_handle();
+  if (persona.name == "apache" || persona.name == "nginx") {
+    const bool nginx = persona.name == "nginx";
+    if (SSL_CTX_set_cipher_list(native, nginx ? "HIGH:!aNULL:!MD5" : "HIGH:!aNULL") != 1) {
+      throw std::runtime_error("no usable cipher");
+    }
+    SSL_CTX_set_options(native, nginx ? SSL_OP_CIPHER_SERVER_PREFERENCE : SSL_OP_NO_TICKET);
+    // mod_ssl gives DHE its built-in parameters (an RSA key offers DHE-RSA suites); nginx has
+    // none without ssl_dhparam.
+    if (!nginx) SSL_CTX_set_dh_auto(native, 1);
+    SSL_CTX_set_timeout(native, 300);
+    SSL_CTX_set_alpn_select_cb(native, nginx ? alpnNginx : alpnApache, nullptr);
+  } else {
+    SSL_CTX_set_alpn_select_cb(native, alpnOffered, nullptr);
+  }
+}
+
 }  // namespace
 
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
@@ -66,7 +146,9 @@ struct Server::Impl {
   Handler& handler;
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::optional<ssl::context> ssl_ctx;
+  // One TLS context per persona in use (configureTls), and each listener's, by index.
+  std::map<std::string, ssl::context> ssl_ctx;
+  std::vector<ssl::context*> listener_ssl;
   struct Acceptor {
     size_t index;
     std::unique_ptr<tcp::acceptor> acceptor;
@@ -804,7 +886,8 @@ void Server::Impl::onAccepted(size_t pos, tcp::socket socket) {
   try {
     if (opt.listeners[index].tls) {
       s = std::make_shared<Session<ssl::stream<tcp::socket>>>(
-          *this, ssl::stream<tcp::socket>(std::move(socket), *ssl_ctx), index, ip, over);
+          *this, ssl::stream<tcp::socket>(std::move(socket), *listener_ssl[index]), index, ip,
+          over);
     } else {
       s = std::make_shared<Session<tcp::socket>>(*this, std::move(socket), index, ip, over);
     }
@@ -829,19 +912,26 @@ const ServerStats& Server::stats() const { return impl_->stats; }
 
 core::Status Server::start() {
   auto& im = *impl_;
-  bool any_tls = false;
-  for (const auto& l : im.opt.listeners) any_tls |= l.tls;
-  if (any_tls) {
-    try {
-      im.ssl_ctx.emplace(ssl::context::tls_server);
-      im.ssl_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                              ssl::context::no_sslv3 | ssl::context::single_dh_use);
-      im.ssl_ctx->use_certificate_chain_file(im.opt.tls_cert_path);
-      im.ssl_ctx->use_private_key_file(im.opt.tls_key_path, ssl::context::pem);
-    } catch (const std::exception& e) {
-      return core::Status::invalidArgument("TLS certificate " + im.opt.tls_cert_path + " / key " +
-                                           im.opt.tls_key_path + ": " + e.what());
+  im.listener_ssl.assign(im.opt.listeners.size(), nullptr);
+  for (size_t i = 0; i < im.opt.listeners.size(); ++i) {
+    const ListenerSpec& l = im.opt.listeners[i];
+    if (!l.tls) continue;
+    auto it = im.ssl_ctx.find(l.persona.name);
+    if (it == im.ssl_ctx.end()) {
+      try {
+        ssl::context ctx(ssl::context::tls_server);
+        ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::single_dh_use);
+        ctx.use_certificate_chain_file(im.opt.tls_cert_path);
+        ctx.use_private_key_file(im.opt.tls_key_path, ssl::context::pem);
+        configureTls(ctx, l.persona);
+        it = im.ssl_ctx.emplace(l.persona.name, std::move(ctx)).first;
+      } catch (const std::exception& e) {
+        return core::Status::invalidArgument("TLS certificate " + im.opt.tls_cert_path + " / key " +
+                                             im.opt.tls_key_path + ": " + e.what());
+      }
     }
+    im.listener_ssl[i] = &it->second;
   }
   for (size_t i = 0; i < im.opt.listeners.size(); ++i) {
     uint16_t port = im.opt.listeners[i].port;
