@@ -126,6 +126,15 @@ void configureTls(ssl::context& ctx, const Persona& persona) {
   }
 }
 
+// Whether the connection stays open after the answer to its request number `served` + 1,
+// with at most `max` (limits.max_keepalive_requests) kept alive. Apache (MaxKeepAliveRequests,
+// ap_set_keepalive) keeps it `max` times: it serves max + 1 requests, announcing max=`max`
+// down to max=1, and closes on the last. nginx (keepalive_requests) closes on request `max`;
+// IIS is taken to do the same.
+bool keepsAlive(const Persona& persona, uint64_t served, uint64_t max) {
+  return persona.name == "apache" ? served < max : served + 1 < max;
+}
+
 }  // namespace
 
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
@@ -588,7 +597,7 @@ class Session final : public SessionBase {
     Response r = srv_.handler.respond(cap_, spec_);
     if (head) r.omit_body = true;
     const bool keep_alive = keep && !r.close && !stop_requested_ &&
-                            served_ + 1 < srv_.opt.max_keepalive_requests;
+                            keepsAlive(spec_.persona, served_, srv_.opt.max_keepalive_requests);
     send(std::move(r), keep_alive, http10, consumed);
   }
 

@@ -7,6 +7,12 @@ from harness import (Drosera, marked, parse_response, raw_bytes, rule_ids, split
                      BROWSER_HEADERS)
 
 
+def pipeline(n, target=b"/about.html", ask_keep_alive=True):
+    return b"".join(b"GET %s?k=%d HTTP/1.1\r\nHost: localhost\r\n%s\r\n"
+                    % (target, i, b"Connection: keep-alive\r\n" if ask_keep_alive else b"")
+                    for i in range(n))
+
+
 class SensorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -106,6 +112,23 @@ class SensorTest(unittest.TestCase):
         evs = self.d.wait_events(marked("pipe"), count=6)
         self.assertEqual(sorted(e["transaction"]["request"]["uri"] for e in evs),
                          sorted(["/news.html?n=%d" % i for i in range(5)] + ["/index.html?n=last"]))
+
+    def test_apache_serves_max_keepalive_requests_plus_one(self):
+        # As Apache with MaxKeepAliveRequests 100 (measured): request 1 announces max=100, request
+        # 100 max=1, request 101 is answered with "Connection: close"; 101 answers.
+        responses = split_responses(self.d.raw(pipeline(105, b"/about.html")))
+        self.assertEqual(len(responses), 101)
+        self.assertEqual(responses[0][1]["keep-alive"], "timeout=5, max=100")
+        self.assertEqual(responses[98][1]["keep-alive"], "timeout=5, max=2")
+        self.assertEqual(responses[99][1]["keep-alive"], "timeout=5, max=1")
+        self.assertEqual(responses[99][1]["connection"], "Keep-Alive")
+        self.assertEqual(responses[100][1]["connection"], "close")
+        self.assertNotIn("keep-alive", responses[100][1])
+        # The same without asking for keep-alive (curl): no announcements, the same count.
+        responses = split_responses(self.d.raw(pipeline(105, b"/about.html", False)))
+        self.assertEqual(len(responses), 101)
+        self.assertNotIn("connection", responses[99][1])
+        self.assertEqual(responses[100][1]["connection"], "close")
 
     def test_http10_closes_unless_keep_alive(self):
         out = self.d.raw(b"GET / HTTP/1.0\r\n\r\n")
