@@ -183,14 +183,23 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
   const std::string* content_type = findHeader(r.headers, "Content-Type");
   const bool has_body_status = r.status != 204 && r.status != 304 && r.status >= 200;
   if (persona.name == "nginx") {
+    // ngx_http_header_filter(): Server, Date, Content-Type, Content-Length, Last-Modified,
+    // Location, Connection, then the other headers (ETag, Accept-Ranges, ...) in their order.
+    const std::string* last_modified = findHeader(r.headers, "Last-Modified");
+    const std::string* location = findHeader(r.headers, "Location");
     add("Server", persona.server_header);
     add("Date", date);
     if (content_type) add("Content-Type", *content_type);
     if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
-    for (const auto& h : r.headers) {
-      if (!iequals(h.name, "Content-Type")) add(h.name, h.value);
-    }
+    if (last_modified) add("Last-Modified", *last_modified);
+    if (location) add("Location", *location);
     add("Connection", keep_alive ? "keep-alive" : "close");
+    for (const auto& h : r.headers) {
+      if (!iequals(h.name, "Content-Type") && !iequals(h.name, "Last-Modified") &&
+          !iequals(h.name, "Location")) {
+        add(h.name, h.value);
+      }
+    }
   } else if (persona.name == "iis") {
     if (content_type) add("Content-Type", *content_type);
     for (const auto& h : r.headers) {

@@ -35,6 +35,27 @@ std::string contentTypeFor(const std::string& ext) {
   return it == kTypes.end() ? "application/octet-stream" : it->second;
 }
 
+// nginx's own mime.types (Debian's nginx-common) where it differs from the above; what it does
+// not list is its default_type, application/octet-stream.
+std::string nginxContentTypeFor(const std::string& ext, const std::string& apache_type) {
+  if (ext == ".xml") return "text/xml";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".gz" || ext == ".sql" || ext == ".bak" || ext == ".env") {
+    return "application/octet-stream";
+  }
+  return apache_type;
+}
+
+bool isNginx(const http::Persona& persona) { return persona.name == "nginx"; }
+
+// ngx_http_set_etag(): "%xT-%xO", the modification time in seconds, then the size.
+std::string nginxEtag(uint64_t size, int64_t mtime_s) {
+  char etag[64];
+  std::snprintf(etag, sizeof etag, "\"%llx-%llx\"", static_cast<unsigned long long>(mtime_s),
+                static_cast<unsigned long long>(size));
+  return etag;
+}
+
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -148,6 +169,7 @@ core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) 
     std::string ext = it->path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
     f.content_type = contentTypeFor(ext);
+    f.nginx_content_type = nginxContentTypeFor(ext, f.content_type);
     // .php pages and any page with a {{message}} slot are rendered, not served as stored.
     f.dynamic = ext == ".php" || f.body.find(kMessageToken) != std::string::npos;
     struct stat st {};
@@ -156,6 +178,7 @@ core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) 
       const uint64_t mtime_us =
           static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000 + st.st_mtim.tv_nsec / 1000;
       f.etag = etagOf(f.body.size(), mtime_us);
+      f.nginx_etag = nginxEtag(f.body.size(), st.st_mtime);
       f.last_modified = http::httpDate(st.st_mtime);
     }
     site.files_.emplace(url, std::move(f));
@@ -205,12 +228,31 @@ std::string Site::etagOf(uint64_t size, uint64_t mtime_us) {
   return etag;
 }
 
+std::string Site::etagOf(const http::Persona& persona, uint64_t size, uint64_t mtime_us) {
+  if (!isNginx(persona)) return etagOf(size, mtime_us);
+  return nginxEtag(size, static_cast<int64_t>(mtime_us / 1000000));
+}
+
+bool Site::variesOnEncoding(const http::Persona& persona, std::string_view content_type,
+                            size_t body_size) {
+  (void)body_size;
+  if (isNginx(persona)) return false;
+  return content_type.substr(0, 5) == "text/" ||
+         content_type.find("javascript") != std::string_view::npos ||
+         content_type.find("xml") != std::string_view::npos;
+}
+
 void Site::rewrite(
     const std::function<void(const std::string&, std::string&, const std::string&)>& fn) {
   for (auto& [url, f] : files_) {
     const std::string before = f.body;
     fn(url, f.body, f.content_type);
-    if (f.body != before) f.etag = etagFor(f.body.size(), f.mtime, f.body);
+    if (f.body != before) {
+      f.etag = etagFor(f.body.size(), f.mtime, f.body);
+      // nginx's validator has no room for the content: its size and the file's time, as a
+      // real nginx would give for the same file (Last-Modified must agree with it).
+      f.nginx_etag = nginxEtag(f.body.size(), f.mtime);
+    }
   }
 }
 
@@ -218,9 +260,11 @@ void Site::addFile(const std::string& url, std::string body, const std::string& 
   File f;
   f.body = std::move(body);
   f.content_type = content_type;
+  f.nginx_content_type = content_type;
   f.mtime = static_cast<int64_t>(std::time(nullptr));
   f.last_modified = http::httpDate(f.mtime);
   f.etag = etagFor(f.body.size(), f.mtime, f.body);
+  f.nginx_etag = nginxEtag(f.body.size(), f.mtime);
   files_[url] = std::move(f);
 }
 
@@ -247,33 +291,37 @@ const Site::File* Site::find(const std::string& path, std::string* redirect) con
 }
 
 http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
-                               std::string_view message) const {
+                               const http::Persona& persona, std::string_view message) const {
   http::Response r;
   r.status = 200;
+  const bool nginx = isNginx(persona);
+  const std::string& content_type = nginx ? f.nginx_content_type : f.content_type;
   if (f.dynamic) {
     r.body = replaceToken(f.body, message);
     r.headers.push_back({"Expires", "Thu, 19 Nov 1981 08:52:00 GMT"});
     r.headers.push_back({"Cache-Control", "no-store, no-cache, must-revalidate"});
     r.headers.push_back({"Pragma", "no-cache"});
-    r.headers.push_back({"Vary", "Accept-Encoding"});
-    r.headers.push_back({"Content-Type", f.content_type});
+    if (variesOnEncoding(persona, content_type, r.body.size())) {
+      r.headers.push_back({"Vary", "Accept-Encoding"});
+    }
+    r.headers.push_back({"Content-Type", content_type});
     return r;
   }
-  if (notModified(req, f.etag, f.last_modified)) {
+  const std::string& etag = nginx ? f.nginx_etag : f.etag;
+  if (notModified(req, etag, f.last_modified)) {
     r.status = 304;
     r.headers.push_back({"Last-Modified", f.last_modified});
-    r.headers.push_back({"ETag", f.etag});
+    r.headers.push_back({"ETag", etag});
     return r;
   }
   r.static_body = f.body;  // the site outlives the server
   r.headers.push_back({"Last-Modified", f.last_modified});
-  r.headers.push_back({"ETag", f.etag});
+  r.headers.push_back({"ETag", etag});
   r.headers.push_back({"Accept-Ranges", "bytes"});
-  if (f.content_type.rfind("text/", 0) == 0 || f.content_type.find("javascript") != std::string::npos ||
-      f.content_type.find("xml") != std::string::npos) {
+  if (variesOnEncoding(persona, content_type, f.body.size())) {
     r.headers.push_back({"Vary", "Accept-Encoding"});
   }
-  r.headers.push_back({"Content-Type", f.content_type});
+  r.headers.push_back({"Content-Type", content_type});
   return r;
 }
 
@@ -335,7 +383,7 @@ http::Response Site::handle(const core::HttpRequestData& req, const http::Person
     auto post = posts_.find(path);
     if (post != posts_.end()) {
       const File& page = files_.at("/" + post->second.page);
-      http::Response r = serveFile(page, req, post->second.message);
+      http::Response r = serveFile(page, req, persona, post->second.message);
       r.status = post->second.status;
       return r;
     }
@@ -351,8 +399,8 @@ http::Response Site::handle(const core::HttpRequestData& req, const http::Person
   const bool known = std::find(std::begin(kKnown), std::end(kKnown), m) != std::end(kKnown);
   if (!known) return error(501, req, persona, port);
   if (!f) return error(404, req, persona, port);
-  if (m == "GET" || m == "HEAD") return serveFile(*f, req, "");
-  if (m == "POST" && f->dynamic) return serveFile(*f, req, "");
+  if (m == "GET" || m == "HEAD") return serveFile(*f, req, persona, "");
+  if (m == "POST" && f->dynamic) return serveFile(*f, req, persona, "");
   http::Response r = error(405, req, persona, port);
   r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
   return r;

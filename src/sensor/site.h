@@ -43,8 +43,15 @@ class Site {
   enum class AboveRoot { kRefuse, kStay };
   static std::string normalizePath(std::string_view target,
                                    AboveRoot above_root = AboveRoot::kRefuse);
-  // A file's ETag as Apache makes it: its size and its modification time (microseconds), in hex.
+  // A file's ETag as the persona's server makes it from its size and modification time:
+  // nginx "<mtime seconds>-<size>", Apache (and the others) "<size>-<mtime microseconds>", in hex.
+  static std::string etagOf(const http::Persona& persona, uint64_t size, uint64_t mtime_us);
+  // Apache's format (the bait files' until they name their persona).
   static std::string etagOf(uint64_t size, uint64_t mtime_us);
+  // Whether a file's answer carries "Vary: Accept-Encoding": for text, scripts and XML, but
+  // never from nginx (gzip_vary off).
+  static bool variesOnEncoding(const http::Persona& persona, std::string_view content_type,
+                               size_t body_size);
   // Whether a conditional GET of a file with these validators is answered 304 (If-None-Match,
   // else If-Modified-Since, as the site's own files are).
   static bool notModified(const core::HttpRequestData& req, std::string_view etag,
@@ -57,8 +64,10 @@ class Site {
  private:
   struct File {
     std::string body;
-    std::string content_type;
-    std::string etag;
+    std::string content_type;        // as Apache sends it (Debian's /etc/mime.types)
+    std::string nginx_content_type;  // as nginx sends it (its own mime.types)
+    std::string etag;                // Apache's
+    std::string nginx_etag;
     std::string last_modified;
     int64_t mtime = 0;
     bool dynamic = false;  // .php: rendered, no validators
@@ -70,7 +79,7 @@ class Site {
   };
 
   http::Response serveFile(const File& f, const core::HttpRequestData& req,
-                           std::string_view message) const;
+                           const http::Persona& persona, std::string_view message) const;
   static http::Response error(int status, const core::HttpRequestData& req,
                               const http::Persona& persona, uint16_t port);
   const File* find(const std::string& path, std::string* redirect) const;

@@ -1,10 +1,31 @@
 """The sensor over loopback: detections, listeners, HTTP features (issue 2, "Checked by")."""
+import calendar
+import email.utils
+import re
 import socket
 import ssl
 import unittest
 
-from harness import (Drosera, marked, parse_response, raw_bytes, rule_ids, split_responses,
-                     BROWSER_HEADERS)
+from harness import (Drosera, default_config, marked, parse_response, raw_bytes, rule_ids,
+                     split_responses, BROWSER_HEADERS)
+
+
+def header_names(data):
+    """The header names of each response in `data`, in the order sent."""
+    names = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            break
+        lines = head.decode("latin-1").split("\r\n")
+        names.append([l.partition(":")[0] for l in lines[1:]])
+        status = int(lines[0].split()[1])
+        n = 0
+        for l in lines[1:]:
+            if l.lower().startswith("content-length:"):
+                n = int(l.partition(":")[2])
+        data = rest[0 if status == 304 else n:]
+    return names
 
 
 def pipeline(n, target=b"/about.html", ask_keep_alive=True):
@@ -198,6 +219,87 @@ class SensorTest(unittest.TestCase):
         for key in ("backlog", "queue_memory", "lag_ms", "inspected", "uninspected"):
             self.assertIn(key, st["inspection"])
         self.assertGreater(st["server"]["requests"], 0)
+
+
+NGINX_LISTENERS = """
+[[server.listener]]
+port = 0
+kind = "real"
+persona = "nginx"
+"""
+
+# What a real nginx 1.22.1 on Debian sends (measured over loopback): its header filter's own
+# headers, Connection, then the listed ones (ETag, Accept-Ranges); no Vary (gzip_vary off).
+NGINX_FILE = ["Server", "Date", "Content-Type", "Content-Length", "Last-Modified", "Connection",
+              "ETag", "Accept-Ranges"]
+
+
+class NginxPersonaTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # No cookie trap: a real nginx sets no cookie on a static file.
+        cls.d = Drosera(default_config("[traps]\ncookie = false\n",
+                                       listeners=NGINX_LISTENERS)).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        cls.d.cleanup()
+        assert rc == 0, "drosera did not exit cleanly: %s" % rc
+
+    def get(self, target, extra=b"", method=b"GET"):
+        return self.d.raw(b"%s %s HTTP/1.1\r\nHost: localhost\r\n%sConnection: close\r\n\r\n"
+                          % (method, target, extra))
+
+    def assert_nginx_etag(self, headers, body_len):
+        # ngx_http_set_etag(): "<mtime seconds>-<size>" in hex, the time that of Last-Modified.
+        m = re.fullmatch(r'"([0-9a-f]+)-([0-9a-f]+)"', headers["etag"])
+        self.assertIsNotNone(m, headers["etag"])
+        mtime = calendar.timegm(email.utils.parsedate(headers["last-modified"]))
+        self.assertEqual(int(m.group(1), 16), mtime)
+        self.assertEqual(int(m.group(2), 16), body_len)
+
+    def test_static_file_200_head_and_304_as_nginx_sends_them(self):
+        for target in (b"/about.html", b"/favicon.ico", b"/robots.txt"):  # robots.txt is baited
+            out = self.get(target)
+            status, headers, body = parse_response(out)
+            self.assertEqual(status, 200, target)
+            self.assertEqual(header_names(out), [NGINX_FILE], target)
+            self.assertNotIn("vary", headers)
+            self.assertEqual(headers["connection"], "close")
+            self.assert_nginx_etag(headers, len(body))
+            head = self.get(target, method=b"HEAD")
+            self.assertEqual(header_names(head), [NGINX_FILE], target)
+            self.assertEqual(parse_response(head)[1]["etag"], headers["etag"])
+            again = self.get(target, b"If-None-Match: %s\r\n" % headers["etag"].encode())
+            self.assertEqual(parse_response(again)[0], 304, target)
+            self.assertEqual(header_names(again),
+                             [["Server", "Date", "Last-Modified", "Connection", "ETag"]], target)
+        self.assertEqual(parse_response(self.get(b"/favicon.ico"))[1]["content-type"],
+                         "image/x-icon")
+
+    def test_keep_alive_connection_header_comes_before_the_etag(self):
+        out = self.d.raw(pipeline(2))
+        self.assertEqual(header_names(out), [NGINX_FILE, NGINX_FILE])
+        self.assertEqual([r[1]["connection"] for r in split_responses(out)],
+                         ["keep-alive", "keep-alive"])
+
+    def test_404_and_a_bait_file(self):
+        out = self.get(b"/no-such-page")
+        self.assertEqual(parse_response(out)[0], 404)
+        self.assertEqual(header_names(out),
+                         [["Server", "Date", "Content-Type", "Content-Length", "Connection"]])
+        out = self.get(b"/.env")
+        self.assertEqual(parse_response(out)[0], 200)
+        names = header_names(out)[0]
+        self.assertEqual(names[:6], NGINX_FILE[:6])  # Last-Modified, then Connection
+
+    def test_nginx_closes_on_request_max_keepalive_requests(self):
+        # keepalive_requests 100: the 100th answer closes.
+        responses = split_responses(self.d.raw(pipeline(105)))
+        self.assertEqual(len(responses), 100)
+        self.assertEqual(responses[98][1]["connection"], "keep-alive")
+        self.assertEqual(responses[99][1]["connection"], "close")
 
 
 if __name__ == "__main__":

@@ -161,6 +161,12 @@ class SiteTest : public ::testing::Test {
         {"sent.html", "<p>thanks</p>"},
         {"logo.PNG", "\x89PNG..."},
         {"blob.xyz", std::string("\0\1\2", 3)},
+        {"news.html",
+         "<html><head><title>News</title></head><body>Nothing new today.</body></html>"},
+        {"feed.xml", "<rss/>"},
+        {"favicon.ico", "\0\0\1\0"},
+        {"dump.sql", "-- dump"},
+        {"logo.svg", std::string(100, ' ') + "<svg/>"},
         {"big.bin", std::string(2000, 'x')},  // larger than kMaxFile: not served
         {"site.toml",
          "# POST routes\n"
@@ -238,6 +244,89 @@ TEST_F(SiteTest, ContentTypesByExtension) {
   EXPECT_EQ(header(blob, "Content-Type"), "application/octet-stream");
   EXPECT_EQ(header(blob, "Vary"), "<none>");  // binary types do not vary on encoding
   EXPECT_EQ(bodyOf(blob), std::string("\0\1\2", 3));
+}
+
+// The validators real servers gave for a 6-byte file last modified 2025-03-01 10:00:00 UTC.
+TEST(SiteEtag, FormatOfEachPersona) {
+  const uint64_t mtime_us = 1'740'823'200'000'000;
+  EXPECT_EQ(Site::etagOf(http::makePersona("apache", ""), 6, mtime_us), "\"6-62f44fc73e800\"");
+  EXPECT_EQ(Site::etagOf(6, mtime_us), "\"6-62f44fc73e800\"");
+  // nginx: seconds only, then the size.
+  EXPECT_EQ(Site::etagOf(http::makePersona("nginx", ""), 6, mtime_us + 999'999), "\"67c2daa0-6\"");
+  EXPECT_EQ(Site::etagOf(http::makePersona("nginx", ""), 0x1b62, mtime_us), "\"67c2daa0-1b62\"");
+}
+
+// A real nginx 1.22 serving the same file: ETag of its time and size, no Vary, its own types;
+// the headers it sends for a 304 (serialize() puts them in nginx's order).
+TEST_F(SiteTest, NginxServesFilesAsNginxDoes) {
+  const http::Response r = site_->handle(request("GET", "/news.html"), nginx_, 80);
+  EXPECT_EQ(r.status, 200);
+  char etag[64];
+  std::snprintf(etag, sizeof etag, "\"%llx-%zx\"", static_cast<unsigned long long>(kMtime),
+                bodyOf(r).size());
+  std::vector<std::string> names;
+  for (const auto& h : r.headers) names.push_back(h.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"Last-Modified", "ETag", "Accept-Ranges", "Content-Type"}));
+  EXPECT_EQ(header(r, "ETag"), etag);
+  EXPECT_EQ(header(r, "Last-Modified"), http::httpDate(kMtime));
+  EXPECT_EQ(header(r, "Content-Type"), "text/html");
+  const http::Response head = site_->handle(request("HEAD", "/news.html"), nginx_, 80);
+  EXPECT_EQ(head.headers.size(), r.headers.size());
+  EXPECT_EQ(header(head, "ETag"), etag);
+
+  const http::Response again =
+      site_->handle(request("GET", "/news.html", {{"If-None-Match", etag}}), nginx_, 80);
+  EXPECT_EQ(again.status, 304);
+  names.clear();
+  for (const auto& h : again.headers) names.push_back(h.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"Last-Modified", "ETag"}));
+  EXPECT_EQ(
+      site_
+          ->handle(request("GET", "/news.html", {{"If-Modified-Since", http::httpDate(kMtime)}}),
+                   nginx_, 80)
+          .status,
+      304);
+  // Apache's tag for the same file is not nginx's.
+  const std::string apache_etag = header(get("/news.html"), "ETag");
+  EXPECT_NE(apache_etag, etag);
+  EXPECT_EQ(
+      site_->handle(request("GET", "/news.html", {{"If-None-Match", apache_etag}}), nginx_, 80)
+          .status,
+      200);
+
+  // Its mime.types where Apache's differ.
+  auto type = [&](const http::Persona& p, const std::string& path) {
+    return header(site_->handle(request("GET", path), p, 80), "Content-Type");
+  };
+  EXPECT_EQ(type(nginx_, "/feed.xml"), "text/xml");
+  EXPECT_EQ(type(apache_, "/feed.xml"), "application/xml");
+  EXPECT_EQ(type(nginx_, "/favicon.ico"), "image/x-icon");
+  EXPECT_EQ(type(apache_, "/favicon.ico"), "image/vnd.microsoft.icon");
+  EXPECT_EQ(type(nginx_, "/dump.sql"), "application/octet-stream");
+  EXPECT_EQ(type(apache_, "/dump.sql"), "application/sql");
+  EXPECT_EQ(type(nginx_, "/assets/app.js"), "application/javascript");
+
+  // A rendered page: PHP's headers, no Vary from nginx.
+  const http::Response page = site_->handle(request("GET", "/login.php"), nginx_, 80);
+  EXPECT_EQ(header(page, "Vary"), "<none>");
+  EXPECT_EQ(header(page, "Content-Type"), "text/html; charset=UTF-8");
+}
+
+// Rewritten (baited) files keep an nginx ETag that agrees with their Last-Modified.
+TEST_F(SiteTest, NginxEtagOfARewrittenFile) {
+  site_->rewrite([](const std::string& url, std::string& body, const std::string&) {
+    if (url == "/about.html") body += "<!-- x -->";
+  });
+  const http::Response r = site_->handle(request("GET", "/about.html"), nginx_, 80);
+  char etag[64];
+  std::snprintf(etag, sizeof etag, "\"%llx-%zx\"", static_cast<unsigned long long>(kMtime),
+                bodyOf(r).size());
+  EXPECT_EQ(header(r, "ETag"), etag);
+  site_->addFile("/robots.txt", "User-agent: *\n", "text/plain");
+  const http::Response robots = site_->handle(request("GET", "/robots.txt"), nginx_, 80);
+  EXPECT_EQ(header(robots, "Content-Type"), "text/plain");
+  EXPECT_NE(header(robots, "ETag").find("-e\""), std::string::npos) << header(robots, "ETag");
 }
 
 TEST_F(SiteTest, IfNoneMatchGives304) {
