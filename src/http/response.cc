@@ -213,12 +213,20 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
   } else {
     // Apache: Date, Server, resource headers, Content-Length, Keep-Alive, Connection, Content-Type.
+    // A file (an answer with an ETag) has its Content-Length set by the handler, before
+    // mod_deflate adds Vary: Vary comes after it. A page a script makes gets its length after
+    // the output filters ran: Vary before it.
+    const bool file = findHeader(r.headers, "ETag") != nullptr;
+    const std::string* vary = file ? findHeader(r.headers, "Vary") : nullptr;
     add("Date", date);
     add("Server", persona.server_header);
     for (const auto& h : r.headers) {
-      if (!iequals(h.name, "Content-Type")) add(h.name, h.value);
+      if (!iequals(h.name, "Content-Type") && !(vary && iequals(h.name, "Vary"))) {
+        add(h.name, h.value);
+      }
     }
     if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
+    if (vary) add("Vary", *vary);
     // ap_set_keepalive(): the Keep-Alive header and "Connection: Keep-Alive" only for a client
     // that asked (an HTTP/1.1 one that did not keeps the connection without either), max
     // counting this request.

@@ -48,8 +48,9 @@ class Site {
   static std::string etagOf(const http::Persona& persona, uint64_t size, uint64_t mtime_us);
   // Apache's format (the bait files' until they name their persona).
   static std::string etagOf(uint64_t size, uint64_t mtime_us);
-  // Whether a file's answer carries "Vary: Accept-Encoding": for text, scripts and XML, but
-  // never from nginx (gzip_vary off).
+  // Whether a file's answer carries "Vary: Accept-Encoding": Apache's mod_deflate adds it for
+  // the types Debian's deflate.conf names, when the body is over 68 bytes (smaller ones it
+  // leaves alone); nginx's gzip_vary is off; IIS: for text, scripts and XML.
   static bool variesOnEncoding(const http::Persona& persona, std::string_view content_type,
                                size_t body_size);
   // Whether a conditional GET of a file with these validators is answered 304 (If-None-Match,
