@@ -245,6 +245,17 @@ std::string Site::etagOf(const http::Persona& persona, uint64_t size, uint64_t m
   return nginxEtag(size, static_cast<int64_t>(mtime_us / 1000000));
 }
 
+std::string Site::staticTypeOf(const http::Persona& persona, std::string_view path,
+                               std::string_view configured) {
+  if (!isNginx(persona)) return std::string(configured);
+  const std::string_view name = path.substr(path.rfind('/') + 1);
+  const size_t dot = name.rfind('.');  // as nginx: a leading dot ("/.env") starts no extension
+  std::string ext(dot == std::string_view::npos || dot == 0 ? std::string_view()
+                                                            : name.substr(dot));
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  return nginxContentTypeFor(ext, contentTypeFor(ext));
+}
+
 bool Site::variesOnEncoding(const http::Persona& persona, std::string_view content_type,
                             size_t body_size) {
   if (persona.name == "apache") {

@@ -46,8 +46,13 @@ class Site {
   // A file's ETag as the persona's server makes it from its size and modification time:
   // nginx "<mtime seconds>-<size>", Apache (and the others) "<size>-<mtime microseconds>", in hex.
   static std::string etagOf(const http::Persona& persona, uint64_t size, uint64_t mtime_us);
-  // Apache's format (the bait files' until they name their persona).
+  // Apache's format.
   static std::string etagOf(uint64_t size, uint64_t mtime_us);
+  // The Content-Type of a static file at `path` as the persona's server sends it: nginx by the
+  // extension in its own mime.types (else its default_type, application/octet-stream), the
+  // others `configured` (what Apache's configuration gives that file).
+  static std::string staticTypeOf(const http::Persona& persona, std::string_view path,
+                                  std::string_view configured);
   // Whether a file's answer carries "Vary: Accept-Encoding": Apache's mod_deflate adds it for
   // the types Debian's deflate.conf names, when the body is over 68 bytes (smaller ones it
   // leaves alone); nginx's gzip_vary is off; IIS: for text, scripts and XML.

@@ -188,25 +188,33 @@ const std::string* Traps::templ(const std::string& name) const {
   return it == templates_.end() ? nullptr : &it->second;
 }
 
-void Traps::addFileValidators(const std::string& path, http::Response& r) const {
+void Traps::addFileHeaders(const std::string& path, const http::Persona& persona,
+                           const std::string& content_type, http::Response& r) const {
   constexpr int64_t k2025 = 1735689600;  // 2025-01-01T00:00:00Z
   const int64_t mtime = k2025 + static_cast<int64_t>(secret_.number("mtime:" + path, 300 * 86400));
   const uint64_t mtime_us =
       static_cast<uint64_t>(mtime) * 1000000 + secret_.number("mtime_us:" + path, 1000000);
   r.headers.push_back({"Last-Modified", http::httpDate(mtime)});
-  r.headers.push_back({"ETag", Site::etagOf(r.bodySize(), mtime_us)});
+  r.headers.push_back({"ETag", Site::etagOf(persona, r.bodySize(), mtime_us)});
+  r.headers.push_back({"Accept-Ranges", "bytes"});
+  if (Site::variesOnEncoding(persona, content_type, r.bodySize())) {
+    r.headers.push_back({"Vary", "Accept-Encoding"});
+  }
 }
 
 // A conditional GET that matches the validators: 304 with them and no body, as the site's own
-// files answer.
-void Traps::answerConditional(const core::Capture& c, http::Response& r) {
+// files answer (Apache keeps Accept-Ranges on it, nginx does not).
+void Traps::answerConditional(const core::Capture& c, const http::Persona& persona,
+                              http::Response& r) {
   const std::string* etag = http::findHeader(r.headers, "ETag");
   const std::string* modified = http::findHeader(r.headers, "Last-Modified");
   if (!etag || !modified || !Site::notModified(c.request, *etag, *modified)) return;
   r.status = 304;
   r.body.clear();
-  std::erase_if(r.headers, [](const core::Header& h) {
-    return !http::iequals(h.name, "ETag") && !http::iequals(h.name, "Last-Modified");
+  const bool keep_ranges = persona.name != "nginx";
+  std::erase_if(r.headers, [&](const core::Header& h) {
+    return !http::iequals(h.name, "ETag") && !http::iequals(h.name, "Last-Modified") &&
+           !(keep_ranges && http::iequals(h.name, "Accept-Ranges"));
   });
 }
 
@@ -277,26 +285,22 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
   }
   if (comment_ && path == comment_->path && (method == "GET" || method == "HEAD")) {
     r.body = renderBait("login-backup.txt", c, {});
-    addFileValidators(path, r);
-    r.headers.push_back({"Accept-Ranges", "bytes"});
-    r.headers.push_back({"Vary", "Accept-Encoding"});
-    r.headers.push_back({"Content-Type", "text/plain"});
-    answerConditional(c, r);
+    const std::string type = Site::staticTypeOf(persona, path, "text/plain");
+    addFileHeaders(path, persona, type, r);
+    r.headers.push_back({"Content-Type", type});
+    answerConditional(c, persona, r);
     return r;
   }
   if (files_) {
     if (const SensitiveFile* f = files_->find(path); f && (method == "GET" || method == "HEAD")) {
       r.body = renderBait(f->template_name, c, {});
-      // A static file's headers (Site::handle), but for a page a script would make.
-      if (f->content_type.rfind("text/html", 0) != 0) {
-        addFileValidators(path, r);
-        r.headers.push_back({"Accept-Ranges", "bytes"});
-        if (f->content_type.rfind("text/", 0) == 0) {
-          r.headers.push_back({"Vary", "Accept-Encoding"});
-        }
-      }
-      r.headers.push_back({"Content-Type", f->content_type});
-      answerConditional(c, r);
+      // A static file's headers (Site::serveFile), but for a page a script would make.
+      const bool script = f->content_type.rfind("text/html", 0) == 0;
+      const std::string type =
+          script ? f->content_type : Site::staticTypeOf(persona, path, f->content_type);
+      if (!script) addFileHeaders(path, persona, type, r);
+      r.headers.push_back({"Content-Type", type});
+      answerConditional(c, persona, r);
       return r;
     }
   }

@@ -71,8 +71,12 @@ class Traps {
   RuleSet buildRules(RuleFlavor flavor) const;
   // Last-Modified and ETag for a bait file, as a static file has them: a modification time in
   // 2025 that stays the same for this install and path.
-  void addFileValidators(const std::string& path, http::Response& r) const;
-  static void answerConditional(const core::Capture& capture, http::Response& r);
+  // A static file's headers as the persona's server sends them (Site::serveFile): validators,
+  // Accept-Ranges, Vary when it would, the type.
+  void addFileHeaders(const std::string& path, const http::Persona& persona,
+                      const std::string& content_type, http::Response& r) const;
+  static void answerConditional(const core::Capture& capture, const http::Persona& persona,
+                                http::Response& r);
   std::string renderBait(const std::string& template_name, core::Capture& capture,
                          std::vector<std::pair<std::string, std::string>> extra);
   const std::string* templ(const std::string& name) const;

@@ -423,12 +423,48 @@ TEST_F(TrapsEngineTest, BaitFilesHaveTheHeadersOfStaticFiles) {
     expectHits(run(request("GET", "/.env", {h}), &again304), {{"sensitive_file", "/.env", ""}});
     EXPECT_EQ(again304.status, 304) << h.name;
     EXPECT_TRUE(again304.body.empty());
-    EXPECT_EQ(names(again304), (std::vector<std::string>{"Last-Modified", "ETag"}));
+    // Apache keeps Accept-Ranges on a 304 (as the site's own files).
+    EXPECT_EQ(names(again304),
+              (std::vector<std::string>{"Last-Modified", "ETag", "Accept-Ranges"}));
   }
   run(request("GET", traps_->comment()->path), &comment);
   EXPECT_EQ(names(comment), names(env));
   EXPECT_NE(*http::findHeader(comment.headers, "Last-Modified"),
             *http::findHeader(env.headers, "Last-Modified"));  // each file its own time
+}
+
+TEST_F(TrapsEngineTest, BaitFilesUnderNginxAreNginxsStaticFiles) {
+  // They had Apache's ETag (size first, microseconds), its Vary and Apache's types under nginx.
+  const http::Persona nginx = http::makePersona("nginx", "");
+  auto names = [](const http::Response& r) {
+    std::vector<std::string> v;
+    for (const auto& h : r.headers) v.push_back(h.name);
+    return v;
+  };
+  for (const std::string& path : {std::string("/.env"), traps_->comment()->path}) {
+    core::Capture c = request("GET", path);
+    auto r = traps_->answer(c, nginx);
+    ASSERT_TRUE(r.has_value()) << path;
+    EXPECT_EQ(names(*r),
+              (std::vector<std::string>{"Last-Modified", "ETag", "Accept-Ranges", "Content-Type"}))
+        << path;
+    // nginx's mime.types: .txt is text/plain; a dot file has no extension, and .bak, .old,
+    // .save or .orig none it knows: its default_type.
+    const bool txt = path.size() > 4 && path.substr(path.size() - 4) == ".txt";
+    EXPECT_EQ(*http::findHeader(r->headers, "Content-Type"),
+              txt ? "text/plain" : "application/octet-stream")
+        << path;
+    // ngx_http_set_etag(): the time in seconds, then the size.
+    const std::string etag = *http::findHeader(r->headers, "ETag");
+    EXPECT_EQ(etag.substr(etag.find('-') + 1),
+              (std::stringstream() << std::hex << r->body.size()).str() + "\"")
+        << path;
+    core::Capture cond = request("GET", path, {{"If-None-Match", etag}});
+    auto again = traps_->answer(cond, nginx);
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->status, 304);
+    EXPECT_EQ(names(*again), (std::vector<std::string>{"Last-Modified", "ETag"})) << path;
+  }
 }
 
 TEST_F(TrapsEngineTest, ALoginFolderWithoutItsSlashGetsTheServersOwnRedirect) {
