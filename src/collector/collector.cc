@@ -8,6 +8,7 @@
 #include "collector/mlogc.h"
 #include "collector/parse.h"
 #include "collector/tailer.h"
+#include "core/config_load.h"
 #include "core/out_of_memory.h"
 #include "core/paths.h"
 #include "http/form.h"
@@ -89,25 +90,12 @@ core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& c
 
   // The HTTP side: the same server as the sensor's, without a persona to hide behind.
   http::ServerOptions so;
-  const size_t colon = cc.listen.rfind(':');
-  if (colon == std::string::npos) {
-    return core::Status::invalidArgument("collector.listen: expected address:port, got '" +
-                                         cc.listen + "'");
-  }
-  std::string host = cc.listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = 0;
-  try {
-    port = std::stoi(cc.listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (port < 0 || port > 65535) {
-    return core::Status::invalidArgument("collector.listen: bad port in '" + cc.listen + "'");
-  }
-  so.bind = {host.empty() ? "0.0.0.0" : host};
+  std::string host;
+  uint16_t port = 0;
+  if (auto st = core::parseListenAddress(cc.listen, &host, &port); !st) return st;
+  so.bind = {host};
   http::ListenerSpec l;
-  l.port = static_cast<uint16_t>(port);
+  l.port = port;
   l.tls = cc.tls;
   l.persona = http::makePersona("nginx", std::string("drosera/") + DROSERA_VERSION);
   {

@@ -1,10 +1,19 @@
 #include "core/config_load.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <set>
@@ -12,6 +21,7 @@
 #include <toml.hpp>
 
 #include "core/json_text.h"
+#include "core/paths.h"
 
 namespace drosera::core {
 namespace {
@@ -52,6 +62,48 @@ std::string describeType(const Value& v) {
 
 // ---- value parsers: toml value -> C++ value, or a problem --------------------------------
 
+// toml11 3.7.1 reads an integer literal that does not fit in 64 bits as INT64_MAX or INT64_MIN
+// (decimal, hexadecimal, octal) or wraps it (binary), without a word. The literal is read again
+// here from the text it came from; a value with no text (built in code) is taken as it is.
+Problem parseInteger(const Value& v, int64_t& out) {
+  if (!v.is_integer()) return "expected an integer, got " + describeType(v);
+  out = v.as_integer();
+  const auto loc = v.location();
+  const std::string& line = loc.line_str();
+  if (loc.column() < 1 || loc.column() - 1 + uint64_t{loc.region()} > line.size()) {
+    return std::nullopt;
+  }
+  const std::string text = line.substr(loc.column() - 1, loc.region());
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+  unsigned base = 10;
+  if (text.size() > i + 2 && text[i] == '0') {
+    const char p = text[i + 1];
+    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 10;
+    if (base != 10) i += 2;
+  }
+  const uint64_t limit = negative ? uint64_t{1} << 63 : uint64_t{INT64_MAX};
+  uint64_t magnitude = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '_') continue;
+    const unsigned d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                       : std::isxdigit(static_cast<unsigned char>(c))
+                           ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
+                           : 99;
+    if (d >= base) return std::nullopt;  // not the literal: trust the parser
+    if (magnitude > (limit - d) / base) {
+      return "integer " + text + " is out of range (a TOML integer is " +
+             (negative ? "at least " + std::to_string(INT64_MIN)
+                       : "at most " + std::to_string(INT64_MAX)) +
+             ")";
+    }
+    magnitude = magnitude * base + d;
+  }
+  return std::nullopt;
+}
+
 Problem parseBool(const Value& v, bool& out) {
   if (!v.is_boolean()) return "expected true or false, got " + describeType(v);
   out = v.as_boolean();
@@ -59,8 +111,8 @@ Problem parseBool(const Value& v, bool& out) {
 }
 
 Problem parseInt(const Value& v, int64_t lo, int64_t hi, int64_t& out) {
-  if (!v.is_integer()) return "expected an integer, got " + describeType(v);
-  int64_t x = v.as_integer();
+  int64_t x = 0;
+  if (Problem p = parseInteger(v, x)) return p;
   if (x < lo || x > hi) {
     return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " (got " +
            std::to_string(x) + ")";
@@ -96,8 +148,10 @@ Problem parseStringList(const Value& v, std::vector<std::string>& out) {
 Problem parseBytes(const Value& v, uint64_t lo, uint64_t& out) {
   uint64_t x = 0;
   if (v.is_integer()) {
-    if (v.as_integer() < 0) return "must not be negative";
-    x = static_cast<uint64_t>(v.as_integer());
+    int64_t i = 0;
+    if (Problem p = parseInteger(v, i)) return p;
+    if (i < 0) return "must not be negative";
+    x = static_cast<uint64_t>(i);
   } else if (v.is_string()) {
     const std::string& s = v.as_string();
     size_t i = 0;
@@ -127,7 +181,9 @@ Problem parseBytes(const Value& v, uint64_t lo, uint64_t& out) {
 Problem parseSeconds(const Value& v, double lo, double hi, double& out) {
   double x = 0;
   if (v.is_integer()) {
-    x = static_cast<double>(v.as_integer());
+    int64_t i = 0;
+    if (Problem p = parseInteger(v, i)) return p;
+    x = static_cast<double>(i);
   } else if (v.is_floating()) {
     x = v.as_floating();
   } else if (v.is_string()) {
@@ -152,6 +208,243 @@ Problem parseSeconds(const Value& v, double lo, double hi, double& out) {
            fmtDouble(x) + ")";
   }
   out = x;
+  return std::nullopt;
+}
+
+// ---- value checks: what a key's value must be beyond its type ------------------------------
+// Each is run by the loader on the value it reads (naming the line) and by validateConfig.
+
+// An IP address as the server binds it (boost::asio::ip::make_address): IPv4 dotted quad, or
+// IPv6 with an optional zone ("fe80::1%eth0"). No brackets, no names.
+bool isIpAddress(const std::string& s) {
+  if (s.empty() || s.size() >= INET6_ADDRSTRLEN || s.find('\0') != std::string::npos) return false;
+  in_addr a4{};
+  if (::inet_pton(AF_INET, s.c_str(), &a4) == 1) return true;
+  const std::string v6 = s.substr(0, s.find('%'));
+  in6_addr a6{};
+  return ::inet_pton(AF_INET6, v6.c_str(), &a6) == 1;
+}
+
+Problem bindProblem(const std::vector<std::string>& bind) {
+  for (const auto& a : bind) {
+    if (!isIpAddress(a)) {
+      return quote(a) +
+             " is not an IP address (names are not resolved: give 0.0.0.0, :: or an "
+             "address of this host)";
+    }
+  }
+  return std::nullopt;
+}
+
+// An address or CIDR block as http::IpMatcher and the MISP warninglists read it: "10.0.0.0/8",
+// "2001:db8::/32", "[::1]", a zone ignored.
+Problem cidrProblem(const std::string& cidr) {
+  std::string addr = cidr;
+  int prefix = -1;
+  if (const size_t slash = cidr.find('/'); slash != std::string::npos) {
+    addr = cidr.substr(0, slash);
+    const std::string p = cidr.substr(slash + 1);
+    if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos) {
+      return quote(cidr) + ": bad prefix length";
+    }
+    prefix = std::stoi(p);
+  }
+  std::string bare = addr;  // as http::parseIp: the brackets, then the zone
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  bare = bare.substr(0, bare.find('%'));
+  in_addr a4{};
+  in6_addr a6{};
+  if (addr.size() >= INET6_ADDRSTRLEN || bare.find('\0') != std::string::npos ||
+      (::inet_pton(AF_INET, bare.c_str(), &a4) != 1 &&
+       ::inet_pton(AF_INET6, bare.c_str(), &a6) != 1)) {
+    return quote(cidr) + " is not an IP address or CIDR block";
+  }
+  const bool v4 = addr.find(':') == std::string::npos;
+  if (prefix > (v4 ? 32 : 128)) {
+    return quote(cidr) + ": the prefix of an IPv" + (v4 ? "4" : "6") + " block is at most /" +
+           (v4 ? "32" : "128");
+  }
+  return std::nullopt;
+}
+
+Problem cidrListProblem(const std::vector<std::string>& list) {
+  for (const auto& e : list) {
+    if (Problem p = cidrProblem(e)) return p;
+  }
+  return std::nullopt;
+}
+
+// collector.listen: "address:port", the address an IP address ("[...]" around IPv6 allowed;
+// empty: every IPv4 address), the port in digits, 0 (any free port) to 65535.
+Problem listenProblem(const std::string& listen, std::string* address, uint16_t* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return "expected address:port, e.g. \"127.0.0.1:9080\" (got " + quote(listen) + ")";
+  }
+  const std::string digits = listen.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 ||
+      digits.find_first_not_of("0123456789") != std::string::npos || std::stoul(digits) > 65535) {
+    return "the port must be a number from 0 to 65535 (got " + quote(listen) + ")";
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  if (!isIpAddress(host)) {
+    return "the address must be an IP address, names are not resolved (got " + quote(listen) + ")";
+  }
+  if (address) *address = host;
+  if (port) *port = static_cast<uint16_t>(std::stoul(digits));
+  return std::nullopt;
+}
+
+// As intel::validateMispConfig has it, but "127.*" must be an address: 127.example.org is a
+// name, resolved anywhere.
+bool isLoopbackHost(const std::string& host) {
+  in_addr a4{};
+  return host == "localhost" || host == "::1" ||
+         (host.rfind("127.", 0) == 0 && ::inet_pton(AF_INET, host.c_str(), &a4) == 1);
+}
+
+struct HttpUrl {
+  bool https = false;
+  std::string host;  // without the brackets of an IPv6 address
+};
+
+// "https://host[:port][/path...]" or "http://...", userinfo allowed.
+Problem httpUrlProblem(const std::string& url, HttpUrl* out) {
+  size_t start = 0;
+  if (url.rfind("https://", 0) == 0) {
+    out->https = true;
+    start = 8;
+  } else if (url.rfind("http://", 0) == 0) {
+    start = 7;
+  } else {
+    return "must start with https:// or http:// (got " + quote(url) + ")";
+  }
+  for (const char c : url) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '\x7f') {
+      return "must not hold spaces or control characters (got " + quote(url) + ")";
+    }
+  }
+  std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
+  if (const size_t at = authority.rfind('@'); at != std::string::npos) {
+    authority = authority.substr(at + 1);
+  }
+  std::string port;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string::npos) return "unclosed [ in the host (got " + quote(url) + ")";
+    out->host = authority.substr(1, close - 1);
+    const std::string after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+      return "unexpected text after the host (got " + quote(url) + ")";
+    }
+    has_port = !after.empty();
+    if (has_port) port = after.substr(1);
+  } else {
+    const size_t colon = authority.find(':');
+    out->host = authority.substr(0, colon);
+    has_port = colon != std::string::npos;
+    if (has_port) port = authority.substr(colon + 1);
+  }
+  if (out->host.empty()) return "has no host (got " + quote(url) + ")";
+  if (has_port && (port.empty() || port.size() > 5 ||
+                   port.find_first_not_of("0123456789") != std::string::npos ||
+                   std::stoul(port) == 0 || std::stoul(port) > 65535)) {
+    return "the port must be a number from 1 to 65535 (got " + quote(url) + ")";
+  }
+  return std::nullopt;
+}
+
+Problem mispUrlProblem(const MispConfig& m) {
+  if (m.url.empty()) return std::nullopt;
+  HttpUrl u;
+  if (Problem p = httpUrlProblem(m.url, &u)) return p;
+  if (!u.https && !isLoopbackHost(u.host)) {
+    return "plain http would send the API key in clear: use https:// (got " + quote(m.url) + ")";
+  }
+  return std::nullopt;
+}
+
+bool isUuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+Problem uuidProblem(const std::string& s) {
+  if (s.empty() || isUuid(s)) return std::nullopt;
+  return "is not a UUID (got " + quote(s) + ")";
+}
+
+Problem mispGroupsProblem(const MispConfig& m) {
+  std::set<std::string> sensors;
+  for (const auto& g : m.sensor_groups) {
+    if (g.name.empty() || g.name.size() > 128) return "a group needs a name of 1..128 bytes";
+    for (const auto& s : g.sensors) {
+      if (!sensors.insert(s).second) return "sensor " + quote(s) + " is in two groups";
+    }
+  }
+  return std::nullopt;
+}
+
+// What a key's value must be beyond its type and range, by full key name. The loader checks a
+// key as soon as it has read it (the message names the line); validateConfig checks them all.
+struct KeyCheck {
+  const char* key;
+  Problem (*check)(const Config&);
+};
+
+const KeyCheck kKeyChecks[] = {
+    {"server.bind", [](const Config& c) { return bindProblem(c.server.bind); }},
+    {"server.trusted_proxies",
+     [](const Config& c) { return cidrListProblem(c.server.trusted_proxies); }},
+    {"collector.listen",
+     [](const Config& c) { return listenProblem(c.collector.listen, nullptr, nullptr); }},
+    {"shipper.url",
+     [](const Config& c) -> Problem {
+       HttpUrl u;
+       if (c.shipper.url.empty()) return std::nullopt;
+       return httpUrlProblem(c.shipper.url, &u);
+     }},
+    // The misp.* checks of intel::validateMispConfig that are not ranges: made here too, so that
+    // `drosera run` and `drosera collector` refuse them before starting anything.
+    {"misp.url", [](const Config& c) { return mispUrlProblem(c.misp); }},
+    {"misp.org_name",
+     [](const Config& c) -> Problem {
+       if (c.misp.org_name.empty() || c.misp.org_name.size() > 255) return "must be 1..255 bytes";
+       return std::nullopt;
+     }},
+    {"misp.org_uuid", [](const Config& c) { return uuidProblem(c.misp.org_uuid); }},
+    {"misp.namespace_uuid", [](const Config& c) { return uuidProblem(c.misp.namespace_uuid); }},
+    {"misp.tlp",
+     [](const Config& c) -> Problem {
+       if (c.misp.tlp.rfind("tlp:", 0) == 0) return std::nullopt;
+       return "must be a tlp:* tag, e.g. \"tlp:amber\" (got " + quote(c.misp.tlp) + ")";
+     }},
+    {"misp.pap",
+     [](const Config& c) -> Problem {
+       if (c.misp.pap.empty() || c.misp.pap.rfind("PAP:", 0) == 0) return std::nullopt;
+       return "must be a PAP:* tag, e.g. \"PAP:GREEN\" (got " + quote(c.misp.pap) + ")";
+     }},
+    {"misp.sensor_groups", [](const Config& c) { return mispGroupsProblem(c.misp); }},
+    {"misp.allowlist", [](const Config& c) { return cidrListProblem(c.misp.allowlist); }},
+    {"misp.sensor_addresses",
+     [](const Config& c) { return cidrListProblem(c.misp.sensor_addresses); }},
+};
+
+Problem checkKey(const std::string& key, const Config& c) {
+  for (const auto& k : kKeyChecks) {
+    if (key == k.key) return k.check(c);
+  }
   return std::nullopt;
 }
 
@@ -937,6 +1230,7 @@ class Loader {
         return fail(v, "unknown key '" + full + "'" + suggest(key, names));
       }
       if (Problem p = it->apply(v, config)) return fail(v, full + ": " + *p);
+      if (Problem p = checkKey(full, config)) return fail(v, full + ": " + *p);
     }
     return Status::ok();
   }
@@ -980,11 +1274,53 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name) 
 }
 
 Result<Config> loadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::notFound("cannot read configuration file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return loadConfigString(ss.str(), path);
+  // Read with open/fstat/read, not an ifstream: a folder opens as an ifstream and reads as
+  // empty, which would be a valid file holding every default.
+  const auto cannotRead = [&path](int err) {
+    const std::string msg = "cannot read configuration file " + path + ": " + std::strerror(err);
+    return err == ENOENT ? Status::notFound(msg) : Status::ioError(msg);
+  };
+  // O_NONBLOCK: opening a FIFO for reading must not wait for a writer (it is refused below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return cannotRead(errno);
+  std::string text;
+  struct stat st {};
+  int err = ::fstat(fd, &st) == 0 ? 0 : errno;
+  if (err == 0 && !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char* what = S_ISDIR(st.st_mode)    ? "a folder"
+                       : S_ISFIFO(st.st_mode) ? "a pipe"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "a device";
+    return Status::invalidArgument("configuration file " + path + " is " + what +
+                                   ", not a regular file");
+  }
+  char buf[65536];
+  while (err == 0) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      err = errno;
+    }
+  }
+  ::close(fd);
+  if (err != 0) return cannotRead(err);
+  auto r = loadConfigString(text, path);
+  if (!r) return r;
+  if (Status host = validateConfigOnHost(*r); !host) {
+    return Status::invalidArgument(path + ": " + host.message());
+  }
+  return r;
+}
+
+Status parseListenAddress(const std::string& listen, std::string* address, uint16_t* port) {
+  if (Problem p = listenProblem(listen, address, port)) {
+    return Status::invalidArgument("collector.listen: " + *p);
+  }
+  return Status::ok();
 }
 
 Status validateConfig(const Config& c) {
@@ -1014,6 +1350,115 @@ Status validateConfig(const Config& c) {
       c.engine.executing_paranoia_level < c.engine.paranoia_level) {
     return Status::invalidArgument(
         "engine.executing_paranoia_level must be 0 or at least engine.paranoia_level");
+  }
+  // What each key must be on its own (the loader has checked a file's keys already, naming
+  // their lines; this covers structs built in code).
+  for (const auto& k : kKeyChecks) {
+    if (Problem p = k.check(c)) return Status::invalidArgument(std::string(k.key) + ": " + *p);
+  }
+  if (c.server.trusted_proxies.empty()) {
+    for (const auto& l : c.server.listeners) {
+      if (!l.proxy_protocol) continue;
+      return Status::invalidArgument(
+          "server.listener.proxy_protocol is true on port " + std::to_string(l.port) +
+          " but server.trusted_proxies is empty: no PROXY header would be believed and every "
+          "request would answer 400 (list the load balancers in server.trusted_proxies)");
+    }
+  }
+  if (c.collector.tls_cert.empty() != c.collector.tls_key.empty()) {
+    return Status::invalidArgument("collector.tls_cert and collector.tls_key must be set together");
+  }
+  if (c.collector.store == "postgres" && c.collector.postgres.empty()) {
+    return Status::invalidArgument(
+        "collector.postgres: a connection string is needed with collector.store = \"postgres\"");
+  }
+  if (!c.shipper.url.empty() && (!c.shipper.token.empty() || !c.shipper.token_file.empty())) {
+    HttpUrl u;
+    if (!httpUrlProblem(c.shipper.url, &u) && !u.https && !isLoopbackHost(u.host)) {
+      return Status::invalidArgument("shipper.url: plain http would send the token (shipper." +
+                                     std::string(c.shipper.token.empty() ? "token_file" : "token") +
+                                     ") in clear: use https:// (got " + quote(c.shipper.url) + ")");
+    }
+  }
+  return Status::ok();
+}
+
+namespace {
+
+// A folder a key names: refused when it is missing or not a folder. A folder this process may
+// not look into is left to the start (drosera may start as root, config check not).
+Problem folderProblem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return "no such folder " + quote(path);
+    return std::nullopt;
+  }
+  if (!S_ISDIR(st.st_mode)) return quote(path) + " is not a folder";
+  return std::nullopt;
+}
+
+Problem fileProblem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return "no such file " + quote(path);
+    return std::nullopt;
+  }
+  if (S_ISDIR(st.st_mode)) return quote(path) + " is a folder, not a file";
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status validateConfigOnHost(const Config& c) {
+  const auto bad = [](const std::string& key, const std::string& why) {
+    return Status::invalidArgument(key + ": " + why);
+  };
+  if (const std::string& user = c.general.user; !user.empty()) {
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    int r = 0;
+    while ((r = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found)) == ERANGE &&
+           buf.size() < (1u << 20)) {
+      buf.resize(buf.size() * 2);
+    }
+    // Not found is 0 with no entry, or one of these (getpwnam_r(3)).
+    if (found == nullptr && (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)) {
+      return bad("general.user", "no such user '" + user + "'");
+    }
+    if (found == nullptr) {
+      return bad("general.user", "cannot look up '" + user + "': " + std::strerror(r));
+    }
+    if (pw.pw_uid == 0) {
+      return bad("general.user", "'" + user + "' is root; name an unprivileged user");
+    }
+  }
+  if (!c.site.root.empty()) {
+    if (Problem p = folderProblem(c.site.root)) return bad("site.root", *p);
+  }
+  for (const auto& l : c.server.listeners) {
+    if (l.site.empty()) continue;
+    const std::string where = " (the listener on port " + std::to_string(l.port) + ")";
+    if (l.site.rfind("builtin:", 0) == 0) {
+      const std::string name = l.site.substr(8);
+      const std::string folder = shareDir() + "/sites/" + name;
+      if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." ||
+          folderProblem(folder)) {
+        return bad("server.listener.site",
+                   "no built-in site " + quote(l.site) + " (no folder " + folder + ")" + where);
+      }
+      continue;
+    }
+    if (Problem p = folderProblem(l.site)) return bad("server.listener.site", *p + where);
+  }
+  const std::pair<const char*, const std::string*> files[] = {
+      {"server.tls_cert", &c.server.tls_cert},
+      {"server.tls_key", &c.server.tls_key},
+      {"collector.tls_cert", &c.collector.tls_cert},
+      {"collector.tls_key", &c.collector.tls_key}};
+  for (const auto& [key, path] : files) {
+    if (path->empty()) continue;
+    if (Problem p = fileProblem(*path)) return bad(key, *p);
   }
   return Status::ok();
 }

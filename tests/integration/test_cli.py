@@ -65,6 +65,90 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("server.bind", r.stderr)
 
+    def test_a_folder_is_not_a_configuration_file(self):
+        # A folder once read as an empty file: "valid", and drosera ran on every default.
+        data = os.path.join(self.tmp, "data")
+        for args in (("config", "check", self.tmp), ("run", "-c", self.tmp + "/", "-d", data),
+                     ("sensor", "--config", self.tmp, "--data-dir", data)):
+            r = run(*args, timeout=30)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("configuration file %s" % args[2], r.stderr)
+            self.assertIn("is a folder, not a regular file", r.stderr)
+            self.assertFalse(os.path.exists(data), "started although the file was a folder")
+
+    def test_proxy_protocol_needs_trusted_proxies(self):
+        # Accepted once: every request on the port was then a 400 recorded as method PROXY.
+        listeners = "[[server.listener]]\nport = 0\nkind = \"real\"\nproxy_protocol = true\n"
+        p = self.write("proxy.toml", default_config(listeners=listeners))
+        r = run("config", "check", p)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(p + ": server.listener.proxy_protocol is true on port 0", r.stderr)
+        self.assertIn("server.trusted_proxies is empty", r.stderr)
+        p = self.write("proxy_ok.toml", default_config('[server]\ntrusted_proxies = ["127.0.0.1"]\n',
+                                                       listeners=listeners))
+        r = run("config", "check", p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    # Each passed `config check` once and failed only at start (or after binding), or named
+    # another key or none. (extra TOML, listeners or None for the test ones, expected message,
+    # text the message must not hold)
+    CHECKED_BEFORE_START = [
+        ('[server]\nbind = ["localhost"]\n', None,
+         'server.bind: "localhost" is not an IP address', None),
+        ('[server]\ntrusted_proxies = ["10.0.0.0/33"]\n', None,
+         'server.trusted_proxies: "10.0.0.0/33": the prefix of an IPv4 block is at most /32', None),
+        ('[collector]\nlisten = "127.0.0.1:99999"\n', None,
+         'collector.listen: the port must be a number from 0 to 65535 (got "127.0.0.1:99999")',
+         None),
+        ('[collector]\nlisten = "127.0.0.1:19080abc"\n', None,
+         'collector.listen: the port must be a number from 0 to 65535 (got "127.0.0.1:19080abc")',
+         None),
+        ('[collector]\nlisten = "localhost:19080"\n', None,
+         'collector.listen: the address must be an IP address', "server.bind"),
+        ('[collector]\nstore = "postgres"\n', None,
+         'collector.postgres: a connection string is needed with collector.store = "postgres"',
+         None),
+        ('[general]\nuser = "nosuchuser"\n', None, "general.user: no such user 'nosuchuser'",
+         None),
+        ("", '[[server.listener]]\nport = 0\nkind = "real"\nsite = "/nonexistent"\n',
+         'server.listener.site: no such folder "/nonexistent" (the listener on port 0)',
+         "site.root"),
+        ('[collector]\ntls = true\ntls_cert = "/nonexistent.pem"\n', None,
+         "collector.tls_cert and collector.tls_key must be set together", None),
+        ('[collector]\ntls = true\ntls_cert = "/nonexistent.pem"\ntls_key = "/nonexistent.key"\n',
+         None, 'collector.tls_cert: no such file "/nonexistent.pem"', None),
+        ('[server]\ntls_cert = "/nonexistent.pem"\ntls_key = "/nonexistent.key"\n', None,
+         'server.tls_cert: no such file "/nonexistent.pem"', None),
+        ('[shipper]\nurl = "not a url"\n', None,
+         'shipper.url: must start with https:// or http:// (got "not a url")', None),
+        ('[shipper]\nurl = "http://collector.example:9080/api/v1/ingest"\ntoken = "t0ken"\n',
+         None, "shipper.url: plain http would send the token (shipper.token) in clear", "t0ken\""),
+        ('[misp]\ntlp = "red"\n', None, 'misp.tlp: must be a tlp:* tag', None),
+        ('[limits]\nmax_body_bytes = 99999999999999999999\n', None,
+         "limits.max_body_bytes: integer 99999999999999999999 is out of range", None),
+    ]
+
+    def test_config_errors_are_found_before_anything_starts(self):
+        data = os.path.join(self.tmp, "data")
+        for extra, listeners, want, unwanted in self.CHECKED_BEFORE_START:
+            with self.subTest(config=extra or listeners):
+                if listeners is None:
+                    p = self.write("case.toml", default_config(extra))
+                else:
+                    p = self.write("case.toml", default_config(extra, listeners=listeners))
+                r = run("config", "check", p)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(want, r.stderr)
+                self.assertIn(p + ":", r.stderr)  # the file is named
+                if unwanted:
+                    self.assertNotIn(unwanted, r.stderr)
+                # The same at start, before a port is bound or the data folder made.
+                r = run("run", "--config", p, "--data-dir", data, timeout=30)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn("configuration error: " + p + ":", r.stderr)
+                self.assertIn(want, r.stderr)
+                self.assertFalse(os.path.exists(data))
+
     def test_missing_crs_names_path_and_package(self):
         d = Drosera(default_config('[engine]\ncrs_dir = "/nonexistent/crs"\n'))
         try:

@@ -392,6 +392,7 @@ TEST(ConfigLoad, ListenerTablesReplaceTheDefaultList) {
   const Config c = load(R"(
 [server]
 persona = "apache"
+trusted_proxies = ["10.0.0.0/8"]
 
 [[server.listener]]
 port = 80
