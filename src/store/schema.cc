@@ -219,6 +219,16 @@ UPDATE writer SET aggregated_seq = last_seq;
 ALTER TABLE writer RENAME COLUMN last_key_id TO rollup_key_id;
 )sql";
 
+// Version 4: an index per order of the attackers list (descending, as the list goes: newest or
+// most first, ties by ip), so that a page reads its rows and no others instead of sorting the
+// whole table, and a filter the index does not narrow walks it in chunks (sql_store.cc,
+// attackersWithin).
+constexpr std::string_view kV4 = R"sql(
+CREATE INDEX attackers_last_seen ON attackers (last_seen_us DESC, ip);
+CREATE INDEX attackers_events ON attackers (events DESC, ip);
+CREATE INDEX attackers_first_seen ON attackers (first_seen_us DESC, ip);
+)sql";
+
 constexpr const char* kOurTables[] = {"events", "writer", "rollups", "attackers", "sensors"};
 
 core::Status tableExists(Db& db, std::string_view name, bool* exists) {
@@ -296,6 +306,8 @@ std::string migrationSql(int version, Dialect dialect) {
       return sql;
     }
     case 3: return std::string(kV3);
+    case 4:
+      return std::string(kV4);
     default: DROSERA_CHECK(false && "no such schema version");
   }
   return {};

@@ -71,6 +71,11 @@ struct AggregateBudget {
 };
 constexpr AggregateBudget kAggregateBudgetSqlite{500'000, 250'000};
 constexpr AggregateBudget kAggregateBudgetPostgres{150'000, 75'000};
+// Attackers a page with a filter that the order's index does not narrow may look at
+// (ScanReach::max_scan for attackers()) by default: about half a second (docs/store.md).
+constexpr uint64_t kAttackerBudgetSqlite = 500'000;
+constexpr uint64_t kAttackerBudgetPostgres = 400'000;
+constexpr uint64_t kAttackerWindow = 10'000;  // attackers per statement of such a walk
 constexpr size_t kRetentionChunk = 2000;
 constexpr int64_t kMaxBuckets = 1'000'000;
 constexpr size_t kDictionarySamples = 500;       // bodies to train a dictionary on
@@ -1104,7 +1109,10 @@ class SqlStore final : public Store {
                                             uint64_t* examined_to) override;
   Result<std::optional<StoredEvent>> event(uint64_t seq) override;
   Result<EventPage> events(const EventQuery& query) override;
-  Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query) override;
+  using Store::attackers;
+  Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query) override {
+    return attackersWithin(query, nullptr);
+  }
   Result<std::optional<AttackerRow>> attacker(const std::string& ip) override;
   using Store::countsOverTime;
   Result<std::vector<CountBucket>> countsOverTime(const EventFilter& filter, int64_t bucket_us,
@@ -1125,6 +1133,10 @@ class SqlStore final : public Store {
   Result<RetentionResult> applyRetention(int64_t older_than_us, uint64_t max_bytes) override;
   Result<StoreStats> stats() override;
   Status foldPending() override { return foldBehind(); }
+
+ protected:
+  Result<std::vector<AttackerRow>> attackersWithin(const AttackerQuery& query,
+                                                   ScanReach* reach) override;
 
  private:
   // A write transaction holding the writer row (see the top of the file).
@@ -2129,60 +2141,193 @@ Result<EventPage> SqlStore::events(const EventQuery& query) {
 // ---------------------------------------------------------------------------------------------
 // Attackers
 
-Result<std::vector<AttackerRow>> SqlStore::attackers(const AttackerQuery& query) {
+// A page of attackers. Each order has its index, (column DESC, ip) (schema version 4): a page
+// without a residual condition (one the index does not narrow: a sensor, category or trap, a
+// time range by last_seen with another order) reads its rows, the offset's included, and no
+// more. With one, the rows are walked in the index's order (keyset pagination: each statement
+// starts after the last row of the one before), the database keeping those whose sets hold the
+// element's bytes (a prefilter; the exact check is attackerResidual()):
+//  * without a budget, kScanChunk rows that may match at a time, until the page is full;
+//  * with one (reach), windows of rows: the last row of the next window from the index alone,
+//    then the rows of the window that may match, so that every row looked at counts against
+//    the budget and only those that may match are read whole.
+Result<std::vector<AttackerRow>> SqlStore::attackersWithin(const AttackerQuery& query,
+                                                           ScanReach* reach) {
   std::vector<AttackerRow> out;
+  if (reach != nullptr) {
+    reach->partial = false;
+    reach->searched_until_us = 0;
+  }
   const size_t limit = std::min(query.limit, kMaxPage);
-  if (limit == 0) return out;
-  catchUp();
   const char* order = nullptr;
   if (query.order == "last_seen") order = "last_seen_us";
   else if (query.order == "events") order = "events";
   else if (query.order == "first_seen") order = "first_seen_us";
   else return Status::invalidArgument("store: attackers order must be last_seen, events or first_seen");
+  if (limit == 0) return out;
+  catchUp();
   const EventFilter& f = query.filter;
-  std::string sql = std::string("SELECT ") + kAttackerColumns + " FROM attackers WHERE 1 = 1";
-  std::vector<Param> params;
-  if (f.from_us != 0) {
-    sql += " AND last_seen_us >= ?";
-    params.emplace_back(f.from_us);
-  }
-  if (f.to_us != 0) {
-    sql += " AND last_seen_us < ?";
-    params.emplace_back(f.to_us);
-  }
+  const bool lite = dialect_ == Dialect::kSqlite;
+  const bool by_last_seen = query.order == "last_seen";
+  const bool sets = !f.sensor.empty() || !f.category.empty() || !f.trap.empty();
+  // Conditions the index narrows (the time range when the order is by last_seen, an ip), and
+  // those checked row by row.
+  std::string range;
+  std::vector<Param> range_params;
+  std::string residual;
+  std::vector<Param> residual_params;
+  std::deque<std::string> owned;
+  auto timeConditions = [&](std::string* sql, std::vector<Param>* p) {
+    if (f.from_us != 0) {
+      *sql += " AND last_seen_us >= ?";
+      p->emplace_back(f.from_us);
+    }
+    if (f.to_us != 0) {
+      *sql += " AND last_seen_us < ?";
+      p->emplace_back(f.to_us);
+    }
+  };
   if (!f.ip.empty()) {
-    sql += " AND ip = ?";
-    params.emplace_back(f.ip);
+    range += " AND ip = ?";
+    range_params.emplace_back(f.ip);
   }
-  sql += std::string(" ORDER BY ") + order + " DESC, ip";
-  const bool residual = !f.sensor.empty() || !f.category.empty() || !f.trap.empty();
-  if (!residual) {
-    sql += " LIMIT ? OFFSET ?";
-    params.emplace_back(static_cast<uint64_t>(limit));
-    params.emplace_back(static_cast<uint64_t>(query.offset));
+  if (by_last_seen || !f.ip.empty()) {
+    timeConditions(&range, &range_params);
+  } else {
+    timeConditions(&residual, &residual_params);
   }
+  auto setCondition = [&](const std::string& element, const char* column) {
+    if (element.empty()) return;
+    owned.push_back(keysPattern(element));  // a set's element is encoded as a key is
+    residual += lite ? std::string(" AND instr(") + column + ", ?) > 0"
+                     : std::string(" AND position(? in ") + column + ") > 0";
+    residual_params.emplace_back(owned.back());
+  };
+  setCondition(f.sensor, "sensors");
+  setCondition(f.category, "categories");
+  setCondition(f.trap, "traps");
+
   auto lease = readers_.acquire();
   if (!lease) return lease.status();
   Db& rd = lease->db();
-  size_t skipped = 0;
   Status inner;
-  auto st = rd.run(sql, params, [&](const Row& r) {
-    if (!inner || out.size() == limit) return;
+  size_t skipped = 0;
+  // Decodes a row (the columns of kAttackerColumns); keeps it if it matches, past the offset.
+  auto take = [&](const Row& r) {
     AttackerRow a;
     inner = decodeAttacker(r, &a);
-    if (!inner) return;
-    if (residual) {
-      if (!attackerResidual(f, a)) return;
-      if (skipped < query.offset) {
-        ++skipped;
-        return;
-      }
+    if (!inner || !attackerResidual(f, a)) return;
+    if (skipped < query.offset) {
+      ++skipped;
+      return;
     }
     out.push_back(std::move(a));
-  });
-  if (!st) return st;
-  if (!inner) return inner;
-  return out;
+  };
+  const std::string order_by = std::string(" ORDER BY ") + order + " DESC, ip";
+
+  if (residual.empty() && !sets) {
+    // The index gives the page: no row beyond it is read.
+    std::string sql = std::string("SELECT ") + kAttackerColumns + " FROM attackers WHERE 1 = 1" +
+                      range + order_by + " LIMIT ? OFFSET ?";
+    std::vector<Param> params = range_params;
+    params.emplace_back(static_cast<uint64_t>(limit));
+    params.emplace_back(static_cast<uint64_t>(query.offset));
+    skipped = query.offset;  // by the database
+    auto st = rd.run(sql, params, [&](const Row& r) {
+      if (inner) take(r);
+    });
+    if (!st) return st;
+    if (!inner) return inner;
+    return out;
+  }
+
+  // Row by row, in windows of the index's order (keyset pagination: each starts after the
+  // last row of the previous one: k <= ? AND (k < ? OR ip > ?) in the order k DESC, ip).
+  ScanStop stop;
+  if (reach != nullptr) {
+    stop.budget = reach->max_scan != 0 ? reach->max_scan
+                                       : (lite ? kAttackerBudgetSqlite : kAttackerBudgetPostgres);
+  }
+  const std::string k(order);
+  const std::string after = " AND " + k + " <= ? AND (" + k + " < ? OR ip > ?)";
+  const std::string upto = " AND " + k + " >= ? AND (" + k + " > ? OR ip <= ?)";
+  // With a budget, a window of kAttackerWindow rows (or what is left of the budget) at a time:
+  // its last row first, from the index alone, then its rows that may match. Without one, the
+  // rows that may match, kScanChunk at a time.
+  const std::string last_sql = "SELECT " + k + ", ip FROM attackers WHERE 1 = 1" + range +
+                               "%AFTER%" + order_by + " LIMIT 1 OFFSET ?";
+  const std::string rows_sql = std::string("SELECT ") + kAttackerColumns + ", " + k +
+                               " FROM attackers WHERE 1 = 1" + range + residual + "%AFTER%" +
+                               "%UPTO%" + order_by + " LIMIT ?";
+  auto fill = [](std::string sql, bool with_after, bool with_upto, const std::string& a,
+                 const std::string& u) {
+    sql.replace(sql.find("%AFTER%"), 7, with_after ? a : "");
+    const size_t at = sql.find("%UPTO%");
+    if (at != std::string::npos) sql.replace(at, 6, with_upto ? u : "");
+    return sql;
+  };
+  bool started = false;
+  int64_t last_k = 0;
+  std::string last_ip;
+  for (;;) {
+    std::vector<Param> base = range_params;
+    if (started) {
+      base.emplace_back(last_k);
+      base.emplace_back(last_k);
+      base.emplace_back(last_ip);
+    }
+    // The window's end, when a budget bounds it and the rows go on past it.
+    std::optional<std::pair<int64_t, std::string>> end;
+    uint64_t window = 0;
+    if (stop.budget != 0) {
+      window = std::min<uint64_t>(kAttackerWindow, stop.budget - stop.examined);
+      std::vector<Param> p = base;
+      p.emplace_back(static_cast<int64_t>(window - 1));
+      auto st = rd.run(fill(last_sql, started, false, after, upto), p,
+                       [&](const Row& r) { end.emplace(r.i64(0), std::string(r.bytes(1))); });
+      if (!st) return st;
+    }
+    std::vector<Param> p = range_params;
+    p.insert(p.end(), residual_params.begin(), residual_params.end());
+    p.insert(p.end(), base.begin() + static_cast<std::ptrdiff_t>(range_params.size()), base.end());
+    if (end) {
+      p.emplace_back(end->first);
+      p.emplace_back(end->first);
+      p.emplace_back(end->second);
+    }
+    // Within a window every row that may match is wanted; without one, kScanChunk of them.
+    p.emplace_back(static_cast<int64_t>(end ? window : kScanChunk));
+    size_t rows = 0;
+    bool full = false;
+    auto st = rd.run(fill(rows_sql, started, end.has_value(), after, upto), p, [&](const Row& r) {
+      if (!inner || full) return;
+      ++rows;
+      last_k = r.i64(9);
+      last_ip.assign(r.bytes(0));
+      take(r);
+      full = out.size() == limit;
+    });
+    if (!st) return st;
+    if (!inner) return inner;
+    started = true;
+    if (full) return out;
+    if (stop.budget == 0) {
+      if (rows < kScanChunk) return out;  // no row that may match is left
+      continue;
+    }
+    if (!end) return out;  // the window held every row left
+    stop.examined += window;
+    last_k = end->first;
+    last_ip = std::move(end->second);
+    if (stop.examined >= stop.budget) {
+      // Stopped at the budget (whether a row is left does not matter): partial.
+      if (reach != nullptr) {
+        reach->partial = true;
+        reach->searched_until_us = query.order == "events" ? 0 : last_k;
+      }
+      return out;
+    }
+  }
 }
 
 Result<std::optional<AttackerRow>> SqlStore::attacker(const std::string& ip) {

@@ -197,7 +197,18 @@ class Store {
   virtual core::Result<std::optional<StoredEvent>> event(uint64_t seq) = 0;
   virtual core::Result<EventPage> events(const EventQuery& query) = 0;
 
+  // A page of attackers, newest/most first (through an index for each order). A filter the
+  // order's index does not narrow (a sensor, category or trap; a time range with another order
+  // than last_seen) is checked row by row: without `reach` through every row if need be; with
+  // it, within its budget (at most reach->max_scan attackers looked at, the offset's included;
+  // 0: the store's budget, about half a second), the page then `partial` when the budget ran
+  // out first: its rows are the matches among the attackers looked at, and searched_until_us
+  // says where it stopped: the last_seen (order last_seen) or first_seen (order first_seen) of
+  // the last one looked at (0 for order events: the busiest max_scan addresses were looked at).
   virtual core::Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query) = 0;
+  core::Result<std::vector<AttackerRow>> attackers(const AttackerQuery& query, ScanReach* reach) {
+    return attackersWithin(query, reach);
+  }
   virtual core::Result<std::optional<AttackerRow>> attacker(const std::string& ip) = 0;
 
   // Events per bucket over [from_us, to_us); buckets aligned to multiples of bucket_us. With
@@ -255,6 +266,17 @@ class Store {
   // what was folded; reads then leave folding alone for a few seconds). This brings them up to
   // date now, or says why it cannot (a benchmark counts the work it leaves).
   virtual core::Status foldPending() { return core::Status::ok(); }
+
+ protected:
+  // attackers(query, reach). By default without a budget: never partial.
+  virtual core::Result<std::vector<AttackerRow>> attackersWithin(const AttackerQuery& query,
+                                                                 ScanReach* reach) {
+    if (reach != nullptr) {
+      reach->partial = false;
+      reach->searched_until_us = 0;
+    }
+    return attackers(query);
+  }
 };
 
 struct SqliteOptions {
