@@ -46,6 +46,16 @@ const char* withoutNul(const std::string& s, std::string* scratch) {
   return scratch->c_str();
 }
 
+// `s` cut to at most `max` bytes (not inside a UTF-8 sequence), with the cut marked.
+std::string boundedText(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t keep = max;
+  for (int k = 0; k < 3 && keep > 0 && (static_cast<unsigned char>(s[keep]) & 0xC0) == 0x80; ++k) {
+    --keep;
+  }
+  return s.substr(0, keep) + " ... (" + std::to_string(s.size() - keep) + " bytes omitted)";
+}
+
 std::string quoteDirectiveArg(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -156,8 +166,8 @@ class ModSecInspector final : public Inspector {
       core::RuleMatch r;
       r.id = m.m_ruleId;
       r.message = m.m_message;
-      r.data = m.m_data;
-      r.match = m.m_match;
+      r.data = boundedText(m.m_data, kMaxRuleDataBytes);
+      r.match = boundedText(m.m_match, kMaxRuleMatchBytes);
       r.reference = m.m_reference;
       r.file = m.m_ruleFile ? *m.m_ruleFile : std::string();
       r.line = m.m_ruleLine;

@@ -24,6 +24,14 @@ struct EngineOptions {
   std::vector<RuleText> extra_rule_texts; // generated rules (honeytraps), loaded after the CRS
 };
 
+// A rule hit's `data` (the rule's logdata, CRS: "Matched Data: ... found within ARGS:a: <the
+// whole value>") and `match` (the operator's message, which names the variable) are cut to
+// these many bytes, at a character boundary, with " ... (N bytes omitted)" after them:
+// ModSecurity v2 cut logdata at 512 bytes, and v3 copies the whole value, so one padded
+// argument made every rule that matched it carry a megabyte into the event.
+inline constexpr size_t kMaxRuleDataBytes = 512;
+inline constexpr size_t kMaxRuleMatchBytes = 512;
+
 // The configuration text handed to ModSecurity (also what `drosera rules show` would print).
 // Fails with a clear message when the CRS or another named file is missing.
 core::Result<std::string> buildEngineConfig(const EngineOptions& options);

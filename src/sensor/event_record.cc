@@ -1,6 +1,9 @@
 #include "sensor/event_record.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <ctime>
+#include <iterator>
 
 #include "core/base64.h"
 #include "core/json_text.h"
@@ -11,7 +14,39 @@ namespace {
 
 using core::JsonWriter;
 
-void writeHeaders(JsonWriter& w, const std::vector<core::Header>& headers) {
+// Bounds on what one event line copies. The first build uses the configured ones (body, raw)
+// and no others; a line that comes out too long is built again with tighter ones.
+struct Caps {
+  uint64_t body;            // request body bytes
+  uint64_t raw;             // raw request bytes (before base64)
+  size_t text = SIZE_MAX;   // bytes of any other string (uri, header, rule hit, ...)
+  size_t items = SIZE_MAX;  // entries of any list (headers, rule hits, tags, traps, ...)
+};
+
+// The tighter bounds, tried in turn. The last one makes a line far below kMaxEventLineBytes
+// whatever the capture holds: every string at most 128 bytes (768 escaped) and every list at
+// most 16 entries, rule hits with their 16 tags included, is under 700 KB.
+constexpr Caps kTighter[] = {
+    {256 << 10, 512 << 10, 16 << 10, 1000},
+    {32 << 10, 64 << 10, 1024, 100},
+    {4096, 0, 128, 16},
+};
+
+// `s` cut to `max` bytes (not inside a UTF-8 sequence) and marked, in `scratch`; else `s`.
+std::string_view capped(std::string_view s, size_t max, std::string& scratch) {
+  if (s.size() <= max) return s;
+  size_t keep = max;
+  for (int k = 0; k < 3 && keep > 0 && (static_cast<unsigned char>(s[keep]) & 0xC0) == 0x80; ++k) {
+    --keep;
+  }
+  scratch.assign(s.substr(0, keep));
+  scratch += " ... (" + std::to_string(s.size() - keep) + " bytes omitted)";
+  return scratch;
+}
+
+// Stops early once `out` (what `w` writes to) reaches `stop_at`: the line is given up.
+void writeHeaders(JsonWriter& w, const std::vector<core::Header>& headers, const Caps& caps,
+                  const std::string& out, size_t stop_at) {
   // An object like ModSecurity's; repeated names are joined (the raw request keeps each one).
   std::vector<std::pair<std::string, std::string>> merged;
   for (const auto& h : headers) {
@@ -27,7 +62,11 @@ void writeHeaders(JsonWriter& w, const std::vector<core::Header>& headers) {
     if (!found) merged.emplace_back(h.name, h.value);
   }
   w.beginObject();
-  for (const auto& [k, v] : merged) w.key(k).value(v);
+  std::string scratch;
+  for (size_t i = 0; i < merged.size() && i < caps.items && out.size() < stop_at; ++i) {
+    w.key(capped(merged[i].first, caps.text, scratch));
+    w.value(capped(merged[i].second, caps.text, scratch));
+  }
   w.endObject();
 }
 
@@ -69,76 +108,93 @@ std::string isoTimestamp(int64_t unix_us) {
   return std::string(buf, n) + frac;
 }
 
-std::string buildEventLine(const core::Capture& c, const core::Verdict& v,
-                           const InspectionInfo& info, const EventContext& ctx,
-                           const EventExtras* extras) {
-  std::string out;
-  out.reserve(2048 + c.request.body.size() + c.raw.size() * 4 / 3);
+namespace {
+
+// Writes the line with `caps` into `out`. With `give_up`, stops (false) as soon as the line
+// reaches kMaxEventLineBytes, not to build a line of tens of megabytes only to drop it; `cut`
+// marks the line as written with tighter bounds than the configured ones.
+bool writeLine(const core::Capture& c, const core::Verdict& v, const InspectionInfo& info,
+               const EventContext& ctx, const EventExtras* extras, const Caps& caps, bool give_up,
+               bool cut, std::string& out) {
+  const uint64_t body_max = std::min<uint64_t>(ctx.max_body_bytes, caps.body);
+  const uint64_t raw_max = std::min<uint64_t>(ctx.max_raw_bytes, caps.raw);
+  out.clear();
+  out.reserve(2048 + std::min<uint64_t>(c.request.body.size(), body_max) +
+              std::min<uint64_t>(c.raw.size(), raw_max) * 4 / 3);
   JsonWriter w(out);
+  std::string scratch;
+  // Any string but the body and the raw request: the client's, a rule's, the configuration's.
+  auto text = [&](std::string_view s) { return capped(s, caps.text, scratch); };
+  auto items = [&](const auto& list) { return std::min<size_t>(list.size(), caps.items); };
+  const size_t stop_at = give_up ? kMaxEventLineBytes : SIZE_MAX;
+  auto tooLong = [&] { return out.size() >= stop_at; };
   w.beginObject();
   w.key("transaction").beginObject();
-  w.key("client_ip").value(c.client.ip);
+  w.key("client_ip").value(text(c.client.ip));
   w.key("time_stamp").value(modsecTimestamp(c.received_us));
-  w.key("server_id").value(ctx.sensor_id);
+  w.key("server_id").value(text(ctx.sensor_id));
   w.key("client_port").value(static_cast<uint64_t>(c.client.port));
-  w.key("host_ip").value(c.local.ip);
+  w.key("host_ip").value(text(c.local.ip));
   w.key("host_port").value(static_cast<uint64_t>(c.local.port));
-  w.key("unique_id").value(c.unique_id);
+  w.key("unique_id").value(text(c.unique_id));
 
   w.key("request").beginObject();
-  w.key("method").value(c.request.method);
+  w.key("method").value(text(c.request.method));
   w.key("http_version").value(versionNumber(c.request.version));
-  w.key("uri").value(c.request.target);
+  w.key("uri").value(text(c.request.target));
   w.key("headers");
-  writeHeaders(w, c.request.headers);
-  const bool body_cut = c.request.body.size() > ctx.max_body_bytes;
-  w.key("body").value(std::string_view(c.request.body).substr(0, ctx.max_body_bytes));
+  writeHeaders(w, c.request.headers, caps, out, stop_at);
+  if (tooLong()) return false;
+  const bool body_cut = c.request.body.size() > body_max;
+  w.key("body").value(std::string_view(c.request.body).substr(0, body_max));
   w.endObject();
 
   w.key("response").beginObject();
-  w.key("body").value(c.response.body);
+  w.key("body").value(text(c.response.body));
   w.key("http_code").value(c.response.status);
   w.key("headers");
-  writeHeaders(w, c.response.headers);
+  writeHeaders(w, c.response.headers, caps, out, stop_at);
   w.endObject();
 
   w.key("producer").beginObject();
-  w.key("modsecurity").value(ctx.producer);
-  w.key("connector").value(ctx.connector);
-  w.key("secrules_engine").value(ctx.rule_engine);
+  w.key("modsecurity").value(text(ctx.producer));
+  w.key("connector").value(text(ctx.connector));
+  w.key("secrules_engine").value(text(ctx.rule_engine));
   w.key("components").beginArray();
-  for (const auto& comp : ctx.components) w.value(comp);
+  for (size_t i = 0; i < items(ctx.components); ++i) w.value(text(ctx.components[i]));
   w.endArray();
   w.endObject();
 
   w.key("messages").beginArray();
-  for (const auto& m : v.matches) {
+  for (size_t i = 0; i < items(v.matches); ++i) {
+    const core::RuleMatch& m = v.matches[i];
     w.beginObject();
-    w.key("message").value(m.message);
+    w.key("message").value(text(m.message));
     w.key("details").beginObject();
-    w.key("match").value(m.match);
-    w.key("reference").value(m.reference);
+    w.key("match").value(text(m.match));
+    w.key("reference").value(text(m.reference));
     w.key("ruleId").value(std::to_string(m.id));
-    w.key("file").value(m.file);
+    w.key("file").value(text(m.file));
     w.key("lineNumber").value(std::to_string(m.line));
-    w.key("data").value(m.data);
+    w.key("data").value(text(m.data));
     w.key("severity").value(std::to_string(m.severity));
-    w.key("ver").value(m.ver);
-    w.key("rev").value(m.rev);
+    w.key("ver").value(text(m.ver));
+    w.key("rev").value(text(m.rev));
     w.key("tags").beginArray();
-    for (const auto& t : m.tags) w.value(t);
+    for (size_t t = 0; t < items(m.tags); ++t) w.value(text(m.tags[t]));
     w.endArray();
     w.key("maturity").value(std::to_string(m.maturity));
     w.key("accuracy").value(std::to_string(m.accuracy));
     w.endObject();
     w.endObject();
+    if (tooLong()) return false;
   }
   w.endArray();
   w.endObject();  // transaction
 
   w.key("drosera").beginObject();
   w.key("schema").value(kEventSchemaVersion);
-  w.key("sensor").value(ctx.sensor_id);
+  w.key("sensor").value(text(ctx.sensor_id));
   w.key("seq").value(c.seq);
   w.key("received_at").value(isoTimestamp(c.received_us));
   if (c.answered_us) {
@@ -148,26 +204,26 @@ std::string buildEventLine(const core::Capture& c, const core::Verdict& v,
   }
   w.key("listener").beginObject();
   w.key("port").value(static_cast<uint64_t>(c.listener_port));
-  w.key("kind").value(c.listener_kind);
+  w.key("kind").value(text(c.listener_kind));
   w.key("tls").value(c.tls);
   if (c.tls) {
-    w.key("tls_version").value(c.tls_version);
-    w.key("sni").value(c.tls_sni);
+    w.key("tls_version").value(text(c.tls_version));
+    w.key("sni").value(text(c.tls_sni));
   }
   w.endObject();
   w.key("client").beginObject();
-  w.key("ip").value(c.client.ip);
+  w.key("ip").value(text(c.client.ip));
   w.key("port").value(static_cast<uint64_t>(c.client.port));
-  w.key("source").value(c.client_source);
+  w.key("source").value(text(c.client_source));
   w.endObject();
   w.key("peer").beginObject();
-  w.key("ip").value(c.peer.ip);
+  w.key("ip").value(text(c.peer.ip));
   w.key("port").value(static_cast<uint64_t>(c.peer.port));
   w.endObject();
   w.key("request").beginObject();
   w.key("head_complete").value(c.head_complete);
   w.key("body_complete").value(c.body_complete);
-  w.key("version_text").value(c.request.version);
+  w.key("version_text").value(text(c.request.version));
   w.key("body_bytes").value(c.request.body_bytes);
   w.key("body_truncated").value(body_cut || c.request.body_bytes > c.request.body.size());
   w.key("raw_bytes").value(c.raw_bytes);
@@ -178,7 +234,7 @@ std::string buildEventLine(const core::Capture& c, const core::Verdict& v,
   w.endObject();
   w.key("inspection").beginObject();
   w.key("state").value(stateName(info.state));
-  if (!info.reason.empty()) w.key("reason").value(info.reason);
+  if (!info.reason.empty()) w.key("reason").value(text(info.reason));
   if (info.state == InspectionState::kInspected && info.inspected_us) {
     const int64_t lag_ms = (info.inspected_us - (c.answered_us ? c.answered_us : c.received_us)) / 1000;
     w.key("lag_ms").value(std::max<int64_t>(lag_ms, 0));
@@ -187,24 +243,28 @@ std::string buildEventLine(const core::Capture& c, const core::Verdict& v,
   if (v.intervention_status) w.key("would_block").value(v.intervention_status);
   w.endObject();
   w.key("scores").beginObject();
-  for (const auto& [name, score] : v.scores) w.key(name).value(score);
+  for (size_t i = 0; i < items(v.scores); ++i) {
+    w.key(text(v.scores[i].first)).value(v.scores[i].second);
+  }
   w.endObject();
   w.key("limits_hit").beginArray();
-  for (const auto& l : c.limits_hit) w.value(l);
+  for (size_t i = 0; i < items(c.limits_hit); ++i) w.value(text(c.limits_hit[i]));
   w.endArray();
   w.key("anomalies").beginArray();
-  for (const auto& a : c.anomalies) w.value(a);
+  for (size_t i = 0; i < items(c.anomalies); ++i) w.value(text(c.anomalies[i]));
   w.endArray();
   w.key("traps").beginArray();
   if (extras) {
-    for (const auto& t : extras->traps) {
+    for (size_t i = 0; i < items(extras->traps); ++i) {
+      const core::TrapHit& t = extras->traps[i];
       w.beginObject();
-      w.key("kind").value(t.kind);
-      w.key("bait").value(t.bait);
-      w.key("captured").value(t.captured);
+      w.key("kind").value(text(t.kind));
+      w.key("bait").value(text(t.bait));
+      w.key("captured").value(text(t.captured));
       w.key("rule_id").value(t.rule_id);
-      if (!t.origin.empty()) w.key("origin").value(t.origin);
+      if (!t.origin.empty()) w.key("origin").value(text(t.origin));
       w.endObject();
+      if (tooLong()) return false;
     }
   }
   w.endArray();
@@ -216,19 +276,39 @@ std::string buildEventLine(const core::Capture& c, const core::Verdict& v,
     w.key("last_seen").value(isoTimestamp(a.last_seen_us));
     w.key("events").value(a.events);
     w.key("traps").beginArray();
-    for (const auto& t : a.traps) w.value(t);
+    for (size_t i = 0; i < items(a.traps); ++i) w.value(text(a.traps[i]));
     w.endArray();
-    if (!c.visitor.empty()) w.key("visitor").value(c.visitor);
+    if (!c.visitor.empty()) w.key("visitor").value(text(c.visitor));
     w.endObject();
   }
   if (ctx.raw_request) {
-    const bool raw_cut = c.raw.size() > ctx.max_raw_bytes;
-    w.key("raw").value(core::base64Encode(std::string_view(c.raw).substr(0, ctx.max_raw_bytes)));
+    const bool raw_cut = c.raw.size() > raw_max;
+    w.key("raw").value(core::base64Encode(std::string_view(c.raw).substr(0, raw_max)));
     w.key("raw_truncated").value(raw_cut || c.raw_bytes > c.raw.size());
   }
+  // Less of the request than the configured bounds keep, to fit kMaxEventLineBytes.
+  if (cut) w.key("line_truncated").value(true);
   w.endObject();  // drosera
   w.endObject();
-  return out;
+  return !tooLong();
+}
+
+}  // namespace
+
+std::string buildEventLine(const core::Capture& c, const core::Verdict& v,
+                           const InspectionInfo& info, const EventContext& ctx,
+                           const EventExtras* extras) {
+  // With its newline, a line is at most kMaxEventLineBytes.
+  std::string line;
+  if (writeLine(c, v, info, ctx, extras, {ctx.max_body_bytes, ctx.max_raw_bytes}, true, false,
+                line)) {
+    return line;
+  }
+  for (size_t i = 0; i < std::size(kTighter); ++i) {
+    const bool last = i + 1 == std::size(kTighter);  // fits whatever the capture holds
+    if (writeLine(c, v, info, ctx, extras, kTighter[i], !last, true, line)) break;
+  }
+  return line;
 }
 
 }  // namespace drosera::sensor

@@ -15,6 +15,14 @@ namespace drosera::sensor {
 
 inline constexpr int kEventSchemaVersion = 1;
 
+// The longest event line, its newline included. A line the configured bounds would make longer
+// (a hostile request: headers, body and rule hits of control bytes, JSON-escaped six times over;
+// or limits set high) is written again with less of the request in it, and says so
+// (drosera.line_truncated). The shipper reads at least this much at once and the collector
+// takes records up to 16 MiB (parse.h max_record_bytes), so every line the sensor writes can
+// be shipped and stored.
+inline constexpr uint64_t kMaxEventLineBytes = 4ull << 20;
+
 struct EventContext {
   std::string sensor_id;
   std::string producer;                 // "ModSecurity v3.0.9 (Linux)"
@@ -41,7 +49,7 @@ struct EventExtras {
   AttackerView attacker;
 };
 
-// The JSON line (no trailing newline).
+// The JSON line (no trailing newline), shorter than kMaxEventLineBytes.
 std::string buildEventLine(const core::Capture& capture, const core::Verdict& verdict,
                            const InspectionInfo& inspection, const EventContext& context,
                            const EventExtras* extras = nullptr);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -143,6 +145,55 @@ TEST_F(ModSecInspectorTest, ANulInTheTargetDoesNotHideWhatFollowsIt) {
   EXPECT_TRUE(v.inspected);
   EXPECT_GE(score(v, "sql_injection_score"), 5) << ::testing::PrintToString(ruleIds(v));
   EXPECT_TRUE(hasRuleIn(v, 942000, 942999)) << ::testing::PrintToString(ruleIds(v));
+}
+
+// CRS logdata carries the whole matched value: a padded attack made every rule that matched it
+// carry the padding (120 KB each here; JSON-escaped 6x in the event line). Each hit keeps its
+// first bytes, a cut that says how much was left out, and a character never split.
+TEST_F(ModSecInspectorTest, RuleHitDataAndMatchAreBoundedAndTheCutIsMarked) {
+  const std::string value =
+      "1' or '1'='1' union select password from users -- "
+      "<script>alert(document.cookie)</script>" +
+      std::string(120000, '\x01');
+  std::string encoded;
+  for (unsigned char ch : value) {
+    char hex[4];
+    std::snprintf(hex, sizeof hex, "%%%02X", ch);
+    encoded += std::isalnum(ch) ? std::string(1, static_cast<char>(ch)) : std::string(hex);
+  }
+  auto v = inspector_->inspect(request("POST", "/login.php",
+                                       {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                       "a=" + encoded));
+  ASSERT_TRUE(hasRule(v, 942100)) << ::testing::PrintToString(ruleIds(v));
+  int cut = 0;
+  for (const auto& m : v.matches) {
+    EXPECT_LE(m.data.size(), kMaxRuleDataBytes + 40) << m.id;
+    EXPECT_LE(m.match.size(), kMaxRuleMatchBytes + 40) << m.id;
+    if (m.data.find(" bytes omitted)") != std::string::npos) {
+      ++cut;
+      EXPECT_NE(m.data.find("Matched Data:"), std::string::npos) << m.data.substr(0, 100);
+    }
+  }
+  EXPECT_GE(cut, 2) << ::testing::PrintToString(ruleIds(v));
+  // A multi-byte character at the cut is left out whole.
+  auto euro = inspector_->inspect(request(
+      "GET", "/?q=%27%20union%20select%20password%20from%20users--%20" + [] {
+        std::string s;
+        for (int i = 0; i < 400; ++i) s += "%E2%82%AC";
+        return s;
+      }()));
+  int euro_cut = 0;
+  for (const auto& m : euro.matches) {
+    const size_t at = m.data.find(" ... (");
+    if (at == std::string::npos) continue;
+    ++euro_cut;
+    const std::string kept = m.data.substr(0, at);
+    ASSERT_GE(kept.size(), 3u);
+    EXPECT_TRUE(kept.compare(kept.size() - 3, 3, "\xe2\x82\xac") == 0 ||
+                static_cast<unsigned char>(kept.back()) < 0x80)
+        << m.id;
+  }
+  EXPECT_GE(euro_cut, 1) << ::testing::PrintToString(ruleIds(euro));
 }
 
 TEST_F(ModSecInspectorTest, ProducerAndComponentsNameTheEngineAndCrs) {

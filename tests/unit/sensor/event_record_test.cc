@@ -489,6 +489,91 @@ TEST(EventRecord, RandomHostileCapturesAlwaysParse) {
   }
 }
 
+// A padded attack: every rule that matches the padded argument carries it in its data (what
+// libmodsecurity hands over, before the adapter bounds it). JSON-escaped six times over, that
+// made a 42 MB line from a 1 MB request, which the shipper skipped and the collector refused:
+// the attacker's own event disappeared. The line stays under the maximum, every rule hit in
+// it, the cut marked.
+TEST(EventRecord, HugeRuleDataGivesALineUnderTheMaximumWithTheCutMarked) {
+  core::Capture c = sampleCapture();
+  const std::string value =
+      "1' or '1'='1' union select password from users -- " + std::string(1'000'000, '\x01');
+  c.request.body = "a=" + value;
+  c.request.body_bytes = c.request.body.size();
+  c.raw = "POST /login.php HTTP/1.1\r\n\r\n" + c.request.body;
+  c.raw_bytes = c.raw.size();
+  core::Verdict v = sampleVerdict();
+  for (int i = 0; i < 7; ++i) {
+    core::RuleMatch m;
+    m.id = 942100 + i;
+    m.message = "SQL Injection Attack";
+    m.data = "Matched Data: union select found within ARGS:a: " + value;
+    m.match = "detected SQLi using libinjection.";
+    v.matches.push_back(m);
+  }
+  const std::string line = buildEventLine(c, v, inspected(0), sampleContext());
+  EXPECT_LE(line.size() + 1, kMaxEventLineBytes);  // with its newline
+  const json j = parseLine(line);
+  const json& d = j.at("drosera");
+  EXPECT_EQ(d.at("line_truncated"), true);
+  EXPECT_EQ(j.at("transaction").at("unique_id"), "ZxY-0001");
+  EXPECT_EQ(d.at("received_at"), "2023-11-14T22:13:20.123456Z");
+  EXPECT_EQ(d.at("request").at("body_truncated"), true);
+  const json& messages = j.at("transaction").at("messages");
+  ASSERT_EQ(messages.size(), 9u);  // every rule hit is kept
+  for (int i = 0; i < 7; ++i) {
+    const json& details = messages[2 + i].at("details");
+    EXPECT_EQ(details.at("ruleId"), std::to_string(942100 + i));
+    const std::string data = details.at("data");
+    EXPECT_EQ(data.rfind("Matched Data: union select found within ARGS:a: 1' or", 0), 0u);
+    EXPECT_NE(data.find(" bytes omitted)"), std::string::npos);
+    EXPECT_LT(data.size(), 20'000u);
+  }
+  // The line the configured bounds give is kept as it is when it fits.
+  const std::string normal =
+      buildEventLine(sampleCapture(), sampleVerdict(), inspected(0), sampleContext());
+  EXPECT_FALSE(parseLine(normal).at("drosera").contains("line_truncated"));
+}
+
+// Whatever the capture holds and however high the limits are set, the line fits: every string
+// and every list is cut in the end.
+TEST(EventRecord, EveryPartHugeStillGivesALineUnderTheMaximum) {
+  core::Capture c = sampleCapture();
+  const std::string ctl(4096, '\x01');
+  c.request.target = "/" + std::string(1 << 20, '\x02');
+  c.request.method = std::string(100'000, '\x03');
+  for (int i = 0; i < 2000; ++i) c.request.headers.push_back({"X-" + std::to_string(i), ctl});
+  c.request.body = std::string(8 << 20, '\x04');
+  c.request.body_bytes = c.request.body.size();
+  c.raw = std::string(8 << 20, 'r');
+  c.raw_bytes = c.raw.size();
+  for (int i = 0; i < 2000; ++i) c.anomalies.push_back(ctl);
+  core::Verdict v;
+  for (int i = 0; i < 500; ++i) {
+    core::RuleMatch m;
+    m.id = i;
+    m.message = ctl;
+    m.data = ctl;
+    m.match = ctl;
+    m.tags.assign(20, ctl);
+    v.matches.push_back(m);
+  }
+  EventExtras extras;
+  for (int i = 0; i < 1000; ++i) extras.traps.push_back({"honeytoken", ctl, ctl, 1, ctl});
+  extras.has_attacker = true;
+  extras.attacker.traps.assign(1000, ctl);
+  EventContext ctx = sampleContext();
+  ctx.max_body_bytes = 100 << 20;
+  ctx.max_raw_bytes = 100 << 20;
+  const std::string line = buildEventLine(c, v, inspected(0), ctx, &extras);
+  EXPECT_LT(line.size(), kMaxEventLineBytes);
+  const json j = parseLine(line);
+  EXPECT_EQ(j.at("drosera").at("line_truncated"), true);
+  EXPECT_EQ(j.at("drosera").at("raw_truncated"), true);
+  EXPECT_EQ(j.at("transaction").at("unique_id"), "ZxY-0001");
+  EXPECT_FALSE(j.at("transaction").at("messages").empty());
+}
+
 TEST(EventRecord, Timestamps) {
   EXPECT_EQ(modsecTimestamp(0), "Thu Jan  1 00:00:00 1970");
   EXPECT_EQ(modsecTimestamp(1'700'000'000'999'999), "Tue Nov 14 22:13:20 2023");
