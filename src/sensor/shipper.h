@@ -1,7 +1,8 @@
 // The shipper: tails the sensor's event log (following rotation to event.log.<n>), sends batches
 // of whole lines to the collector over HTTP(S) with the sensor's token, and advances a persisted
 // position only after the collector answered 2xx (it answers after the batch is committed).
-// While the collector is away it retries the same batch with backoff: nothing lost, nothing
+// While the collector is away it retries the same batch with jittered exponential backoff (no
+// sooner than a Retry-After asks), and a failed heartbeat the same way: nothing lost, nothing
 // reordered; a resend after a crash is deduplicated by the store. Its lag is in stats().
 // Thread-safety: start/stop from the owner; stats() from any thread.
 #pragma once
@@ -38,6 +39,9 @@ struct ShipperOptions {
   // Tests only: runs between the listing of the event log files and the reading of them (where
   // a rotation can fall under load).
   std::function<void()> after_listing_for_test;
+  // Tests only: runs in the listing, between the reading of the folder and the stat of the
+  // current file (where a rotation hid the file being renamed).
+  std::function<void()> during_listing_for_test;
 };
 
 struct ShipperStats {
@@ -48,7 +52,8 @@ struct ShipperStats {
   uint64_t skipped_bytes = 0;   // unreadable data skipped (torn tail of a rotated file, a line
                                 // longer than any the sensor writes, one the collector refuses)
   uint64_t lost_files = 0;      // files the event log's quota removed before they were shipped
-  uint64_t refused_lines = 0;   // lines the collector refused alone as too large (413), skipped
+  uint64_t refused_lines = 0;   // event lines skipped whole as too large, so lost: refused alone
+                                // by the collector (413), or longer than kMaxEventLineBytes
   uint64_t rewinds = 0;         // files found shorter than the saved position (power loss): read again
   uint64_t lag_bytes = 0;       // event log bytes not yet shipped
   int64_t lag_ms = 0;           // age of the oldest event not yet shipped
@@ -69,6 +74,7 @@ class Shipper {
 
   // One step: reads the next batch and sends it once. Ok(true) if lines were shipped,
   // Ok(false) if there was nothing to ship, an error if sending failed (nothing advanced).
+  // Call from one thread at a time (the shipper's own once started).
   core::Result<bool> shipOnce();
 
  private:
@@ -76,12 +82,14 @@ class Shipper {
   core::Result<bool> shipStep(bool* rotated);
   // A place in one event log file: its inode, and its first bytes (up to 4 KiB of complete lines,
   // taken when the position is first set in the file), since a file removed by the log's quota
-  // frees its inode for the next file.
+  // frees its inode for the next file. Never an inode without first bytes: inode 0 (and offset
+  // 0) is "the oldest file there is", where the shipper starts.
   struct Position {
     uint64_t inode = 0;
     uint64_t offset = 0;
     uint64_t head_len = 0;
     uint64_t head_hash = 0;
+    bool operator==(const Position&) const = default;
   };
   void run();
   core::Status loadPosition();
@@ -98,6 +106,8 @@ class Shipper {
   int shrink_ = 0;
   // A line longer than any the sensor writes was skipped in part: skip the rest of it too.
   bool skip_to_newline_ = false;
+  // What the collector's last refusal asked with Retry-After (seconds; 0: nothing).
+  double retry_after_s_ = 0;
   mutable std::mutex mu_;
   ShipperStats stats_;
   std::thread thread_;

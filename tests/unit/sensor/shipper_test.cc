@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "http/server.h"
+#include "sensor/event_record.h"
 
 namespace drosera::sensor {
 namespace {
@@ -35,13 +36,17 @@ class Collector : public http::Handler {
     }
     if (c.request.target == "/api/v1/heartbeat") {
       ++heartbeats;
-      r.status = 200;
+      r.status = heartbeat_status;
+      if (!retry_after.empty()) r.headers.push_back({"Retry-After", retry_after});
       return r;
     }
     if (fail_next > 0) {
       --fail_next;
       r.status = 503;
       return r;
+    }
+    if (const std::string* lag = http::findHeader(c.request.headers, "X-Drosera-Lag-Ms")) {
+      lags.push_back(std::stoll(*lag));
     }
     if (c.request.body.size() > max_body) {
       r.status = 413;
@@ -65,6 +70,9 @@ class Collector : public http::Handler {
   std::vector<std::string> lines;
   int fail_next = 0;
   int heartbeats = 0;
+  int heartbeat_status = 200;
+  std::string retry_after;     // sent with a heartbeat's answer when not empty
+  std::vector<int64_t> lags;   // X-Drosera-Lag-Ms of each batch taken
   size_t max_body = SIZE_MAX;  // larger batches are refused with 413
 };
 
@@ -218,6 +226,135 @@ TEST_F(ShipperTest, AReusedInodeOfTheOldestFileDoesNotSkipTheRotatedFiles) {
   EXPECT_EQ(s.stats().lost_files, 1u);  // lines 0..9, gone before they were shipped
 }
 
+// A fresh start on an empty event log (the collector away, or nothing written yet): the position
+// must not name the empty file by its inode alone. When the quota removes that file later and
+// the file system gives its inode to a new event.log, the shipper took that file for its own
+// and skipped every rotated file (14 of 15 events never shipped, nothing counted lost).
+TEST_F(ShipperTest, AnEmptyFileAtAFreshStartIsNotKnownByItsInodeAlone) {
+  append("event.log", 0, 0);  // empty
+  {
+    Shipper s(options(), http::makeHttpClient());
+    drain(s);
+  }
+  ASSERT_TRUE(collector_.lines.empty());
+  // The empty file was rotated and removed since; its inode went to the new event.log (here
+  // the same file, kept aside and brought back with new lines).
+  fs::rename(dir_ + "/event.log", dir_ + "/spare");
+  append("event.log.3", 0, 10);
+  append("event.log.4", 10, 20);
+  append("spare", 20, 30);
+  fs::rename(dir_ + "/spare", dir_ + "/event.log");
+  Shipper again(options(), http::makeHttpClient());
+  drain(again);
+  EXPECT_EQ(collector_.lines, expected(30));
+  EXPECT_EQ(again.stats().lost_files, 0u);
+}
+
+// The same when the shipper reaches a new, empty event.log after the last rotated file: it stays
+// at the end of the rotated file until the new one has a line to be known by.
+TEST_F(ShipperTest, AnEmptyNextFileIsNotKnownByItsInodeAlone) {
+  append("event.log.1", 0, 10);
+  append("event.log", 0, 0);  // empty
+  Shipper s(options(), http::makeHttpClient());
+  drain(s);
+  ASSERT_EQ(collector_.lines, expected(10));
+  // Rotations while the collector is away; the empty file's inode ends up with the new
+  // event.log, after two rotated files.
+  fs::rename(dir_ + "/event.log", dir_ + "/spare");
+  append("event.log.2", 10, 20);
+  append("event.log.3", 20, 30);
+  append("spare", 30, 40);
+  fs::rename(dir_ + "/spare", dir_ + "/event.log");
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(40));
+  Shipper again(options(), http::makeHttpClient());  // and after a restart
+  append("event.log", 40, 45);
+  drain(again);
+  EXPECT_EQ(collector_.lines, expected(45));
+}
+
+// The log rotates while the shipper lists the files, between its reading of the folder and its
+// stat of event.log: the file the shipper stands in is then in neither list. It must not be
+// taken for gone (lost_files, and a restart from the oldest file, which skipped the rest of
+// event.log.1).
+TEST_F(ShipperTest, ARotationWhileTheFilesAreListedHidesNothing) {
+  append("event.log", 0, 10);
+  ShipperOptions o = options();
+  int calls = 0;
+  o.during_listing_for_test = [&] {
+    if (++calls != 2) return;
+    append("event.log", 10, 12);
+    fs::rename(dir_ + "/event.log", dir_ + "/event.log.1");
+    append("event.log", 12, 20);
+  };
+  Shipper s(o, http::makeHttpClient());
+  ASSERT_TRUE(s.shipOnce().isOk());  // lines 0..6
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(20));
+  EXPECT_EQ(s.stats().lost_files, 0u);
+}
+
+// A failed heartbeat (the collector shedding load, a wrong token) is retried with backoff, not
+// at every poll (45 heartbeats in 10 s against a 503 before).
+TEST_F(ShipperTest, FailedHeartbeatsBackOff) {
+  collector_.heartbeat_status = 503;
+  ShipperOptions o = options();
+  o.poll_interval_s = 0.01;
+  o.heartbeat_s = 0;
+  o.initial_backoff_s = 0.1;
+  o.max_backoff_s = 10;
+  Shipper s(o, http::makeHttpClient());
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  s.stop();
+  std::lock_guard lock(collector_.mu);
+  // 0.1, 0.2, 0.4, 0.8 s (each 0.5..1.5 times that): at most 6 in 1.5 s; ~100 polls.
+  EXPECT_GE(collector_.heartbeats, 2);
+  EXPECT_LE(collector_.heartbeats, 6);
+}
+
+// Retry-After, when the collector sends it, is waited for.
+TEST_F(ShipperTest, AHeartbeatRefusedWithRetryAfterWaitsThatLong) {
+  collector_.heartbeat_status = 503;
+  collector_.retry_after = "1";
+  ShipperOptions o = options();
+  o.poll_interval_s = 0.01;
+  o.heartbeat_s = 0;
+  o.initial_backoff_s = 0.01;
+  o.max_backoff_s = 10;
+  Shipper s(o, http::makeHttpClient());
+  s.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  s.stop();
+  std::lock_guard lock(collector_.mu);
+  EXPECT_GE(collector_.heartbeats, 1);
+  EXPECT_LE(collector_.heartbeats, 2);
+}
+
+// The lag is that of the drosera object's received_at, which the sensor writes last: a request
+// header named received_at (first in the line, its name the client's) set it before (57 years).
+TEST_F(ShipperTest, TheLagIsNotTakenFromARequestHeader) {
+  const auto t = std::chrono::system_clock::now() - std::chrono::seconds(5);
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[40];
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+  {
+    std::ofstream out(dir_ + "/event.log");
+    out << "{\"transaction\":{\"request\":{\"headers\":{\"received_at\":\"1970-01-01T00:00:01\","
+           "\"x\":\"\\\"drosera\\\":{\\\"received_at\\\":\\\"1971-01-01T00:00:01\"}}},"
+           "\"drosera\":{\"schema\":1,\"sensor\":\"s\",\"seq\":1,\"received_at\":\""
+        << ts << "\"}}\n";
+  }
+  Shipper s(options(), http::makeHttpClient());
+  ASSERT_TRUE(s.shipOnce().isOk());
+  std::lock_guard lock(collector_.mu);
+  ASSERT_EQ(collector_.lags.size(), 1u);
+  EXPECT_GE(collector_.lags[0], 4000);
+  EXPECT_LT(collector_.lags[0], 60000);
+}
+
 // The collector takes smaller batches than the shipper sends (its max_batch_bytes is lower):
 // the shipper halves them until they pass, and skips (counting it) a line too large alone.
 TEST_F(ShipperTest, BatchesTheCollectorFindsTooLargeAreHalvedAndAnOversizedLineSkipped) {
@@ -249,6 +386,64 @@ TEST_F(ShipperTest, AnOverlongLineIsSkippedWholeNotShippedInPieces) {
   drain(s);
   EXPECT_EQ(collector_.lines, expected(3));
   EXPECT_EQ(s.stats().skipped_bytes, (5u << 20) + 124);
+  EXPECT_EQ(s.stats().refused_lines, 1u);  // an event lost: counted as one, not only as bytes
+}
+
+// The read that finds the end of an over-long line holds the start of the next one, cut by the
+// end of the read: that line is read again from its start, not taken for another over-long one.
+TEST_F(ShipperTest, TheLineAfterAnOverlongOneIsShippedNotSkippedWithIt) {
+  const std::string next = "{\"next\":\"" + std::string((7u << 19) - 12, 'y') + "\"}";  // 3.5 MiB
+  {
+    std::ofstream out(dir_ + "/event.log");
+    out << std::string((5u << 20) + 123, 'x') << "\n" << next << "\n";
+  }
+  append("event.log", 0, 2);
+  Shipper s(options(), http::makeHttpClient());
+  drain(s);
+  std::vector<std::string> want = {next};
+  for (const auto& l : expected(2)) want.push_back(l);
+  EXPECT_EQ(collector_.lines, want);
+  EXPECT_EQ(s.stats().refused_lines, 1u);
+  EXPECT_EQ(s.stats().skipped_bytes, (5u << 20) + 124);
+}
+
+// The longest line the sensor writes (kMaxEventLineBytes with its newline) is shipped whatever
+// the batch size.
+TEST_F(ShipperTest, ALineOfTheMaximumLengthIsShippedWhateverTheBatchSize) {
+  const std::string longest = "{\"m\":\"" + std::string(kMaxEventLineBytes - 9, 'm') + "\"}";
+  ASSERT_EQ(longest.size() + 1, kMaxEventLineBytes);
+  append("event.log", 0, 1);
+  {
+    std::ofstream out(dir_ + "/event.log", std::ios::app);
+    out << longest << "\n";
+  }
+  append("event.log", 1, 2);
+  ShipperOptions o = options();
+  o.batch_bytes = 1024;
+  Shipper s(o, http::makeHttpClient());
+  drain(s);
+  std::vector<std::string> want = {expected(1)[0], longest, expected(2)[1]};
+  EXPECT_EQ(collector_.lines, want);
+  EXPECT_EQ(s.stats().skipped_bytes, 0u);
+  EXPECT_EQ(s.stats().refused_lines, 0u);
+}
+
+// A rotated file is written no more: a last line without its end (a crash) is skipped and
+// counted, and the shipper goes on with the next file instead of waiting for it forever.
+TEST_F(ShipperTest, TheTornTailOfARotatedFileIsSkippedNotWaitedFor) {
+  append("event.log.1", 0, 5);
+  {
+    std::ofstream out(dir_ + "/event.log.1", std::ios::app);
+    out << "{\"n\":5";
+  }
+  append("event.log", 6, 10);
+  Shipper s(options(), http::makeHttpClient());
+  drain(s);
+  std::vector<std::string> want = expected(10);
+  want.erase(want.begin() + 5);
+  EXPECT_EQ(collector_.lines, want);
+  EXPECT_EQ(s.stats().skipped_bytes, 6u);
+  EXPECT_EQ(s.stats().lag_bytes, 0u);
 }
 
 // After a power loss the event log may be shorter than the position saved for it, and grows
