@@ -180,11 +180,18 @@ TEST(MispConfigTest, ErrorsNameTheFileLineAndKey) {
               ::testing::HasSubstr("group 'fleet'"));
   EXPECT_THAT(loadError("[misp]\nallowlist = \"10.0.0.0/8\"\n"),
               ::testing::HasSubstr("misp.allowlist"));
-  // Values only the MISP side can judge: `drosera config check` runs validateMispConfig too.
-  const core::Config clear_text = load("[misp]\nurl = \"http://misp.example.org\"\n");
-  EXPECT_THAT(validateMispConfig(clear_text.misp).message(), ::testing::HasSubstr("misp.url"));
-  const core::Config bad_uuid = load("[misp]\norg_uuid = \"nope\"\n");
-  EXPECT_THAT(validateMispConfig(bad_uuid.misp).message(), ::testing::HasSubstr("misp.org_uuid"));
+  // Values the MISP side judges are checked at load too (dcdb688), with the file and line, and
+  // still by validateMispConfig for a configuration built in code.
+  EXPECT_THAT(loadError("[misp]\nurl = \"http://misp.example.org\"\n"),
+              ::testing::HasSubstr("drosera.toml:2: misp.url"));
+  EXPECT_THAT(loadError("[misp]\norg_uuid = \"nope\"\n"),
+              ::testing::HasSubstr("drosera.toml:2: misp.org_uuid"));
+  core::MispConfig clear_text;
+  clear_text.url = "http://misp.example.org";
+  EXPECT_THAT(validateMispConfig(clear_text).message(), ::testing::HasSubstr("misp.url"));
+  core::MispConfig bad_uuid;
+  bad_uuid.org_uuid = "nope";
+  EXPECT_THAT(validateMispConfig(bad_uuid).message(), ::testing::HasSubstr("misp.org_uuid"));
 }
 
 TEST(MispConfigTest, OneReporterPerDataFolder) {
