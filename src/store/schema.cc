@@ -229,6 +229,15 @@ CREATE INDEX attackers_events ON attackers (events DESC, ip);
 CREATE INDEX attackers_first_seen ON attackers (first_seen_us DESC, ip);
 )sql";
 
+// Version 5: retention deletes the rollup keys no rollup row refers to any more (sql_store.cc,
+// dropHistory), and writer.keys_epoch goes up when it does, so that every writer forgets the key
+// ids it remembers. rollup_key_id is renamed so that a collector of an older version, which would
+// go on using the ids it remembers, fails to write instead.
+constexpr std::string_view kV5 = R"sql(
+ALTER TABLE writer ADD COLUMN keys_epoch BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE writer RENAME COLUMN rollup_key_id TO last_rollup_key;
+)sql";
+
 constexpr const char* kOurTables[] = {"events", "writer", "rollups", "attackers", "sensors"};
 
 core::Status tableExists(Db& db, std::string_view name, bool* exists) {
@@ -308,6 +317,8 @@ std::string migrationSql(int version, Dialect dialect) {
     case 3: return std::string(kV3);
     case 4:
       return std::string(kV4);
+    case 5:
+      return std::string(kV5);
     default: DROSERA_CHECK(false && "no such schema version");
   }
   return {};

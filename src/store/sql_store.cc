@@ -778,8 +778,10 @@ class RollupDeltas {
   bool empty() const { return deltas_.empty(); }
 
   // Writes the deltas, keys turned into their ids by `resolve` (sorted: b-tree locality, and
-  // one lock order for concurrent writers), then drops rows that reached zero.
-  Status flush(Db& db, const std::function<Status(std::vector<KeyRef>*)>& resolve) {
+  // one lock order for concurrent writers), then drops rows that reached zero. `lowered`, if
+  // given, receives the (kind, key id) of the hour rows of dimensions that went down.
+  Status flush(Db& db, const std::function<Status(std::vector<KeyRef>*)>& resolve,
+               std::vector<std::pair<int, int64_t>>* lowered = nullptr) {
     std::vector<KeyRef> refs;
     std::unordered_map<std::pair<int, std::string_view>, size_t, KindKeyHash> index;
     for (const auto& [k, n] : deltas_) {
@@ -818,6 +820,9 @@ class RollupDeltas {
         zero.emplace_back(o.kind);
         zero.emplace_back(o.bucket);
         zero.emplace_back(o.id);
+        if (lowered != nullptr && o.level == kLevelHour && o.kind >= kKindSourceIp) {
+          lowered->emplace_back(o.kind, o.id);
+        }
       }
     }
     auto st = db.runMany(
@@ -846,8 +851,10 @@ class RollupDeltas {
 // ip_hours (events and alerts per address and hour) and ip_rules (events per address and
 // rule), +1 per event inserted and -1 per event deleted.
 // ip_hours and ip_rules hold the tracked addresses only: those with kTrackedIpEvents events or
-// more (attackers.events, which never drops). An address below that has few enough events to
-// count them; one that reaches it is counted from its stored events once, then kept up.
+// more (attackers.events, which never drops; the row goes only once none of the address's
+// events is stored, its ip_hours and ip_rules rows gone with them). An address below that has
+// few enough events to count them; one that reaches it is counted from its stored events once,
+// then kept up.
 // Sorted maps: b-tree locality, and one lock order for writers.
 
 constexpr uint64_t kTrackedIpEvents = 1000;
@@ -1022,6 +1029,25 @@ void logFoldFailure(const Status& why) {
                "read does it again: {}", why.message());
 }
 
+// Size retention stopped short of deleting the last events: at most one line every 10 minutes
+// (retention runs every minute).
+void logHistoryOverLimit(uint64_t kept, uint64_t bytes, uint64_t limit) {
+  static std::mutex mu;
+  static std::chrono::steady_clock::time_point last;
+  std::lock_guard lock(mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (last != std::chrono::steady_clock::time_point() && now - last < std::chrono::minutes(10)) {
+    return;
+  }
+  last = now;
+  spdlog::warn(
+      "store: retention: {} bytes, over the size limit of {}, and deleting the {} events "
+      "left would not bring the store under it: what the store keeps besides events "
+      "(attackers, rollup keys, dictionaries, sensors) is over the limit; the events "
+      "are kept. Raise the limit.",
+      bytes, limit, kept);
+}
+
 constexpr const char* kAttackerColumns =
     "ip, first_seen_us, last_seen_us, events, events_with_rules, categories, traps, sensors, "
     "flagged";
@@ -1157,10 +1183,10 @@ class SqlStore final : public Store {
       open_ = true;
       const std::string sql =
           s_.dialect_ == Dialect::kPostgres
-              ? "SELECT last_seq, event_count, folded_until, generation, rollup_key_id, "
-                "aggregated_seq FROM writer WHERE id = 1 FOR UPDATE"
-              : "SELECT last_seq, event_count, folded_until, generation, rollup_key_id, "
-                "aggregated_seq FROM writer WHERE id = 1";
+              ? "SELECT last_seq, event_count, folded_until, generation, last_rollup_key, "
+                "aggregated_seq, keys_epoch FROM writer WHERE id = 1 FOR UPDATE"
+              : "SELECT last_seq, event_count, folded_until, generation, last_rollup_key, "
+                "aggregated_seq, keys_epoch FROM writer WHERE id = 1";
       bool found = false;
       auto st = s_.w_->run(sql, {}, [&](const Row& r) {
         found = true;
@@ -1170,12 +1196,19 @@ class SqlStore final : public Store {
         generation = r.i64(3);
         last_key_id = r.i64(4);
         aggregated_seq = r.i64(5);
+        keys_epoch = r.i64(6);
       });
       if (!st) return st;
       if (!found) return Status::corruption("store: the writer row is missing");
       // Another writer (a second collector, another process) wrote since our last commit: what
       // we remember of the attackers may be stale.
       if (generation != s_.generation_) s_.attacker_cache_.clear();
+      // Retention deleted rollup keys (whoever ran it): ids we remember may be gone.
+      if (keys_epoch != s_.keys_epoch_) {
+        s_.key_ids_.clear();
+        s_.keys_epoch_ = keys_epoch;
+      }
+      begin_keys_epoch_ = keys_epoch;
       return Status::ok();
     }
     Status commit(int64_t new_last_seq, int64_t event_delta) {
@@ -1183,10 +1216,11 @@ class SqlStore final : public Store {
       p.push_back(folded_until ? Param(*folded_until) : Param());
       p.emplace_back(last_key_id);
       p.emplace_back(aggregated_seq);
+      p.emplace_back(keys_epoch);
       auto st = s_.w_->run(
           "UPDATE writer SET last_seq = ?, event_count = event_count + ?, "
-          "generation = generation + 1, folded_until = ?, rollup_key_id = ?, aggregated_seq = ? "
-          "WHERE id = 1",
+          "generation = generation + 1, folded_until = ?, last_rollup_key = ?, "
+          "aggregated_seq = ?, keys_epoch = ? WHERE id = 1",
           p);
       if (!st) return st;
       st = s_.w_->commit();
@@ -1205,6 +1239,10 @@ class SqlStore final : public Store {
         return st;
       }
       s_.generation_ = generation + 1;
+      if (keys_epoch != begin_keys_epoch_) {  // this transaction deleted keys
+        s_.key_ids_.clear();
+        s_.keys_epoch_ = keys_epoch;
+      }
       return st;
     }
     void updateCaches() {
@@ -1238,6 +1276,9 @@ class SqlStore final : public Store {
     int64_t generation = 0;
     int64_t last_key_id = 0;
     int64_t aggregated_seq = 0;  // the aggregates hold the events up to here
+    // Bumped by a transaction that deletes rollup keys: every writer forgets the ids it
+    // remembers when it sees it change.
+    int64_t keys_epoch = 0;
     std::optional<int64_t> folded_until;
 
    private:
@@ -1247,6 +1288,7 @@ class SqlStore final : public Store {
     }
     SqlStore& s_;
     bool open_ = false;
+    int64_t begin_keys_epoch_ = 0;
   };
 
   // A read transaction on the reader connection (one snapshot for several statements).
@@ -1280,6 +1322,7 @@ class SqlStore final : public Store {
   bool foldAllowed() const;
   void foldFailed(const Status& why);
   Result<uint64_t> deleteOldest(std::optional<int64_t> older_than_us, uint64_t max_count);
+  Status dropHistory(WriteTxn& txn, std::vector<std::pair<int, int64_t>> lowered);
   Result<uint64_t> usedBytes(Db& db);
   // PostgreSQL: what the size limit is checked against (see keepPostgresUnder()).
   struct PostgresSize {
@@ -1342,6 +1385,7 @@ class SqlStore final : public Store {
   };
   std::vector<AttackerUpdate> pending_attackers_;  // into the cache once the transaction commits
   int64_t generation_ = -1;
+  int64_t keys_epoch_ = -1;  // writer.keys_epoch when key_ids_ was last known good
   // Ids of rollup keys (kind byte + key): ids never change, so entries stay true whoever wrote.
   std::unordered_map<std::string, int64_t> key_ids_;
   std::vector<std::pair<std::string, int64_t>> pending_keys_;  // into key_ids_ on commit
@@ -1557,7 +1601,7 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
   return result;
 }
 
-// Ids for rollup keys: remembered, else read, else allocated from writer.rollup_key_id (under
+// Ids for rollup keys: remembered, else read, else allocated from writer.last_rollup_key (under
 // the writer lock, so two writers never hand out the same id).
 Status SqlStore::resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys) {
   std::vector<size_t> missing;
@@ -2944,14 +2988,101 @@ Result<uint64_t> SqlStore::deleteOldest(std::optional<int64_t> older_than_us,
     if (auto s2 = w_->runMany("DELETE FROM events WHERE seq = ?", 1, seqs); !s2) return s2;
     if (auto s2 = w_->runMany("DELETE FROM event_bodies WHERE seq = ?", 1, seqs); !s2) return s2;
     if (auto s2 = per_ip.flush(*w_); !s2) return s2;
-    if (auto s2 = rollups.flush(*w_, [&](auto* k) { return resolveKeys(txn, k); }); !s2) {
+    std::vector<std::pair<int, int64_t>> lowered;
+    if (auto s2 = rollups.flush(
+            *w_, [&](auto* k) { return resolveKeys(txn, k); }, &lowered);
+        !s2) {
       return s2;
     }
+    if (auto s2 = dropHistory(txn, std::move(lowered)); !s2) return s2;
     if (auto s2 = txn.commit(txn.last_seq, -static_cast<int64_t>(gone.size())); !s2) return s2;
     deleted += gone.size();
     if (gone.size() < want) break;
   }
   return deleted;
+}
+
+// In a retention chunk's transaction, after its events were deleted and taken out of the
+// aggregates: what no stored event needs any more, which would otherwise stay for ever and, under
+// a size limit, leave less and less room to the events (docs/store.md, "Retention").
+//  * Rollup keys that no rollup row refers to. A key with a stored event has an hour row for it
+//    (hour rows stay when their days are folded), so of the keys whose hour rows went down
+//    (`lowered`: kind, id), those with neither an all-time row (events in folded days) nor an
+//    hour row in the days not folded yet (the newest day: at most 24 hours) are deleted. Ids are
+//    never reused; writer.keys_epoch goes up, so that every writer forgets the ids it remembers.
+//  * Attackers last seen before the oldest stored event: none of their events is stored (their
+//    ip_hours and ip_rules rows went with the last of them). The rows of the others count every
+//    event of theirs, those deleted included: history while the address is in the store.
+//  * seq_hours of hours whose events are all gone.
+Status SqlStore::dropHistory(WriteTxn& txn, std::vector<std::pair<int, int64_t>> lowered) {
+  std::sort(lowered.begin(), lowered.end());
+  lowered.erase(std::unique(lowered.begin(), lowered.end()), lowered.end());
+  if (!lowered.empty()) {
+    std::vector<int64_t> hours;  // of the days not folded
+    std::vector<Param> p{Param(int64_t{kLevelHour}), Param(int64_t{kKindTotal})};
+    std::string sql = "SELECT bucket FROM rollups WHERE level = ? AND kind = ? AND key = 0";
+    if (txn.folded_until) {
+      sql += " AND bucket >= ?";
+      p.emplace_back(*txn.folded_until);
+    }
+    auto st = w_->run(sql, p, [&](const Row& r) { hours.push_back(r.i64(0)); });
+    if (!st) return st;
+    // A day not folded holds 24 hours (more: not a day; then the keys wait for the next run).
+    if (hours.size() <= 24) {
+      // One statement per key, each of its lookups the whole primary key of rollups (which
+      // every database serves from its index, whatever its statistics say).
+      std::string check = "SELECT 1 WHERE EXISTS (SELECT 1 FROM rollups WHERE level = " +
+                          std::to_string(kLevelAll) + " AND kind = ? AND bucket = 0 AND key = ?)";
+      for (size_t i = 0; i < hours.size(); ++i) {
+        check += " OR EXISTS (SELECT 1 FROM rollups WHERE level = " + std::to_string(kLevelHour) +
+                 " AND kind = ? AND bucket = ? AND key = ?)";
+      }
+      const size_t per = 2 + 3 * hours.size();
+      std::vector<Param> params;
+      params.reserve(lowered.size() * per);
+      for (const auto& [kind, id] : lowered) {
+        params.emplace_back(kind);
+        params.emplace_back(id);
+        for (int64_t h : hours) {
+          params.emplace_back(kind);
+          params.emplace_back(h);
+          params.emplace_back(id);
+        }
+      }
+      std::vector<char> used(lowered.size(), 0);
+      st = w_->runMany(check, per, params, [&](size_t i, const Row&) { used[i] = 1; });
+      if (!st) return st;
+      std::vector<Param> unused;
+      for (size_t i = 0; i < lowered.size(); ++i) {
+        if (!used[i]) unused.emplace_back(lowered[i].second);
+      }
+      if (!unused.empty()) {
+        st = w_->runMany("DELETE FROM rollup_keys WHERE id = ?", 1, unused);
+        if (!st) return st;
+        ++txn.keys_epoch;
+      }
+    }
+  }
+  std::optional<int64_t> oldest_time, oldest_seq;
+  auto st = w_->run("SELECT MIN(time_us), MIN(seq) FROM events", {}, [&](const Row& r) {
+    if (r.isNull(0)) return;
+    oldest_time = r.i64(0);
+    oldest_seq = r.i64(1);
+  });
+  if (!st) return st;
+  uint64_t gone = 0;
+  st = oldest_time ? w_->run("DELETE FROM attackers WHERE last_seen_us < ?",
+                             std::vector<Param>{Param(*oldest_time)}, nullptr, &gone)
+                   : w_->run("DELETE FROM attackers", {}, nullptr, &gone);
+  if (!st) return st;
+  if (gone != 0) {
+    // This writer's memory of them (and of the rows the fold of this transaction wrote).
+    attacker_cache_.clear();
+    pending_attackers_.clear();
+  }
+  return oldest_seq ? w_->run("DELETE FROM seq_hours WHERE max_seq < ?",
+                              std::vector<Param>{Param(*oldest_seq)})
+                    : w_->run("DELETE FROM seq_hours", {});
 }
 
 Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t max_bytes) {
@@ -2994,20 +3125,40 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
     if (!n) return n.status();
   } else if (max_bytes != 0 && dialect_ == Dialect::kSqlite) {
     // SQLite's used pages (page count less free pages) drop at once: delete, measure, repeat.
+    // The events' share of the size is what deleting them frees, their attackers and rollup
+    // keys with them (dropHistory): the first round takes the store's size per event (too much
+    // when history is large, so at most half of the events), the next ones what the round
+    // before freed per event. Never all the events for the sake of history: when deleting every
+    // one left would not be enough, or a round freed nothing, it stops and says so.
     const int rounds = 64;
+    long double freed_per_event = 0;
     for (int round = 0; round < rounds && out.bytes_after > max_bytes; ++round) {
       auto counted = eventCount();
       if (!counted) return counted.status();
       const int64_t count = counted.value();
       if (count <= 0) break;
-      const long double per_event = static_cast<long double>(out.bytes_after) / count;
-      uint64_t n = static_cast<uint64_t>((out.bytes_after - max_bytes) / per_event) + 1;
+      const long double over = static_cast<long double>(out.bytes_after - max_bytes);
+      uint64_t n;
+      if (round == 0) {
+        const long double per_event = static_cast<long double>(out.bytes_after) / count;
+        n = std::min(static_cast<uint64_t>(over / per_event) + 1,
+                     std::max<uint64_t>(static_cast<uint64_t>(count) / 2, 1));
+      } else if (freed_per_event <= 0 || over / freed_per_event >= count) {
+        logHistoryOverLimit(static_cast<uint64_t>(count), out.bytes_after, max_bytes);
+        break;
+      } else {
+        n = static_cast<uint64_t>(over / freed_per_event) + 1;
+      }
       n = std::max<uint64_t>(n, 64);
       auto del = deleteOldest(std::nullopt, std::min<uint64_t>(n, static_cast<uint64_t>(count)));
       if (!del) return del.status();
       out.deleted += del.value();
       auto now = used();
       if (!now) return now.status();
+      freed_per_event = del.value() == 0 || now.value() >= out.bytes_after
+                            ? 0
+                            : static_cast<long double>(out.bytes_after - now.value()) /
+                                  static_cast<long double>(del.value());
       out.bytes_after = now.value();
       if (del.value() == 0) break;
     }
@@ -3084,7 +3235,11 @@ Result<uint64_t> SqlStore::keepPostgresUnder(uint64_t max_bytes, const PostgresS
   lock.unlock();
   const int64_t target = static_cast<int64_t>(max_bytes / per_event);
   uint64_t deleted = 0;
-  if (count > target) {
+  if (target <= 0 && count > 0) {
+    // Not one event fits (its share of the history included): deleting them all would not
+    // bring the size under the limit, and they would be lost for nothing.
+    logHistoryOverLimit(static_cast<uint64_t>(count), at_start.bytes, max_bytes);
+  } else if (count > target) {
     auto del = deleteOldest(std::nullopt, static_cast<uint64_t>(count - target));
     if (!del) return del.status();
     deleted = del.value();

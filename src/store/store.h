@@ -113,6 +113,8 @@ struct ScanReach {
                                   // (by time: every later one is; by seq: about that far back)
 };
 
+// An address with at least one stored event; its counts are of all its events, those that
+// retention deleted since included.
 struct AttackerRow {
   std::string ip;
   int64_t first_seen_us = 0;
@@ -251,7 +253,10 @@ class Store {
 
   // Deletes the oldest events first: all older than `older_than_us` (0: no age limit), then
   // more until the database is under `max_bytes` (0: no size limit). The rollups follow, so
-  // aggregates count only stored events; attacker and sensor rows are history and stay.
+  // aggregates count only stored events; what no stored event needs goes too (rollup keys, the
+  // attackers rows of addresses none of whose events is stored: an attacker's row counts all of
+  // its events, the deleted ones included, while one is stored). Sensor rows stay. A size limit
+  // never deletes the last events for history that alone is over it (it logs a warning).
   // SQLite's size is its used pages (the file keeps its size and reuses them); PostgreSQL's is
   // its tables' size on disk, which drops only as VACUUM reuses space: there the limit becomes
   // a number of events, from the live bytes per event measured before the run deletes anything
