@@ -1332,6 +1332,7 @@ class SqlStore final : public Store {
     bool never_deleted = false;  // no event was ever deleted (writer.last_seq == event_count)
   };
   Result<PostgresSize> measurePostgres();
+  Status keepSqliteUnder(uint64_t max_bytes, RetentionResult* out);
   Result<uint64_t> keepPostgresUnder(uint64_t max_bytes, const PostgresSize& at_start,
                                      RetentionResult* out);
   Status rollupCounts(Db& rd, int kind, const EventFilter& f,
@@ -3092,14 +3093,6 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
     std::lock_guard lock(write_mu_);
     return usedBytes(*w_);
   };
-  const auto eventCount = [&]() -> Result<int64_t> {
-    std::lock_guard lock(write_mu_);
-    int64_t count = 0;
-    auto st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
-                      [&](const Row& r) { count = r.i64(0); });
-    if (!st) return st;
-    return count;
-  };
   RetentionResult out;
   auto before = used();
   if (!before) return before.status();
@@ -3124,46 +3117,95 @@ Result<RetentionResult> SqlStore::applyRetention(int64_t older_than_us, uint64_t
     auto n = keepPostgresUnder(max_bytes, *pg_start, &out);
     if (!n) return n.status();
   } else if (max_bytes != 0 && dialect_ == Dialect::kSqlite) {
-    // SQLite's used pages (page count less free pages) drop at once: delete, measure, repeat.
-    // The events' share of the size is what deleting them frees, their attackers and rollup
-    // keys with them (dropHistory): the first round takes the store's size per event (too much
-    // when history is large, so at most half of the events), the next ones what the round
-    // before freed per event. Never all the events for the sake of history: when deleting every
-    // one left would not be enough, or a round freed nothing, it stops and says so.
-    const int rounds = 64;
-    long double freed_per_event = 0;
-    for (int round = 0; round < rounds && out.bytes_after > max_bytes; ++round) {
-      auto counted = eventCount();
-      if (!counted) return counted.status();
-      const int64_t count = counted.value();
-      if (count <= 0) break;
-      const long double over = static_cast<long double>(out.bytes_after - max_bytes);
-      uint64_t n;
-      if (round == 0) {
-        const long double per_event = static_cast<long double>(out.bytes_after) / count;
-        n = std::min(static_cast<uint64_t>(over / per_event) + 1,
-                     std::max<uint64_t>(static_cast<uint64_t>(count) / 2, 1));
-      } else if (freed_per_event <= 0 || over / freed_per_event >= count) {
-        logHistoryOverLimit(static_cast<uint64_t>(count), out.bytes_after, max_bytes);
-        break;
-      } else {
-        n = static_cast<uint64_t>(over / freed_per_event) + 1;
-      }
-      n = std::max<uint64_t>(n, 64);
-      auto del = deleteOldest(std::nullopt, std::min<uint64_t>(n, static_cast<uint64_t>(count)));
-      if (!del) return del.status();
-      out.deleted += del.value();
-      auto now = used();
-      if (!now) return now.status();
-      freed_per_event = del.value() == 0 || now.value() >= out.bytes_after
-                            ? 0
-                            : static_cast<long double>(out.bytes_after - now.value()) /
-                                  static_cast<long double>(del.value());
-      out.bytes_after = now.value();
-      if (del.value() == 0) break;
-    }
+    auto st = keepSqliteUnder(max_bytes, &out);
+    if (!st) return st;
   }
   return out;
+}
+
+// SQLite's used pages (page count less free pages) drop at once: delete, measure, repeat. The
+// events' share of the size is what deleting them frees, their attackers and rollup keys with
+// them (dropHistory): `state` keeps what the last run freed per event
+// (`retention`/`sqlite-freed-per-event`), and a round goes by what the rounds before freed, by
+// that, or by the bytes of the newest events' bodies if larger (events may have grown since);
+// the first run ever by the store's size per event (too much when history is large, so at most
+// half of the events). Never all the events for the sake of history: when deleting every one left
+// would not be enough, or rounds freed nothing, it stops there and says so.
+Status SqlStore::keepSqliteUnder(uint64_t max_bytes, RetentionResult* out) {
+  static const std::string kNs = "retention", kKey = "sqlite-freed-per-event";
+  long double known = 0;
+  {
+    std::lock_guard lock(write_mu_);
+    auto st = w_->run("SELECT value FROM state WHERE ns = ? AND key = ?",
+                      std::vector<Param>{Param(kNs), Param(kKey)}, [&](const Row& r) {
+                        known = std::strtold(std::string(r.bytes(0)).c_str(), nullptr);
+                      });
+    if (!st) return st;
+    if (known > 0) {
+      long double body = 0;
+      st = w_->run(
+          "SELECT AVG(length(body)) FROM (SELECT body FROM event_bodies ORDER BY seq DESC "
+          "LIMIT 1000) b",
+          {}, [&](const Row& r) { body = static_cast<long double>(r.i64(0)); });
+      if (!st) return st;
+      known = std::max(known, body);
+    }
+  }
+  uint64_t deleted = 0, freed = 0;
+  for (int round = 0; round < 64 && out->bytes_after > max_bytes; ++round) {
+    int64_t count = 0;
+    {
+      std::lock_guard lock(write_mu_);
+      auto st = w_->run("SELECT event_count FROM writer WHERE id = 1", {},
+                        [&](const Row& r) { count = r.i64(0); });
+      if (!st) return st;
+    }
+    if (count <= 0) break;
+    const long double over = static_cast<long double>(out->bytes_after - max_bytes);
+    long double per = known;
+    if (deleted >= 64) {
+      if (freed == 0) {
+        logHistoryOverLimit(static_cast<uint64_t>(count), out->bytes_after, max_bytes);
+        break;
+      }
+      per = static_cast<long double>(freed) / static_cast<long double>(deleted);
+    }
+    uint64_t n;
+    if (per > 0) {
+      if (over / per >= static_cast<long double>(count)) {
+        logHistoryOverLimit(static_cast<uint64_t>(count), out->bytes_after, max_bytes);
+        break;
+      }
+      n = static_cast<uint64_t>(over / per) + 1;
+    } else {
+      const long double share = static_cast<long double>(out->bytes_after) / count;
+      n = std::min(static_cast<uint64_t>(over / share) + 1,
+                   std::max<uint64_t>(static_cast<uint64_t>(count) / 2, 1));
+    }
+    n = std::min(std::max<uint64_t>(n, 64), static_cast<uint64_t>(count));
+    auto del = deleteOldest(std::nullopt, n);
+    if (!del) return del.status();
+    out->deleted += del.value();
+    uint64_t now = 0;
+    {
+      std::lock_guard lock(write_mu_);
+      auto used_now = usedBytes(*w_);
+      if (!used_now) return used_now.status();
+      now = used_now.value();
+    }
+    deleted += del.value();
+    if (now < out->bytes_after) freed += out->bytes_after - now;
+    out->bytes_after = now;
+    if (del.value() == 0) break;
+  }
+  if (deleted >= 64 && freed > 0) {
+    std::lock_guard lock(write_mu_);
+    return w_->run(
+        "INSERT INTO state (ns, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
+        std::vector<Param>{Param(kNs), Param(kKey), Param(std::to_string(freed / deleted))});
+  }
+  return Status::ok();
 }
 
 // PostgreSQL keeps the files of its tables at their largest: VACUUM makes the space of deleted

@@ -2429,6 +2429,28 @@ TEST_P(StoreTest, SizeRetentionKeepsTheLimitsWorthWhileEveryEventBringsNewHistor
   expectTopMatches(m, Dimension::kUri, recent, 20, "a range after size retention");
 }
 
+// A size limit that the store's history alone is over (here: smaller than an empty store)
+// must not delete every event for it: size retention stops and says so (it deleted them all).
+TEST_P(StoreTest, SizeRetentionNeverDeletesTheLastEventsForHistory) {
+  std::mt19937_64 rng(5);
+  std::vector<core::Event> events = testutil::randomEvents(rng, 0, 400, kBase, kDay);
+  for (auto& e : events) e.raw_record = randomText(rng, 1000);
+  Model m;
+  insertModel(&m, events, 100);
+  // The first run may delete some (SQLite measures what deleting events frees by deleting
+  // them); then none goes.
+  auto r = store_->applyRetention(0, 1);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  const uint64_t kept = store_->stats()->events;
+  EXPECT_GE(kept, 200u);
+  for (int run = 1; run < 4; ++run) {
+    r = store_->applyRetention(0, 1);
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    EXPECT_EQ(r->deleted, 0u) << "run " << run;
+    EXPECT_EQ(store_->stats()->events, kept) << "run " << run;
+  }
+}
+
 // Retention takes with the events what no stored event needs any more: the attackers rows of
 // addresses none of whose events is stored (the others keep counting every event of theirs,
 // the deleted ones included), and the rollup keys no rollup row refers to. A key deleted
