@@ -1881,15 +1881,18 @@ Status SqlStore::upsertSensorsAndRules(const std::vector<const core::Event*>& ev
 // answer is exact), and the fold reads the events from the database, so it is the same after a
 // crash, whoever inserted them (another collector, another process).
 
-// Folds the events after aggregated_seq up to `until` (or the last stored), kFoldChunk at a
-// time, each chunk in a transaction of its own, under write_mu_ (inserts go on in between).
+// Folds the events after aggregated_seq up to `until` (or the last stored when it starts: not
+// chasing what is inserted meanwhile), kFoldChunk at a time, each chunk in a transaction of its
+// own, under write_mu_ (inserts go on in between, and would keep a fold that chased them going
+// for as long as they come).
 Status SqlStore::foldBehind(int64_t until) {
   for (;;) {
     std::lock_guard lock(write_mu_);
     std::deque<StoredDims> rows;  // outlives txn: the attacker updates point into it
     WriteTxn txn(*this);
     if (auto st = txn.begin(); !st) return st;
-    const int64_t end = std::min(txn.last_seq, until);
+    until = std::min(until, txn.last_seq);
+    const int64_t end = until;
     if (txn.aggregated_seq >= end) return Status::ok();
     const int64_t upto =
         std::min(end, txn.aggregated_seq + fold_chunk.load(std::memory_order_relaxed));
