@@ -474,8 +474,11 @@ struct ScanStop {
 // Calls fn for every event matching `f` (aggregates), newest first, in chunks: through the ip
 // index (by seq, within the seqs of the time range), else the time index (by time), else the
 // primary key (by seq); fn returns false to stop. Chunks resume after the last row seen (keyset
-// pagination). With `stop` and a budget: at most that many rows looked at.
-Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* stop = nullptr) {
+// pagination). With `stop` and a budget: at most that many rows looked at. `max_seq`: only
+// events with seq <= max_seq (those the aggregates hold, for the partial hours of a range
+// whose whole hours the rollups answer).
+Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* stop = nullptr,
+                    int64_t max_seq = kMaxI64) {
   const bool has_time = f.from_us != 0 || f.to_us != 0;
   const bool by_ip = !f.ip.empty();
   const bool by_time = !by_ip && has_time;
@@ -492,7 +495,7 @@ Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* st
   if (by_ip) {
     sql += "src_ip = ? AND seq <= ? AND seq >= ? ORDER BY seq DESC";
     params.emplace_back(f.ip);
-    params.emplace_back(range.hi);
+    params.emplace_back(std::min(range.hi, max_seq));
     params.emplace_back(range.lo);
   } else if (by_time) {
     // Below (to, any seq), or below every (time, seq) there is.
@@ -503,6 +506,10 @@ Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* st
       sql += " AND time_us >= ?";
       params.emplace_back(f.from_us);
     }
+    if (max_seq != kMaxI64) {
+      sql += " AND seq <= ?";
+      params.emplace_back(max_seq);
+    }
     if (sensor_in_sql) {
       sql += sensorCondition(db.dialect());
       params.emplace_back(f.sensor);
@@ -510,7 +517,7 @@ Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* st
     sql += " ORDER BY time_us DESC, seq DESC";
   } else {
     sql += "seq <= ?";
-    params.emplace_back(kMaxI64);
+    params.emplace_back(max_seq);
     if (sensor_in_sql) {
       sql += sensorCondition(db.dialect());
       params.emplace_back(f.sensor);
@@ -1339,7 +1346,10 @@ class SqlStore final : public Store {
                       std::unordered_map<int64_t, uint64_t>* ids,
                       std::unordered_map<std::string, uint64_t>* edges);
   Status scanCounts(Db& rd, int kind, const EventFilter& f,
-                    std::unordered_map<std::string, uint64_t>* out, ScanStop* stop = nullptr);
+                    std::unordered_map<std::string, uint64_t>* out, ScanStop* stop = nullptr,
+                    int64_t max_seq = kMaxI64);
+  // writer.aggregated_seq, in the reader's transaction: what the aggregates hold.
+  static Result<int64_t> aggregatedSeq(Db& rd);
   // The budget for an aggregate's scan of `f` (reach: the caller's, nullptr: none).
   ScanStop scanStopFor(const EventFilter& f, const ScanReach* reach) const;
   Result<std::optional<int64_t>> foldedUntil(Db& db);
@@ -2431,7 +2441,8 @@ void reportReach(const ScanStop& stop, ScanReach* reach) {
 
 // Counts per key of `kind` over the events matching `f`, scanning them.
 Status SqlStore::scanCounts(Db& rd, int kind, const EventFilter& f,
-                            std::unordered_map<std::string, uint64_t>* out, ScanStop* stop) {
+                            std::unordered_map<std::string, uint64_t>* out, ScanStop* stop,
+                            int64_t max_seq) {
   Numbers numbers;
   return scanMatching(
       rd, f,
@@ -2443,7 +2454,15 @@ Status SqlStore::scanCounts(Db& rd, int kind, const EventFilter& f,
         });
         return true;
       },
-      stop);
+      stop, max_seq);
+}
+
+Result<int64_t> SqlStore::aggregatedSeq(Db& rd) {
+  int64_t seq = 0;
+  auto st = rd.run("SELECT aggregated_seq FROM writer WHERE id = 1", {},
+                   [&](const Row& r) { seq = r.i64(0); });
+  if (!st) return st;
+  return seq;
 }
 
 // Counts per key of `kind` over a time range: rollup rows for the whole hours and days inside
@@ -2454,26 +2473,32 @@ Status SqlStore::rollupCounts(Db& rd, int kind, const EventFilter& f,
                               std::unordered_map<std::string, uint64_t>* edges) {
   const bool has_from = f.from_us != 0, has_to = f.to_us != 0;
   if (has_from && has_to && f.from_us >= f.to_us) return Status::ok();
+  // The events scanned (the partial hours at the ends, or all of a range without a whole hour)
+  // are those the rollups hold, no later ones (batches committed since the last fold), as of
+  // the same transaction: the edges and the interior count the same events.
+  auto aggregated = aggregatedSeq(rd);
+  if (!aggregated) return aggregated.status();
+  const int64_t horizon = aggregated.value();
   // The interior [h0, h1) is hour-aligned.
   int64_t h0 = kMinI64, h1 = kMaxI64;
   if (has_from) {
     const auto c = ceilTo(f.from_us, kHourUs);
-    if (!c) return scanCounts(rd, kind, f, edges);
+    if (!c) return scanCounts(rd, kind, f, edges, nullptr, horizon);
     h0 = *c;
   }
   if (has_to) h1 = floorTo(f.to_us, kHourUs);
-  if (h0 >= h1) return scanCounts(rd, kind, f, edges);  // no whole hour inside: scan it all
+  if (h0 >= h1) return scanCounts(rd, kind, f, edges, nullptr, horizon);  // no whole hour inside
   if (has_from && f.from_us != h0) {
     EventFilter edge;
     edge.from_us = f.from_us;
     edge.to_us = h0;
-    if (auto st = scanCounts(rd, kind, edge, edges); !st) return st;
+    if (auto st = scanCounts(rd, kind, edge, edges, nullptr, horizon); !st) return st;
   }
   if (has_to && f.to_us != h1) {
     EventFilter edge;
     edge.from_us = h1;
     edge.to_us = f.to_us;
-    if (auto st = scanCounts(rd, kind, edge, edges); !st) return st;
+    if (auto st = scanCounts(rd, kind, edge, edges, nullptr, horizon); !st) return st;
   }
   auto folded = foldedUntil(rd);
   if (!folded) return folded.status();
@@ -2626,20 +2651,24 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     c.count += n;
     c.alerts += alerts;
   };
-  auto scan = [&](Db& rd, const EventFilter& f, ScanStop* stop = nullptr) {
+  auto scan = [&](Db& rd, const EventFilter& f, ScanStop* stop = nullptr,
+                  int64_t max_seq = kMaxI64) {
     return scanMatching(
         rd, f,
         [&](const ScanRow& r, const KeysView&) {
           bump(r.time_us, 1, isAlert(static_cast<int>(r.flags)) ? 1 : 0);
           return true;
         },
-        stop);
+        stop, max_seq);
   };
+  // The events an aggregate of a time range (or of one tracked address and a time range)
+  // scans are those the rollups (ip_hours) hold: see rollupCounts(). Set in the transaction.
+  int64_t horizon = kMaxI64;
   // A scan of the whole filter (not of the partial hours or buckets at the ends of a range
   // the rollups answer): within the budget.
   auto scanAll = [&](Db& rd) {
     ScanStop stop = scanStopFor(filter, reach);
-    auto st = scan(rd, filter, &stop);
+    auto st = scan(rd, filter, &stop, horizon);
     if (st) reportReach(stop, reach);
     return st;
   };
@@ -2661,6 +2690,11 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
     if (!t) return t.status();
     tracked = t.value();
   }
+  if (tracked || onlyTimeRange(filter)) {
+    auto aggregated = aggregatedSeq(rd);
+    if (!aggregated) return aggregated.status();
+    horizon = aggregated.value();
+  }
   if (tracked) {
     // One address: its ip_hours rows for the whole hours of the range, its events for the
     // partial hours at the ends (each hour lies in one bucket: buckets are whole hours).
@@ -2680,12 +2714,12 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
       if (has_from && filter.from_us != h0) {
         edge.from_us = filter.from_us;
         edge.to_us = h0;
-        if (auto st = scan(rd, edge); !st) return st;
+        if (auto st = scan(rd, edge, nullptr, horizon); !st) return st;
       }
       if (has_to && filter.to_us != h1) {
         edge.from_us = h1;
         edge.to_us = filter.to_us;
-        if (auto st = scan(rd, edge); !st) return st;
+        if (auto st = scan(rd, edge, nullptr, horizon); !st) return st;
       }
       auto st = rd.run(
           "SELECT hour, events, alerts FROM ip_hours WHERE ip = ? AND hour >= ? AND hour < ?",
@@ -2714,13 +2748,13 @@ Result<std::vector<CountBucket>> SqlStore::countsOverTime(const EventFilter& fil
         EventFilter edge;
         edge.from_us = filter.from_us;
         edge.to_us = g0;
-        if (auto st = scan(rd, edge); !st) return st;
+        if (auto st = scan(rd, edge, nullptr, horizon); !st) return st;
       }
       if (has_to && filter.to_us != g1) {
         EventFilter edge;
         edge.from_us = g1;
         edge.to_us = filter.to_us;
-        if (auto st = scan(rd, edge); !st) return st;
+        if (auto st = scan(rd, edge, nullptr, horizon); !st) return st;
       }
       auto st = rd.run(
           "SELECT kind, bucket, n FROM rollups WHERE level = ? AND kind <= ? AND bucket >= ? "

@@ -1819,9 +1819,54 @@ constexpr Dimension kAllDimensions[] = {
     Dimension::kDstPort,  Dimension::kUserAgent, Dimension::kTrap, Dimension::kSensor,
     Dimension::kUri,      Dimension::kMethod, Dimension::kStatus};
 
+// An aggregate of a time range reads the rollups for its whole hours and scans the events of
+// the partial hours at its ends: both must count the same events, those the aggregates hold,
+// not the batches committed since the last fold as well (the reviewer saw odd counts in 4 of
+// 582 answers on SQLite and 92 of 541 on PostgreSQL with a writer inserting one edge and one
+// interior event per batch). Folds failing here keep batches unfolded for as long as needed.
+TEST_P(StoreTest, TimeRangeAggregatesCountTheEventsTheAggregatesHoldAtEveryEnd) {
+  Model m;
+  std::mt19937_64 rng(6);
+  std::vector<core::Event> good = testutil::randomEvents(rng, 0, 300, kBase, 3 * kDay);
+  for (int i = 0; i < 1100; ++i) {  // an address with ip_hours rows (1,000 events or more)
+    good.push_back(testutil::randomEvent(rng, 1000 + i, kBase, 3 * kDay));
+    good.back().src_ip = "198.51.100.99";
+  }
+  insertModel(&m, good, 500);
+  ASSERT_TRUE(store_->foldPending().isOk());
+  Model folded = m;
+
+  injectFailure("attackers", "ip", "6.6.6.6");
+  std::vector<core::Event> more = testutil::randomEvents(rng, 5000, 200, kBase, 3 * kDay);
+  for (size_t i = 0; i < more.size(); i += 3) more[i].src_ip = "198.51.100.99";
+  more[7].src_ip = "6.6.6.6";
+  insertModel(&m, more, 100);
+  ASSERT_FALSE(store_->foldPending().isOk());
+  ASSERT_EQ(store_->stats()->unfolded, more.size());
+  auto check = [&](const Model& want, const std::string& when) {
+    for (const auto& [name, f] : ranges()) {
+      for (Dimension d : {Dimension::kSensor, Dimension::kUri, Dimension::kSourceIp}) {
+        expectTopMatches(want, d, f, 1000, when + " " + name);
+      }
+      if (f.from_us != 0 && f.to_us != 0 && f.to_us - f.from_us <= 3 * kDay) {
+        expectCountsMatch(want, f, kHour, when + " " + name);
+        EventFilter ip = f;
+        ip.ip = "198.51.100.99";
+        expectCountsMatch(want, ip, kHour, when + " 198.51.100.99 " + name);
+      }
+    }
+  };
+  check(folded, "while the fold fails");
+  removeFailure("attackers");
+  ASSERT_TRUE(store_->foldPending().isOk());
+  check(m, "folded");
+}
+
 // Reads of the aggregates while this store's inserts keep coming: each read folds what is
 // unfolded first, up to the last event stored when it starts (a fold that chased the inserts
-// went on for as long as they came: one top() took 150 s on PostgreSQL).
+// went on for as long as they came: one top() took 150 s on PostgreSQL), and counts the same
+// events at the edges of its range as inside (each batch holds one edge event and one interior
+// one, so every answer is odd: the seed plus pairs).
 TEST_P(StoreTest, ReadsOfTheAggregatesReturnWhileInsertsKeepComing) {
   ASSERT_TRUE(store_->insert({event("seed", kBase + kHour)}).isOk());
   std::atomic<bool> stop{false};
@@ -1837,7 +1882,7 @@ TEST_P(StoreTest, ReadsOfTheAggregatesReturnWhileInsertsKeepComing) {
   f.from_us = kBase + 30 * kMinute;
   f.to_us = kBase + 3 * kHour + 30 * kMinute;
   double slowest = 0;
-  int odd = 0;
+  int uneven = 0;  // answers that counted an edge event without its batch's interior one
   for (int i = 0; i < 30; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     auto t = store_->top(Dimension::kSensor, f, 5);
@@ -1845,17 +1890,18 @@ TEST_P(StoreTest, ReadsOfTheAggregatesReturnWhileInsertsKeepComing) {
         slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     ASSERT_TRUE(t.isOk()) << t.status().toString();
     ASSERT_FALSE(t->empty());
-    odd += t->front().count % 2 == 1 ? 0 : 1;
+    uneven += t->front().count % 2 == 1 ? 0 : 1;
     auto c = store_->countsOverTime(f, kHour);
     ASSERT_TRUE(c.isOk()) << c.status().toString();
     uint64_t total = 0;
     for (const auto& b : c.value()) total += b.count;
-    odd += total % 2 == 1 ? 0 : 1;
+    uneven += total % 2 == 1 ? 0 : 1;
   }
   stop = true;
   writer.join();
-  std::printf("[ slowest read %.3f s, %d uneven answers ]\n", slowest, odd);
+  std::printf("[ slowest read %.3f s, %d uneven answers of 60 ]\n", slowest, uneven);
   EXPECT_LT(slowest, 2.0);
+  EXPECT_EQ(uneven, 0);
 }
 
 TEST_P(StoreTest, AggregatesMatchBruteForceCounts) {
