@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -115,14 +116,34 @@ Head headOf(const LogFile& f, bool written) {
   const ssize_t n = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == f.inode
                         ? ::pread(fd, buf.data(), buf.size(), 0)
                         : -1;
-  ::close(fd);
-  if (n <= 0) return head;
+  if (n <= 0) {
+    ::close(fd);
+    return head;
+  }
   buf.resize(static_cast<size_t>(n));
   if (!written) {
     const size_t nl = buf.rfind('\n');
-    if (nl == std::string::npos) return head;
+    if (nl == std::string::npos) {
+      // A first line longer than kHeadBytes: its first kHeadBytes are as fixed as a whole
+      // line's once it has its end (lines go up to kMaxEventLineBytes; without this, a file
+      // whose first line is long was never moved into, and the shipper stalled at the end of
+      // the file before it).
+      bool whole = false;
+      std::string more(64 * 1024, '\0');
+      for (uint64_t at = buf.size();
+           !whole && at < static_cast<uint64_t>(st.st_size) && at <= kMaxEventLineBytes;) {
+        const ssize_t m = ::pread(fd, more.data(), more.size(), static_cast<off_t>(at));
+        if (m <= 0) break;
+        whole = std::memchr(more.data(), '\n', static_cast<size_t>(m)) != nullptr;
+        at += static_cast<uint64_t>(m);
+      }
+      ::close(fd);
+      if (!whole || buf.size() < kHeadBytes) return head;
+      return {buf.size(), fnv1a(buf)};
+    }
     buf.resize(nl + 1);
   }
+  ::close(fd);
   return {buf.size(), fnv1a(buf)};
 }
 

@@ -273,6 +273,38 @@ TEST_F(ShipperTest, AnEmptyNextFileIsNotKnownByItsInodeAlone) {
   EXPECT_EQ(collector_.lines, expected(45));
 }
 
+// Event lines of a few KiB are common (a form POST with its body): a new event.log whose first
+// line is longer than the bytes a file is known by was never moved into, and the shipper stalled
+// at the end of the file before it (the quota test's events, 5 KiB each).
+TEST_F(ShipperTest, ANextFileWhoseFirstLineIsLongIsMovedInto) {
+  append("event.log.1", 0, 3);
+  const std::string pad(6000, 'x');
+  {
+    std::ofstream out(dir_ + "/event.log");
+    out << "{\"n\":3,\"pad\":\"" << pad << "\"}\n{\"n\":4}\n";
+  }
+  Shipper s(options(), http::makeHttpClient());
+  drain(s);
+  ASSERT_EQ(collector_.lines.size(), 5u);
+  EXPECT_EQ(collector_.lines[3], "{\"n\":3,\"pad\":\"" + pad + "\"}");
+  EXPECT_EQ(collector_.lines[4], "{\"n\":4}");
+  // Its first line still being written: nothing of it is taken, and it is once it is whole.
+  fs::rename(dir_ + "/event.log", dir_ + "/event.log.2");
+  {
+    std::ofstream out(dir_ + "/event.log");
+    out << "{\"n\":5,\"pad\":\"" << pad;
+  }
+  drain(s);
+  EXPECT_EQ(collector_.lines.size(), 5u);
+  {
+    std::ofstream out(dir_ + "/event.log", std::ios::app);
+    out << "\"}\n";
+  }
+  drain(s);
+  ASSERT_EQ(collector_.lines.size(), 6u);
+  EXPECT_EQ(s.stats().lost_files, 0u);
+}
+
 // The log rotates while the shipper lists the files, between its reading of the folder and its
 // stat of event.log: the file the shipper stands in is then in neither list. It must not be
 // taken for gone (lost_files, and a restart from the oldest file, which skipped the rest of
