@@ -17,7 +17,7 @@
 namespace drosera::core {
 namespace {
 
-std::string loadError(const std::string& text) {
+std::string refusal(const std::string& text) {
   auto r = loadConfigString(text, "drosera.toml");
   EXPECT_FALSE(r.isOk()) << "loaded although it should not:\n" << text;
   if (r.isOk()) return "";
@@ -25,12 +25,12 @@ std::string loadError(const std::string& text) {
   return r.status().message();
 }
 
-void loads(const std::string& text) {
+void loadsCleanly(const std::string& text) {
   auto r = loadConfigString(text, "drosera.toml");
   EXPECT_TRUE(r.isOk()) << r.status().message() << "\nin:\n" << text;
 }
 
-bool has(const std::string& s, const std::string& part) {
+bool holds(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
@@ -38,74 +38,74 @@ bool has(const std::string& s, const std::string& part) {
 
 TEST(ConfigValidate, ProxyProtocolWithoutTrustedProxiesIsAnError) {
   // Accepted once: then every request on the port answered 400, recorded as method PROXY.
-  const std::string err = loadError("[[server.listener]]\nport = 8080\nproxy_protocol = true\n");
+  const std::string err = refusal("[[server.listener]]\nport = 8080\nproxy_protocol = true\n");
   EXPECT_EQ(err.rfind("drosera.toml: server.listener.proxy_protocol is true on port 8080", 0), 0u)
       << err;
-  EXPECT_TRUE(has(err, "server.trusted_proxies is empty")) << err;
-  loads(
+  EXPECT_TRUE(holds(err, "server.trusted_proxies is empty")) << err;
+  loadsCleanly(
       "[server]\ntrusted_proxies = [\"10.0.0.0/8\"]\n"
       "[[server.listener]]\nport = 8080\nproxy_protocol = true\n");
   Config c;
   c.server.listeners[1].proxy_protocol = true;
   const Status st = validateConfig(c);
-  EXPECT_TRUE(has(st.message(), "server.listener.proxy_protocol is true on port 8000"))
+  EXPECT_TRUE(holds(st.message(), "server.listener.proxy_protocol is true on port 8000"))
       << st.message();
 }
 
 // ---- addresses -----------------------------------------------------------------------
 
 TEST(ConfigValidate, BindTakesIpAddressesOnly) {
-  EXPECT_EQ(loadError("[server]\nbind = [\"localhost\"]\n"),
+  EXPECT_EQ(refusal("[server]\nbind = [\"localhost\"]\n"),
             "drosera.toml:2: server.bind: \"localhost\" is not an IP address (names are not "
             "resolved: give 0.0.0.0, :: or an address of this host)");
   for (const char* bad : {"127.1", "[::1]", "10.0.0.0/8", "", "1.2.3.4%lo", "::1 "}) {
     const std::string err =
-        loadError(std::string("[server]\nbind = [\"127.0.0.1\", \"") + bad + "\"]\n");
-    EXPECT_TRUE(has(err, "drosera.toml:2: server.bind: \"" + std::string(bad) + "\" is not"))
+        refusal(std::string("[server]\nbind = [\"127.0.0.1\", \"") + bad + "\"]\n");
+    EXPECT_TRUE(holds(err, "drosera.toml:2: server.bind: \"" + std::string(bad) + "\" is not"))
         << err;
   }
-  loads("[server]\nbind = [\"0.0.0.0\", \"::\", \"127.0.0.1\", \"::1\", \"fe80::1%lo\"]\n");
+  loadsCleanly("[server]\nbind = [\"0.0.0.0\", \"::\", \"127.0.0.1\", \"::1\", \"fe80::1%lo\"]\n");
   Config c;
   c.server.bind = {"localhost"};
-  EXPECT_TRUE(has(validateConfig(c).message(), "server.bind: \"localhost\" is not an IP address"));
+  EXPECT_TRUE(
+      holds(validateConfig(c).message(), "server.bind: \"localhost\" is not an IP address"));
 }
 
 TEST(ConfigValidate, TrustedProxiesAreAddressesOrBlocks) {
-  EXPECT_EQ(loadError("[server]\n\ntrusted_proxies = [\"10.0.0.0/33\"]\n"),
+  EXPECT_EQ(refusal("[server]\n\ntrusted_proxies = [\"10.0.0.0/33\"]\n"),
             "drosera.toml:3: server.trusted_proxies: \"10.0.0.0/33\": the prefix of an IPv4 "
             "block is at most /32");
-  EXPECT_TRUE(has(loadError("[server]\ntrusted_proxies = [\"::/129\"]\n"), "at most /128"));
+  EXPECT_TRUE(holds(refusal("[server]\ntrusted_proxies = [\"::/129\"]\n"), "at most /128"));
   for (const char* bad : {"10.0.0.0/", "10.0.0.0/x", "10.0.0.0/-1", "lb.example", "10.0.0"}) {
-    const std::string err =
-        loadError(std::string("[server]\ntrusted_proxies = [\"") + bad + "\"]\n");
-    EXPECT_TRUE(has(err, "drosera.toml:2: server.trusted_proxies: \"" + std::string(bad) + "\""))
+    const std::string err = refusal(std::string("[server]\ntrusted_proxies = [\"") + bad + "\"]\n");
+    EXPECT_TRUE(holds(err, "drosera.toml:2: server.trusted_proxies: \"" + std::string(bad) + "\""))
         << err;
   }
-  loads(
+  loadsCleanly(
       "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\", \"2001:db8::/32\", \"[::1]\", "
       "\"192.0.2.7/32\", \"0.0.0.0/0\", \"[fe80::1%eth0]\", \"fe80::/10\"]\n");
   Config c;
   c.server.trusted_proxies = {"10.0.0.0/33"};
-  EXPECT_TRUE(has(validateConfig(c).message(), "server.trusted_proxies: \"10.0.0.0/33\""));
+  EXPECT_TRUE(holds(validateConfig(c).message(), "server.trusted_proxies: \"10.0.0.0/33\""));
 }
 
 TEST(ConfigValidate, CollectorListenIsAnAddressAndAPort) {
   // Each named server.bind once (the collector's server reported it), or passed a port of
   // 99999 or "19080abc" on to the kernel.
-  EXPECT_EQ(loadError("[collector]\nlisten = \"127.0.0.1:99999\"\n"),
+  EXPECT_EQ(refusal("[collector]\nlisten = \"127.0.0.1:99999\"\n"),
             "drosera.toml:2: collector.listen: the port must be a number from 0 to 65535 (got "
             "\"127.0.0.1:99999\")");
   for (const char* bad : {"127.0.0.1:19080abc", "127.0.0.1:", "127.0.0.1:-1", "127.0.0.1:+80",
                           "localhost:19080", "localhost", "127.0.0.1", "[::1:9080"}) {
-    const std::string err = loadError(std::string("[collector]\nlisten = \"") + bad + "\"\n");
+    const std::string err = refusal(std::string("[collector]\nlisten = \"") + bad + "\"\n");
     EXPECT_EQ(err.rfind("drosera.toml:2: collector.listen: ", 0), 0u) << err;
-    EXPECT_TRUE(has(err, std::string("\"") + bad + "\"")) << err;
-    EXPECT_FALSE(has(err, "server.bind")) << err;
+    EXPECT_TRUE(holds(err, std::string("\"") + bad + "\"")) << err;
+    EXPECT_FALSE(holds(err, "server.bind")) << err;
   }
-  EXPECT_TRUE(has(loadError("[collector]\nlisten = \"localhost:19080\"\n"), "IP address"));
-  loads("[collector]\nlisten = \"127.0.0.1:0\"\n");
-  loads("[collector]\nlisten = \"[::1]:9080\"\n");
-  loads("[collector]\nlisten = \"0.0.0.0:65535\"\n");
+  EXPECT_TRUE(holds(refusal("[collector]\nlisten = \"localhost:19080\"\n"), "IP address"));
+  loadsCleanly("[collector]\nlisten = \"127.0.0.1:0\"\n");
+  loadsCleanly("[collector]\nlisten = \"[::1]:9080\"\n");
+  loadsCleanly("[collector]\nlisten = \"0.0.0.0:65535\"\n");
 
   std::string host;
   uint16_t port = 0;
@@ -123,108 +123,109 @@ TEST(ConfigValidate, CollectorListenIsAnAddressAndAPort) {
 // ---- collector -----------------------------------------------------------------------
 
 TEST(ConfigValidate, PostgresStoreNeedsAConnectionString) {
-  EXPECT_EQ(loadError("[collector]\nstore = \"postgres\"\n"),
+  EXPECT_EQ(refusal("[collector]\nstore = \"postgres\"\n"),
             "drosera.toml: collector.postgres: a connection string is needed with "
             "collector.store = \"postgres\"");
-  loads("[collector]\nstore = \"postgres\"\npostgres = \"host=/run/postgresql dbname=d\"\n");
+  loadsCleanly("[collector]\nstore = \"postgres\"\npostgres = \"host=/run/postgresql dbname=d\"\n");
 }
 
 TEST(ConfigValidate, CollectorTlsCertAndKeyMustBeSetTogether) {
-  const std::string err = loadError("[collector]\ntls = true\ntls_cert = \"/c.pem\"\n");
+  const std::string err = refusal("[collector]\ntls = true\ntls_cert = \"/c.pem\"\n");
   EXPECT_EQ(err, "drosera.toml: collector.tls_cert and collector.tls_key must be set together");
-  EXPECT_FALSE(loadError("[collector]\ntls_key = \"/k.pem\"\n").empty());
-  loads("[collector]\ntls = true\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n");
-  loads("[collector]\ntls = true\n");  // the generated certificate
+  EXPECT_FALSE(refusal("[collector]\ntls_key = \"/k.pem\"\n").empty());
+  loadsCleanly("[collector]\ntls = true\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n");
+  loadsCleanly("[collector]\ntls = true\n");  // the generated certificate
 }
 
 // ---- URLs ----------------------------------------------------------------------------
 
 TEST(ConfigValidate, ShipperUrlIsAnHttpUrlWithAHost) {
-  EXPECT_EQ(loadError("[shipper]\nurl = \"not a url\"\n"),
+  EXPECT_EQ(refusal("[shipper]\nurl = \"not a url\"\n"),
             "drosera.toml:2: shipper.url: must start with https:// or http:// (got \"not a "
             "url\")");
   for (const char* bad : {"https://", "https:///api/v1/ingest", "http://:9080/x",
                           "https://collector:99999/x", "https://collector:/x",
                           "https://collector:9080 /x", "ftp://collector/x", "collector:9080"}) {
-    const std::string err = loadError(std::string("[shipper]\nurl = \"") + bad + "\"\n");
+    const std::string err = refusal(std::string("[shipper]\nurl = \"") + bad + "\"\n");
     EXPECT_EQ(err.rfind("drosera.toml:2: shipper.url: ", 0), 0u) << err;
   }
-  loads("[shipper]\nurl = \"https://collector:9080/api/v1/ingest\"\ntoken = \"t\"\n");
-  loads("[shipper]\nurl = \"https://[2001:db8::1]:9080/api/v1/ingest\"\n");
+  loadsCleanly("[shipper]\nurl = \"https://collector:9080/api/v1/ingest\"\ntoken = \"t\"\n");
+  loadsCleanly("[shipper]\nurl = \"https://[2001:db8::1]:9080/api/v1/ingest\"\n");
 }
 
 TEST(ConfigValidate, ShipperRefusesPlainHttpWithATokenToAnotherHost) {
   // As misp.url: plain http only to a loopback address; there is no opt-out for either.
-  EXPECT_EQ(loadError("[shipper]\nurl = \"http://collector.example:9080/api/v1/ingest\"\n"
-                      "token = \"secret\"\n"),
+  EXPECT_EQ(refusal("[shipper]\nurl = \"http://collector.example:9080/api/v1/ingest\"\n"
+                    "token = \"secret\"\n"),
             "drosera.toml: shipper.url: plain http would send the token (shipper.token) in clear: "
             "use https:// (got \"http://collector.example:9080/api/v1/ingest\")");
-  EXPECT_TRUE(has(loadError("[shipper]\nurl = \"http://10.1.2.3/api/v1/ingest\"\n"
+  EXPECT_TRUE(holds(refusal("[shipper]\nurl = \"http://10.1.2.3/api/v1/ingest\"\n"
                             "token_file = \"/etc/drosera/t\"\n"),
-                  "(shipper.token_file)"));
+                    "(shipper.token_file)"));
   // 127.example.org is a name, not a loopback address.
-  EXPECT_TRUE(has(loadError("[shipper]\nurl = \"http://127.example.org/api/v1/ingest\"\n"
+  EXPECT_TRUE(holds(refusal("[shipper]\nurl = \"http://127.example.org/api/v1/ingest\"\n"
                             "token = \"t\"\n"),
-                  "plain http would send the token"));
-  EXPECT_TRUE(has(loadError("[misp]\nurl = \"http://127.example.org\"\n"),
-                  "plain http would send the API key"));
-  loads("[shipper]\nurl = \"http://127.0.0.1:9080/api/v1/ingest\"\ntoken = \"t\"\n");
-  loads("[shipper]\nurl = \"http://[::1]:9080/api/v1/ingest\"\ntoken = \"t\"\n");
-  loads("[shipper]\nurl = \"http://localhost:9080/api/v1/ingest\"\ntoken = \"t\"\n");
-  loads("[shipper]\nurl = \"http://collector.example/api/v1/ingest\"\n");  // no token to leak
+                    "plain http would send the token"));
+  EXPECT_TRUE(holds(refusal("[misp]\nurl = \"http://127.example.org\"\n"),
+                    "plain http would send the API key"));
+  loadsCleanly("[shipper]\nurl = \"http://127.0.0.1:9080/api/v1/ingest\"\ntoken = \"t\"\n");
+  loadsCleanly("[shipper]\nurl = \"http://[::1]:9080/api/v1/ingest\"\ntoken = \"t\"\n");
+  loadsCleanly("[shipper]\nurl = \"http://localhost:9080/api/v1/ingest\"\ntoken = \"t\"\n");
+  loadsCleanly(
+      "[shipper]\nurl = \"http://collector.example/api/v1/ingest\"\n");  // no token to leak
 }
 
 // ---- MISP: checked at load, not once the reporter starts -------------------------------
 
 TEST(ConfigValidate, MispValuesAreCheckedAtLoad) {
-  EXPECT_EQ(loadError("[misp]\ntlp = \"red\"\n"),
+  EXPECT_EQ(refusal("[misp]\ntlp = \"red\"\n"),
             "drosera.toml:2: misp.tlp: must be a tlp:* tag, e.g. \"tlp:amber\" (got \"red\")");
-  EXPECT_EQ(loadError("[misp]\nurl = \"http://misp.example.org\"\n"),
+  EXPECT_EQ(refusal("[misp]\nurl = \"http://misp.example.org\"\n"),
             "drosera.toml:2: misp.url: plain http would send the API key in clear: use https:// "
             "(got \"http://misp.example.org\")");
-  EXPECT_TRUE(has(loadError("[misp]\nurl = \"misp.example.org\"\n"), "misp.url: must start"));
-  EXPECT_TRUE(has(loadError("[misp]\npap = \"green\"\n"), "drosera.toml:2: misp.pap: "));
-  EXPECT_TRUE(has(loadError("[misp]\norg_uuid = \"nope\"\n"), "misp.org_uuid: is not a UUID"));
-  EXPECT_TRUE(has(loadError("[misp]\nnamespace_uuid = \"0000\"\n"), "misp.namespace_uuid: "));
-  EXPECT_TRUE(has(loadError("[misp]\norg_name = \"\"\n"), "misp.org_name: must be 1..255"));
-  EXPECT_TRUE(has(loadError("[misp]\nallowlist = [\"10.0.0.0/40\"]\n"), "misp.allowlist: "));
-  EXPECT_TRUE(has(loadError("[misp]\nsensor_addresses = [\"x\"]\n"), "misp.sensor_addresses: "));
-  EXPECT_TRUE(has(loadError("[misp.sensor_groups]\na = [\"s1\"]\nb = [\"s1\"]\n"),
-                  "misp.sensor_groups: sensor \"s1\" is in two groups"));
-  loads(
+  EXPECT_TRUE(holds(refusal("[misp]\nurl = \"misp.example.org\"\n"), "misp.url: must start"));
+  EXPECT_TRUE(holds(refusal("[misp]\npap = \"green\"\n"), "drosera.toml:2: misp.pap: "));
+  EXPECT_TRUE(holds(refusal("[misp]\norg_uuid = \"nope\"\n"), "misp.org_uuid: is not a UUID"));
+  EXPECT_TRUE(holds(refusal("[misp]\nnamespace_uuid = \"0000\"\n"), "misp.namespace_uuid: "));
+  EXPECT_TRUE(holds(refusal("[misp]\norg_name = \"\"\n"), "misp.org_name: must be 1..255"));
+  EXPECT_TRUE(holds(refusal("[misp]\nallowlist = [\"10.0.0.0/40\"]\n"), "misp.allowlist: "));
+  EXPECT_TRUE(holds(refusal("[misp]\nsensor_addresses = [\"x\"]\n"), "misp.sensor_addresses: "));
+  EXPECT_TRUE(holds(refusal("[misp.sensor_groups]\na = [\"s1\"]\nb = [\"s1\"]\n"),
+                    "misp.sensor_groups: sensor \"s1\" is in two groups"));
+  loadsCleanly(
       "[misp]\nurl = \"http://127.0.0.1:8443\"\ntlp = \"tlp:clear\"\npap = \"\"\n"
       "org_uuid = \"5f6d7c1e-1c2b-4d3a-9e8f-0a1b2c3d4e5f\"\nallowlist = [\"192.0.2.0/24\"]\n");
   Config c;
   c.misp.tlp = "red";
-  EXPECT_TRUE(has(validateConfig(c).message(), "misp.tlp: must be a tlp:* tag"));
+  EXPECT_TRUE(holds(validateConfig(c).message(), "misp.tlp: must be a tlp:* tag"));
 }
 
 // ---- integers that do not fit in 64 bits ---------------------------------------------
 
 TEST(ConfigValidate, IntegerLiteralsThatDoNotFitAreRefused) {
   // toml11 3.7.1 read these as INT64_MAX (or INT64_MIN, or wrapped for binary), silently.
-  EXPECT_EQ(loadError("[limits]\nmax_body_bytes = 99999999999999999999\n"),
+  EXPECT_EQ(refusal("[limits]\nmax_body_bytes = 99999999999999999999\n"),
             "drosera.toml:2: limits.max_body_bytes: integer 99999999999999999999 is out of range "
             "(a TOML integer is at most 9223372036854775807)");
-  EXPECT_EQ(loadError("[limits]\nmax_connections = 9223372036854775808\n"),
+  EXPECT_EQ(refusal("[limits]\nmax_connections = 9223372036854775808\n"),
             "drosera.toml:2: limits.max_connections: integer 9223372036854775808 is out of range "
             "(a TOML integer is at most 9223372036854775807)");
   for (const std::string& lit :
        {std::string("18446744073709551615"), std::string("+9_223_372_036_854_775_808"),
         std::string("0x8000000000000000"), std::string("0xFFFF_FFFF_FFFF_FFFF"),
         std::string("0o1000000000000000000000"), "0b1" + std::string(63, '0')}) {
-    const std::string err = loadError("[limits]\nmax_body_bytes = " + lit + "\n");
+    const std::string err = refusal("[limits]\nmax_body_bytes = " + lit + "\n");
     EXPECT_EQ(err, "drosera.toml:2: limits.max_body_bytes: integer " + lit +
                        " is out of range (a TOML integer is at most 9223372036854775807)");
   }
-  EXPECT_EQ(loadError("[sensor]\nstatus_interval_s = -9223372036854775809\n"),
+  EXPECT_EQ(refusal("[sensor]\nstatus_interval_s = -9223372036854775809\n"),
             "drosera.toml:2: sensor.status_interval_s: integer -9223372036854775809 is out of "
             "range (a TOML integer is at least -9223372036854775808)");
   // In a table array and an inline table: the key is named all the same.
-  EXPECT_TRUE(has(loadError("[[server.listener]]\nport = 99999999999999999999\n"),
-                  "drosera.toml:2: server.listener.port: integer 99999999999999999999 is out"));
-  EXPECT_TRUE(has(loadError("limits = { max_headers = 0x1_0000_0000_0000_0000 }\n"),
-                  "drosera.toml:1: limits.max_headers: integer 0x1_0000_0000_0000_0000"));
+  EXPECT_TRUE(holds(refusal("[[server.listener]]\nport = 99999999999999999999\n"),
+                    "drosera.toml:2: server.listener.port: integer 99999999999999999999 is out"));
+  EXPECT_TRUE(holds(refusal("limits = { max_headers = 0x1_0000_0000_0000_0000 }\n"),
+                    "drosera.toml:1: limits.max_headers: integer 0x1_0000_0000_0000_0000"));
   // The largest and smallest that fit are read as written.
   auto r = loadConfigString("[limits]\nmax_body_bytes = 9223372036854775807\n", "drosera.toml");
   ASSERT_TRUE(r.isOk()) << r.status().message();
@@ -232,11 +233,11 @@ TEST(ConfigValidate, IntegerLiteralsThatDoNotFitAreRefused) {
   r = loadConfigString("[limits]\nmax_body_bytes = 0x7FFF_FFFF_FFFF_FFFF\n", "drosera.toml");
   ASSERT_TRUE(r.isOk()) << r.status().message();
   EXPECT_EQ(r->limits.max_body_bytes, 9223372036854775807u);
-  EXPECT_EQ(loadError("[sensor]\nstatus_interval_s = -9223372036854775808\n"),
+  EXPECT_EQ(refusal("[sensor]\nstatus_interval_s = -9223372036854775808\n"),
             "drosera.toml:2: sensor.status_interval_s: must be between 0.1 and 3600.0 seconds "
             "(got -9.22337e+18)");
-  EXPECT_TRUE(has(loadError("[limits]\nmax_headers = -9223372036854775808\n"),
-                  "must be between 1 and 100000 (got -9223372036854775808)"));
+  EXPECT_TRUE(holds(refusal("[limits]\nmax_headers = -9223372036854775808\n"),
+                    "must be between 1 and 100000 (got -9223372036854775808)"));
 }
 
 // ---- the file itself, and what it names on this host -----------------------------------
@@ -277,7 +278,7 @@ TEST_F(ConfigHost, AFolderIsNotAConfigurationFile) {
             "configuration file " + dir_ + " is a folder, not a regular file");
   r = loadConfigFile(dir_ + "/");
   ASSERT_FALSE(r.isOk());
-  EXPECT_TRUE(has(r.status().message(), "is a folder")) << r.status().message();
+  EXPECT_TRUE(holds(r.status().message(), "is a folder")) << r.status().message();
 }
 
 TEST_F(ConfigHost, APipeOrADeviceIsNotAConfigurationFile) {
@@ -340,8 +341,8 @@ TEST_F(ConfigHost, SiteFoldersMustExistAndTheKeyIsNamed) {
   EXPECT_EQ(err.rfind("server.listener.site: no built-in site \"builtin:nosuch\" (no folder ", 0),
             0u)
       << err;
-  EXPECT_TRUE(has(fileError("[[server.listener]]\nport = 8000\nsite = \"builtin:../site\"\n"),
-                  "no built-in site"));
+  EXPECT_TRUE(holds(fileError("[[server.listener]]\nport = 8000\nsite = \"builtin:../site\"\n"),
+                    "no built-in site"));
   std::filesystem::create_directory(dir_ + "/site");
   auto r = loadConfigFile(write("ok.toml", "[site]\nroot = \"" + dir_ +
                                                "/site\"\n"
