@@ -1,4 +1,5 @@
 """Runs the real drosera binary on loopback for integration tests (python3 stdlib only)."""
+import unittest
 import base64
 import json
 import os
@@ -291,6 +292,20 @@ class Drosera:
             return b"".join(chunks)
         finally:
             s.close()
+
+
+class RunOnDefaults(unittest.TestCase):
+    """One `drosera run` on its defaults for the whole class (self.d); stopped cleanly after."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Drosera(default_config(), command="run").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        cls.d.cleanup()
+        assert rc == 0
 
 
 def parse_response(data):

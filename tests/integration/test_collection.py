@@ -13,7 +13,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BIN, SOURCE, Drosera, default_config, header, marked, parse_response
+from harness import (BIN, SOURCE, Drosera, RunOnDefaults, default_config, header, marked,
+                     parse_response)
 
 DATA = os.path.join(SOURCE, "tests", "data")
 
@@ -76,17 +77,7 @@ def count_marked(d, marker):
     return len(ids), len(set(ids))
 
 
-class RunEndToEndTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Drosera(default_config(), command="run").start()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        cls.d.cleanup()
-        assert rc == 0
-
+class RunEndToEndTest(RunOnDefaults):
     def test_attacks_reach_the_store_and_the_api(self):
         d = self.d
         d.request("GET", "/products.php?id=1%27%20OR%201=1--", marker="e2e-sqli")

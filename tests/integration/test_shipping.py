@@ -5,7 +5,7 @@ import os
 import unittest
 import urllib.parse
 
-from harness import Drosera, default_config
+from harness import RunOnDefaults
 
 # kMaxEventLineBytes (src/sensor/event_record.h), the newline included.
 MAX_LINE = 4 << 20
@@ -20,20 +20,10 @@ def padded_sqli_post(d, path, filler):
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
 
 
-class PaddedAttackTest(unittest.TestCase):
+class PaddedAttackTest(RunOnDefaults):
     """A 1 MB padded SQLi POST made a 42 MB event line (seven rule hits carrying the whole value,
     JSON-escaped six times over): the shipper skipped it as longer than any line the sensor
     writes, counting only bytes, and the attacker's event never reached the store."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Drosera(default_config(), command="run").start()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        cls.d.cleanup()
-        assert rc == 0
 
     def stored(self, uri):
         page = self.d.wait_api("/api/v1/events?q=" + urllib.parse.quote(uri),
