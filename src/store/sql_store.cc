@@ -1707,6 +1707,7 @@ Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
   blobs.reserve(groups.size() * 3);
   std::vector<Param> full;     // new rows, or rows whose sets grow
   std::vector<Param> scalars;  // rows whose sets stay as they are
+  std::vector<Param> later;    // SQLite: of those, the rows whose first sighting stays too
   pending_attackers_.reserve(groups.size());
   for (Group& g : groups) {
     const AttackerRow* have = g.cached != nullptr ? g.cached : g.stored ? &*g.stored : nullptr;
@@ -1732,12 +1733,22 @@ Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
       }
     }
     if (!sets_change) {
-      scalars.emplace_back(g.ip);
-      scalars.emplace_back(u.first_seen_us);
-      scalars.emplace_back(u.last_seen_us);
-      scalars.emplace_back(static_cast<int64_t>(u.events));
-      scalars.emplace_back(static_cast<int64_t>(u.events_with_rules));
-      scalars.emplace_back(u.flagged ? 1 : 0);
+      // SQLite rewrites an index entry for every column a SET names, changed or not: a row
+      // whose first sighting stays (the common case) is updated without it (see below).
+      if (dialect_ == Dialect::kSqlite && have->first_seen_us == u.first_seen_us) {
+        later.emplace_back(u.last_seen_us);
+        later.emplace_back(static_cast<int64_t>(u.events));
+        later.emplace_back(static_cast<int64_t>(u.events_with_rules));
+        later.emplace_back(u.flagged ? 1 : 0);
+        later.emplace_back(g.ip);
+      } else {
+        scalars.emplace_back(g.ip);
+        scalars.emplace_back(u.first_seen_us);
+        scalars.emplace_back(u.last_seen_us);
+        scalars.emplace_back(static_cast<int64_t>(u.events));
+        scalars.emplace_back(static_cast<int64_t>(u.events_with_rules));
+        scalars.emplace_back(u.flagged ? 1 : 0);
+      }
       if (g.stored) {  // remembered from now on
         u.sets.emplace();
         u.sets->categories = std::move(g.stored->categories);
@@ -1792,6 +1803,12 @@ Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
         "UPDATE attackers SET first_seen_us = ?, last_seen_us = ?, events = ?, "
         "events_with_rules = ?, flagged = ? WHERE ip = ?",
         6, scalars);
+    if (st) {
+      st = w_->runMany(
+          "UPDATE attackers SET last_seen_us = ?, events = ?, events_with_rules = ?, flagged = ? "
+          "WHERE ip = ?",
+          5, later);
+    }
   } else {
     st = w_->runMany(
         "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, events_with_rules, "

@@ -1552,6 +1552,33 @@ TEST_P(StoreTest, AttackerRowsFollowTheirEvents) {
   EXPECT_FALSE(store_->attackers(q).isOk());
 }
 
+// An address already stored whose batch brings nothing new but an earlier event: its first
+// sighting moves back, in the row and in the first_seen order (SQLite updates such rows through
+// a statement of their own).
+TEST_P(StoreTest, AnEarlierEventMovesFirstSeenBack) {
+  insertOk({event("x1", kBase + 1000, "198.51.100.20", "sensor-1"),
+            event("y1", kBase + 700, "198.51.100.21", "sensor-1")});
+  ASSERT_TRUE(store_->attacker("198.51.100.20").isOk());  // folded: the row exists
+  insertOk({event("x2", kBase + 400, "198.51.100.20", "sensor-1"),
+            event("y2", kBase + 2000, "198.51.100.21", "sensor-1")});
+  auto x = store_->attacker("198.51.100.20");
+  ASSERT_TRUE(x.isOk() && x->has_value());
+  EXPECT_EQ((*x)->first_seen_us, kBase + 400);
+  EXPECT_EQ((*x)->last_seen_us, kBase + 1000);
+  EXPECT_EQ((*x)->events, 2u);
+  auto y = store_->attacker("198.51.100.21");
+  ASSERT_TRUE(y.isOk() && y->has_value());
+  EXPECT_EQ((*y)->first_seen_us, kBase + 700);
+  EXPECT_EQ((*y)->last_seen_us, kBase + 2000);
+  AttackerQuery q;
+  q.order = "first_seen";
+  auto page = store_->attackers(q);
+  ASSERT_TRUE(page.isOk());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ(page.value()[0].ip, "198.51.100.21");  // newest first sighting first
+  EXPECT_EQ(page.value()[1].ip, "198.51.100.20");
+}
+
 TEST_P(StoreTest, AttackerRowsMatchABruteForceModel) {
   Model m;
   std::mt19937_64 rng(5);
