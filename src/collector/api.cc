@@ -356,11 +356,16 @@ http::Response Collector::api(core::Capture& c, const std::string& path) {
       aq.offset = std::stoul(offset);
       if (aq.offset > 1'000'000) return jsonError(400, "offset: 0 .. 1000000");
     }
-    auto rows = store_->attackers(aq);
+    // A sensor, category or trap filter is checked row by row, within the scan budget.
+    store::ScanReach reach;
+    if (auto err = readScanParam(q, &reach.max_scan); !err.empty()) return jsonError(400, err);
+    auto rows = store_->attackers(aq, &reach);
     if (!rows) return failed(rows.status());
     json arr = json::array();
     for (const auto& a : *rows) arr.push_back(attackerJson(a));
-    return jsonResponse(200, dump(json{{"attackers", arr}}));
+    json j = {{"attackers", arr}};
+    addReach(reach, &j);
+    return jsonResponse(200, dump(j));
   }
 
   if (path.rfind("/api/v1/attackers/", 0) == 0) {

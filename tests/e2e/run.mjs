@@ -159,14 +159,15 @@ async function stopDrosera() {
 }
 
 // One HTTP/1.1 request on its own connection, bytes exactly as given; resolves to the status.
-function request(port, method, target, headers = {}, body = '') {
+// `from`: the source address (another loopback address is another attacker).
+function request(port, method, target, headers = {}, body = '', from = undefined) {
   const h = {Host: 'localhost', 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
              Accept: 'text/html,*/*;q=0.8', ...headers, Connection: 'close'};
   const data = Buffer.from(body, 'utf8');
   if (body || method === 'POST') h['Content-Length'] = String(data.length);
   const head = `${method} ${target} HTTP/1.1\r\n` + Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n';
   return new Promise((resolve, reject) => {
-    const s = net.createConnection({host: '127.0.0.1', port}, () => s.end(Buffer.concat([Buffer.from(head, 'latin1'), data])));
+    const s = net.createConnection({host: '127.0.0.1', port, localAddress: from}, () => s.end(Buffer.concat([Buffer.from(head, 'latin1'), data])));
     const chunks = [];
     s.setTimeout(15000, () => s.destroy(new Error('timeout')));
     s.on('data', (c) => chunks.push(c));
@@ -646,6 +647,22 @@ async function main() {
   check(arows.length === 1 && arows[0].includes('127.0.0.1'), 'attackers: one row, 127.0.0.1', arows.join(' | '));
   await noScriptRan(page, log, 'attackers');
   await shot(page, 'attackers');
+  // A second attacker, newest and without a trap: a trap filter with a budget of one attacker
+  // looks at it only, and the list says it stopped there; without the budget it finds 127.0.0.1.
+  await request(env.real, 'GET', '/', {}, '', '127.0.0.2');
+  await waitFor('the second attacker', async () => (await api(env, 'attackers')).json.attackers.length === 2);
+  await page.goto(env.base + '/#/attackers?trap=sensitive_file&scan=1');
+  const apartial = page.locator('[data-testid=attackers-partial]');
+  await apartial.waitFor();
+  check((await apartial.innerText()).includes('back to') && Number(await apartial.getAttribute('data-value')) > 0 &&
+        await page.locator('[data-testid=attacker-row]').count() === 0,
+        'attackers: a trap filter with a budget of 1 says how far back it looked', await apartial.innerText());
+  await page.goto(env.base + '/#/attackers?trap=sensitive_file');
+  await page.locator('[data-testid=attacker-row]').first().waitFor();
+  const trapped = await page.locator('[data-testid=attacker-row]').allInnerTexts();
+  check(trapped.length === 1 && trapped[0].includes('127.0.0.1') &&
+        await page.locator('[data-testid=attackers-partial]').count() === 0,
+        'attackers: the trap filter finds 127.0.0.1 only, in full', trapped.join(' | '));
 
   section('controls');
   await detectorsWork(browserContext, env);

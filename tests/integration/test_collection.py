@@ -142,7 +142,7 @@ class RunEndToEndTest(RunOnDefaults):
                      "/api/v1/stats/timeline?from=1&to=99999999999999&bucket=60",
                      "/api/v1/events?from=1e300",
                      "/api/v1/attackers?offset=-1",
-                     "/api/v1/attackers?offset=99999999999",
+                     "/api/v1/attackers?offset=99999999999", "/api/v1/attackers?scan=lots",
                      # Numbers are all digits: "12abc" was rule 12, "-1" wrapped to 2^64 - 1.
                      "/api/v1/events?rule=12abc", "/api/v1/events?rule=-5", "/api/v1/events?cursor=-1",
                      "/api/v1/events?cursor=0", "/api/v1/events?scan=-1",
