@@ -357,14 +357,16 @@ std::string Sensor::newUniqueId() {
 http::Response Sensor::respond(core::Capture& capture, const http::ListenerSpec& listener) {
   capture.unique_id = newUniqueId();  // before the answer: honeytokens point back to it
   if (!traps_) {
-    return listener_sites_.at(listener.index)->handle(capture.request, listener.persona,
-                                                      capture.local.port);
+    return listener_sites_.at(listener.index)
+        ->handle(capture.request, listener.persona, capture.local.port, capture.tls,
+                 capture.local.ip);
   }
   traps_->identify(capture);  // per-visitor honeytokens need the visitor first
   auto bait = traps_->answer(capture, listener.persona);
   http::Response r = bait ? std::move(*bait)
                           : listener_sites_.at(listener.index)
-                                ->handle(capture.request, listener.persona, capture.local.port);
+                                ->handle(capture.request, listener.persona, capture.local.port,
+                                         capture.tls, capture.local.ip);
   traps_->finish(capture, r);
   return r;
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <toml.hpp>
 
+#include "core/digits.h"
 #include "http/parser.h"
 
 namespace drosera::sensor {
@@ -374,11 +375,45 @@ bool Site::notModified(const core::HttpRequestData& req, std::string_view etag,
   return (inm && etagMatches(*inm, etag)) || (!inm && ims && *ims == last_modified);
 }
 
+std::string Site::redirectOrigin(const core::HttpRequestData& req, const http::Persona& persona,
+                                 uint16_t port, bool tls, std::string_view local_ip) {
+  std::string_view host, host_port;
+  if (const std::string* h = http::findHeader(req.headers, "Host"); h && !h->empty()) {
+    host = *h;
+    // The port after the name ("[v6]:port" for an IPv6 address).
+    const size_t colon = host.rfind(':');
+    const size_t bracket = host.rfind(']');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || bracket < colon) &&
+        (host.front() == '[' || host.find(':') == colon)) {
+      host_port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+    }
+  }
+  std::string origin = tls ? "https://" : "http://";
+  if (!host.empty()) {
+    origin.append(host.substr(0, 255));
+  } else if (local_ip.find(':') != std::string_view::npos) {
+    origin.append("[").append(local_ip).append("]");
+  } else {
+    origin.append(local_ip);
+  }
+  uint64_t n = port;
+  if (!isNginx(persona) && !host_port.empty() && host_port.size() <= 5 &&
+      core::parseDigits(host_port, &n) && n <= 65535) {
+    // Apache keeps the port the client named.
+  } else {
+    n = port;
+  }
+  if (n != (tls ? 443u : 80u)) origin.append(":").append(std::to_string(n));
+  return origin;
+}
+
 http::Response Site::movedPermanently(const std::string& path, const core::HttpRequestData& req,
-                                      const http::Persona& persona, uint16_t port) {
+                                      const http::Persona& persona, uint16_t port, bool tls,
+                                      std::string_view local_ip) {
   http::Response r = error(301, req, persona, port);
   const std::string* host = http::findHeader(req.headers, "Host");
-  std::string location = "http://" + (host ? *host : std::string("localhost")) + path;
+  std::string location = redirectOrigin(req, persona, port, tls, local_ip) + path;
   for (char& c : location) {
     if (static_cast<unsigned char>(c) < 0x21 || c == 0x7F) c = '_';  // no header injection
   }
@@ -397,7 +432,7 @@ http::Response Site::movedPermanently(const std::string& path, const core::HttpR
 }
 
 http::Response Site::handle(const core::HttpRequestData& req, const http::Persona& persona,
-                            uint16_t port) const {
+                            uint16_t port, bool tls, std::string_view local_ip) const {
   const std::string path = normalizePath(req.target);
   const std::string& m = req.method;
   if (path.empty()) return error(400, req, persona, port);
@@ -420,7 +455,7 @@ http::Response Site::handle(const core::HttpRequestData& req, const http::Person
   std::string redirect;
   const File* f = find(path, &redirect);
   if (!redirect.empty() && (m == "GET" || m == "HEAD")) {
-    return movedPermanently(redirect, req, persona, port);
+    return movedPermanently(redirect, req, persona, port, tls, local_ip);
   }
   static const char* kKnown[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT",
                                  "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",

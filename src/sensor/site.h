@@ -22,8 +22,10 @@ class Site {
   static core::Result<Site> load(const std::string& root, uint64_t max_file_bytes);
 
   // The answer to a well-formed request, as the persona's server would give it.
+  // `port`, `tls` and `local_ip`: our side of the connection (error pages and redirects name it).
   http::Response handle(const core::HttpRequestData& request, const http::Persona& persona,
-                        uint16_t port) const;
+                        uint16_t port, bool tls = false,
+                        std::string_view local_ip = "127.0.0.1") const;
 
   // The body of a site file by URL path ("/robots.txt"), or nullptr.
   const std::string* file(std::string_view path) const;
@@ -64,8 +66,17 @@ class Site {
                           std::string_view last_modified);
   // The server's own 301 to `path` on the request's host (a folder without its slash): the
   // persona's page, as for any other redirect of the site (the honeytraps' login folders too).
+  // Its Location is absolute, as the server makes it (redirectOrigin()).
   static http::Response movedPermanently(const std::string& path, const core::HttpRequestData& req,
-                                         const http::Persona& persona, uint16_t port);
+                                         const http::Persona& persona, uint16_t port, bool tls,
+                                         std::string_view local_ip);
+  // "scheme://host[:port]" of a redirect, measured against Apache 2.4 (a virtual host per port,
+  // UseCanonicalName Off) and nginx 1.22 (absolute_redirect, port_in_redirect): https on TLS;
+  // the Host header's name (our address without one); the port the Host header names
+  // (Apache) or the one the connection came to (nginx; Apache without one in Host), left out
+  // when it is the scheme's default.
+  static std::string redirectOrigin(const core::HttpRequestData& req, const http::Persona& persona,
+                                    uint16_t port, bool tls, std::string_view local_ip);
 
  private:
   struct File {

@@ -95,6 +95,12 @@ class SensorTest(unittest.TestCase):
         self.assertTrue(ev["drosera"]["listener"]["tls"])
         self.assertTrue(ev["drosera"]["listener"]["tls_version"].startswith("TLS"))
         self.assertTrue(any(941000 <= r < 942000 for r in rule_ids(ev)))
+        # A folder without its slash: Apache's 301 names the scheme and the port it came to.
+        out = self.d.raw(b"GET /assets HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n",
+                         port=self.d.tls, tls=True)
+        status, headers, _ = parse_response(out)
+        self.assertEqual(status, 301)
+        self.assertEqual(headers["location"], "https://shop.example:%d/assets/" % self.d.tls)
 
     def test_plain_http_on_the_tls_port_is_answered_and_recorded(self):
         # As Apache: a 400 in clear that says so, not a closed connection without an event

@@ -308,7 +308,7 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
     if (std::string to = logins_->redirectFor(path); !to.empty() && method != "POST") {
       // A folder without its slash: the server's own 301, as for the site's folders.
       if (path.rfind("/wp-admin", 0) != 0) {
-        return Site::movedPermanently(to, c.request, persona, c.local.port);
+        return Site::movedPermanently(to, c.request, persona, c.local.port, c.tls, c.local.ip);
       }
       // WordPress sends a visitor who is not logged in to its login page: a 302 from PHP,
       // without a body.

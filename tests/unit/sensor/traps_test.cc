@@ -474,7 +474,8 @@ TEST_F(TrapsEngineTest, ALoginFolderWithoutItsSlashGetsTheServersOwnRedirect) {
     core::Capture c = request("GET", "/admin");
     auto r = traps_->answer(c, persona);
     ASSERT_TRUE(r.has_value()) << name;
-    const http::Response site = Site::movedPermanently("/admin/", c.request, persona, 8080);
+    const http::Response site =
+        Site::movedPermanently("/admin/", c.request, persona, c.local.port, c.tls, c.local.ip);
     EXPECT_EQ(r->status, 301);
     EXPECT_EQ(r->body, site.body) << name;
     ASSERT_EQ(r->headers.size(), site.headers.size());
