@@ -190,9 +190,10 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     add("Server", persona.server_header);
     add("Date", date);
     if (content_type) add("Content-Type", *content_type);
-    if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
+    if (has_body_status && !r.chunked) add("Content-Length", std::to_string(r.bodySize()));
     if (last_modified) add("Last-Modified", *last_modified);
     if (location) add("Location", *location);
+    if (r.chunked && !r.omit_body) add("Transfer-Encoding", "chunked");  // a HEAD: neither
     add("Connection", keep_alive ? "keep-alive" : "close");
     for (const auto& h : r.headers) {
       if (!iequals(h.name, "Content-Type") && !iequals(h.name, "Last-Modified") &&
@@ -215,8 +216,10 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     // Apache: Date, Server, resource headers, Content-Length, Keep-Alive, Connection, Content-Type.
     // A file (an answer with an ETag) has its Content-Length set by the handler, before
     // mod_deflate adds Vary: Vary comes after it. A page a script makes gets its length after
-    // the output filters ran: Vary before it.
-    const bool file = findHeader(r.headers, "ETag") != nullptr;
+    // the output filters ran: Vary before it. A compressed answer's length comes after
+    // mod_deflate's Vary and Content-Encoding in both cases.
+    const bool file = findHeader(r.headers, "ETag") != nullptr &&
+                      findHeader(r.headers, "Content-Encoding") == nullptr;
     const std::string* vary = file ? findHeader(r.headers, "Vary") : nullptr;
     add("Date", date);
     add("Server", persona.server_header);

@@ -22,6 +22,7 @@ struct Response {
   std::string_view static_body;
   bool close = false;                 // close the connection after this response
   bool omit_body = false;             // HEAD: send the headers only
+  bool chunked = false;               // `body` is framed in chunks (Transfer-Encoding: chunked)
 };
 
 // A real server drosera imitates.

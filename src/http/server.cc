@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "http/content_coding.h"
 #include "http/proxy_protocol.h"
 
 namespace drosera::http {
@@ -596,6 +597,7 @@ class Session final : public SessionBase {
     cap_held_ = true;
     Response r = srv_.handler.respond(cap_, spec_);
     if (head) r.omit_body = true;
+    applyContentCoding(spec_.persona, cap_.request, head, &r);
     const bool keep_alive = keep && !r.close && !stop_requested_ &&
                             keepsAlive(spec_.persona, served_, srv_.opt.max_keepalive_requests);
     send(std::move(r), keep_alive, http10, consumed);
@@ -646,7 +648,11 @@ class Session final : public SessionBase {
                   remaining, http10, parser_.keepAliveAsked());
     cap_.response.headers.insert(cap_.response.headers.begin(),
                                  {"Server", spec_.persona.server_header});
-    cap_.response.headers.push_back({"Content-Length", std::to_string(r.bodySize())});
+    if (!r.chunked) {
+      cap_.response.headers.push_back({"Content-Length", std::to_string(r.bodySize())});
+    } else if (!r.omit_body) {
+      cap_.response.headers.push_back({"Transfer-Encoding", "chunked"});
+    }
     armTimer(srv_.opt.body_timeout_s);  // write deadline: a client that does not read is cut off
     const std::string_view tail = r.omit_body ? std::string_view() : r.static_body;
     const std::array<asio::const_buffer, 2> bufs = {asio::buffer(out_),

@@ -1,6 +1,7 @@
 """The sensor over loopback: detections, listeners, HTTP features (issue 2, "Checked by")."""
 import calendar
 import email.utils
+import gzip
 import re
 import socket
 import ssl
@@ -26,6 +27,19 @@ def header_names(data):
                 n = int(l.partition(":")[2])
         data = rest[0 if status == 304 else n:]
     return names
+
+
+def dechunk(body):
+    """The payload of a chunked body, and what follows its last chunk (None: no last chunk)."""
+    out = b""
+    while body:
+        size, _, rest = body.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            return out, rest[2:] if rest.startswith(b"\r\n") else None
+        out += rest[:n]
+        body = rest[n + 2:]
+    return out, None
 
 
 def pipeline(n, target=b"/about.html", ask_keep_alive=True):
@@ -164,6 +178,25 @@ class SensorTest(unittest.TestCase):
         self.assertTrue(out.startswith(b"HTTP/1.1 200"))
         self.assertEqual(headers["connection"], "close")
 
+    def test_gzip_as_apache_sends_it(self):
+        # mod_deflate: the same page compressed, its ETag suffixed, the length that of the gzip;
+        # recorded with the headers that were sent.
+        get = b"GET /about.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n"
+        _, plain_headers, plain = parse_response(self.d.raw(get % b""))
+        out = self.d.raw(get % b"Accept-Encoding: gzip, deflate, br\r\nX-Test-Marker: gzip-apache\r\n")
+        status, headers, body = parse_response(out)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-encoding"], "gzip")
+        self.assertEqual(headers["vary"], "Accept-Encoding")
+        self.assertEqual(headers["etag"], plain_headers["etag"][:-1] + '-gzip"')
+        self.assertEqual(int(headers["content-length"]), len(body))
+        self.assertEqual(gzip.decompress(body), plain)
+        names = header_names(out)[0]
+        self.assertEqual(names[names.index("Vary"):names.index("Vary") + 3],
+                         ["Vary", "Content-Encoding", "Content-Length"])
+        ev = self.d.wait_events(marked("gzip-apache"))[0]
+        self.assertEqual(ev["transaction"]["response"]["headers"]["Content-Encoding"], "gzip")
+
     def test_chunked_request_body_is_decoded(self):
         payload = b"username=admin&password=' or 1=1--"
         chunks = b"".join(b"%x\r\n%s\r\n" % (len(payload[i:i + 7]), payload[i:i + 7])
@@ -299,6 +332,37 @@ class NginxPersonaTest(unittest.TestCase):
         self.assertEqual(parse_response(out)[0], 200)
         names = header_names(out)[0]
         self.assertEqual(names[:6], NGINX_FILE[:6])  # Last-Modified, then Connection
+
+    def test_gzip_as_nginx_sends_it(self):
+        # gzip on: text/html only, chunked, a weak ETag, no Accept-Ranges; pipelined answers
+        # stay in step.
+        get = b"GET /about.html HTTP/1.1\r\nHost: localhost\r\n%s\r\n"
+        _, plain_headers, plain = parse_response(self.get(b"/about.html"))
+        out = self.d.raw(get % b"Accept-Encoding: gzip\r\n" + get % b"Accept-Encoding: gzip\r\n" +
+                         get % b"Connection: close\r\n")
+        first, _, rest = out.partition(b"\r\n\r\n")
+        status, headers, _ = parse_response(first + b"\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertEqual(header_names(first + b"\r\n\r\n")[0],
+                         ["Server", "Date", "Content-Type", "Last-Modified", "Transfer-Encoding",
+                          "Connection", "ETag", "Content-Encoding"])
+        self.assertEqual(headers["etag"], "W/" + plain_headers["etag"])
+        payload, after = dechunk(rest)
+        self.assertEqual(gzip.decompress(payload), plain)
+        self.assertTrue(after.startswith(b"HTTP/1.1 200 OK\r\n"), after[:40])  # in step
+        second, _, rest = after.partition(b"\r\n\r\n")
+        payload, after = dechunk(rest)
+        self.assertEqual(gzip.decompress(payload), plain)
+        _, headers, body = parse_response(after)
+        self.assertNotIn("content-encoding", headers)  # the third did not ask
+        self.assertEqual(body, plain)
+        # Not for CSS, nor for HTTP/1.0.
+        css = self.d.raw(b"GET /assets/css/main.css HTTP/1.1\r\nHost: localhost\r\n"
+                         b"Accept-Encoding: gzip\r\nConnection: close\r\n\r\n")
+        self.assertEqual(parse_response(css)[0], 200)
+        self.assertNotIn(b"Content-Encoding", css.partition(b"\r\n\r\n")[0])
+        old = self.d.raw(b"GET /about.html HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n")
+        self.assertNotIn(b"Content-Encoding", old.partition(b"\r\n\r\n")[0])
 
     def test_nginx_closes_on_request_max_keepalive_requests(self):
         # keepalive_requests 100: the 100th answer closes.
