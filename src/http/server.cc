@@ -136,6 +136,13 @@ bool keepsAlive(const Persona& persona, uint64_t served, uint64_t max) {
   return persona.name == "apache" ? served < max : served + 1 < max;
 }
 
+// `configured`, else the persona's default: Debian's apache2.conf MaxKeepAliveRequests 100,
+// nginx's keepalive_requests 1000 (since 1.19.10), IIS taken as Apache.
+uint64_t keepAliveLimit(const Persona& persona, uint64_t configured) {
+  if (configured != 0) return configured;
+  return persona.name == "nginx" ? 1000 : 100;
+}
+
 }  // namespace
 
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
@@ -598,8 +605,10 @@ class Session final : public SessionBase {
     Response r = srv_.handler.respond(cap_, spec_);
     if (head) r.omit_body = true;
     applyContentCoding(spec_.persona, cap_.request, head, &r);
-    const bool keep_alive = keep && !r.close && !stop_requested_ &&
-                            keepsAlive(spec_.persona, served_, srv_.opt.max_keepalive_requests);
+    const bool keep_alive =
+        keep && !r.close && !stop_requested_ &&
+        keepsAlive(spec_.persona, served_,
+                   keepAliveLimit(spec_.persona, srv_.opt.max_keepalive_requests));
     send(std::move(r), keep_alive, http10, consumed);
   }
 
@@ -642,7 +651,8 @@ class Session final : public SessionBase {
     cap_.response.status = r.status;
     cap_.response.headers = r.headers;
     cap_.response.body_bytes = r.omit_body ? 0 : r.bodySize();
-    const uint64_t remaining = srv_.opt.max_keepalive_requests - served_;
+    const uint64_t remaining =
+        keepAliveLimit(spec_.persona, srv_.opt.max_keepalive_requests) - served_;
     out_ =
         serialize(spec_.persona, r, keep_alive, static_cast<uint64_t>(srv_.opt.keepalive_timeout_s),
                   remaining, http10, parser_.keepAliveAsked());

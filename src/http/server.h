@@ -40,7 +40,7 @@ struct ServerOptions {
   double header_timeout_s = 20;
   double body_timeout_s = 30;
   double keepalive_timeout_s = 5;
-  uint64_t max_keepalive_requests = 100;
+  uint64_t max_keepalive_requests = 0;  // 0: the persona's own (keepAliveLimit(), server.cc)
   uint64_t max_connections = 4096;
   uint64_t max_connections_per_ip = 64;
   IpMatcher trusted_proxies;
