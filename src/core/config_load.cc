@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -188,10 +189,16 @@ Problem parseSeconds(const Value& v, double lo, double hi, double& out) {
     x = v.as_floating();
   } else if (v.is_string()) {
     const std::string& s = v.as_string();
+    // Decimal digits with an optional fraction, then the unit: no sign, space, exponent or hex
+    // (std::stod took " 5" and "0x10").
     size_t used = 0;
-    try {
-      x = std::stod(s, &used);
-    } catch (const std::exception&) {
+    while (used < s.size() && std::isdigit(static_cast<unsigned char>(s[used]))) ++used;
+    const size_t whole = used;
+    if (used < s.size() && s[used] == '.') {
+      ++used;
+      while (used < s.size() && std::isdigit(static_cast<unsigned char>(s[used]))) ++used;
+    }
+    if (whole == 0 || std::from_chars(s.data(), s.data() + used, x).ec != std::errc()) {
       return "expected a duration such as 5, 0.5, \"200ms\" or \"2m\" (got " + quote(s) + ")";
     }
     std::string unit = s.substr(used);

@@ -375,12 +375,19 @@ TEST(ConfigLoad, DurationErrors) {
   EXPECT_EQ(loadError("[limits]\nheader_timeout_s = \"2h\"\n"),
             "drosera.toml:2: limits.header_timeout_s: must be between 0.05 and 3600.0 seconds "
             "(got 7200.0)");
-  EXPECT_EQ(loadError("[limits]\nbody_timeout_s = \"-1s\"\n"),
-            "drosera.toml:2: limits.body_timeout_s: must be between 0.05 and 3600.0 seconds "
-            "(got -1.0)");
-  const std::string nan_err = loadError("[limits]\nbody_timeout_s = \"nan\"\n");
-  EXPECT_EQ(nan_err.rfind("drosera.toml:2: limits.body_timeout_s: must be between", 0), 0u)
-      << nan_err;
+  // Digits, an optional fraction, a unit: std::stod took a sign, spaces, exponents and hex.
+  for (const char* bad : {"-1s", " 5", "+5", ".5", "inf", "nan"}) {
+    EXPECT_EQ(loadError(std::string("[limits]\nbody_timeout_s = \"") + bad + "\"\n"),
+              std::string("drosera.toml:2: limits.body_timeout_s: expected a duration such as 5, "
+                          "0.5, \"200ms\" or \"2m\" (got \"") +
+                  bad + "\")")
+        << bad;
+  }
+  for (const auto& [bad, unit] : {std::pair{"5 s", " s"}, {"0x10", "x10"}, {"1e3", "e3"}}) {
+    EXPECT_EQ(loadError(std::string("[limits]\nbody_timeout_s = \"") + bad + "\"\n"),
+              std::string("drosera.toml:2: limits.body_timeout_s: unknown duration unit \"") +
+                  unit + "\" (use ms, s, m or h)");
+  }
   const std::string inf_err = loadError("[limits]\nbody_timeout_s = inf\n");
   EXPECT_EQ(inf_err.rfind("drosera.toml:2: limits.body_timeout_s: must be between", 0), 0u)
       << inf_err;
