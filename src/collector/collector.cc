@@ -111,6 +111,7 @@ core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& c
   so.body_timeout_s = 120;
   so.keepalive_timeout_s = 60;
   so.max_keepalive_requests = 100000;
+  so.content_coding = false;  // the API and dashboard are not a persona's site
   so.max_connections_per_ip = 1024;
   if (cc.tls) {
     if (cc.tls_cert.empty()) {

@@ -58,7 +58,7 @@ struct LimitsConfig {
   uint64_t max_body_bytes = 1048576;       // request body; more answers 413
   double header_timeout_s = 20;            // whole request head must arrive within this
   double body_timeout_s = 30;              // whole body must arrive within this
-  double keepalive_timeout_s = 5;          // idle time between requests on one connection
+  double keepalive_timeout_s = 0;          // idle time between requests; 0: the persona's own
   uint64_t max_keepalive_requests = 0;     // requests per connection; 0: the persona's own
   uint64_t max_connections = 4096;         // all listeners together
   uint64_t max_connections_per_ip = 64;    // per source address (socket peer)

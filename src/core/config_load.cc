@@ -444,6 +444,12 @@ const KeyCheck kKeyChecks[] = {
      }},
     {"misp.sensor_groups", [](const Config& c) { return mispGroupsProblem(c.misp); }},
     {"misp.allowlist", [](const Config& c) { return cidrListProblem(c.misp.allowlist); }},
+    {"limits.keepalive_timeout_s",
+     [](const Config& c) -> Problem {
+       const double t = c.limits.keepalive_timeout_s;
+       if (t == 0 || t >= 0.05) return std::nullopt;
+       return "must be 0 (the persona's own) or at least 0.05 seconds (got " + fmtDouble(t) + ")";
+     }},
     {"misp.sensor_addresses",
      [](const Config& c) { return cidrListProblem(c.misp.sensor_addresses); }},
 };
@@ -818,8 +824,10 @@ std::vector<Section> schema() {
                           "seconds for the whole request head; slower answers 408")),
         lift(&Config::limits, secondsField("body_timeout_s", &Li::body_timeout_s, 0.05, 3600,
                                            "seconds for the whole body; slower answers 408")),
-        lift(&Config::limits, secondsField("keepalive_timeout_s", &Li::keepalive_timeout_s, 0.05,
-                                           3600, "idle seconds between requests on a connection")),
+        lift(&Config::limits,
+             secondsField("keepalive_timeout_s", &Li::keepalive_timeout_s, 0, 3600,
+                          "idle seconds between requests on a connection (0: the persona's own, "
+                          "Apache 5, nginx 65, IIS 120)")),
         lift(&Config::limits,
              intField("max_keepalive_requests", &Li::max_keepalive_requests, 0, kMaxInt,
                       "requests served on one connection (0: the persona's own, Apache 100, "

@@ -8,52 +8,46 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "http/parser.h"
+
 namespace drosera::http {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// "q=0", "q=0.", "q=0.000": the coding is refused.
-bool refusedByQuality(std::string_view params) {
-  while (!params.empty()) {
-    const size_t semi = params.find(';');
-    std::string_view p = trim(params.substr(0, semi));
-    params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
-    if (p.size() < 2 || (p[0] != 'q' && p[0] != 'Q') || trim(p.substr(1)).substr(0, 1) != "=") {
-      continue;
+// Apache's ap_get_token(): a token up to ';' or ',' (or white space unless `white`), a quoted
+// string taken whole; white space skipped before and after.
+std::string_view apacheToken(std::string_view* line, bool white) {
+  size_t i = 0;
+  const std::string_view s = *line;
+  while (i < s.size() && isSpace(s[i])) ++i;
+  const size_t start = i;
+  while (i < s.size() && (white || !isSpace(s[i])) && s[i] != ';' && s[i] != ',') {
+    if (s[i++] == '"') {
+      while (i < s.size() && s[i++] != '"') {
+      }
     }
-    std::string_view v = trim(trim(p.substr(1)).substr(1));
-    if (v.empty() || v[0] != '0') return false;
-    v.remove_prefix(1);
-    if (!v.empty() && v[0] == '.') v.remove_prefix(1);
-    return std::all_of(v.begin(), v.end(), [](char c) { return c == '0'; });
   }
-  return false;
+  const std::string_view token = s.substr(start, i - start);
+  while (i < s.size() && isSpace(s[i])) ++i;
+  *line = s.substr(i);
+  return token;
 }
 
-const std::string* header(const Response& r, std::string_view name) {
-  for (const auto& h : r.headers) {
-    if (iequals(h.name, name)) return &h.value;
+// The Accept-Encoding headers of a request: Apache merges them (", "), nginx reads the first.
+std::string acceptEncoding(const core::HttpRequestData& request, bool merge) {
+  std::string out;
+  bool any = false;
+  for (const auto& h : request.headers) {
+    if (!iequals(h.name, "Accept-Encoding")) continue;
+    if (any) out += ", ";
+    out += h.value;
+    any = true;
+    if (!merge) break;
   }
-  return nullptr;
-}
-
-const std::string* header(const core::HttpRequestData& r, std::string_view name) {
-  for (const auto& h : r.headers) {
-    if (iequals(h.name, name)) return &h.value;
-  }
-  return nullptr;
+  return out;
 }
 
 // Static files (a body the site owns) compress to the same bytes every time: kept, per
@@ -115,10 +109,10 @@ bool compressedBody(char persona, const Response& r, int level, int window_bits,
 
 void apacheCoding(const core::HttpRequestData& request, bool head, Response* r) {
   (void)head;  // mod_deflate compresses for a HEAD too: the length is that of the gzip
-  const std::string* vary = header(*r, "Vary");
+  const std::string* vary = findHeader(r->headers, "Vary");
   if (vary == nullptr || vary->find("Accept-Encoding") == std::string::npos) return;
-  const std::string* accept = header(request, "Accept-Encoding");
-  if (accept == nullptr || !acceptsGzip(*accept) || header(*r, "Content-Encoding") != nullptr) {
+  if (!apacheAcceptsGzip(acceptEncoding(request, true)) ||
+      findHeader(r->headers, "Content-Encoding") != nullptr) {
     return;
   }
   // DeflateCompressionLevel, DeflateWindowSize and DeflateMemLevel at their defaults. Without
@@ -147,16 +141,16 @@ void apacheCoding(const core::HttpRequestData& request, bool head, Response* r) 
 
 void nginxCoding(const core::HttpRequestData& request, bool head, Response* r) {
   if (r->status != 200 && r->status != 403 && r->status != 404) return;
-  if (request.version != "1.1") return;                  // gzip_http_version 1.1
-  if (header(request, "Via") != nullptr) return;         // gzip_proxied off
-  const std::string* type = header(*r, "Content-Type");  // gzip_types: text/html
+  if (request.version == "1.0" || request.version == "0.9") return;  // gzip_http_version 1.1
+  if (findHeader(request.headers, "Via") != nullptr) return;         // gzip_proxied off
+  const std::string* type = findHeader(r->headers, "Content-Type");  // gzip_types: text/html
   if (type == nullptr || type->compare(0, 9, "text/html") != 0 ||
       (type->size() > 9 && (*type)[9] != ';' && (*type)[9] != ' ')) {
     return;
   }
   if (r->bodySize() < 20) return;  // gzip_min_length 20
-  const std::string* accept = header(request, "Accept-Encoding");
-  if (accept == nullptr || !acceptsGzip(*accept) || header(*r, "Content-Encoding") != nullptr) {
+  if (!nginxAcceptsGzip(acceptEncoding(request, false)) ||
+      findHeader(r->headers, "Content-Encoding") != nullptr) {
     return;
   }
   // ngx_http_gzip_filter_memory(): a window and hash no larger than the body needs (zlib's
@@ -224,17 +218,66 @@ bool gzip(std::string_view in, int level, int window_bits, int mem_level, std::s
   return rc == Z_STREAM_END;
 }
 
-bool acceptsGzip(std::string_view accept_encoding) {
-  while (!accept_encoding.empty()) {
-    const size_t comma = accept_encoding.find(',');
-    const std::string_view item = accept_encoding.substr(0, comma);
-    accept_encoding =
-        comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
-    const size_t semi = item.find(';');
-    if (!iequals(trim(item.substr(0, semi)), "gzip")) continue;
-    return semi == std::string_view::npos || !refusedByQuality(item.substr(semi + 1));
+bool apacheAcceptsGzip(std::string_view line) {
+  // mod_deflate: the first token that is "gzip" in any case (tokens end at ',', ';' or white
+  // space; a token's parameters are skipped), then only its first parameter is looked at, and
+  // refuses it when it is 3 to 7 bytes of "q=0.000" exactly ("Q=0" and "q=0.0000" do not).
+  std::string_view token = apacheToken(&line, false);
+  while (!token.empty() && !iequals(token, "gzip")) {
+    while (!line.empty() && line[0] == ';') {
+      line.remove_prefix(1);
+      apacheToken(&line, true);
+    }
+    if (!line.empty() && line[0] == ',') line.remove_prefix(1);
+    token = line.empty() ? std::string_view() : apacheToken(&line, false);
   }
-  return false;
+  if (token.empty()) return false;
+  if (line.empty()) return true;
+  while (!line.empty() && line[0] == ';') line.remove_prefix(1);
+  const std::string_view q = apacheToken(&line, true);
+  constexpr std::string_view kRefused = "q=0.000";
+  return !(q.size() >= 3 && q.size() <= kRefused.size() && kRefused.substr(0, q.size()) == q);
+}
+
+bool nginxAcceptsGzip(std::string_view line) {
+  // The first "gzip" in any case, whole (after the start, ',' or a space; before the end, ',',
+  // ';' or a space), then its quality: none, or "q=" (any case) right after ';' and spaces, a
+  // number from 0 to 1 with at most three decimals, spaces, then the end or ','; anything else
+  // refuses it, as q=0 does.
+  size_t at = std::string_view::npos;
+  for (size_t i = 0; i + 4 <= line.size(); ++i) {
+    if (iequals(line.substr(i, 4), "gzip")) {
+      at = i;
+      break;
+    }
+  }
+  if (at == std::string_view::npos) return false;
+  if (at > 0 && line[at - 1] != ',' && line[at - 1] != ' ') return false;
+  size_t i = at + 4;
+  if (i < line.size() && line[i] != ',' && line[i] != ';' && line[i] != ' ') return false;
+  auto spaces = [&] {
+    while (i < line.size() && line[i] == ' ') ++i;
+  };
+  spaces();
+  if (i == line.size() || line[i] == ',') return true;
+  if (line[i] != ';') return false;
+  ++i;
+  spaces();
+  if (i + 2 > line.size() || (line[i] != 'q' && line[i] != 'Q') || line[i + 1] != '=') return false;
+  i += 2;
+  if (i == line.size() || (line[i] != '0' && line[i] != '1')) return false;
+  int thousandths = (line[i++] - '0') * 1000;
+  if (i < line.size() && line[i] == '.') {
+    ++i;
+    for (int scale = 100; i < line.size() && line[i] >= '0' && line[i] <= '9'; scale /= 10) {
+      if (scale == 0) return false;  // a fourth decimal
+      thousandths += (line[i++] - '0') * scale;
+    }
+  }
+  if (thousandths > 1000) return false;
+  spaces();
+  if (i < line.size() && line[i] != ',') return false;
+  return thousandths > 0;
 }
 
 void applyContentCoding(const Persona& persona, const core::HttpRequestData& request, bool head,

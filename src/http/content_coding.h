@@ -17,9 +17,11 @@ namespace drosera::http {
 // no memory for it.
 bool gzip(std::string_view in, int level, int window_bits, int mem_level, std::string* out);
 
-// Whether Accept-Encoding offers gzip: the token "gzip" in any case, not with q=0 (Apache and
-// nginx alike; neither takes "x-gzip" or "*" for it).
-bool acceptsGzip(std::string_view accept_encoding);
+// Whether Accept-Encoding offers gzip, as each server reads it (they differ on the edges; the
+// unit tests hold what the real ones answered). Neither takes "x-gzip" or "*" for it.
+// Apache: the request's Accept-Encoding headers merged with ", ". nginx: the first one.
+bool apacheAcceptsGzip(std::string_view accept_encoding);
+bool nginxAcceptsGzip(std::string_view accept_encoding);
 
 // Encodes `r` with gzip when the persona's server would for this request, changing its
 // headers (Content-Encoding, the ETag, Accept-Ranges), its body and its framing (nginx:

@@ -136,6 +136,13 @@ bool keepsAlive(const Persona& persona, uint64_t served, uint64_t max) {
   return persona.name == "apache" ? served < max : served + 1 < max;
 }
 
+// `configured`, else the persona's default idle time: Debian's apache2.conf KeepAliveTimeout 5,
+// its nginx.conf keepalive_timeout 65, IIS's connectionTimeout 120.
+double keepAliveTimeout(const Persona& persona, double configured) {
+  if (configured > 0) return configured;
+  return persona.name == "nginx" ? 65 : persona.name == "iis" ? 120 : 5;
+}
+
 // `configured`, else the persona's default: Debian's apache2.conf MaxKeepAliveRequests 100,
 // nginx's keepalive_requests 1000 (since 1.19.10), IIS taken as Apache.
 uint64_t keepAliveLimit(const Persona& persona, uint64_t configured) {
@@ -376,7 +383,7 @@ class Session final : public SessionBase {
     if (served_ == 0) {
       armTimer(srv_.opt.header_timeout_s);
     } else {
-      armTimer(srv_.opt.keepalive_timeout_s);
+      armTimer(keepAliveTimeout(spec_.persona, srv_.opt.keepalive_timeout_s));
     }
     if (!buf_.empty()) {
       beginRequest();
@@ -604,7 +611,7 @@ class Session final : public SessionBase {
     cap_held_ = true;
     Response r = srv_.handler.respond(cap_, spec_);
     if (head) r.omit_body = true;
-    applyContentCoding(spec_.persona, cap_.request, head, &r);
+    if (srv_.opt.content_coding) applyContentCoding(spec_.persona, cap_.request, head, &r);
     const bool keep_alive =
         keep && !r.close && !stop_requested_ &&
         keepsAlive(spec_.persona, served_,
@@ -653,9 +660,10 @@ class Session final : public SessionBase {
     cap_.response.body_bytes = r.omit_body ? 0 : r.bodySize();
     const uint64_t remaining =
         keepAliveLimit(spec_.persona, srv_.opt.max_keepalive_requests) - served_;
-    out_ =
-        serialize(spec_.persona, r, keep_alive, static_cast<uint64_t>(srv_.opt.keepalive_timeout_s),
-                  remaining, http10, parser_.keepAliveAsked());
+    out_ = serialize(
+        spec_.persona, r, keep_alive,
+        static_cast<uint64_t>(keepAliveTimeout(spec_.persona, srv_.opt.keepalive_timeout_s)),
+        remaining, http10, parser_.keepAliveAsked());
     cap_.response.headers.insert(cap_.response.headers.begin(),
                                  {"Server", spec_.persona.server_header});
     if (!r.chunked) {

@@ -39,7 +39,9 @@ struct ServerOptions {
   ParserLimits parser;
   double header_timeout_s = 20;
   double body_timeout_s = 30;
-  double keepalive_timeout_s = 5;
+  double keepalive_timeout_s = 0;  // 0: the persona's own (keepAliveTimeout(), server.cc)
+  // gzip as the persona's server does (content_coding.h); off for the collector's own API.
+  bool content_coding = true;
   uint64_t max_keepalive_requests = 0;  // 0: the persona's own (keepAliveLimit(), server.cc)
   uint64_t max_connections = 4096;
   uint64_t max_connections_per_ip = 64;

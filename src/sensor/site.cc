@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -359,10 +360,8 @@ http::Response Site::error(int status, const core::HttpRequestData& req,
                            const http::Persona& persona, uint16_t port) {
   http::Response r;
   r.status = status;
-  const std::string* host = http::findHeader(req.headers, "Host");
-  std::string h = host ? host->substr(0, host->find(':')) : "localhost";
-  if (h.size() > 255) h.resize(255);
-  r.body = http::errorPage(persona, status, h, port);
+  r.body = http::errorPage(persona, status, serverName(req),
+                           persona.name == "apache" ? serverPort(req, port) : port);
   r.headers.push_back({"Content-Type", persona.name == "apache" ? "text/html; charset=iso-8859-1"
                                                                 : "text/html"});
   return r;
@@ -375,35 +374,71 @@ bool Site::notModified(const core::HttpRequestData& req, std::string_view etag,
   return (inm && etagMatches(*inm, etag)) || (!inm && ims && *ims == last_modified);
 }
 
-std::string Site::redirectOrigin(const core::HttpRequestData& req, const http::Persona& persona,
-                                 uint16_t port, bool tls, std::string_view local_ip) {
-  std::string_view host, host_port;
-  if (const std::string* h = http::findHeader(req.headers, "Host"); h && !h->empty()) {
-    host = *h;
-    // The port after the name ("[v6]:port" for an IPv6 address).
-    const size_t colon = host.rfind(':');
-    const size_t bracket = host.rfind(']');
-    if (colon != std::string_view::npos && (bracket == std::string_view::npos || bracket < colon) &&
-        (host.front() == '[' || host.find(':') == colon)) {
-      host_port = host.substr(colon + 1);
-      host = host.substr(0, colon);
+// Apache's ap_get_server_name() and ap_get_server_port() with UseCanonicalName Off, as its
+// pages' footers show them: the request's name (an IPv6 address without its brackets), at most
+// 255 bytes here; its port, else the connection's.
+std::string Site::serverName(const core::HttpRequestData& req) {
+  std::string name = authorityOf(req).name;
+  if (name.size() > 1 && name.front() == '[') name = name.substr(1, name.find(']') - 1);
+  if (name.empty()) name = "localhost";
+  if (name.size() > 255) name.resize(255);
+  return name;
+}
+
+uint16_t Site::serverPort(const core::HttpRequestData& req, uint16_t port) {
+  return authorityOf(req).port.value_or(port);
+}
+
+Site::Authority Site::authorityOf(const core::HttpRequestData& req) {
+  // An absolute-form target names the server itself; else the Host header.
+  std::string_view a;
+  const std::string_view t = req.target;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (t.size() > scheme.size() && http::iequals(t.substr(0, scheme.size()), scheme)) {
+      a = t.substr(scheme.size());
+      a = a.substr(0, std::min(a.find('/'), a.find('?')));
+      break;
     }
   }
+  if (a.empty()) {
+    if (const std::string* h = http::findHeader(req.headers, "Host")) a = *h;
+  }
+  Authority out;
+  std::string_view port;
+  if (!a.empty() && a.front() == '[') {  // "[v6]:port"
+    const size_t close = a.find(']');
+    out.name.assign(a.substr(0, close == std::string_view::npos ? a.size() : close + 1));
+    if (close != std::string_view::npos && close + 1 < a.size() && a[close + 1] == ':') {
+      port = a.substr(close + 2);
+    }
+  } else {
+    const size_t colon = a.find(':');  // nginx cuts at the first one
+    out.name.assign(a.substr(0, colon));
+    if (colon != std::string_view::npos) port = a.substr(colon + 1);
+  }
+  // Both servers lowercase the name and drop one trailing dot.
+  std::transform(out.name.begin(), out.name.end(), out.name.begin(), ::tolower);
+  if (!out.name.empty() && out.name.back() == '.') out.name.pop_back();
+  uint64_t n = 0;
+  if (!port.empty() && port.size() <= 5 && core::parseDigits(port, &n) && n <= 65535) {
+    out.port = static_cast<uint16_t>(n);
+  }
+  return out;
+}
+
+std::string Site::redirectOrigin(const core::HttpRequestData& req, const http::Persona& persona,
+                                 uint16_t port, bool tls, std::string_view local_ip) {
+  const Authority a = authorityOf(req);
   std::string origin = tls ? "https://" : "http://";
-  if (!host.empty()) {
-    origin.append(host.substr(0, 255));
+  if (!a.name.empty()) {
+    origin.append(a.name);
   } else if (local_ip.find(':') != std::string_view::npos) {
     origin.append("[").append(local_ip).append("]");
   } else {
     origin.append(local_ip);
   }
-  uint64_t n = port;
-  if (!isNginx(persona) && !host_port.empty() && host_port.size() <= 5 &&
-      core::parseDigits(host_port, &n) && n <= 65535) {
-    // Apache keeps the port the client named.
-  } else {
-    n = port;
-  }
+  // Apache keeps the port the client named.
+  const uint16_t n = !isNginx(persona) && a.port ? *a.port : port;
   if (n != (tls ? 443u : 80u)) origin.append(":").append(std::to_string(n));
   return origin;
 }
@@ -412,8 +447,12 @@ http::Response Site::movedPermanently(const std::string& path, const core::HttpR
                                       const http::Persona& persona, uint16_t port, bool tls,
                                       std::string_view local_ip) {
   http::Response r = error(301, req, persona, port);
-  const std::string* host = http::findHeader(req.headers, "Host");
+  // The query goes along (mod_dir: even an empty one; nginx's "$uri/?$args": a non-empty one).
   std::string location = redirectOrigin(req, persona, port, tls, local_ip) + path;
+  if (const size_t q = req.target.find('?');
+      q != std::string::npos && (!isNginx(persona) || q + 1 < req.target.size())) {
+    location.append(req.target, q);
+  }
   for (char& c : location) {
     if (static_cast<unsigned char>(c) < 0x21 || c == 0x7F) c = '_';  // no header injection
   }
@@ -424,8 +463,8 @@ http::Response Site::movedPermanently(const std::string& path, const core::HttpR
         "<p>The document has moved <a href=\"" +
         http::htmlEscape(location) + "\">here</a>.</p>\n<hr>\n<address>" +
         http::htmlEscape(persona.server_header) + " Server at " +
-        http::htmlEscape(host ? host->substr(0, host->find(':')) : "localhost") + " Port " +
-        std::to_string(port) + "</address>\n</body></html>\n";
+        http::htmlEscape(serverName(req)) + " Port " + std::to_string(serverPort(req, port)) +
+        "</address>\n</body></html>\n";
   }
   r.headers.insert(r.headers.begin(), {"Location", location});
   return r;

@@ -189,13 +189,20 @@ class SensorTest(unittest.TestCase):
         self.assertEqual(headers["content-encoding"], "gzip")
         self.assertEqual(headers["vary"], "Accept-Encoding")
         self.assertEqual(headers["etag"], plain_headers["etag"][:-1] + '-gzip"')
-        self.assertEqual(int(headers["content-length"]), len(body))
+        self.assertEqual(int(headers["content-length"]), len(out.partition(b"\r\n\r\n")[2]))
         self.assertEqual(gzip.decompress(body), plain)
         names = header_names(out)[0]
         self.assertEqual(names[names.index("Vary"):names.index("Vary") + 3],
                          ["Vary", "Content-Encoding", "Content-Length"])
         ev = self.d.wait_events(marked("gzip-apache"))[0]
         self.assertEqual(ev["transaction"]["response"]["headers"]["Content-Encoding"], "gzip")
+        # A honeytrap's page made "by a script" (the login form) goes through mod_deflate too.
+        status, headers, body = parse_response(self.d.raw(
+            b"GET /wp-login.php HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n"
+            b"Connection: close\r\n\r\n"))
+        self.assertEqual((status, headers["content-encoding"], headers["vary"]),
+                         (200, "gzip", "Accept-Encoding"))
+        self.assertIn(b"user_login", gzip.decompress(body))
 
     def test_chunked_request_body_is_decoded(self):
         payload = b"username=admin&password=' or 1=1--"
@@ -363,6 +370,8 @@ class NginxPersonaTest(unittest.TestCase):
         self.assertNotIn(b"Content-Encoding", css.partition(b"\r\n\r\n")[0])
         old = self.d.raw(b"GET /about.html HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n")
         self.assertNotIn(b"Content-Encoding", old.partition(b"\r\n\r\n")[0])
+        self.assertEqual(parse_response(old)[0], 200)
+        self.assertEqual(old.partition(b"\r\n\r\n")[2], plain)
 
     def test_nginx_closes_on_request_max_keepalive_requests(self):
         # keepalive_requests 1000 (nginx's default, where Apache's is 100): the 1000th answer

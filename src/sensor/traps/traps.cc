@@ -299,6 +299,10 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
       const std::string type =
           script ? f->content_type : Site::staticTypeOf(persona, path, f->content_type);
       if (!script) addFileHeaders(path, persona, type, r);
+      // A script's page goes through mod_deflate as the site's own pages do.
+      if (script && Site::variesOnEncoding(persona, type, r.body.size())) {
+        r.headers.push_back({"Vary", "Accept-Encoding"});
+      }
       r.headers.push_back({"Content-Type", type});
       answerConditional(c, persona, r);
       return r;
@@ -339,6 +343,9 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
       if (l->product == "wordpress") {
         r.headers.push_back({"Set-Cookie", "wordpress_test_cookie=WP%20Cookie%20check; path=/"});
         r.headers.push_back({"X-Frame-Options", "SAMEORIGIN"});
+      }
+      if (Site::variesOnEncoding(persona, "text/html", r.body.size())) {
+        r.headers.push_back({"Vary", "Accept-Encoding"});
       }
       r.headers.push_back({"Content-Type", "text/html; charset=UTF-8"});
       return r;

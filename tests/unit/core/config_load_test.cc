@@ -383,6 +383,10 @@ TEST(ConfigLoad, DurationErrors) {
                   bad + "\")")
         << bad;
   }
+  // 0 is the persona's own idle time; otherwise at least 0.05 s, as before.
+  EXPECT_EQ(loadError("[limits]\nkeepalive_timeout_s = 0.01\n"),
+            "drosera.toml:2: limits.keepalive_timeout_s: must be 0 (the persona's own) or at least "
+            "0.05 seconds (got 0.01)");
   for (const auto& [bad, unit] : {std::pair{"5 s", " s"}, {"0x10", "x10"}, {"1e3", "e3"}}) {
     EXPECT_EQ(loadError(std::string("[limits]\nbody_timeout_s = \"") + bad + "\"\n"),
               std::string("drosera.toml:2: limits.body_timeout_s: unknown duration unit \"") +
