@@ -47,6 +47,27 @@ const char* reasonPhrase(int status) {
   }
 }
 
+const char* reasonPhrase(const Persona& persona, int status) {
+  if (persona.name == "nginx") {
+    // ngx_http_status_lines, measured where drosera sends them (405, 414).
+    switch (status) {
+      case 302:
+        return "Moved Temporarily";
+      case 405:
+        return "Not Allowed";
+      case 408:
+        return "Request Time-out";
+      case 414:
+        return "Request-URI Too Large";
+      case 503:
+        return "Service Temporarily Unavailable";
+      default:
+        break;
+    }
+  }
+  return reasonPhrase(status);
+}
+
 std::string htmlEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -102,7 +123,7 @@ const char* apacheExplanation(int status) {
 
 std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port) {
   const std::string code = std::to_string(status);
-  const std::string reason = reasonPhrase(status);
+  const std::string reason = reasonPhrase(persona, status);
   if (persona.name == "nginx") {
     std::string title = code + " " + reason;
     if (status == 431) title = "400 Request Header Or Cookie Too Large";
@@ -171,7 +192,7 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
   out += "HTTP/1.1 ";
   out += std::to_string(r.status);
   out += ' ';
-  out += reasonPhrase(r.status);
+  out += reasonPhrase(persona, r.status);
   out += "\r\n";
   const std::string date = httpDate(std::time(nullptr));
   auto add = [&](std::string_view name, std::string_view value) {

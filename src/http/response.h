@@ -35,6 +35,8 @@ struct Persona {
 Persona makePersona(std::string_view name, std::string_view server_header);
 
 const char* reasonPhrase(int status);
+// The status line's phrase as the persona's server writes it (nginx has a few of its own).
+const char* reasonPhrase(const Persona& persona, int status);
 
 // The persona's own error page for `status`, as that server would render it. `host` and
 // `port` appear where the real server shows them (Apache's <address> line); `host` is

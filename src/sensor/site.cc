@@ -475,6 +475,14 @@ http::Response Site::handle(const core::HttpRequestData& req, const http::Person
   const std::string path = normalizePath(req.target);
   const std::string& m = req.method;
   if (path.empty()) return error(400, req, persona, port);
+  if (isNginx(persona)) {
+    // nginx: a method is capitals, '_' and '-' (else 400); its static files take GET, HEAD and
+    // POST only: anything else, OPTIONS and unknown methods included, is 405, without Allow.
+    if (m.empty() || m.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") != std::string::npos) {
+      return error(400, req, persona, port);
+    }
+    if (m != "GET" && m != "HEAD" && m != "POST") return error(405, req, persona, port);
+  }
   if (m == "OPTIONS") {
     http::Response r;
     r.status = 200;
@@ -500,12 +508,17 @@ http::Response Site::handle(const core::HttpRequestData& req, const http::Person
                                  "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",
                                  "LOCK", "UNLOCK"};
   const bool known = std::find(std::begin(kKnown), std::end(kKnown), m) != std::end(kKnown);
-  if (!known) return error(501, req, persona, port);
+  if (!known) {  // Apache names what it allows here too
+    http::Response r = error(501, req, persona, port);
+    if (persona.name == "apache")
+      r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
+    return r;
+  }
   if (!f) return error(404, req, persona, port);
   if (m == "GET" || m == "HEAD") return serveFile(*f, req, persona, "");
   if (m == "POST" && f->dynamic) return serveFile(*f, req, persona, "");
   http::Response r = error(405, req, persona, port);
-  r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
+  if (!isNginx(persona)) r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
   return r;
 }
 

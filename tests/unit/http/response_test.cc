@@ -103,7 +103,8 @@ TEST(SerializeTest, EveryPersonaSendsAValidResponse) {
         const std::time_t after = std::time(nullptr);
         SCOPED_TRACE(name + (keep_alive ? " keep-alive " : " close ") + std::to_string(status));
 
-        EXPECT_EQ(p.status_line, "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status));
+        EXPECT_EQ(p.status_line,
+                  "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(persona, status));
         EXPECT_EQ(p.header("Content-Length"), std::to_string(r.body.size()));
         EXPECT_EQ(p.body, r.body);
         EXPECT_EQ(p.header("Server"), persona.server_header);
@@ -429,6 +430,16 @@ TEST(ReasonPhraseTest, StatusesTheParserProduces) {
   EXPECT_STREQ(reasonPhrase(404), "Not Found");
   EXPECT_STREQ(reasonPhrase(413), "Request Entity Too Large");
   EXPECT_STREQ(reasonPhrase(414), "Request-URI Too Long");
+  // nginx's own (measured: a long URI, OPTIONS on a file).
+  const Persona nginx = makePersona("nginx", "");
+  EXPECT_STREQ(reasonPhrase(nginx, 414), "Request-URI Too Large");
+  EXPECT_STREQ(reasonPhrase(nginx, 405), "Not Allowed");
+  EXPECT_STREQ(reasonPhrase(nginx, 404), "Not Found");
+  EXPECT_STREQ(reasonPhrase(makePersona("apache", ""), 405), "Method Not Allowed");
+  EXPECT_EQ(errorPage(nginx, 405, "h", 80),
+            "<html>\r\n<head><title>405 Not Allowed</title></head>\r\n<body>\r\n<center><h1>405 "
+            "Not Allowed</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n"
+            "</html>\r\n");
   EXPECT_STREQ(reasonPhrase(431), "Request Header Fields Too Large");
   EXPECT_STREQ(reasonPhrase(501), "Not Implemented");
   EXPECT_STREQ(reasonPhrase(505), "HTTP Version Not Supported");
