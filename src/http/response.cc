@@ -1,6 +1,8 @@
 #include "http/response.h"
 
+#include <cctype>
 #include <ctime>
+#include <string>
 
 #include "http/parser.h"
 
@@ -45,6 +47,55 @@ const char* reasonPhrase(int status) {
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
+}
+
+bool hostAccepted(const Persona& persona, std::string_view host) {
+  if (persona.name == "nginx") {
+    // ngx_http_validate_host(): no space, tab, '/' or NUL, no "..", a name before any port.
+    if (host.empty() ||
+        host.find_first_of(std::string_view(" \t/\0", 4)) != std::string_view::npos ||
+        host.find("..") != std::string_view::npos) {
+      return false;
+    }
+    return host.front() == '[' || host.front() != ':';
+  }
+  if (persona.name != "apache") return true;
+  // Apache (strict): a name of letters, digits, '.', '-' and '_' without "..", or "[v6]";
+  // then ":port", 1 to 65535 (leading zeros allowed).
+  std::string_view port;
+  bool has_port = false;
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : host.substr(1, close - 1)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+    if (close + 1 < host.size()) {
+      if (host[close + 1] != ':') return false;
+      port = host.substr(close + 2);
+      has_port = true;
+    }
+  } else {
+    const size_t colon = host.find(':');
+    const std::string_view name = host.substr(0, colon);
+    if (name.empty() || name.find("..") != std::string_view::npos) return false;
+    for (char c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
+        return false;
+      }
+    }
+    if (colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      has_port = true;
+    }
+  }
+  if (!has_port) return true;
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string_view::npos) {
+    return false;
+  }
+  const int n = std::stoi(std::string(port));
+  return n >= 1 && n <= 65535;
 }
 
 const char* reasonPhrase(const Persona& persona, int status) {

@@ -35,6 +35,10 @@ struct Persona {
 Persona makePersona(std::string_view name, std::string_view server_header);
 
 const char* reasonPhrase(int status);
+// Whether the persona's server takes this Host header value, or answers 400 (measured against
+// Apache 2.4 with HttpProtocolOptions Strict, its default, and nginx 1.22). IIS: always.
+bool hostAccepted(const Persona& persona, std::string_view host);
+
 // The status line's phrase as the persona's server writes it (nginx has a few of its own).
 const char* reasonPhrase(const Persona& persona, int status);
 

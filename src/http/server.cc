@@ -521,6 +521,11 @@ class Session final : public SessionBase {
           srv_.stats.per_ip_limited.fetch_add(1, std::memory_order_relaxed);
           return answerError(503);
         }
+        if (const char* bad = hostProblem()) {  // the server's own 400, as for a bad head
+          session_anomalies_.push_back(bad);
+          srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+          return answerError(400);
+        }
         return answer();
       case ParseState::kError:
         srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -531,6 +536,17 @@ class Session final : public SessionBase {
         }
         return answerError(statusFor(parser_.error()));
     }
+  }
+
+  // A Host header the persona's server refuses (hostAccepted()), or more than one: the anomaly.
+  const char* hostProblem() {
+    const std::string* host = nullptr;
+    for (const auto& h : parser_.request().headers) {
+      if (!iequals(h.name, "Host")) continue;
+      if (host != nullptr && spec_.persona.name != "iis") return "duplicate_host";
+      host = &h.value;
+    }
+    return host != nullptr && !hostAccepted(spec_.persona, *host) ? "invalid_host" : nullptr;
   }
 
   // Moves the parsed request and its context into a capture.

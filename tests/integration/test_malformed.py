@@ -81,6 +81,11 @@ class MalformedTest(unittest.TestCase):
         self.check(b"GET /h2 HTTP/1.1\r\nHost: a\r\nX-Bad : v\r\n\r\n", 400, "space_before_colon")
         self.check(b"GET /h3 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n", 400, "obs_fold")
         self.check(b"GET /h4 HTTP/1.1\r\n\r\n", 400, "missing_host")
+        # Host values Apache refuses (its default HttpProtocolOptions Strict), and two Hosts.
+        ev = self.check(b"GET /h5?id=1%27 HTTP/1.1\r\nHost: a/../b\r\n\r\n", 400, "invalid_host")
+        self.assertEqual(ev["drosera"]["inspection"]["state"], "inspected")
+        self.check(b"GET /h6 HTTP/1.1\r\nHost: victim:99999\r\n\r\n", 400, "invalid_host")
+        self.check(b"GET /h7 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "duplicate_host")
 
     def test_more_empty_lines_than_apache_takes_are_a_bad_request(self):
         # Ten before the request line are taken; more were skipped without end and held until
