@@ -85,6 +85,9 @@ class MalformedTest(unittest.TestCase):
         ev = self.check(b"GET /h5?id=1%27 HTTP/1.1\r\nHost: a/../b\r\n\r\n", 400, "invalid_host")
         self.assertEqual(ev["drosera"]["inspection"]["state"], "inspected")
         self.check(b"GET /h6 HTTP/1.1\r\nHost: victim:99999\r\n\r\n", 400, "invalid_host")
+        # Its page names our address, as Apache without ServerName does, not the refused Host.
+        self.assertIn(b"Server at 127.0.0.1 Port %d" % self.d.real,
+                      self.send(b"GET /h8 HTTP/1.1\r\nHost: victim:99999\r\n\r\n")[2])
         self.check(b"GET /h7 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "duplicate_host")
 
     def test_more_empty_lines_than_apache_takes_are_a_bad_request(self):
