@@ -357,10 +357,10 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
 }
 
 http::Response Site::error(int status, const core::HttpRequestData& req,
-                           const http::Persona& persona, uint16_t port) {
+                           const http::Persona& persona, uint16_t port, std::string_view local_ip) {
   http::Response r;
   r.status = status;
-  r.body = http::errorPage(persona, status, serverName(req),
+  r.body = http::errorPage(persona, status, serverName(req, local_ip),
                            persona.name == "apache" ? serverPort(req, port) : port);
   r.headers.push_back({"Content-Type", persona.name == "apache" ? "text/html; charset=iso-8859-1"
                                                                 : "text/html"});
@@ -377,10 +377,10 @@ bool Site::notModified(const core::HttpRequestData& req, std::string_view etag,
 // Apache's ap_get_server_name() and ap_get_server_port() with UseCanonicalName Off, as its
 // pages' footers show them: the request's name (an IPv6 address without its brackets), at most
 // 255 bytes here; its port, else the connection's.
-std::string Site::serverName(const core::HttpRequestData& req) {
+std::string Site::serverName(const core::HttpRequestData& req, std::string_view local_ip) {
   std::string name = authorityOf(req).name;
   if (name.size() > 1 && name.front() == '[') name = name.substr(1, name.find(']') - 1);
-  if (name.empty()) name = "localhost";
+  if (name.empty()) name.assign(local_ip);  // a server without ServerName shows its address
   if (name.size() > 255) name.resize(255);
   return name;
 }
@@ -446,7 +446,7 @@ std::string Site::redirectOrigin(const core::HttpRequestData& req, const http::P
 http::Response Site::movedPermanently(const std::string& path, const core::HttpRequestData& req,
                                       const http::Persona& persona, uint16_t port, bool tls,
                                       std::string_view local_ip) {
-  http::Response r = error(301, req, persona, port);
+  http::Response r = error(301, req, persona, port, local_ip);
   // The query goes along (mod_dir: even an empty one; nginx's "$uri/?$args": a non-empty one).
   std::string location = redirectOrigin(req, persona, port, tls, local_ip) + path;
   if (const size_t q = req.target.find('?');
@@ -463,8 +463,8 @@ http::Response Site::movedPermanently(const std::string& path, const core::HttpR
         "<p>The document has moved <a href=\"" +
         http::htmlEscape(location) + "\">here</a>.</p>\n<hr>\n<address>" +
         http::htmlEscape(persona.server_header) + " Server at " +
-        http::htmlEscape(serverName(req)) + " Port " + std::to_string(serverPort(req, port)) +
-        "</address>\n</body></html>\n";
+        http::htmlEscape(serverName(req, local_ip)) + " Port " +
+        std::to_string(serverPort(req, port)) + "</address>\n</body></html>\n";
   }
   r.headers.insert(r.headers.begin(), {"Location", location});
   return r;
@@ -474,14 +474,14 @@ http::Response Site::handle(const core::HttpRequestData& req, const http::Person
                             uint16_t port, bool tls, std::string_view local_ip) const {
   const std::string path = normalizePath(req.target);
   const std::string& m = req.method;
-  if (path.empty()) return error(400, req, persona, port);
+  if (path.empty()) return error(400, req, persona, port, local_ip);
   if (isNginx(persona)) {
     // nginx: a method is capitals, '_' and '-' (else 400); its static files take GET, HEAD and
     // POST only: anything else, OPTIONS and unknown methods included, is 405, without Allow.
     if (m.empty() || m.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") != std::string::npos) {
-      return error(400, req, persona, port);
+      return error(400, req, persona, port, local_ip);
     }
-    if (m != "GET" && m != "HEAD" && m != "POST") return error(405, req, persona, port);
+    if (m != "GET" && m != "HEAD" && m != "POST") return error(405, req, persona, port, local_ip);
   }
   if (m == "OPTIONS") {
     http::Response r;
@@ -509,15 +509,15 @@ http::Response Site::handle(const core::HttpRequestData& req, const http::Person
                                  "LOCK", "UNLOCK"};
   const bool known = std::find(std::begin(kKnown), std::end(kKnown), m) != std::end(kKnown);
   if (!known) {  // Apache names what it allows here too
-    http::Response r = error(501, req, persona, port);
+    http::Response r = error(501, req, persona, port, local_ip);
     if (persona.name == "apache")
       r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
     return r;
   }
-  if (!f) return error(404, req, persona, port);
+  if (!f) return error(404, req, persona, port, local_ip);
   if (m == "GET" || m == "HEAD") return serveFile(*f, req, persona, "");
   if (m == "POST" && f->dynamic) return serveFile(*f, req, persona, "");
-  http::Response r = error(405, req, persona, port);
+  http::Response r = error(405, req, persona, port, local_ip);
   if (!isNginx(persona)) r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
   return r;
 }

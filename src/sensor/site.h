@@ -85,7 +85,7 @@ class Site {
     std::optional<uint16_t> port;
   };
   static Authority authorityOf(const core::HttpRequestData& req);
-  static std::string serverName(const core::HttpRequestData& req);
+  static std::string serverName(const core::HttpRequestData& req, std::string_view local_ip);
   static uint16_t serverPort(const core::HttpRequestData& req, uint16_t port);
 
  private:
@@ -108,7 +108,8 @@ class Site {
   http::Response serveFile(const File& f, const core::HttpRequestData& req,
                            const http::Persona& persona, std::string_view message) const;
   static http::Response error(int status, const core::HttpRequestData& req,
-                              const http::Persona& persona, uint16_t port);
+                              const http::Persona& persona, uint16_t port,
+                              std::string_view local_ip);
   const File* find(const std::string& path, std::string* redirect) const;
 
   std::string root_;
