@@ -37,7 +37,9 @@ void checkConfig(const Config& c) {
   FUZZ_CHECK(duration(c.sensor.status_interval_s) && c.sensor.status_interval_s > 0);
   FUZZ_CHECK(duration(c.limits.header_timeout_s) && c.limits.header_timeout_s > 0);
   FUZZ_CHECK(duration(c.limits.body_timeout_s) && c.limits.body_timeout_s > 0);
-  FUZZ_CHECK(duration(c.limits.keepalive_timeout_s) && c.limits.keepalive_timeout_s > 0);
+  // 0: the persona's own idle time (server.cc keepAliveTimeout()).
+  FUZZ_CHECK(duration(c.limits.keepalive_timeout_s) &&
+             (c.limits.keepalive_timeout_s == 0 || c.limits.keepalive_timeout_s >= 0.05));
   FUZZ_CHECK(duration(c.inspection.shutdown_drain_s));
   FUZZ_CHECK(duration(c.inspection.fsync_interval_s) && c.inspection.fsync_interval_s > 0);
   FUZZ_CHECK(duration(c.event_log.fsync_interval_s) && c.event_log.fsync_interval_s > 0);
