@@ -1,9 +1,11 @@
 #include "http/response.h"
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <string>
 
+#include "core/digits.h"
 #include "http/parser.h"
 
 namespace drosera::http {
@@ -47,6 +49,66 @@ const char* reasonPhrase(int status) {
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
+}
+
+Authority authorityOf(const core::HttpRequestData& req) {
+  // An absolute-form target names the server itself; else the Host header.
+  std::string_view a;
+  const std::string_view t = req.target;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (t.size() > scheme.size() && iequals(t.substr(0, scheme.size()), scheme)) {
+      a = t.substr(scheme.size());
+      a = a.substr(0, std::min(a.find('/'), a.find('?')));
+      break;
+    }
+  }
+  if (a.empty()) {
+    if (const std::string* h = findHeader(req.headers, "Host")) a = *h;
+  }
+  Authority out;
+  std::string_view port;
+  if (!a.empty() && a.front() == '[') {  // "[v6]:port"
+    const size_t close = a.find(']');
+    out.name.assign(a.substr(0, close == std::string_view::npos ? a.size() : close + 1));
+    if (close != std::string_view::npos && close + 1 < a.size() && a[close + 1] == ':') {
+      port = a.substr(close + 2);
+    }
+  } else {
+    const size_t colon = a.find(':');  // nginx cuts at the first one
+    out.name.assign(a.substr(0, colon));
+    if (colon != std::string_view::npos) port = a.substr(colon + 1);
+  }
+  // Both servers lowercase the name and drop one trailing dot.
+  std::transform(out.name.begin(), out.name.end(), out.name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (!out.name.empty() && out.name.back() == '.') out.name.pop_back();
+  uint64_t n = 0;
+  if (!port.empty() && port.size() <= 5 && core::parseDigits(port, &n) && n <= 65535) {
+    out.port = static_cast<uint16_t>(n);
+  }
+  return out;
+}
+
+namespace {
+
+bool hostRefused(const Persona& persona, const core::HttpRequestData& req) {
+  const std::string* host = findHeader(req.headers, "Host");
+  return host != nullptr && !hostAccepted(persona, *host);
+}
+
+}  // namespace
+
+std::string pageHost(const Persona& persona, const core::HttpRequestData& req,
+                     std::string_view local_ip) {
+  std::string name = hostRefused(persona, req) ? std::string() : authorityOf(req).name;
+  if (name.size() > 1 && name.front() == '[') name = name.substr(1, name.find(']') - 1);
+  if (name.empty()) name.assign(local_ip);
+  if (name.size() > 255) name.resize(255);
+  return name;
+}
+
+uint16_t pagePort(const Persona& persona, const core::HttpRequestData& req, uint16_t port) {
+  return hostRefused(persona, req) ? port : authorityOf(req).port.value_or(port);
 }
 
 bool hostAccepted(const Persona& persona, std::string_view host) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,23 @@ struct Persona {
 Persona makePersona(std::string_view name, std::string_view server_header);
 
 const char* reasonPhrase(int status);
+// The server a request names: an absolute-form target's authority, else the Host header's; the
+// name lowercased without a trailing dot ("[v6]" kept whole), nginx's way of cutting at the
+// first colon; the port if it is one.
+struct Authority {
+  std::string name;
+  std::optional<uint16_t> port;
+};
+Authority authorityOf(const core::HttpRequestData& req);
+
+// What Apache's pages show in their footer (ap_get_server_name(), ap_get_server_port() with
+// UseCanonicalName Off): the request's name (an IPv6 address without brackets, at most 255
+// bytes), or `local_ip` without one or for a Host the persona refuses (a server without
+// ServerName shows its address); the request's port, else `port`.
+std::string pageHost(const Persona& persona, const core::HttpRequestData& req,
+                     std::string_view local_ip);
+uint16_t pagePort(const Persona& persona, const core::HttpRequestData& req, uint16_t port);
+
 // Whether the persona's server takes this Host header value, or answers 400 (measured against
 // Apache 2.4 with HttpProtocolOptions Strict, its default, and nginx 1.22). IIS: always.
 bool hostAccepted(const Persona& persona, std::string_view host);

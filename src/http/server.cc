@@ -606,17 +606,9 @@ class Session final : public SessionBase {
     }
   }
 
-  // The name Apache's pages show: the Host's, or (none, or one it refuses) our address, as a
-  // server without ServerName shows its own (measured).
+  // The name the persona's pages show (pageHost()); the port is the connection's.
   std::string hostForPages(const core::HttpRequestData& req) const {
-    const std::string* host = findHeader(req.headers, "Host");
-    std::string h = host && hostAccepted(spec_.persona, *host) ? *host : local_.ip;
-    if (auto colon = h.rfind(':'); colon != std::string::npos && h.find(']') == std::string::npos &&
-                                   h.find(':') == colon) {
-      h.resize(colon);
-    }
-    if (h.size() > 255) h.resize(255);
-    return h;
+    return pageHost(spec_.persona, req, local_.ip);
   }
 
   void answer() {

@@ -360,8 +360,8 @@ http::Response Site::error(int status, const core::HttpRequestData& req,
                            const http::Persona& persona, uint16_t port, std::string_view local_ip) {
   http::Response r;
   r.status = status;
-  r.body = http::errorPage(persona, status, serverName(req, local_ip),
-                           persona.name == "apache" ? serverPort(req, port) : port);
+  r.body = http::errorPage(persona, status, http::pageHost(persona, req, local_ip),
+                           persona.name == "apache" ? http::pagePort(persona, req, port) : port);
   r.headers.push_back({"Content-Type", persona.name == "apache" ? "text/html; charset=iso-8859-1"
                                                                 : "text/html"});
   return r;
@@ -374,61 +374,9 @@ bool Site::notModified(const core::HttpRequestData& req, std::string_view etag,
   return (inm && etagMatches(*inm, etag)) || (!inm && ims && *ims == last_modified);
 }
 
-// Apache's ap_get_server_name() and ap_get_server_port() with UseCanonicalName Off, as its
-// pages' footers show them: the request's name (an IPv6 address without its brackets), at most
-// 255 bytes here; its port, else the connection's.
-std::string Site::serverName(const core::HttpRequestData& req, std::string_view local_ip) {
-  std::string name = authorityOf(req).name;
-  if (name.size() > 1 && name.front() == '[') name = name.substr(1, name.find(']') - 1);
-  if (name.empty()) name.assign(local_ip);  // a server without ServerName shows its address
-  if (name.size() > 255) name.resize(255);
-  return name;
-}
-
-uint16_t Site::serverPort(const core::HttpRequestData& req, uint16_t port) {
-  return authorityOf(req).port.value_or(port);
-}
-
-Site::Authority Site::authorityOf(const core::HttpRequestData& req) {
-  // An absolute-form target names the server itself; else the Host header.
-  std::string_view a;
-  const std::string_view t = req.target;
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (t.size() > scheme.size() && http::iequals(t.substr(0, scheme.size()), scheme)) {
-      a = t.substr(scheme.size());
-      a = a.substr(0, std::min(a.find('/'), a.find('?')));
-      break;
-    }
-  }
-  if (a.empty()) {
-    if (const std::string* h = http::findHeader(req.headers, "Host")) a = *h;
-  }
-  Authority out;
-  std::string_view port;
-  if (!a.empty() && a.front() == '[') {  // "[v6]:port"
-    const size_t close = a.find(']');
-    out.name.assign(a.substr(0, close == std::string_view::npos ? a.size() : close + 1));
-    if (close != std::string_view::npos && close + 1 < a.size() && a[close + 1] == ':') {
-      port = a.substr(close + 2);
-    }
-  } else {
-    const size_t colon = a.find(':');  // nginx cuts at the first one
-    out.name.assign(a.substr(0, colon));
-    if (colon != std::string_view::npos) port = a.substr(colon + 1);
-  }
-  // Both servers lowercase the name and drop one trailing dot.
-  std::transform(out.name.begin(), out.name.end(), out.name.begin(), ::tolower);
-  if (!out.name.empty() && out.name.back() == '.') out.name.pop_back();
-  uint64_t n = 0;
-  if (!port.empty() && port.size() <= 5 && core::parseDigits(port, &n) && n <= 65535) {
-    out.port = static_cast<uint16_t>(n);
-  }
-  return out;
-}
-
 std::string Site::redirectOrigin(const core::HttpRequestData& req, const http::Persona& persona,
                                  uint16_t port, bool tls, std::string_view local_ip) {
-  const Authority a = authorityOf(req);
+  const http::Authority a = http::authorityOf(req);
   std::string origin = tls ? "https://" : "http://";
   if (!a.name.empty()) {
     origin.append(a.name);
@@ -463,8 +411,8 @@ http::Response Site::movedPermanently(const std::string& path, const core::HttpR
         "<p>The document has moved <a href=\"" +
         http::htmlEscape(location) + "\">here</a>.</p>\n<hr>\n<address>" +
         http::htmlEscape(persona.server_header) + " Server at " +
-        http::htmlEscape(serverName(req, local_ip)) + " Port " +
-        std::to_string(serverPort(req, port)) + "</address>\n</body></html>\n";
+        http::htmlEscape(http::pageHost(persona, req, local_ip)) + " Port " +
+        std::to_string(http::pagePort(persona, req, port)) + "</address>\n</body></html>\n";
   }
   r.headers.insert(r.headers.begin(), {"Location", location});
   return r;

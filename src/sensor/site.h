@@ -78,15 +78,6 @@ class Site {
   // when it is the scheme's default.
   static std::string redirectOrigin(const core::HttpRequestData& req, const http::Persona& persona,
                                     uint16_t port, bool tls, std::string_view local_ip);
-  // The server a request names: an absolute-form target's authority, else the Host header's;
-  // the name lowercased without a trailing dot ("[v6]" kept whole), the port if it is one.
-  struct Authority {
-    std::string name;
-    std::optional<uint16_t> port;
-  };
-  static Authority authorityOf(const core::HttpRequestData& req);
-  static std::string serverName(const core::HttpRequestData& req, std::string_view local_ip);
-  static uint16_t serverPort(const core::HttpRequestData& req, uint16_t port);
 
  private:
   struct File {

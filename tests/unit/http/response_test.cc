@@ -493,5 +493,29 @@ TEST(Personas, HostValuesAsTheRealServersJudgeThem) {
   EXPECT_TRUE(hostAccepted(makePersona("iis", ""), "a b"));  // not measured: left alone
 }
 
+// What Apache's footers name (measured with ServerSignature On): the Host's name, IPv6 without
+// brackets, its port; our address and the connection's port for a refused or missing Host.
+TEST(Personas, PageHostAndPort) {
+  const Persona apache = makePersona("apache", "");
+  auto req = [](std::vector<core::Header> headers, std::string target = "/nope") {
+    core::HttpRequestData r;
+    r.method = "GET";
+    r.target = std::move(target);
+    r.version = "1.1";
+    r.headers = std::move(headers);
+    return r;
+  };
+  EXPECT_EQ(pageHost(apache, req({{"Host", "a:1234"}}), "10.0.0.1"), "a");
+  EXPECT_EQ(pagePort(apache, req({{"Host", "a:1234"}}), 80), 1234);
+  EXPECT_EQ(pageHost(apache, req({{"Host", "[::1]:99"}}), "10.0.0.1"), "::1");
+  EXPECT_EQ(pagePort(apache, req({{"Host", "[::1]:99"}}), 80), 99);
+  EXPECT_EQ(pageHost(apache, req({{"Host", "A.Example."}}), "10.0.0.1"), "a.example");
+  EXPECT_EQ(pageHost(apache, req({{"Host", "a/b"}}), "10.0.0.1"), "10.0.0.1");
+  EXPECT_EQ(pagePort(apache, req({{"Host", "x:99999"}}), 8080), 8080);
+  EXPECT_EQ(pageHost(apache, req({}), "10.0.0.1"), "10.0.0.1");
+  EXPECT_EQ(pageHost(apache, req({{"Host", "h"}}, "http://Other:81/x"), "10.0.0.1"), "other");
+  EXPECT_EQ(authorityOf(req({{"Host", "h"}}, "http://Other:81/x")).port, 81);
+}
+
 }  // namespace
 }  // namespace drosera::http
