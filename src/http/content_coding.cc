@@ -58,12 +58,31 @@ constexpr size_t kCacheEntries = 512;
 struct CacheKey {
   char persona;
   std::string body;
-  bool operator==(const CacheKey& o) const { return persona == o.persona && body == o.body; }
+};
+
+// Looked up by (persona, the body's bytes) without copying the body (a hit is the common case).
+struct CacheProbe {
+  char persona;
+  std::string_view body;
 };
 
 struct CacheKeyHash {
-  size_t operator()(const CacheKey& k) const {
-    return std::hash<std::string_view>()(k.body) * 31 + static_cast<size_t>(k.persona);
+  using is_transparent = void;
+  size_t hash(char persona, std::string_view body) const {
+    return std::hash<std::string_view>()(body) * 31 + static_cast<size_t>(persona);
+  }
+  size_t operator()(const CacheKey& k) const { return hash(k.persona, k.body); }
+  size_t operator()(const CacheProbe& k) const { return hash(k.persona, k.body); }
+};
+
+struct CacheKeyEqual {
+  using is_transparent = void;
+  static CacheProbe probe(const CacheKey& k) { return {k.persona, k.body}; }
+  static CacheProbe probe(const CacheProbe& k) { return k; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    const CacheProbe x = probe(a), y = probe(b);
+    return x.persona == y.persona && x.body == y.body;
   }
 };
 
@@ -71,10 +90,9 @@ class GzipCache {
  public:
   template <typename Make>
   bool get(char persona, std::string_view body, const Make& make, std::string* out) {
-    CacheKey probe{persona, std::string(body)};
     {
       std::lock_guard lock(mu_);
-      auto it = map_.find(probe);
+      auto it = map_.find(CacheProbe{persona, body});
       if (it != map_.end()) {
         *out = it->second;
         return true;
@@ -82,13 +100,13 @@ class GzipCache {
     }
     if (!make(out)) return false;
     std::lock_guard lock(mu_);
-    if (map_.size() < kCacheEntries) map_.emplace(std::move(probe), *out);
+    if (map_.size() < kCacheEntries) map_.emplace(CacheKey{persona, std::string(body)}, *out);
     return true;
   }
 
  private:
   std::mutex mu_;
-  std::unordered_map<CacheKey, std::string, CacheKeyHash> map_;
+  std::unordered_map<CacheKey, std::string, CacheKeyHash, CacheKeyEqual> map_;
 };
 
 GzipCache& cache() {
