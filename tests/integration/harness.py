@@ -233,12 +233,21 @@ class Drosera:
             p = os.path.join(d, name)
             if not os.path.exists(p):
                 continue
+            # One read to the end: iterating a file line by line while it grows would hand over
+            # a line the writer had half written at a page boundary (it has no newline, so it is
+            # skipped) and then, on the next step, the rest of it as a line of its own.
             with open(p, "rb") as f:
-                for line in f:
-                    # A last line without its newline is still being written (a write of a
-                    # long line is not atomic for a reader): it is read on the next call.
-                    if line.strip() and line.endswith(b"\n"):
+                data = f.read()
+            offset = 0
+            # The part after the last newline is still being written: it is read on a next call.
+            for line in data.split(b"\n")[:-1]:
+                if line.strip():
+                    try:
                         out.append(json.loads(line))  # every complete line must be valid JSON
+                    except ValueError as e:
+                        raise AssertionError("%s at byte %d (%d bytes): %s: %r" % (
+                            p, offset, len(line), e, line[:160] + b"..." + line[-80:])) from None
+                offset += len(line) + 1
         return out
 
     def wait_events(self, predicate, count=1, timeout=30):
