@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <set>
@@ -23,6 +24,7 @@
 
 #include "core/json_text.h"
 #include "core/paths.h"
+#include "core/printable.h"
 
 namespace drosera::core {
 namespace {
@@ -131,6 +133,17 @@ Problem parseString(const Value& v, const std::vector<std::string>& allowed, std
     return "must be one of " + list + " (got " + quote(s) + ")";
   }
   out = s;
+  return std::nullopt;
+}
+
+// A sensor's name; empty only where `allow_empty` (a default is made).
+Problem parseSensorId(const Value& v, bool allow_empty, std::string& out) {
+  std::string s;
+  if (Problem p = parseString(v, {}, s)) return p;
+  if (!(allow_empty && s.empty())) {
+    if (auto why = sensorIdProblem(s)) return *why;
+  }
+  out = std::move(s);
   return std::nullopt;
 }
 
@@ -510,6 +523,13 @@ Field<S> stringField(std::string name, std::string S::*m, std::vector<std::strin
 }
 
 template <typename S>
+Field<S> sensorIdField(std::string name, std::string S::*m, bool allow_empty, std::string doc) {
+  return {name, doc,
+          [m, allow_empty](const Value& v, S& s) { return parseSensorId(v, allow_empty, s.*m); },
+          [m](const S& s) { return quote(s.*m); }};
+}
+
+template <typename S>
 Field<S> listField(std::string name, std::vector<std::string> S::*m, std::string doc) {
   return {name, doc, [m](const Value& v, S& s) { return parseStringList(v, s.*m); },
           [m](const S& s) {
@@ -552,7 +572,7 @@ const std::vector<std::string> kFsync = {"always", "interval", "never"};
 
 std::vector<Field<CollectorSensorConfig>> sensorFields() {
   using S = CollectorSensorConfig;
-  return {stringField("name", &S::name, {}, "the sensor's id (drosera sensor.id)"),
+  return {sensorIdField("name", &S::name, false, "the sensor's id (drosera sensor.id)"),
           stringField("token", &S::token, {}, "its token (or token_file)"),
           stringField("token_file", &S::token_file, {}, "file holding its token")};
 }
@@ -562,17 +582,18 @@ std::vector<Field<MlogcUserConfig>> mlogcFields() {
   return {stringField("user", &M::user, {}, "mlogc SensorUsername"),
           stringField("password", &M::password, {}, "mlogc SensorPassword (or password_file)"),
           stringField("password_file", &M::password_file, {}, "file holding the password"),
-          stringField("sensor", &M::sensor, {}, "sensor name for its events; empty: the user")};
+          sensorIdField("sensor", &M::sensor, true, "sensor name for its events; empty: the user")};
 }
 
 std::vector<Field<TailConfig>> tailFields() {
   using T = TailConfig;
-  return {stringField("path", &T::path, {}, "the audit log file"),
-          stringField("format", &T::format, {"auto", "modsec3-json", "modsec2-json", "modsec2-native"},
-                      "record format"),
-          stringField("sensor", &T::sensor, {}, "sensor name for its events; empty: the file name"),
-          intField("utc_offset_minutes", &T::utc_offset_minutes, -1440, 1440,
-                   "zone of ModSecurity v3 time stamps, minutes east of UTC")};
+  return {
+      stringField("path", &T::path, {}, "the audit log file"),
+      stringField("format", &T::format, {"auto", "modsec3-json", "modsec2-json", "modsec2-native"},
+                  "record format"),
+      sensorIdField("sensor", &T::sensor, true, "sensor name for its events; empty: the file name"),
+      intField("utc_offset_minutes", &T::utc_offset_minutes, -1440, 1440,
+               "zone of ModSecurity v3 time stamps, minutes east of UTC")};
 }
 
 std::vector<Field<ListenerConfig>> listenerFields() {
@@ -768,8 +789,8 @@ std::vector<Section> schema() {
                                            "as root); empty: stay who started drosera"))}},
       {"sensor",
        "Identity and status of this sensor.",
-       {lift(&Config::sensor,
-             stringField("id", &Se::id, {}, "sensor id; empty: generated once, kept in data_dir")),
+       {lift(&Config::sensor, sensorIdField("id", &Se::id, true,
+                                            "sensor id; empty: generated once, kept in data_dir")),
         lift(&Config::sensor, secondsField("status_interval_s", &Se::status_interval_s, 0.1, 3600,
                                            "seconds between status file updates and log lines"))}},
       {"server",
@@ -1018,14 +1039,35 @@ std::vector<Section> schema() {
             [](const Config& c) -> const std::vector<MlogcUserConfig>& {
               return c.collector.mlogc;
             },
-            mlogcFields(), {"user"}),
+            mlogcFields(), {"user"},
+            [](const std::vector<MlogcUserConfig>&,
+               const MlogcUserConfig& m) -> std::optional<std::pair<std::string, std::string>> {
+              if (!m.sensor.empty()) return std::nullopt;
+              if (auto why = sensorIdProblem(m.user)) {
+                return std::make_pair(
+                    "user", "names the sensor when 'sensor' is not set, " + *why + ": set sensor");
+              }
+              return std::nullopt;
+            }),
         tableArray<TailConfig>(
             "collector", "tail",
             "ModSecurity audit logs (v2/v3 JSON or v2 native, serial) to follow.",
             "[[collector.tail]]\npath = \"/var/log/apache2/modsec_audit.log\"\nformat = \"auto\"\n",
             [](Config& c) -> std::vector<TailConfig>& { return c.collector.tails; },
             [](const Config& c) -> const std::vector<TailConfig>& { return c.collector.tails; },
-            tailFields(), {"path"})}},
+            tailFields(), {"path"},
+            [](const std::vector<TailConfig>&,
+               const TailConfig& t) -> std::optional<std::pair<std::string, std::string>> {
+              if (!t.sensor.empty()) return std::nullopt;
+              const std::string file = std::filesystem::path(t.path).filename().string();
+              if (auto why = sensorIdProblem(file)) {
+                return std::make_pair("path",
+                                      "its file name names the sensor when 'sensor' is "
+                                      "not set, " +
+                                          *why + ": set sensor");
+              }
+              return std::nullopt;
+            })}},
       {"ecs.mapping",
        "ECS documents (docs/ecs.md): what goes into each one.",
        {lift(&Config::ecs,
@@ -1402,6 +1444,20 @@ Status parseListenAddress(const std::string& listen, std::string* address, uint1
     return Status::invalidArgument("collector.listen: " + *p);
   }
   return Status::ok();
+}
+
+std::optional<std::string> sensorIdProblem(std::string_view id) {
+  if (id.empty()) return "a sensor name cannot be empty";
+  if (id.size() > 64)
+    return "a sensor name has at most 64 bytes (got " + std::to_string(id.size()) + ")";
+  for (char ch : id) {
+    const auto u = static_cast<unsigned char>(ch);
+    const bool alnum = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z');
+    if (!alnum && std::string_view("._:@+-").find(ch) == std::string_view::npos) {
+      return "a sensor name is letters, digits and . _ : @ + - (got \"" + printable(id) + "\")";
+    }
+  }
+  return std::nullopt;
 }
 
 Status validateConfig(const Config& c) {

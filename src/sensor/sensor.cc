@@ -1,6 +1,7 @@
 #include "sensor/sensor.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,10 +10,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <spdlog/spdlog.h>
 #include <sstream>
 #include <thread>
 
+#include "core/config_load.h"
 #include "core/paths.h"
 #include "engine/modsec_inspector.h"
 #include "http/tls.h"
@@ -59,11 +60,17 @@ core::Result<std::string> loadOrCreateSensorId(const std::string& data_dir,
   const std::string path = data_dir + "/sensor-id";
   std::ifstream in(path);
   std::string id;
-  if (in && std::getline(in, id) && !id.empty()) return id;
+  if (in && std::getline(in, id) && !id.empty()) {
+    if (auto why = core::sensorIdProblem(id)) {
+      return core::Status::invalidArgument(path + ": " + *why +
+                                           " (set sensor.id, or delete the file for a new id)");
+    }
+    return id;
+  }
   std::random_device rd;
   char suffix[16];
   std::snprintf(suffix, sizeof suffix, "%06x", rd() & 0xFFFFFF);
-  std::string host = hostName();
+  std::string host = hostName().substr(0, 48);
   for (char& c : host) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '-';
   }

@@ -202,6 +202,47 @@ TEST(ConfigValidate, MispValuesAreCheckedAtLoad) {
 
 // ---- integers that do not fit in 64 bits ---------------------------------------------
 
+// ---- sensor names -----------------------------------------------------------------------
+
+TEST(ConfigValidate, SensorNamesAreShortTokensWithoutSpacesOrControls) {
+  // A sensor's name goes into the X-Drosera-Sensor header, the store and MISP tags: it was taken
+  // as it came, a CR LF and all.
+  EXPECT_FALSE(sensorIdProblem("sensor-eu-1").has_value());
+  EXPECT_FALSE(sensorIdProblem("web01.example.org:8080").has_value());
+  EXPECT_FALSE(sensorIdProblem("apache_1@dmz+2").has_value());
+  EXPECT_FALSE(sensorIdProblem(std::string(64, 'a')).has_value());
+  EXPECT_TRUE(sensorIdProblem("").has_value());
+  EXPECT_TRUE(sensorIdProblem(std::string(65, 'a')).has_value());
+  for (const char* bad : {"a b", "a\r\nX-Evil: 1", "a/b", "a\"b", "caf\xc3\xa9", "a\tb", "<s>"}) {
+    EXPECT_TRUE(sensorIdProblem(bad).has_value()) << bad;
+  }
+  const std::string m = refusal("[sensor]\nid = \"a\\r\\nX-Evil: 1\"\n");
+  EXPECT_TRUE(holds(m, "drosera.toml:2: sensor.id: a sensor name is letters")) << m;
+  EXPECT_TRUE(holds(m, "\\x0d\\x0a")) << m;  // the bytes shown escaped
+  loadsCleanly("[sensor]\nid = \"\"\n");     // empty: made once and kept in data_dir
+  loadsCleanly("[sensor]\nid = \"dmz-1\"\n");
+
+  EXPECT_TRUE(holds(refusal("[[collector.sensor]]\nname = \"\"\ntoken = \"t\"\n"),
+                    "collector.sensor.name: a sensor name cannot be empty"));
+  EXPECT_TRUE(holds(refusal("[[collector.sensor]]\nname = \"eu 1\"\ntoken = \"t\"\n"),
+                    "collector.sensor.name: a sensor name is letters"));
+  loadsCleanly("[[collector.sensor]]\nname = \"eu-1\"\ntoken = \"t\"\n");
+
+  // Where the name defaults to the mlogc user or the tailed file's name, those must do as one.
+  const std::string u = refusal("[[collector.mlogc]]\nuser = \"apache 1\"\npassword = \"p\"\n");
+  EXPECT_TRUE(holds(u, "collector.mlogc.user: names the sensor when 'sensor' is not set")) << u;
+  EXPECT_TRUE(holds(u, "set sensor")) << u;
+  loadsCleanly(
+      "[[collector.mlogc]]\nuser = \"apache 1\"\npassword = \"p\"\nsensor = \"apache-1\"\n");
+  EXPECT_TRUE(holds(refusal("[[collector.mlogc]]\nuser = \"a\"\npassword = \"p\"\n"
+                            "sensor = \"a b\"\n"),
+                    "collector.mlogc.sensor: a sensor name is letters"));
+  const std::string t = refusal("[[collector.tail]]\npath = \"/var/log/modsec audit.log\"\n");
+  EXPECT_TRUE(holds(t, "collector.tail.path: its file name names the sensor")) << t;
+  loadsCleanly("[[collector.tail]]\npath = \"/var/log/modsec_audit.log\"\n");
+  loadsCleanly("[[collector.tail]]\npath = \"/var/log/modsec audit.log\"\nsensor = \"apache-1\"\n");
+}
+
 TEST(ConfigValidate, IntegerLiteralsThatDoNotFitAreRefused) {
   // toml11 3.7.1 read these as INT64_MAX (or INT64_MIN), silently. (A binary literal over 63
   // bits it wraps through a signed overflow of its own, undefined behaviour that
