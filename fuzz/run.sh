@@ -15,8 +15,11 @@ dict=()
 [ -f "$src/dict/${name%_fuzz}.dict" ] && dict=(-dict="$src/dict/${name%_fuzz}.dict")
 log=$work/logs/$name.log
 set +e
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+# The fuzzers' own options come after the caller's (the last of an option wins): make test runs
+# them beside the unit tests under the unit tests' ASAN_OPTIONS, which leave
+# detect_stack_use_after_return off.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:halt_on_error=1 \
   "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="$work/artifacts/$name/" "${dict[@]}" "$@" \
   "$work/corpus/$name" "$seeds" 2>&1 | tee "$log" | grep -E '^(INFO: seed|#[0-9]+ *(INITED|DONE)|==|SUMMARY|stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)|.*invariant failed|.*ERROR|artifact_prefix|Test unit written)'

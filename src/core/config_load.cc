@@ -1058,6 +1058,7 @@ std::vector<Section> schema() {
             tailFields(), {"path"},
             [](const std::vector<TailConfig>&,
                const TailConfig& t) -> std::optional<std::pair<std::string, std::string>> {
+              if (t.path.empty()) return std::make_pair("path", "cannot be empty");
               if (!t.sensor.empty()) return std::nullopt;
               const std::string file = std::filesystem::path(t.path).filename().string();
               if (auto why = sensorIdProblem(file)) {
@@ -1448,8 +1449,8 @@ Status parseListenAddress(const std::string& listen, std::string* address, uint1
 
 std::optional<std::string> sensorIdProblem(std::string_view id) {
   if (id.empty()) return "a sensor name cannot be empty";
-  if (id.size() > 64)
-    return "a sensor name has at most 64 bytes (got " + std::to_string(id.size()) + ")";
+  if (id.size() > 80)
+    return "a sensor name has at most 80 bytes (got " + std::to_string(id.size()) + ")";
   for (char ch : id) {
     const auto u = static_cast<unsigned char>(ch);
     const bool alnum = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z');

@@ -33,7 +33,8 @@ Status validateConfigOnHost(const Config& config);
 // collector.listen: "address:port" -> the IP address to bind ("0.0.0.0" when empty; IPv6 in
 // brackets or not) and the port (0: any free port). Errors name collector.listen.
 Status parseListenAddress(const std::string& listen, std::string* address, uint16_t* port);
-// Why `id` cannot name a sensor, or nothing: 1 to 64 bytes of letters, digits and . _ : @ + -.
+// Why `id` cannot name a sensor, or nothing: 1 to 80 bytes of ASCII letters, digits and
+// . _ : @ + - (80: the ids earlier versions made, a 64-byte host name and 7 more, still pass).
 // A sensor's name travels in an HTTP header (X-Drosera-Sensor), the store, tags and file names.
 std::optional<std::string> sensorIdProblem(std::string_view id);
 // The full default configuration as TOML, with a comment on every key.

@@ -70,7 +70,7 @@ core::Result<std::string> loadOrCreateSensorId(const std::string& data_dir,
   std::random_device rd;
   char suffix[16];
   std::snprintf(suffix, sizeof suffix, "%06x", rd() & 0xFFFFFF);
-  std::string host = hostName().substr(0, 48);
+  std::string host = hostName();
   for (char& c : host) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '-';
   }

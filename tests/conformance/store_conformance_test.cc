@@ -46,9 +46,8 @@ std::string hexOf(const std::string& bytes) {
   return out;
 }
 
-// `n` random lowercase letters (incompressible enough for size tests).
-// n random lowercase letters, 13 from each draw (26^13 < 2^64): the bodies of the size tests
-// take a million of them.
+// `n` random lowercase letters (incompressible enough for size tests), 13 from each draw
+// (26^13 < 2^64; the bodies of the size tests take a million of them).
 std::string randomText(std::mt19937_64& rng, size_t n) {
   std::string s(n, ' ');
   uint64_t bits = 0;
