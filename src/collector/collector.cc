@@ -112,6 +112,7 @@ core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& c
   so.keepalive_timeout_s = 60;
   so.max_keepalive_requests = 100000;
   so.content_coding = false;  // the API and dashboard are not a persona's site
+  so.ranges = false;
   so.max_connections_per_ip = 1024;
   if (cc.tls) {
     if (cc.tls_cert.empty()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 #include <string>
 
@@ -219,6 +220,9 @@ const char* apacheExplanation(int status) {
              "the amount of data provided in the request exceeds the capacity limit.\n";
     case 414:
       return "<p>The requested URL's length exceeds the capacity\nlimit for this server.<br />\n</p>\n";
+    case 416:
+      return "<p>None of the range-specifier values in the Range\nrequest-header field overlap "
+             "the current extent\nof the selected resource.</p>\n";
     case 431:
       return "<p>Your browser sent a request that this server could not understand.<br />\n"
              "Size of a request header field exceeds server limit.<br />\n</p>\n";
@@ -350,21 +354,26 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
   } else {
     // Apache: Date, Server, resource headers, Content-Length, Keep-Alive, Connection, Content-Type.
     // A file (an answer with an ETag) has its Content-Length set by the handler, before
-    // mod_deflate adds Vary: Vary comes after it. A page a script makes gets its length after
-    // the output filters ran: Vary before it. A compressed answer's length comes after
-    // mod_deflate's Vary and Content-Encoding in both cases.
+    // mod_deflate adds Vary and the byterange filter Content-Range: both come after it. A page
+    // a script makes gets its length after the output filters ran: Vary before it. A
+    // compressed answer's length comes after mod_deflate's Vary and Content-Encoding (and a
+    // Content-Range) in both cases.
     const bool file = findHeader(r.headers, "ETag") != nullptr &&
                       findHeader(r.headers, "Content-Encoding") == nullptr;
-    const std::string* vary = file ? findHeader(r.headers, "Vary") : nullptr;
+    auto after_length = [&](std::string_view name) {
+      return file && (iequals(name, "Vary") || iequals(name, "Content-Range"));
+    };
     add("Date", date);
     add("Server", persona.server_header);
     for (const auto& h : r.headers) {
-      if (!iequals(h.name, "Content-Type") && !(vary && iequals(h.name, "Vary"))) {
-        add(h.name, h.value);
-      }
+      if (!iequals(h.name, "Content-Type") && !after_length(h.name)) add(h.name, h.value);
     }
-    if (has_body_status) add("Content-Length", std::to_string(r.bodySize()));
-    if (vary) add("Vary", *vary);
+    if (has_body_status && !r.unknown_length && !r.chunked) {
+      add("Content-Length", std::to_string(r.bodySize()));
+    }
+    for (const auto& h : r.headers) {
+      if (after_length(h.name)) add(h.name, h.value);
+    }
     // ap_set_keepalive(): the Keep-Alive header and "Connection: Keep-Alive" only for a client
     // that asked (an HTTP/1.1 one that did not keeps the connection without either), max
     // counting this request.
@@ -377,7 +386,22 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     } else {
       add("Connection", "close");
     }
+    // A body framed in chunks already (`chunked`), or to be framed here.
+    const bool chunk = r.unknown_length && keep_alive && !r.omit_body;
+    if ((r.chunked || chunk) && !r.omit_body) add("Transfer-Encoding", "chunked");
     if (content_type) add("Content-Type", *content_type);
+    if (chunk) {
+      out += "\r\n";
+      if (!r.body.empty()) {
+        char size[24];
+        std::snprintf(size, sizeof size, "%zx\r\n", r.body.size());
+        out += size;
+        out += r.body;
+        out += "\r\n";
+      }
+      out += "0\r\n\r\n";
+      return out;
+    }
   }
   out += "\r\n";
   if (!r.omit_body && r.static_body.empty()) out += r.body;

@@ -24,6 +24,10 @@ struct Response {
   bool close = false;                 // close the connection after this response
   bool omit_body = false;             // HEAD: send the headers only
   bool chunked = false;               // `body` is framed in chunks (Transfer-Encoding: chunked)
+  // Apache's answers whose length it does not know ahead (a 416 page; many ranges to an
+  // HTTP/1.0 client): no Content-Length; serialize() frames `body` in chunks on a connection
+  // kept open, else it goes up to the close.
+  bool unknown_length = false;
 };
 
 // A real server drosera imitates.

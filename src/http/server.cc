@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <ctime>
 #include <list>
 #include <map>
 #include <mutex>
@@ -16,6 +17,7 @@
 
 #include "http/content_coding.h"
 #include "http/proxy_protocol.h"
+#include "http/ranges.h"
 
 namespace drosera::http {
 
@@ -622,6 +624,12 @@ class Session final : public SessionBase {
     Response r = srv_.handler.respond(cap_, spec_);
     if (head) r.omit_body = true;
     if (srv_.opt.content_coding) applyContentCoding(spec_.persona, cap_.request, head, &r);
+    if (srv_.opt.ranges && findHeader(cap_.request.headers, "Range") != nullptr) {
+      applyRanges(spec_.persona, cap_.request,
+                  {hostForPages(cap_.request), pagePort(spec_.persona, cap_.request, local_.port),
+                   std::time(nullptr)},
+                  &r);
+    }
     const bool keep_alive =
         keep && !r.close && !stop_requested_ &&
         keepsAlive(spec_.persona, served_,
@@ -676,10 +684,12 @@ class Session final : public SessionBase {
         remaining, http10, parser_.keepAliveAsked());
     cap_.response.headers.insert(cap_.response.headers.begin(),
                                  {"Server", spec_.persona.server_header});
-    if (!r.chunked) {
+    if (r.chunked || r.unknown_length) {
+      if (!r.omit_body && (r.chunked || keep_alive)) {
+        cap_.response.headers.push_back({"Transfer-Encoding", "chunked"});
+      }
+    } else {
       cap_.response.headers.push_back({"Content-Length", std::to_string(r.bodySize())});
-    } else if (!r.omit_body) {
-      cap_.response.headers.push_back({"Transfer-Encoding", "chunked"});
     }
     armTimer(srv_.opt.body_timeout_s);  // write deadline: a client that does not read is cut off
     const std::string_view tail = r.omit_body ? std::string_view() : r.static_body;

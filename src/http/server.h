@@ -42,6 +42,8 @@ struct ServerOptions {
   double keepalive_timeout_s = 0;  // 0: the persona's own (keepAliveTimeout(), server.cc)
   // gzip as the persona's server does (content_coding.h); off for the collector's own API.
   bool content_coding = true;
+  // Range requests as the persona's server answers them (ranges.h); off for the API too.
+  bool ranges = true;
   uint64_t max_keepalive_requests = 0;  // 0: the persona's own (keepAliveLimit(), server.cc)
   uint64_t max_connections = 4096;
   uint64_t max_connections_per_ip = 64;

@@ -1,0 +1,375 @@
+"""Range requests, drosera against the real servers it imitates: the same files served by
+drosera (persona apache and nginx), by Apache 2.4 with Debian's modules (mod_deflate and its
+deflate.conf included) and by nginx 1.22 with Debian's `gzip on`, on loopback. Every case goes
+to all four; status, header names in order, the values that do not depend on the server's
+version or the file's time, and the body must be the same (src/http/ranges.h)."""
+import calendar
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+
+APACHE = "/usr/sbin/apache2"
+NGINX = "/usr/sbin/nginx"
+MODS = "/usr/lib/apache2/modules"
+DEBIAN_MODS = "/etc/apache2/mods-enabled"
+FILES = ["/assets/css/main.css", "/favicon.ico", "/robots.txt"]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited with %s" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not listen on %d" % port)
+
+
+def exchange(port, raw, timeout=10):
+    """Sends one request with Connection: close, returns everything up to the close."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(raw)
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return data
+            data += b
+    finally:
+        s.close()
+
+
+def request(port, path, headers, method="GET", version="1.1", close=True):
+    raw = "%s %s HTTP/%s\r\nHost: localhost\r\n" % (method, path, version)
+    raw += "".join("%s: %s\r\n" % h for h in headers)
+    raw += "Connection: close\r\n\r\n" if close else "\r\n"
+    head, _, body = exchange(port, raw.encode("latin-1")).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    hdrs = [tuple(l.split(": ", 1)) for l in lines[1:]]
+    return status, hdrs, body
+
+
+def normalised(status, headers, body, occurrences=None):
+    """What must agree: the status, the header names in order, values but those that name the
+    server's version or the file's time, and the body with the boundary made neutral."""
+    boundary = None
+    out = []
+    for name, value in headers:
+        if name in ("Date", "Server", "ETag", "Last-Modified"):
+            value = "*"
+        m = re.match(r"multipart/byteranges; boundary=(.*)$", value)
+        if name == "Content-Type" and m:
+            boundary = m.group(1)
+            value = "multipart/byteranges; boundary=B"
+        out.append((name, value))
+    if ("Transfer-Encoding", "chunked") in out:
+        # Each chunk's bytes, the split between them compared, not their sizes (which count
+        # the boundary).
+        chunks, rest = [], body
+        while True:
+            size, _, rest = rest.partition(b"\r\n")
+            n = int(size, 16)
+            if n == 0:
+                break
+            chunks.append(rest[:n])
+            rest = rest[n + 2:]
+        body = b"<chunk>".join(chunks) + b"<end>" + rest
+    if boundary:
+        # Apache's boundary is 64 random bits in hex, 16 digits or fewer: the length is
+        # compared as if it were one letter.
+        n = body.count(boundary.encode()) if occurrences is None else occurrences
+        out = [(k, str(int(v) - n * (len(boundary) - 1)) if k == "Content-Length" else v)
+               for k, v in out]
+        body = body.replace(boundary.encode(), b"B")
+    # The 416 page: the doctype and version Apache 2.4.62 and 2.4.71 differ by.
+    body = re.sub(rb"^<!DOCTYPE[^>]*>", b"<!DOCTYPE>", body)
+    body = re.sub(rb"Apache/2\.4\.\d+ \(Debian\)", b"Apache", body)
+    body = re.sub(rb"nginx/1\.22\.\d+", b"nginx", body)
+    body = re.sub(rb"Server at localhost Port \d+", b"Server at localhost Port N", body)
+    return status, out, body, boundary
+
+
+def range_values(rng, length):
+    """Range values of every shape the parsers treat differently, and random ones."""
+    fixed = [
+        "bytes=0-9", "bytes=10-", "bytes=-10", "bytes=0-0,5-6", "bytes=0-5,3-8",
+        "bytes=%d-" % length, "bytes=%d-%d" % (length - 1, length + 5), "bytes=-%d" % (length + 9),
+        "bytes=abc", "bytes=5-2", "items=0-3", "bytes = 0-3", "bytes=0-3 , 6-7", "BYTES=0-3",
+        "bytes=0-3,", "bytes=-0", "bytes=3-1,5-6", "bytes=5-6,0-1", "bytes=0-1,%d-" % (length + 10),
+        "bytes=2-3,0-", "bytes=0-,2-3", "bytes=0-1,2-3", "bytes=4-5,0-2,3-3", "bytes=0-1,,4-5",
+        "bytes=,0-1", "bytes=", "bytes=-", "bytes=+1-2", "bytes= 1-2", "bytes=1 -2", "bytes=1- 2",
+        "bytes=99999999999999999999-", "bytes=1-99999999999999999999", "bytes=0x10-0x20",
+        "bytes=%s" % ",".join("%d-%d" % (i, i) for i in range(0, 2 * 201, 2)),
+        "bytes=%s" % ",".join("0-%d" % i for i in range(205)),
+        "bytes=%s" % ",".join("%d-%d" % (i, i + 1) for i in range(300, 0, -1)),
+        "bytes=1-1,-1", "bytes=0-%d,0-0" % (length - 1),
+    ]
+    out = list(fixed)
+    edges = [0, 1, 2, 9, length // 2, length - 2, length - 1, length, length + 1, 10 * length]
+
+    def number():
+        return rng.choice(edges) if rng.random() < 0.6 else rng.randrange(0, length + 20)
+
+    def one():
+        shape = rng.random()
+        if shape < 0.4:
+            a, b = number(), number()
+            return "%d-%d" % (min(a, b), max(a, b)) if rng.random() < 0.85 else "%d-%d" % (a, b)
+        if shape < 0.6:
+            return "%d-" % number()
+        if shape < 0.8:
+            return "-%d" % number()
+        return rng.choice(["x", "1", "-", "1-2-3", " 4-5", "4-5 ", "--3", "2--1", ""])
+
+    for _ in range(260):
+        n = rng.choice([1, 1, 2, 2, 3, 4, 6])
+        sep = rng.choice([",", ",", ", ", ",,"])
+        out.append(rng.choice(["bytes=", "bytes=", "Bytes="]) + sep.join(one() for _ in range(n)))
+    return out
+
+
+class RangesAgainstRealServers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for binary in (APACHE, NGINX):
+            if not os.path.exists(binary):
+                raise unittest.SkipTest(binary + " is not installed (scripts/install-deps.sh test)")
+        cls.tmp = tempfile.mkdtemp(prefix="drosera-ranges-")
+        os.chmod(cls.tmp, 0o755)
+        cls.procs = []
+        listeners = "".join(
+            '\n[[server.listener]]\nport = 0\nkind = "real"\npersona = "%s"\n' % p
+            for p in ("apache", "nginx"))
+        cls.d = harness.Drosera(harness.default_config(listeners=listeners))
+        cls.d.start()
+        st = cls.d.status()
+        # The listeners in the order configured (one bind address).
+        ports = [l["port"] for l in st["listeners"]]
+        assert len(ports) == 2, st["listeners"]
+        cls.ports = {"drosera-apache": ports[0], "drosera-nginx": ports[1]}
+        # The real servers serve drosera's own bytes.
+        www = os.path.join(cls.tmp, "www")
+        cls.lengths = {}
+        cls.mtimes = {}
+        for path in FILES:
+            status, headers, body = request(cls.ports["drosera-apache"], path, [])
+            assert status == 200, (path, status)
+            dest = www + path
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with open(dest, "wb") as f:
+                f.write(body)
+            cls.lengths[path] = len(body)
+            # The same time as drosera's file: validators equally strong (Apache makes an ETag
+            # weak in the file's first second, and a date in its first minute).
+            mtime = calendar.timegm(
+                time.strptime(dict(headers)["Last-Modified"], "%a, %d %b %Y %H:%M:%S GMT"))
+            os.utime(dest, (mtime, mtime))
+            cls.mtimes[path] = mtime
+        for root, dirs, files in os.walk(cls.tmp):
+            for n in dirs:
+                os.chmod(os.path.join(root, n), 0o755)
+            for n in files:
+                os.chmod(os.path.join(root, n), 0o644)
+        cls.start_apache(www)
+        cls.start_nginx(www)
+
+    @classmethod
+    def start_apache(cls, www):
+        d = os.path.join(cls.tmp, "apache")
+        os.makedirs(os.path.join(d, "run"))
+        port = cls.ports["apache"] = free_port()
+        user = "User www-data\nGroup www-data\n" if os.getuid() == 0 else ""
+        loads, includes = [], []
+        for name in sorted(os.listdir(DEBIAN_MODS)):
+            if name.startswith(("security2", "unique_id")):
+                continue
+            path = os.path.join(DEBIAN_MODS, name)
+            if name.endswith(".load"):
+                with open(path) as f:
+                    loads.append(f.read())
+            elif name.endswith(".conf"):
+                includes.append("Include " + path)
+        conf = os.path.join(d, "httpd.conf")
+        with open(conf, "w") as f:
+            f.write("""ServerRoot "{d}"
+DefaultRuntimeDir "{d}/run"
+PidFile "{d}/httpd.pid"
+Listen 127.0.0.1:{port}
+ServerName localhost
+{user}{loads}
+{includes}
+Include /etc/apache2/conf-enabled/security.conf
+TypesConfig /etc/mime.types
+ErrorLog "{d}/error.log"
+<VirtualHost 127.0.0.1:{port}>
+  DocumentRoot "{www}"
+</VirtualHost>
+<Directory "{www}">
+  Require all granted
+</Directory>
+""".format(d=d, port=port, user=user, loads="".join(loads), includes="\n".join(includes),
+           www=www))
+        p = subprocess.Popen([APACHE, "-f", conf, "-DFOREGROUND"], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.procs.append(p)
+        wait_port(port, p)
+
+    @classmethod
+    def start_nginx(cls, www):
+        d = os.path.join(cls.tmp, "nginx")
+        os.makedirs(os.path.join(d, "tmp"))
+        port = cls.ports["nginx"] = free_port()
+        user = "user root root;" if os.getuid() == 0 else ""
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""{user}
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  sendfile on;
+  tcp_nopush on;
+  types_hash_max_size 2048;
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log off;
+  gzip on;
+  client_body_temp_path {d}/tmp;
+  server {{ listen 127.0.0.1:{port} default_server; root {www}; server_name _; }}
+}}
+""".format(user=user, d=d, port=port, www=www))
+        p = subprocess.Popen([NGINX, "-p", d, "-c", conf], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.procs.append(p)
+        wait_port(port, p)
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in cls.procs:
+            try:
+                os.killpg(p.pid, 15)
+                p.wait(timeout=20)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        cls.d.stop()
+        cls.d.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def validators(self, port, path):
+        _, headers, _ = request(port, path, [], method="HEAD")
+        h = dict(headers)
+        return h.get("ETag", ""), h.get("Last-Modified", "")
+
+    def compare(self, persona, path, headers, method="GET", seen=None, version="1.1"):
+        """Sends the case to drosera and to the real server; returns the real status."""
+        answers = {}
+        for who in ("drosera-" + persona, persona):
+            port = self.ports[who]
+            etag, lm = self.validators(port, path)
+            hs = [(n, v.replace("{etag}", etag).replace("{lm}", lm)) for n, v in headers]
+            occurrences = None
+            if method == "HEAD":  # a HEAD's length counts the boundaries its GET would send
+                _, got_headers, got_body = request(port, path, hs, "GET", version)
+                m = re.search(r"boundary=(.*)$", dict(got_headers).get("Content-Type", ""))
+                occurrences = got_body.count(m.group(1).encode()) if m else None
+            answers[who] = normalised(*request(port, path, hs, method, version), occurrences)
+        mine, real = answers["drosera-" + persona], answers[persona]
+        what = "%s %s %s %s" % (persona, method, path, headers)
+        self.assertEqual(mine[0], real[0], what)
+        self.assertEqual(mine[1], real[1], what)
+        self.assertEqual(mine[2], real[2], what)
+        if real[3]:
+            self.assertRegex(mine[3], r"^[1-9a-f][0-9a-f]{0,15}$" if persona == "apache" else r"^\d{20}$")
+        if seen is not None:
+            seen.add(real[0])
+        return real[0]
+
+    def test_random_and_edge_ranges(self):
+        rng = random.Random(int(os.environ.get("DROSERA_RANGES_SEED", "20261201")))
+        statuses = set()
+        cases = 0
+        for path in FILES:
+            for value in range_values(rng, self.lengths[path]):
+                for persona in ("apache", "nginx"):
+                    self.compare(persona, path, [("Range", value)], seen=statuses)
+                    cases += 1
+        # Every outcome was met: ranges sent, the header ignored, and refused.
+        self.assertEqual(statuses, {200, 206, 416}, cases)
+
+    def test_if_range_head_gzip_and_repeated_headers(self):
+        for persona in ("apache", "nginx"):
+            for path in FILES:
+                for headers in (
+                        [("Range", "bytes=0-9"), ("If-Range", "{etag}")],
+                        [("Range", "bytes=0-9"), ("If-Range", "W/{etag}")],
+                        [("Range", "bytes=0-9,20-29"), ("If-Range", '"other"')],
+                        [("Range", "bytes=0-9"), ("If-Range", "{lm}")],
+                        [("Range", "bytes=0-9"), ("If-Range", "Tue, 01 Dec 2020 10:00:00 GMT")],
+                        [("Range", "bytes=0-9"), ("If-Range", "garbage")],
+                        [("Range", "bytes=0-9"), ("If-None-Match", "{etag}")],
+                        [("Range", "bytes=0-9"), ("If-Modified-Since", "{lm}")],
+                        [("Range", "bytes=0-1"), ("Range", "bytes=3-4")],
+                        [("Range", "bytes=0-99"), ("Accept-Encoding", "gzip")],
+                        [("Range", "bytes=0-9,20-29"), ("Accept-Encoding", "gzip")],
+                        [("Range", "bytes=999999-"), ("Accept-Encoding", "gzip")],
+                        [("Request-Range", "bytes=0-3")]):
+                    if headers[-1] == ("If-Range", "{lm}") and 50 < time.time() - self.mtimes[path] < 70:
+                        continue  # Apache's date turns strong at 60 s: not both sides of it
+                    self.compare(persona, path, headers)
+                many = "bytes=" + ",".join("%d-%d" % (i, i) for i in range(0, 80, 2))
+                for value in ("bytes=0-3", "bytes=0-1,4-5", "bytes=999999-", "bytes=x", many):
+                    self.compare(persona, path, [("Range", value)], method="HEAD")
+                    self.compare(persona, path, [("Range", value)], version="1.0")
+
+    def test_unsatisfiable_keeps_the_connection_as_the_server_does(self):
+        # Apache's 416 has no length: chunked on a connection kept open (nginx: a length).
+        for persona in ("apache", "nginx"):
+            answers = {}
+            for who in ("drosera-" + persona, persona):
+                raw = (b"GET /favicon.ico HTTP/1.1\r\nHost: localhost\r\nRange: bytes=999999-\r\n\r\n"
+                       b"GET /favicon.ico HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                data = exchange(self.ports[who], raw)
+                data = re.sub(rb"(Date|Server|ETag|Last-Modified): [^\r]*", rb"\1: *", data)
+                data = re.sub(rb"Apache/2\.4\.\d+ \(Debian\)", b"Apache", data)
+                data = re.sub(rb"<!DOCTYPE[^>]*>", b"<!DOCTYPE>", data)
+                data = re.sub(rb"Server at localhost Port \d+", b"Server at localhost Port N", data)
+                answers[who] = re.sub(rb"nginx/1\.22\.\d+", b"nginx", data)
+            real = answers[persona]
+            self.assertIn(b"416 Requested Range Not Satisfiable", real)
+            self.assertIn(b"200 OK", real)
+            if persona == "apache":
+                # The chunk size line is the page's length: Apache 2.4.71's doctype is longer.
+                real = re.sub(rb"\r\n[0-9a-f]+\r\n<!DOCTYPE>", b"\r\nN\r\n<!DOCTYPE>", real)
+                mine = re.sub(rb"\r\n[0-9a-f]+\r\n<!DOCTYPE>", b"\r\nN\r\n<!DOCTYPE>",
+                              answers["drosera-" + persona])
+                self.assertIn(b"Transfer-Encoding: chunked", real)
+            else:
+                mine = answers["drosera-" + persona]
+            self.assertEqual(mine, real, persona)
+
+
+if __name__ == "__main__":
+    unittest.main()
