@@ -16,8 +16,15 @@ namespace drosera::http {
 namespace {
 
 constexpr int64_t kMaxOff = std::numeric_limits<int64_t>::max();
-// MaxRanges, MaxRangeOverlaps and MaxRangeReversals: Apache's defaults.
+// Apache's defaults: MaxRanges 200, MaxRangeOverlaps and MaxRangeReversals 20 (measured: 21
+// overlaps or reversals are answered whole).
 constexpr int kApacheMaxRanges = 200;
+constexpr int kApacheMaxOverlaps = 20;
+constexpr int kApacheMaxReversals = 20;
+// nginx has no limit of its own: thousands of one-byte ranges would make a multipart answer
+// many times the file's size, held until it is written. Beyond this many bytes of part
+// headers drosera sends the file whole (a real nginx streams them).
+constexpr size_t kMaxPartHeaderBytes = 256 << 10;
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -39,7 +46,8 @@ bool strictLength(std::string_view s, int64_t* out) {
 // The value up to a NUL: both servers read header values as C strings.
 std::string_view cString(std::string_view s) { return s.substr(0, s.find('\0')); }
 
-// Apache merges a repeated request header into one value (", "); nginx 1.22 keeps the first.
+// Apache merges a repeated request header into one value (", "); nginx 1.22 keeps the first
+// Range (a second If-Range is a 400 there, which the parser does not model: the first here).
 std::optional<std::string> requestHeader(const core::HttpRequestData& req, std::string_view name,
                                          bool merge) {
   std::optional<std::string> out;
@@ -258,7 +266,8 @@ RangeAnswer apacheRanges(std::string_view range, uint64_t length, std::vector<By
     return RangeAnswer::kUnsatisfiable;
   }
   if (sum > clength || ranges == 0) return RangeAnswer::kWhole;
-  if (ranges > kApacheMaxRanges || overlaps > kApacheMaxRanges || reversals > kApacheMaxRanges) {
+  if (ranges > kApacheMaxRanges || overlaps > kApacheMaxOverlaps ||
+      reversals > kApacheMaxReversals) {
     return RangeAnswer::kWhole;
   }
   *out = std::move(merged);
@@ -365,7 +374,8 @@ void applyRanges(const Persona& persona, const core::HttpRequestData& request,
       // stays open and up to the close otherwise (an HTTP/1.0 client's is closed).
       e.headers.push_back({"Content-Type", "text/html; charset=iso-8859-1"});
       e.unknown_length = true;
-      if (request.version == "1.0") e.close = true;
+      // A HEAD keeps the connection (Apache's header_only).
+      if (request.version == "1.0" && !r->omit_body) e.close = true;
     } else {
       e.headers.push_back({"Content-Type", "text/html"});
       e.headers.push_back({"Content-Range", "bytes */" + std::to_string(body.size())});
@@ -375,6 +385,11 @@ void applyRanges(const Persona& persona, const core::HttpRequestData& request,
     return;
   }
 
+  if (const std::string* type = findHeader(r->headers, "Content-Type");
+      ranges.size() > 1 &&
+      ranges.size() * (64 + 20 + (type ? type->size() : 0)) > kMaxPartHeaderBytes) {
+    return;  // nginx only: Apache sends 200 parts at most
+  }
   r->status = 206;
   if (!apache) removeHeader(r, "Accept-Ranges");  // nginx announces it on whole answers only
   if (ranges.size() == 1) {
@@ -401,7 +416,7 @@ void applyRanges(const Persona& persona, const core::HttpRequestData& request,
   r->chunked = chunked;
   if (unknown && !chunked) {
     r->unknown_length = true;
-    r->close = true;
+    r->close = !r->omit_body;  // a HEAD keeps the connection (Apache's header_only)
   }
   setHeader(r, "Content-Type", "multipart/byteranges; boundary=" + boundary);
 }

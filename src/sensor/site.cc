@@ -89,7 +89,8 @@ std::string replaceToken(const std::string& body, std::string_view message) {
 }
 
 // If-None-Match: "*", or a list of (possibly weak) entity tags compared weakly.
-bool etagMatches(std::string_view header, std::string_view etag) {
+// `strong`: a weak tag (W/"...") never matches.
+bool etagMatches(std::string_view header, std::string_view etag, bool strong = false) {
   size_t i = 0;
   while (i < header.size()) {
     while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
@@ -98,8 +99,9 @@ bool etagMatches(std::string_view header, std::string_view etag) {
     std::string_view tag = header.substr(i, j - i);
     while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
     if (tag == "*") return true;
-    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-    if (!tag.empty() && tag == etag) return true;
+    const bool weak = tag.substr(0, 2) == "W/";
+    if (weak) tag.remove_prefix(2);
+    if (!tag.empty() && tag == etag && !(weak && strong)) return true;
     i = j + 1;
   }
   return false;
@@ -338,7 +340,7 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
     return r;
   }
   const std::string& etag = nginx ? f.nginx_etag : f.etag;
-  if (notModified(req, etag, f.last_modified)) {
+  if (notModified(req, persona, etag, f.last_modified)) {
     r.status = 304;
     r.headers.push_back({"Last-Modified", f.last_modified});
     r.headers.push_back({"ETag", etag});
@@ -367,11 +369,20 @@ http::Response Site::error(int status, const core::HttpRequestData& req,
   return r;
 }
 
-bool Site::notModified(const core::HttpRequestData& req, std::string_view etag,
-                       std::string_view last_modified) {
+bool Site::notModified(const core::HttpRequestData& req, const http::Persona& persona,
+                       std::string_view etag, std::string_view last_modified) {
   const std::string* inm = http::findHeader(req.headers, "If-None-Match");
   const std::string* ims = http::findHeader(req.headers, "If-Modified-Since");
-  return (inm && etagMatches(*inm, etag)) || (!inm && ims && *ims == last_modified);
+  const bool ranged = persona.name == "apache" && http::findHeader(req.headers, "Range");
+  if (!ranged) return (inm && etagMatches(*inm, etag)) || (!inm && ims && *ims == last_modified);
+  if (http::findHeader(req.headers, "If-Range")) return false;
+  if (inm) return etagMatches(*inm, etag, /*strong=*/true);
+  if (!ims || *ims != last_modified) return false;
+  struct tm tm {};
+  const std::string lm(last_modified);
+  const char* end = strptime(lm.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return end != nullptr && *end == '\0' &&
+         static_cast<int64_t>(std::time(nullptr)) - static_cast<int64_t>(timegm(&tm)) >= 60;
 }
 
 std::string Site::redirectOrigin(const core::HttpRequestData& req, const http::Persona& persona,

@@ -62,9 +62,11 @@ class Site {
   static bool variesOnEncoding(const http::Persona& persona, std::string_view content_type,
                                size_t body_size);
   // Whether a conditional GET of a file with these validators is answered 304 (If-None-Match,
-  // else If-Modified-Since, as the site's own files are).
-  static bool notModified(const core::HttpRequestData& req, std::string_view etag,
-                          std::string_view last_modified);
+  // else If-Modified-Since, as the site's own files are). Apache, when the request has a Range:
+  // never with an If-Range, If-None-Match compared strongly, and If-Modified-Since only once
+  // the file is a minute old (ap_meets_conditions(); measured).
+  static bool notModified(const core::HttpRequestData& req, const http::Persona& persona,
+                          std::string_view etag, std::string_view last_modified);
   // The server's own 301 to `path` on the request's host (a folder without its slash): the
   // persona's page, as for any other redirect of the site (the honeytraps' login folders too).
   // Its Location is absolute, as the server makes it (redirectOrigin()).

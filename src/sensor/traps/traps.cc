@@ -208,7 +208,7 @@ void Traps::answerConditional(const core::Capture& c, const http::Persona& perso
                               http::Response& r) {
   const std::string* etag = http::findHeader(r.headers, "ETag");
   const std::string* modified = http::findHeader(r.headers, "Last-Modified");
-  if (!etag || !modified || !Site::notModified(c.request, *etag, *modified)) return;
+  if (!etag || !modified || !Site::notModified(c.request, persona, *etag, *modified)) return;
   r.status = 304;
   r.body.clear();
   const bool keep_ranges = persona.name != "nginx";

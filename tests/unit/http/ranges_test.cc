@@ -101,11 +101,21 @@ TEST(Ranges, ApacheLimitsAndEmptyBodies) {
   const std::string two_hundred = separate(200), two_hundred_one = separate(201);
   EXPECT_EQ(apache(two_hundred, 1000).ranges.size(), 200u);
   EXPECT_EQ(apache(two_hundred_one, 1000).answer, RangeAnswer::kWhole);  // MaxRanges 200
-  // 201 overlaps of one range: MaxRangeOverlaps.
-  std::string overlaps = "bytes=";
-  for (int i = 0; i < 202; ++i) overlaps += "0-" + std::to_string(i % 5) + ",";
-  EXPECT_EQ(apache(overlaps, 1000).answer, RangeAnswer::kWhole);
-  EXPECT_EQ(apache("bytes=0-4,0-3", 1000).answer, RangeAnswer::kPartial);
+  // MaxRangeOverlaps and MaxRangeReversals: 20 (measured: 21 items of "0-0" are a range and
+  // 20 overlaps, 206; 22 are 200).
+  auto repeated = [](int n, auto item) {
+    std::string v = "bytes=";
+    for (int i = 0; i < n; ++i) v += item(i) + ",";
+    return v;
+  };
+  auto zero = [](int) { return std::string("0-0"); };
+  EXPECT_EQ(apache(repeated(21, zero), 1000).answer, RangeAnswer::kPartial);
+  EXPECT_EQ(apache(repeated(22, zero), 1000).answer, RangeAnswer::kWhole);
+  auto down = [](int top) {  // top, top-1, ... 0: each one a reversal
+    return [top](int i) { return std::to_string(top - i) + "-" + std::to_string(top - i); };
+  };
+  EXPECT_EQ(apache(repeated(21, down(20)), 1000).answer, RangeAnswer::kPartial);
+  EXPECT_EQ(apache(repeated(22, down(21)), 1000).answer, RangeAnswer::kWhole);
   // An empty body: Apache leaves it alone; nginx sends it whole for a range from 0, else 416.
   EXPECT_EQ(apache("bytes=0-5", 0).answer, RangeAnswer::kWhole);
   EXPECT_EQ(nginx("bytes=0-5", 0).answer, RangeAnswer::kWhole);
@@ -221,7 +231,7 @@ TEST(Ranges, ApacheSendsManyPartsChunkedOnePassPer32) {
   const std::string out = wire(kApache, r);
   EXPECT_THAT(out, HasSubstr("Connection: close\r\nTransfer-Encoding: chunked\r\n"));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("Content-Length")));
-  // Three chunks: parts 0-32, 33-39 with the closing boundary, the last one.
+  // Two chunks (parts 0-32, then 33-39 with the closing boundary), then the last, empty one.
   size_t chunks = 0;
   std::string_view rest(r.body);
   for (;;) {
@@ -250,6 +260,40 @@ TEST(Ranges, ApacheSendsManyPartsChunkedOnePassPer32) {
   EXPECT_THAT(out10, ::testing::Not(HasSubstr("Content-Length")));
   EXPECT_THAT(out10, ::testing::Not(HasSubstr("Transfer-Encoding")));
   EXPECT_THAT(out10, ::testing::EndsWith("--\r\n"));
+  // A HEAD keeps the connection (Apache's header_only), the 416 too.
+  Response head = big;
+  head.omit_body = true;
+  applyRanges(kApache, get({{"Range", value}}, "1.0"), kCtx, &head);
+  EXPECT_FALSE(head.close);
+  Response head416 = big;
+  head416.omit_body = true;
+  applyRanges(kApache, get({{"Range", "bytes=500-"}}, "1.0"), kCtx, &head416);
+  EXPECT_EQ(head416.status, 416);
+  EXPECT_FALSE(head416.close);
+  Response get416 = big;
+  applyRanges(kApache, get({{"Range", "bytes=500-"}}, "1.0"), kCtx, &get416);
+  EXPECT_TRUE(get416.close);
+}
+
+TEST(Ranges, NginxSendsTheFileWholeRatherThanThousandsOfParts) {
+  Response r;
+  r.status = 200;
+  const std::string big(100000, 'y');
+  r.static_body = big;
+  r.headers = {{"ETag", "\"1\""}, {"Accept-Ranges", "bytes"}, {"Content-Type", "text/css"}};
+  auto ranges = [](int n) {  // nginx refuses a trailing comma
+    std::string v = "bytes=0-0";
+    for (int i = 1; i < n; ++i) v += "," + std::to_string(i) + "-" + std::to_string(i);
+    return v;
+  };
+  const std::string few = ranges(1000), many = ranges(5000);
+  Response a = r, b = r;
+  applyRanges(kNginx, get({{"Range", few}}), kCtx, &a);
+  EXPECT_EQ(a.status, 206);
+  EXPECT_LT(a.body.size(), 200000u);
+  applyRanges(kNginx, get({{"Range", many}}), kCtx, &b);
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(b.static_body.size(), big.size());
 }
 
 TEST(Ranges, UnsatisfiableIsEachServersPage) {
