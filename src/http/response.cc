@@ -204,7 +204,7 @@ std::string htmlEscape(std::string_view s) {
 namespace {
 
 // What Apache 2.4 says in the body of its default error documents.
-const char* apacheExplanation(int status) {
+std::string apacheExplanation(int status, std::string_view method) {
   switch (status) {
     case 400: return "<p>Your browser sent a request that this server could not understand.<br />\n</p>\n";
     case 401:
@@ -213,7 +213,9 @@ const char* apacheExplanation(int status) {
              "browser doesn't understand how to supply\nthe credentials required.</p>\n";
     case 403: return "<p>You don't have permission to access this resource.</p>\n";
     case 404: return "<p>The requested URL was not found on this server.</p>\n";
-    case 405: return "<p>The requested method is not allowed for this URL.</p>\n";
+    case 405:
+      return "<p>The requested method " + htmlEscape(method) +
+             " is not allowed for this URL.</p>\n";
     case 408: return "<p>Server timeout waiting for the HTTP request from the client.</p>\n";
     case 413:
       return "The requested resource does not allow request data with the requested method or "
@@ -239,7 +241,8 @@ const char* apacheExplanation(int status) {
 
 }  // namespace
 
-std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port) {
+std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port,
+                      std::string_view method) {
   const std::string code = std::to_string(status);
   const std::string reason = reasonPhrase(persona, status);
   if (persona.name == "nginx") {
@@ -269,7 +272,7 @@ std::string errorPage(const Persona& persona, int status, std::string_view host,
   const std::string shown = status == 431 ? std::string("Bad Request") : reason;
   return "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>" + code +
          " " + shown + "</title>\n</head><body>\n<h1>" + shown + "</h1>\n" +
-         apacheExplanation(status) + "<hr>\n<address>" + htmlEscape(persona.server_header) +
+         apacheExplanation(status, method) + "<hr>\n<address>" + htmlEscape(persona.server_header) +
          " Server at " + htmlEscape(host) + " Port " + std::to_string(port) +
          "</address>\n</body></html>\n";
 }

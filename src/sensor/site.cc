@@ -363,7 +363,8 @@ http::Response Site::error(int status, const core::HttpRequestData& req,
   http::Response r;
   r.status = status;
   r.body = http::errorPage(persona, status, http::pageHost(persona, req, local_ip),
-                           persona.name == "apache" ? http::pagePort(persona, req, port) : port);
+                           persona.name == "apache" ? http::pagePort(persona, req, port) : port,
+                           req.method);
   r.headers.push_back({"Content-Type", persona.name == "apache" ? "text/html; charset=iso-8859-1"
                                                                 : "text/html"});
   return r;
