@@ -44,6 +44,29 @@ tls = true
 """
 
 
+def free_port():
+    """A loopback port free just now (for the real servers the tests start beside drosera)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, timeout=30):
+    """Returns once something listens on `port`; raises if `proc` exits first or on timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited with %s" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d" % port)
+
+
 def default_config(extra="", listeners=BASE_LISTENERS):
     """A test configuration: loopback only, every port chosen by the kernel. `extra` is TOML
     whose simple [section] keys override the base ones."""

@@ -24,27 +24,6 @@ DEBIAN_MODS = "/etc/apache2/mods-enabled"
 FILES = ["/index.html", "/assets/css/main.css", "/favicon.ico", "/robots.txt"]
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited with %s" % proc.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not listen on %d" % port)
-
-
 def exchange(port, raw, timeout=10):
     """Sends one request with Connection: close, returns everything up to the close."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -205,7 +184,7 @@ class RangesAgainstRealServers(unittest.TestCase):
     def start_apache(cls, www):
         d = os.path.join(cls.tmp, "apache")
         os.makedirs(os.path.join(d, "run"))
-        port = cls.ports["apache"] = free_port()
+        port = cls.ports["apache"] = harness.free_port()
         user = "User www-data\nGroup www-data\n" if os.getuid() == 0 else ""
         loads, includes = [], []
         for name in sorted(os.listdir(DEBIAN_MODS)):
@@ -240,13 +219,13 @@ ErrorLog "{d}/error.log"
         p = subprocess.Popen([APACHE, "-f", conf, "-DFOREGROUND"], start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cls.procs.append(p)
-        wait_port(port, p)
+        harness.wait_port(port, p)
 
     @classmethod
     def start_nginx(cls, www):
         d = os.path.join(cls.tmp, "nginx")
         os.makedirs(os.path.join(d, "tmp"))
-        port = cls.ports["nginx"] = free_port()
+        port = cls.ports["nginx"] = harness.free_port()
         user = "user root root;" if os.getuid() == 0 else ""
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
@@ -271,7 +250,7 @@ http {{
         p = subprocess.Popen([NGINX, "-p", d, "-c", conf], start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cls.procs.append(p)
-        wait_port(port, p)
+        harness.wait_port(port, p)
 
     @classmethod
     def tearDownClass(cls):

@@ -21,7 +21,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import SOURCE, Drosera, default_config
+from harness import SOURCE, Drosera, default_config, free_port, wait_port
 
 APACHE = "/usr/sbin/apache2"
 NGINX = "/usr/sbin/nginx"
@@ -81,27 +81,6 @@ def requests_for(tag):
                          b"\nUser-Agent: " + UA + mk("xss-path") + b"\nConnection: close\n")),
     ]
     return [("%s-%s" % (tag, kind), kind, raw) for kind, raw in out]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited with %s" % proc.returncode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nothing listens on port %d" % port)
 
 
 def send(port, raw):
