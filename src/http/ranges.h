@@ -1,6 +1,7 @@
 // Byte ranges (RFC 9110 14.2), answered as the persona's server answers them for a file:
-// Apache 2.4's byterange filter (MaxRanges, MaxRangeOverlaps and MaxRangeReversals at their
-// default, 200) and nginx 1.22's range filter (max_ranges unlimited). Measured on loopback
+// Apache 2.4's byterange filter (MaxRanges 200, MaxRangeOverlaps and MaxRangeReversals 20,
+// the defaults) and nginx 1.22's range filter (max_ranges unlimited; drosera sends a file whole
+// rather than thousands of parts, ranges.cc). Measured on loopback
 // against the Debian packages (docs/sensor.md, "Personas"); tests/integration/test_ranges.py
 // sends the same ranges to both and to drosera. IIS answers are left whole (not measured).
 #pragma once
