@@ -204,13 +204,8 @@ void nginxCoding(const core::HttpRequestData& request, bool head, Response* r) {
   // last chunk.
   std::string out;
   out.reserve(gz.size() + 32);
-  char size[24];
   for (size_t at = 0; at < gz.size(); at += 20480) {
-    const size_t n = std::min<size_t>(20480, gz.size() - at);
-    std::snprintf(size, sizeof size, "%zx\r\n", n);
-    out += size;
-    out.append(gz, at, n);
-    out += "\r\n";
+    appendChunk(std::string_view(gz).substr(at, 20480), &out);
   }
   out += "0\r\n\r\n";
   r->body = std::move(out);

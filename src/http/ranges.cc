@@ -1,7 +1,5 @@
 #include "http/ranges.h"
 
-#include <time.h>
-
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
@@ -63,13 +61,6 @@ std::optional<std::string> requestHeader(const core::HttpRequestData& req, std::
   return out;
 }
 
-std::optional<int64_t> parseImfDate(const std::string& s) {
-  struct tm tm {};
-  const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
 // If-Range: whether the ranges may be sent (a Range without If-Range: yes).
 bool ifRangeHolds(bool apache, const core::HttpRequestData& req, const Response& r, int64_t now_s) {
   const std::optional<std::string> if_range = requestHeader(req, "If-Range", apache);
@@ -85,7 +76,7 @@ bool ifRangeHolds(bool apache, const core::HttpRequestData& req, const Response&
   if (!apache) return true;
   // Apache takes a date as strong only once the file is a minute older than the request
   // (measured: 200 at 30 s, 206 at 62 s).
-  const std::optional<int64_t> mtime = parseImfDate(*last_modified);
+  const std::optional<int64_t> mtime = parseHttpDate(*last_modified);
   return mtime && now_s - *mtime >= 60;
 }
 
@@ -146,9 +137,7 @@ std::string multipartBody(bool apache, std::string_view boundary, const std::str
   out.reserve(total + ranges.size() * (120 + (type ? type->size() : 0)));
   std::string& to = chunked ? pass : out;
   auto flush = [&] {
-    char size[24];
-    std::snprintf(size, sizeof size, "%zx\r\n", pass.size());
-    out.append(size).append(pass).append("\r\n");
+    appendChunk(pass, &out);
     pass.clear();
   };
   for (size_t i = 0; i < ranges.size(); ++i) {

@@ -304,6 +304,19 @@ std::string httpDate(int64_t unix_seconds) {
   return std::string(buf, n);
 }
 
+std::optional<int64_t> parseHttpDate(const std::string& imf_fixdate) {
+  struct tm tm {};
+  const char* end = strptime(imf_fixdate.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+void appendChunk(std::string_view data, std::string* out) {
+  char size[24];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  out->append(size).append(data).append("\r\n");
+}
+
 std::string serialize(const Persona& persona, const Response& r, bool keep_alive,
                       uint64_t keep_alive_timeout_s, uint64_t keep_alive_max, bool http10,
                       bool keep_alive_asked) {
@@ -395,13 +408,7 @@ std::string serialize(const Persona& persona, const Response& r, bool keep_alive
     if (content_type) add("Content-Type", *content_type);
     if (chunk) {
       out += "\r\n";
-      if (!r.body.empty()) {
-        char size[24];
-        std::snprintf(size, sizeof size, "%zx\r\n", r.body.size());
-        out += size;
-        out += r.body;
-        out += "\r\n";
-      }
+      if (!r.body.empty()) appendChunk(r.body, &out);
       out += "0\r\n\r\n";
       return out;
     }

@@ -83,6 +83,11 @@ std::string serialize(const Persona& persona, const Response& response, bool kee
 
 // RFC 7231 IMF-fixdate for `unix_seconds` ("Mon, 30 Nov 2026 07:24:48 GMT").
 std::string httpDate(int64_t unix_seconds);
+// The seconds an IMF-fixdate names (httpDate()'s inverse); nothing for any other text.
+std::optional<int64_t> parseHttpDate(const std::string& imf_fixdate);
+
+// One chunk of the chunked transfer coding (its size in lowercase hex, as the servers write it).
+void appendChunk(std::string_view data, std::string* out);
 
 std::string htmlEscape(std::string_view text);
 

@@ -379,11 +379,8 @@ bool Site::notModified(const core::HttpRequestData& req, const http::Persona& pe
   if (http::findHeader(req.headers, "If-Range")) return false;
   if (inm) return etagMatches(*inm, etag, /*strong=*/true);
   if (!ims || *ims != last_modified) return false;
-  struct tm tm {};
-  const std::string lm(last_modified);
-  const char* end = strptime(lm.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return end != nullptr && *end == '\0' &&
-         static_cast<int64_t>(std::time(nullptr)) - static_cast<int64_t>(timegm(&tm)) >= 60;
+  const std::optional<int64_t> mtime = http::parseHttpDate(std::string(last_modified));
+  return mtime && static_cast<int64_t>(std::time(nullptr)) - *mtime >= 60;
 }
 
 std::string Site::redirectOrigin(const core::HttpRequestData& req, const http::Persona& persona,
