@@ -3,51 +3,20 @@ drosera (persona apache and nginx), by Apache 2.4 with Debian's modules (mod_def
 deflate.conf included) and by nginx 1.22 with Debian's `gzip on`, on loopback. Every case goes
 to all four; status, header names in order, the values that do not depend on the server's
 version or the file's time, and the body must be the same (src/http/ranges.h)."""
-import calendar
 import os
 import random
 import re
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 import unittest
 
 import harness
+from real_servers import exchange, neutral_page, request
+import real_servers
 
-APACHE = "/usr/sbin/apache2"
-NGINX = "/usr/sbin/nginx"
-MODS = "/usr/lib/apache2/modules"
-DEBIAN_MODS = "/etc/apache2/mods-enabled"
 # The site's home page (text/html: what nginx compresses), a style sheet, an icon, the bait.
 FILES = ["/index.html", "/assets/css/main.css", "/favicon.ico", "/robots.txt"]
-
-
-def exchange(port, raw, timeout=10):
-    """Sends one request with Connection: close, returns everything up to the close."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s.sendall(raw)
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                return data
-            data += b
-    finally:
-        s.close()
-
-
-def request(port, path, headers, method="GET", version="1.1", close=True):
-    raw = "%s %s HTTP/%s\r\nHost: localhost\r\n" % (method, path, version)
-    raw += "".join("%s: %s\r\n" % h for h in headers)
-    raw += "Connection: close\r\n\r\n" if close else "\r\n"
-    head, _, body = exchange(port, raw.encode("latin-1")).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    hdrs = [tuple(l.split(": ", 1)) for l in lines[1:]]
-    return status, hdrs, body
 
 
 def normalised(status, headers, body, occurrences=None):
@@ -82,12 +51,7 @@ def normalised(status, headers, body, occurrences=None):
         out = [(k, str(int(v) - n * (len(boundary) - 1)) if k == "Content-Length" else v)
                for k, v in out]
         body = body.replace(boundary.encode(), b"B")
-    # The 416 page: the doctype and version Apache 2.4.62 and 2.4.71 differ by.
-    body = re.sub(rb"^<!DOCTYPE[^>]*>", b"<!DOCTYPE>", body)
-    body = re.sub(rb"Apache/2\.4\.\d+ \(Debian\)", b"Apache", body)
-    body = re.sub(rb"nginx/1\.22\.\d+", b"nginx", body)
-    body = re.sub(rb"Server at localhost Port \d+", b"Server at localhost Port N", body)
-    return status, out, body, boundary
+    return status, out, neutral_page(body), boundary
 
 
 def range_values(rng, length):
@@ -137,9 +101,9 @@ def range_values(rng, length):
 class RangesAgainstRealServers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        for binary in (APACHE, NGINX):
-            if not os.path.exists(binary):
-                raise unittest.SkipTest(binary + " is not installed (scripts/install-deps.sh test)")
+        if real_servers.missing():
+            raise unittest.SkipTest("not installed (scripts/install-deps.sh test): %s"
+                                    % real_servers.missing())
         cls.tmp = tempfile.mkdtemp(prefix="drosera-ranges-")
         os.chmod(cls.tmp, 0o755)
         cls.procs = []
@@ -156,110 +120,17 @@ class RangesAgainstRealServers(unittest.TestCase):
         cls.ports = {"drosera-apache": ports[0], "drosera-nginx": ports[1]}
         # The real servers serve drosera's own bytes.
         www = os.path.join(cls.tmp, "www")
-        cls.lengths = {}
-        cls.mtimes = {}
-        for path in FILES:
-            status, headers, body = request(cls.ports["drosera-apache"], path, [])
-            assert status == 200, (path, status)
-            dest = www + path
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            with open(dest, "wb") as f:
-                f.write(body)
-            cls.lengths[path] = len(body)
-            # The same time as drosera's file: validators equally strong (Apache makes an ETag
-            # weak in the file's first second, and a date in its first minute).
-            mtime = calendar.timegm(
-                time.strptime(dict(headers)["Last-Modified"], "%a, %d %b %Y %H:%M:%S GMT"))
-            os.utime(dest, (mtime, mtime))
-            cls.mtimes[path] = mtime
-        for root, dirs, files in os.walk(cls.tmp):
-            for n in dirs:
-                os.chmod(os.path.join(root, n), 0o755)
-            for n in files:
-                os.chmod(os.path.join(root, n), 0o644)
-        cls.start_apache(www)
-        cls.start_nginx(www)
-
-    @classmethod
-    def start_apache(cls, www):
-        d = os.path.join(cls.tmp, "apache")
-        os.makedirs(os.path.join(d, "run"))
-        port = cls.ports["apache"] = harness.free_port()
-        user = "User www-data\nGroup www-data\n" if os.getuid() == 0 else ""
-        loads, includes = [], []
-        for name in sorted(os.listdir(DEBIAN_MODS)):
-            if name.startswith(("security2", "unique_id")):
-                continue
-            path = os.path.join(DEBIAN_MODS, name)
-            if name.endswith(".load"):
-                with open(path) as f:
-                    loads.append(f.read())
-            elif name.endswith(".conf"):
-                includes.append("Include " + path)
-        conf = os.path.join(d, "httpd.conf")
-        with open(conf, "w") as f:
-            f.write("""ServerRoot "{d}"
-DefaultRuntimeDir "{d}/run"
-PidFile "{d}/httpd.pid"
-Listen 127.0.0.1:{port}
-ServerName localhost
-{user}{loads}
-{includes}
-Include /etc/apache2/conf-enabled/security.conf
-TypesConfig /etc/mime.types
-ErrorLog "{d}/error.log"
-<VirtualHost 127.0.0.1:{port}>
-  DocumentRoot "{www}"
-</VirtualHost>
-<Directory "{www}">
-  Require all granted
-</Directory>
-""".format(d=d, port=port, user=user, loads="".join(loads), includes="\n".join(includes),
-           www=www))
-        p = subprocess.Popen([APACHE, "-f", conf, "-DFOREGROUND"], start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cls.procs.append(p)
-        harness.wait_port(port, p)
-
-    @classmethod
-    def start_nginx(cls, www):
-        d = os.path.join(cls.tmp, "nginx")
-        os.makedirs(os.path.join(d, "tmp"))
-        port = cls.ports["nginx"] = harness.free_port()
-        user = "user root root;" if os.getuid() == 0 else ""
-        conf = os.path.join(d, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""{user}
-worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  sendfile on;
-  tcp_nopush on;
-  types_hash_max_size 2048;
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  access_log off;
-  gzip on;
-  client_body_temp_path {d}/tmp;
-  server {{ listen 127.0.0.1:{port} default_server; root {www}; server_name _; }}
-}}
-""".format(user=user, d=d, port=port, www=www))
-        p = subprocess.Popen([NGINX, "-p", d, "-c", conf], start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cls.procs.append(p)
-        harness.wait_port(port, p)
+        copied = real_servers.mirror(cls.ports["drosera-apache"], FILES, www)
+        cls.lengths = {p: n for p, (n, _) in copied.items()}
+        cls.mtimes = {p: t for p, (_, t) in copied.items()}
+        for name, start in (("apache", real_servers.start_apache),
+                            ("nginx", real_servers.start_nginx)):
+            proc, cls.ports[name] = start(cls.tmp, www)
+            cls.procs.append(proc)
 
     @classmethod
     def tearDownClass(cls):
-        for p in cls.procs:
-            try:
-                os.killpg(p.pid, 15)
-                p.wait(timeout=20)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        real_servers.stop(cls.procs)
         cls.d.stop()
         cls.d.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
