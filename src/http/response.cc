@@ -228,7 +228,8 @@ std::string apacheExplanation(int status, std::string_view method) {
     case 431:
       return "<p>Your browser sent a request that this server could not understand.<br />\n"
              "Size of a request header field exceeds server limit.<br />\n</p>\n";
-    case 501: return "<p>The requested method is not supported by this server.</p>\n";
+    case 501:
+      return "<p>" + htmlEscape(method) + " not supported for current URL.<br />\n</p>\n";
     case 503:
       return "<p>The server is temporarily unable to service your\nrequest due to maintenance "
              "downtime or capacity\nproblems. Please try again later.</p>\n";

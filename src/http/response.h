@@ -66,7 +66,7 @@ const char* reasonPhrase(const Persona& persona, int status);
 
 // The persona's own error page for `status`, as that server would render it. `host` and
 // `port` appear where the real server shows them (Apache's <address> line); `host` is
-// HTML-escaped here, and so is `method`, which Apache's 405 page names.
+// HTML-escaped here, and so is `method`, which Apache's 405 and 501 pages name.
 std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port,
                       std::string_view method = {});
 // The 400 page for a request in clear on a TLS port: Apache's and nginx's own wording.

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <toml.hpp>
 
@@ -61,6 +62,18 @@ bool apacheDeflates(std::string_view type) {
 }
 
 bool isNginx(const http::Persona& persona) { return persona.name == "nginx"; }
+
+// Apache's Allow: its method registry is a hash table seeded at start, so the list comes in
+// one of four rotations, the same for the life of the server (measured over restarts). Ours is
+// picked once per process.
+const std::string& apacheAllow() {
+  static const std::string allow = [] {
+    static const char* kRotations[] = {"GET,POST,OPTIONS,HEAD", "POST,OPTIONS,HEAD,GET",
+                                       "OPTIONS,HEAD,GET,POST", "HEAD,GET,POST,OPTIONS"};
+    return std::string(kRotations[std::random_device{}() % 4]);
+  }();
+  return allow;
+}
 
 // ngx_http_set_etag(): "%xT-%xO", the modification time in seconds, then the size.
 std::string nginxEtag(uint64_t size, int64_t mtime_s) {
@@ -305,21 +318,31 @@ const std::string* Site::file(std::string_view path) const {
   return it == files_.end() ? nullptr : &it->second.body;
 }
 
-const Site::File* Site::find(const std::string& path, std::string* redirect) const {
-  if (path.empty()) return nullptr;
+Site::Resolved Site::resolve(const std::string& path) const {
+  Resolved r;
+  if (path.empty()) return r;
+  auto folder = [&](const std::string& dir) {  // "/x/": a file below it exists
+    auto it = files_.lower_bound(dir);
+    return it != files_.end() && it->first.compare(0, dir.size(), dir) == 0;
+  };
   if (path.back() == '/') {
     for (const char* index : {"index.html", "index.php"}) {
       auto it = files_.find(path + index);
-      if (it != files_.end()) return &it->second;
+      if (it != files_.end()) return {Found::kFile, &it->second};
     }
-    return nullptr;
+    if (folder(path)) return {Found::kFolderWithoutIndex, nullptr};
+  } else {
+    auto it = files_.find(path);
+    if (it != files_.end()) return {Found::kFile, &it->second};
+    if (folder(path + "/")) return {Found::kFolderWithoutSlash, nullptr};
   }
-  auto it = files_.find(path);
-  if (it != files_.end()) return &it->second;
-  // A folder named without its slash: real servers redirect.
-  auto dir = files_.lower_bound(path + "/");
-  if (dir != files_.end() && dir->first.rfind(path + "/", 0) == 0) *redirect = path + "/";
-  return nullptr;
+  // A file named by a leading part of the path: what follows is its path info.
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    auto it = files_.find(std::string_view(path).substr(0, slash));
+    if (it != files_.end()) return {Found::kBelowAFile, &it->second};
+  }
+  return r;
 }
 
 http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
@@ -367,6 +390,8 @@ http::Response Site::error(int status, const core::HttpRequestData& req,
                            req.method);
   r.headers.push_back({"Content-Type", persona.name == "apache" ? "text/html; charset=iso-8859-1"
                                                                 : "text/html"});
+  // Apache makes no page for a HEAD, so it knows no length (measured).
+  r.unknown_length = persona.name == "apache" && req.method == "HEAD";
   return r;
 }
 
@@ -429,53 +454,163 @@ http::Response Site::movedPermanently(const std::string& path, const core::HttpR
 
 http::Response Site::handle(const core::HttpRequestData& req, const http::Persona& persona,
                             uint16_t port, bool tls, std::string_view local_ip) const {
+  const Ask a{req, persona, port, tls, local_ip};
   const std::string path = normalizePath(req.target);
-  const std::string& m = req.method;
-  if (path.empty()) return error(400, req, persona, port, local_ip);
-  if (isNginx(persona)) {
-    // nginx: a method is capitals, '_' and '-' (else 400); its static files take GET, HEAD and
-    // POST only: anything else, OPTIONS and unknown methods included, is 405, without Allow.
-    if (m.empty() || m.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") != std::string::npos) {
-      return error(400, req, persona, port, local_ip);
-    }
-    if (m != "GET" && m != "HEAD" && m != "POST") return error(405, req, persona, port, local_ip);
+  if (persona.name == "apache") return handleApache(a, path);
+  if (path.empty()) return error(400, a);
+  return isNginx(persona) ? handleNginx(a, path) : handleOther(a, path);
+}
+
+std::optional<http::Response> Site::postRoute(const Ask& a, const std::string& path) const {
+  auto post = posts_.find(path);
+  if (post == posts_.end()) return std::nullopt;
+  const File& page = files_.at("/" + post->second.page);
+  http::Response r = serveFile(page, a.req, a.persona, post->second.message);
+  r.status = post->second.status;
+  return r;
+}
+
+// Apache 2.4 with Debian's modules and security.conf (TraceEnable Off), a folder without
+// Options Indexes; measured method by method against 2.4.71 (tests/integration/test_methods.py).
+// The phases in Apache's order: the request line (TRACE, CONNECT), mod_dir's fixup (the folder
+// redirect, whatever the method), then the default handler.
+http::Response Site::handleApache(const Ask& a, const std::string& path) const {
+  const std::string& m = a.req.method;
+  if (a.req.target == "*") {  // the server itself: only OPTIONS asks about it
+    if (m != "OPTIONS") return error(400, a);
+    http::Response r;
+    r.status = 200;
+    return r;
   }
+  if (m == "TRACE") {  // refused before anything else, and nothing is said to be allowed
+    http::Response r = error(405, a);
+    r.headers.insert(r.headers.begin(), {"Allow", ""});
+    return r;
+  }
+  if (m == "CONNECT") {
+    // Without mod_proxy: a host and port is a method not allowed here (the page names the
+    // port asked for), a path a bad request.
+    if (!a.req.target.empty() && a.req.target[0] != '/') {
+      const std::string_view t = a.req.target;
+      uint64_t target_port = 0;
+      const size_t colon = t.rfind(':');
+      if (colon == std::string_view::npos ||
+          !core::parseDigits(t.substr(colon + 1), &target_port) || target_port > 65535) {
+        target_port = a.port;
+      }
+      http::Response r = error(405, a);
+      r.body = http::errorPage(a.persona, 405, http::pageHost(a.persona, a.req, a.local_ip),
+                               static_cast<uint16_t>(target_port), m);
+      r.headers.insert(r.headers.begin(), {"Allow", apacheAllow()});
+      return r;
+    }
+    return error(400, a);
+  }
+  if (path.empty()) return error(400, a);
+  const Resolved found = resolve(path);
+  if (found.found == Found::kFolderWithoutSlash) {
+    return movedPermanently(path + "/", a.req, a.persona, a.port, a.tls, a.local_ip);
+  }
+  // The methods Apache knows without modules (ap_method_registry_init()); HEAD is a GET.
+  // clang-format off
+  static const char* kKnown[] = {
+      "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "PROPFIND", "PROPPATCH",
+      "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "VERSION-CONTROL", "CHECKOUT", "UNCHECKOUT",
+      "CHECKIN", "UPDATE", "LABEL", "REPORT", "MKWORKSPACE", "MKACTIVITY", "BASELINE-CONTROL",
+      "MERGE"};
+  // clang-format on
+  if (std::find(std::begin(kKnown), std::end(kKnown), m) == std::end(kKnown)) {
+    http::Response r = error(501, a);
+    r.headers.insert(r.headers.begin(), {"Allow", apacheAllow()});
+    return r;
+  }
+  if (m == "OPTIONS") {
+    // The type is the file's (a folder's index, or the file above path info), a folder's own
+    // without an index; nothing where nothing is.
+    http::Response r;
+    r.status = 200;
+    r.headers.push_back({"Allow", apacheAllow()});
+    if (found.file != nullptr) r.headers.push_back({"Content-Type", found.file->content_type});
+    if (found.found == Found::kFolderWithoutIndex) {
+      r.headers.push_back({"Content-Type", "httpd/unix-directory"});
+    }
+    return r;
+  }
+  if (m != "GET" && m != "HEAD" && m != "POST") {  // whether the path exists or not
+    http::Response r = error(405, a);
+    r.headers.insert(r.headers.begin(), {"Allow", apacheAllow()});
+    return r;
+  }
+  if (m == "POST") {
+    if (auto r = postRoute(a, path)) return std::move(*r);
+  }
+  // mod_autoindex refuses a folder without an index to a GET; the default handler finds no
+  // file there for a POST.
+  if (found.found == Found::kFolderWithoutIndex && m != "POST") return error(403, a);
+  if (found.found != Found::kFile) return error(404, a);
+  return serveFile(*found.file, a.req, a.persona, "");  // a POST gets the file too
+}
+
+// nginx 1.22 as Debian configures it (index index.html, no autoindex); measured
+// (tests/integration/test_methods.py).
+http::Response Site::handleNginx(const Ask& a, const std::string& path) const {
+  const std::string& m = a.req.method;
+  // A method is capitals, '_' and '-' (else 400); CONNECT's host and port, and "*", are request
+  // lines 1.22 does not parse (400). Its static files take GET, HEAD and POST only: anything else,
+  // OPTIONS and unknown methods included, is 405, without Allow.
+  if (m.empty() || m.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") != std::string::npos ||
+      (m == "CONNECT" && !a.req.target.empty() && a.req.target[0] != '/') || a.req.target == "*") {
+    return error(400, a);
+  }
+  if (m != "GET" && m != "HEAD" && m != "POST") return error(405, a);
+  if (m == "POST") {
+    if (auto r = postRoute(a, path)) return std::move(*r);
+  }
+  const Resolved found = resolve(path);
+  switch (found.found) {
+    case Found::kFolderWithoutSlash:
+      return movedPermanently(path + "/", a.req, a.persona, a.port, a.tls, a.local_ip);
+    case Found::kFolderWithoutIndex:
+      return error(403, a);
+    case Found::kFile:
+      if (m == "POST" && !found.file->dynamic) return error(405, a);
+      return serveFile(*found.file, a.req, a.persona, "");
+    default:
+      return error(404, a);
+  }
+}
+
+// IIS (never measured): the common answers.
+http::Response Site::handleOther(const Ask& a, const std::string& path) const {
+  const std::string& m = a.req.method;
+  static const std::string kAllow = "GET,POST,OPTIONS,HEAD";
   if (m == "OPTIONS") {
     http::Response r;
     r.status = 200;
-    r.headers.push_back({"Allow", "GET,POST,OPTIONS,HEAD"});
+    r.headers.push_back({"Allow", kAllow});
     r.headers.push_back({"Content-Type", "text/html"});
     return r;
   }
   if (m == "POST") {
-    auto post = posts_.find(path);
-    if (post != posts_.end()) {
-      const File& page = files_.at("/" + post->second.page);
-      http::Response r = serveFile(page, req, persona, post->second.message);
-      r.status = post->second.status;
-      return r;
-    }
+    if (auto r = postRoute(a, path)) return std::move(*r);
   }
-  std::string redirect;
-  const File* f = find(path, &redirect);
-  if (!redirect.empty() && (m == "GET" || m == "HEAD")) {
-    return movedPermanently(redirect, req, persona, port, tls, local_ip);
+  const Resolved found = resolve(path);
+  if (found.found == Found::kFolderWithoutSlash && (m == "GET" || m == "HEAD")) {
+    return movedPermanently(path + "/", a.req, a.persona, a.port, a.tls, a.local_ip);
   }
   static const char* kKnown[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT",
                                  "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",
                                  "LOCK", "UNLOCK"};
-  const bool known = std::find(std::begin(kKnown), std::end(kKnown), m) != std::end(kKnown);
-  if (!known) {  // Apache names what it allows here too
-    http::Response r = error(501, req, persona, port, local_ip);
-    if (persona.name == "apache")
-      r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
-    return r;
+  if (std::find(std::begin(kKnown), std::end(kKnown), m) == std::end(kKnown)) {
+    return error(501, a);
   }
-  if (!f) return error(404, req, persona, port, local_ip);
-  if (m == "GET" || m == "HEAD") return serveFile(*f, req, persona, "");
-  if (m == "POST" && f->dynamic) return serveFile(*f, req, persona, "");
-  http::Response r = error(405, req, persona, port, local_ip);
-  if (!isNginx(persona)) r.headers.insert(r.headers.begin(), {"Allow", "GET,POST,OPTIONS,HEAD"});
+  if (found.found != Found::kFile) return error(404, a);
+  const File& f = *found.file;
+  if (m == "GET" || m == "HEAD" || (m == "POST" && f.dynamic)) {
+    return serveFile(f, a.req, a.persona, "");
+  }
+  http::Response r = error(405, a);
+  r.headers.insert(r.headers.begin(), {"Allow", kAllow});
   return r;
 }
 

@@ -98,12 +98,37 @@ class Site {
     std::string message;
   };
 
+  // What a path names: a file (a folder's index for "/dir/"), a folder without an index, a
+  // folder named without its slash, something below a file ("/a.html/x": `file` is a.html), or
+  // nothing.
+  enum class Found { kMissing, kFile, kFolderWithoutIndex, kFolderWithoutSlash, kBelowAFile };
+  struct Resolved {
+    Found found = Found::kMissing;
+    const File* file = nullptr;
+  };
+  Resolved resolve(const std::string& path) const;
+  // Where an answer's context is passed around whole.
+  struct Ask {
+    const core::HttpRequestData& req;
+    const http::Persona& persona;
+    uint16_t port;
+    bool tls;
+    std::string_view local_ip;
+  };
+  http::Response handleApache(const Ask& a, const std::string& path) const;
+  http::Response handleNginx(const Ask& a, const std::string& path) const;
+  http::Response handleOther(const Ask& a, const std::string& path) const;
+  // The page of a POST route at `path`, if there is one.
+  std::optional<http::Response> postRoute(const Ask& a, const std::string& path) const;
+
   http::Response serveFile(const File& f, const core::HttpRequestData& req,
                            const http::Persona& persona, std::string_view message) const;
   static http::Response error(int status, const core::HttpRequestData& req,
                               const http::Persona& persona, uint16_t port,
                               std::string_view local_ip);
-  const File* find(const std::string& path, std::string* redirect) const;
+  static http::Response error(int status, const Ask& a) {
+    return error(status, a.req, a.persona, a.port, a.local_ip);
+  }
 
   std::string root_;
   std::map<std::string, File, std::less<>> files_;  // URL path -> file
