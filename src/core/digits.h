@@ -8,6 +8,8 @@
 
 namespace drosera::core {
 
+inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
 inline bool parseDigits(std::string_view s, uint64_t* out) {
   if (s.empty()) return false;
   for (const char c : s) {

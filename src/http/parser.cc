@@ -1,11 +1,14 @@
 #include "http/parser.h"
 
 #include <algorithm>
+#include <cstddef>
 
 #include "core/digits.h"
 
 namespace drosera::http {
 namespace {
+
+using core::isDigit;
 
 constexpr size_t kMaxBlankLines = 10;  // empty lines taken before a request line (Apache's)
 
@@ -91,6 +94,15 @@ void RequestParser::reset() {
   anomalies_.clear();
   limits_hit_.clear();
   head_done_ = false;
+  http09_ = false;
+  body_error_ = false;
+}
+
+bool RequestParser::http11OrLater() const {
+  const std::string& v = request_.version;
+  if (v == "1.1") return true;
+  if (dialect_ == Dialect::kLenient || v.size() < 3 || v[1] != '.') return false;
+  return v[0] >= '2' || (v[0] == '1' && v[2] >= '1');  // Apache's 2.0, nginx's 1.2
 }
 
 void RequestParser::anomaly(const char* what) {
@@ -107,6 +119,9 @@ void RequestParser::limit(const char* what) {
 
 ParseState RequestParser::fail(ParseError e, const char* what) {
   if (what) anomaly(what);
+  body_error_ = body_error_ || state_ == State::kBody || state_ == State::kChunkSize ||
+                state_ == State::kChunkData || state_ == State::kChunkDataEnd ||
+                state_ == State::kTrailers;
   if (error_ == ParseError::kNone) error_ = e;
   state_ = State::kError;
   keep_alive_ = false;
@@ -129,6 +144,10 @@ bool RequestParser::nextLine(std::string_view in, uint64_t max, std::string_view
     --end;
   } else {
     anomaly("bare_lf");
+    // Apache's strict reading wants CRLF in the head.
+    if (dialect_ == Dialect::kApache && !head_done_ && error_ == ParseError::kNone) {
+      error_ = ParseError::kBadRequest;
+    }
   }
   if (end - pos_ > max) *too_long = true;
   *line = in.substr(pos_, end - pos_);
@@ -143,6 +162,7 @@ void RequestParser::parseLongRequestLine(std::string_view line) {
   parseRequestLine(line.substr(0, limits_.max_request_line));
   if (request_.version == "0.9") {  // cut short, not an HTTP/0.9 request
     request_.version.clear();
+    http09_ = false;
     anomalies_.erase(std::remove(anomalies_.begin(), anomalies_.end(), "http09"), anomalies_.end());
   }
 }
@@ -159,15 +179,21 @@ bool RequestParser::parseRequestLine(std::string_view line) {
     while (i < line.size() && !isWs(line[i])) ++i;
     if (i > start) parts.push_back(line.substr(start, i - start));
   }
+  bool ws_ok = true;
   if (line.size() != 0 && (isWs(line.front()) || line.find("  ") != std::string_view::npos)) {
     anomaly("extra_whitespace");
+    ws_ok = dialect_ != Dialect::kApache;
+  }
+  if (line.find('\t') != std::string_view::npos) {
+    anomaly("tab_in_request_line");
+    ws_ok = ws_ok && dialect_ == Dialect::kLenient;
   }
   if (parts.empty()) {
     anomaly("empty_request_line");
     return false;
   }
   request_.method = std::string(parts[0]);
-  bool ok = true;
+  bool ok = ws_ok;
   for (char c : parts[0]) {
     if (!isTchar(static_cast<unsigned char>(c))) {
       anomaly("invalid_method");
@@ -184,7 +210,11 @@ bool RequestParser::parseRequestLine(std::string_view line) {
     request_.target = std::string(parts[1]);
     anomaly("http09");
     request_.version = "0.9";
-    return false;
+    // Apache answers a GET that way (anything else gets its 400 in HTTP/1.1), nginx any method
+    // (its 400 page alone for those it does not serve).
+    http09_ = ws_ok && (dialect_ == Dialect::kNginx ||
+                        (dialect_ == Dialect::kApache && request_.method == "GET"));
+    return ok && http09_ && (dialect_ == Dialect::kApache || request_.method == "GET");
   }
   if (parts.size() > 3) {
     // "GET /a b HTTP/1.1": spaces inside the target. Keep them for the engine.
@@ -204,15 +234,32 @@ bool RequestParser::parseRequestLine(std::string_view line) {
       break;
     }
   }
-  if (version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
-      version[5] >= '0' && version[5] <= '9' && version[6] == '.' && version[7] >= '0' &&
-      version[7] <= '9') {
+  // nginx reads up to three digits a side; the others one.
+  const size_t dot = version.find('.');
+  const bool nginx_digits =
+      dialect_ == Dialect::kNginx && version.substr(0, 5) == "HTTP/" &&
+      dot != std::string_view::npos && dot > 5 && dot <= 8 && version.size() > dot + 1 &&
+      version.size() <= dot + 4 &&
+      std::all_of(version.begin() + 5, version.begin() + static_cast<std::ptrdiff_t>(dot),
+                  isDigit) &&
+      std::all_of(version.begin() + static_cast<std::ptrdiff_t>(dot) + 1, version.end(), isDigit);
+  if (nginx_digits || (version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
+                       isDigit(version[5]) && version[6] == '.' && isDigit(version[7]))) {
     request_.version = std::string(version.substr(5));
-    if (version[5] != '1') {
+    const bool major0 =
+        request_.version.size() > 1 && request_.version[0] == '0' && request_.version[1] == '.';
+    if (major0 && dialect_ != Dialect::kLenient) {  // HTTP/0.9 is not written out
+      anomaly("invalid_version");
+      return false;
+    }
+    const bool major1 =
+        request_.version.size() > 1 && request_.version[0] == '1' && request_.version[1] == '.';
+    if (!major1 && dialect_ != Dialect::kApache) {
       anomaly("unsupported_version");
       if (error_ == ParseError::kNone) error_ = ParseError::kVersionNotSupported;
       return false;
     }
+    if (!major1) anomaly("unsupported_version");  // Apache reads it as 1.1
   } else {
     request_.version = std::string(version);
     anomaly("invalid_version");
@@ -237,9 +284,12 @@ void RequestParser::parseHeaderLine(std::string_view line) {
     if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
   }
   if (isWs(line.front())) {
-    // obs-fold: a continuation of the previous header. Rejected by real servers.
+    // obs-fold: a continuation of the previous header. Apache joins it (after a header), nginx
+    // refuses it.
     anomaly("obs_fold");
-    if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+    if (error_ == ParseError::kNone && (dialect_ != Dialect::kApache || request_.headers.empty())) {
+      error_ = ParseError::kBadRequest;
+    }
     if (!request_.headers.empty()) {
       request_.headers.back().value += ' ';
       request_.headers.back().value += std::string(trim(line));
@@ -249,7 +299,9 @@ void RequestParser::parseHeaderLine(std::string_view line) {
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) {
     anomaly("header_without_colon");
-    if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+    if (error_ == ParseError::kNone && dialect_ != Dialect::kNginx) {  // nginx ignores it
+      error_ = ParseError::kBadRequest;
+    }
     request_.headers.push_back({std::string(trim(line)), ""});
     return;
   }
@@ -266,17 +318,30 @@ void RequestParser::parseHeaderLine(std::string_view line) {
   for (char c : name) {
     if (!isTchar(static_cast<unsigned char>(c))) {
       anomaly("invalid_header_name");
+      if (dialect_ == Dialect::kApache && error_ == ParseError::kNone) {
+        error_ = ParseError::kBadRequest;
+      }
       break;
     }
   }
-  request_.headers.push_back({std::string(name), std::string(trim(line.substr(colon + 1)))});
+  const std::string_view value = trim(line.substr(colon + 1));
+  if (std::any_of(value.begin(), value.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\t') || u == 0x7F;
+      })) {
+    anomaly("control_in_header");
+    if (dialect_ == Dialect::kApache && error_ == ParseError::kNone) {
+      error_ = ParseError::kBadRequest;
+    }
+  }
+  request_.headers.push_back({std::string(name), std::string(value)});
 }
 
 bool RequestParser::finishHead() {
   // Connection semantics.
   const std::string* connection = findHeader(request_.headers, "Connection");
   keep_alive_asked_ = connection && hasToken(*connection, "keep-alive");
-  if (request_.version == "1.1") {
+  if (http11OrLater()) {
     keep_alive_ = !(connection && hasToken(*connection, "close"));
     if (!findHeader(request_.headers, "Host")) {
       anomaly("missing_host");
@@ -286,7 +351,7 @@ bool RequestParser::finishHead() {
     keep_alive_ = keep_alive_asked_;
   }
   const std::string* expect = findHeader(request_.headers, "Expect");
-  expect_continue_ = expect && iequals(trim(*expect), "100-continue") && request_.version == "1.1";
+  expect_continue_ = expect && iequals(trim(*expect), "100-continue") && http11OrLater();
 
   // Framing: Transfer-Encoding wins over Content-Length, but both at once is smuggling.
   const std::string* te = nullptr;
@@ -305,19 +370,34 @@ bool RequestParser::finishHead() {
       ++cl_count;
     }
   }
-  if (cl_count > 1) anomaly("duplicate_content_length");
+  if (cl_count > 1) {
+    anomaly("duplicate_content_length");
+    // Both servers refuse a repeated length, even an equal one.
+    if (dialect_ != Dialect::kLenient && error_ == ParseError::kNone) {
+      error_ = ParseError::kBadRequest;
+    }
+  }
   if (te) {
     if (cl) {
       anomaly("content_length_and_transfer_encoding");
-      if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
+      // Apache drops the length; nginx refuses the request.
+      if (error_ == ParseError::kNone && dialect_ != Dialect::kApache) {
+        error_ = ParseError::kBadRequest;
+      }
     }
     // The last coding must be chunked; other codings are not implemented.
     std::string_view v = trim(*te);
     size_t comma = v.rfind(',');
     std::string_view last = trim(comma == std::string_view::npos ? v : v.substr(comma + 1));
-    if (!iequals(last, "chunked") || comma != std::string_view::npos) {
+    // Apache frames by a last "chunked" whatever precedes it, and refuses anything else (400).
+    const bool framed = iequals(last, "chunked") &&
+                        (comma == std::string_view::npos || dialect_ == Dialect::kApache);
+    if (!framed) {
       anomaly("unsupported_transfer_encoding");
-      if (error_ == ParseError::kNone) error_ = ParseError::kNotImplemented;
+      if (error_ == ParseError::kNone) {
+        error_ =
+            dialect_ == Dialect::kApache ? ParseError::kBadRequest : ParseError::kNotImplemented;
+      }
       return false;
     }
     chunked_ = true;
@@ -371,7 +451,15 @@ ParseState RequestParser::parse(std::string_view in) {
           consumed_ = pos_;
           return fail(ParseError::kUriTooLong, nullptr);
         }
-        if (!parseRequestLine(line)) {
+        const bool line_ok = parseRequestLine(line);
+        if (line_ok && http09_) {  // no headers, no body: complete
+          head_done_ = true;
+          keep_alive_ = false;
+          state_ = State::kDone;
+          consumed_ = pos_;
+          return ParseState::kComplete;
+        }
+        if (!line_ok) {
           if (error_ == ParseError::kNone) error_ = ParseError::kBadRequest;
           if (request_.version == "0.9" || request_.target.empty()) {
             consumed_ = pos_;

@@ -8,10 +8,13 @@
 #include <random>
 #include <string>
 
+#include "core/digits.h"
 #include "http/parser.h"
 
 namespace drosera::http {
 namespace {
+
+using core::isDigit;
 
 constexpr int64_t kMaxOff = std::numeric_limits<int64_t>::max();
 // Apache's defaults: MaxRanges 200, MaxRangeOverlaps and MaxRangeReversals 20 (measured: 21
@@ -23,8 +26,6 @@ constexpr int kApacheMaxReversals = 20;
 // many times the file's size, held until it is written. Beyond this many bytes of part
 // headers drosera sends the file whole (a real nginx streams them).
 constexpr size_t kMaxPartHeaderBytes = 256 << 10;
-
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 // ap_parse_strict_length(), which Apache's range parser reads each number with: decimal
 // digits only (no white space, no sign), at least one, and no overflow.

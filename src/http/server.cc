@@ -134,6 +134,13 @@ void configureTls(ssl::context& ctx, const Persona& persona) {
 // ap_set_keepalive) keeps it `max` times: it serves max + 1 requests, announcing max=`max`
 // down to max=1, and closes on the last. nginx (keepalive_requests) closes on request `max`;
 // IIS is taken to do the same.
+// How the persona's server reads a request.
+Dialect dialectOf(const Persona& persona) {
+  if (persona.name == "apache") return Dialect::kApache;
+  if (persona.name == "nginx") return Dialect::kNginx;
+  return Dialect::kLenient;
+}
+
 bool keepsAlive(const Persona& persona, uint64_t served, uint64_t max) {
   return persona.name == "apache" ? served < max : served + 1 < max;
 }
@@ -239,7 +246,7 @@ class Session final : public SessionBase {
         stream_(std::move(stream)),
         spec_(srv.opt.listeners[listener]),
         timer_(lowest(stream_).get_executor()),
-        parser_(srv.opt.parser),
+        parser_(srv.opt.parser, dialectOf(srv.opt.listeners[listener].persona)),
         over_limit_(over_limit) {
     boost::system::error_code ec;
     auto remote = lowest(stream_).remote_endpoint(ec);
@@ -662,12 +669,17 @@ class Session final : public SessionBase {
     r.headers.push_back({"Content-Type", spec_.persona.name == "apache"
                                              ? "text/html; charset=iso-8859-1"
                                              : "text/html"});
-    r.body = page.empty()
-                 ? errorPage(spec_.persona, status, hostForPages(cap_.request), local_.port)
-                 : std::move(page);
+    // Apache names its own server in a page about a bad head (the request's host is not read
+    // yet), the request's host once the head was fine (a bad chunk).
+    const bool apache = spec_.persona.name == "apache";
+    const std::string host =
+        apache && !parser_.bodyError() ? local_.ip : hostForPages(cap_.request);
+    r.body = page.empty() ? errorPage(spec_.persona, status, host, local_.port) : std::move(page);
     for (const auto& h : spec_.own_answer_headers) r.headers.push_back(h);
     r.close = true;
-    r.omit_body = head && status != 400;
+    r.omit_body = head && (status != 400 || apache);
+    // Apache makes no page for a HEAD, and none of a known length when the body went wrong.
+    r.unknown_length = apache && (head || parser_.bodyError());
     send(std::move(r), false, http10, buf_.size());
   }
 
@@ -678,18 +690,28 @@ class Session final : public SessionBase {
     cap_.response.body_bytes = r.omit_body ? 0 : r.bodySize();
     const uint64_t remaining =
         keepAliveLimit(spec_.persona, srv_.opt.max_keepalive_requests) - served_;
-    out_ = serialize(
-        spec_.persona, r, keep_alive,
-        static_cast<uint64_t>(keepAliveTimeout(spec_.persona, srv_.opt.keepalive_timeout_s)),
-        remaining, http10, parser_.keepAliveAsked());
-    cap_.response.headers.insert(cap_.response.headers.begin(),
-                                 {"Server", spec_.persona.server_header});
-    if (r.chunked || r.unknown_length) {
-      if (!r.omit_body && (r.chunked || keep_alive)) {
-        cap_.response.headers.push_back({"Transfer-Encoding", "chunked"});
-      }
+    if (parser_.http09()) {  // HTTP/0.9: the body alone, up to the close
+      out_.assign(r.static_body.empty() ? r.body : std::string());
+      r.omit_body = r.static_body.empty();  // sent as out_, or as the tail below
+      keep_alive = false;
     } else {
-      cap_.response.headers.push_back({"Content-Length", std::to_string(r.bodySize())});
+      out_ = serialize(
+          spec_.persona, r, keep_alive,
+          static_cast<uint64_t>(keepAliveTimeout(spec_.persona, srv_.opt.keepalive_timeout_s)),
+          remaining, http10, parser_.keepAliveAsked());
+    }
+    if (parser_.http09()) {
+      cap_.response.headers.clear();  // none was sent
+    } else {
+      cap_.response.headers.insert(cap_.response.headers.begin(),
+                                   {"Server", spec_.persona.server_header});
+      if (r.chunked || r.unknown_length) {
+        if (!r.omit_body && (r.chunked || keep_alive)) {
+          cap_.response.headers.push_back({"Transfer-Encoding", "chunked"});
+        }
+      } else {
+        cap_.response.headers.push_back({"Content-Length", std::to_string(r.bodySize())});
+      }
     }
     armTimer(srv_.opt.body_timeout_s);  // write deadline: a client that does not read is cut off
     const std::string_view tail = r.omit_body ? std::string_view() : r.static_body;

@@ -476,8 +476,14 @@ std::optional<http::Response> Site::postRoute(const Ask& a, const std::string& p
 // redirect, whatever the method), then the default handler.
 http::Response Site::handleApache(const Ask& a, const std::string& path) const {
   const std::string& m = a.req.method;
+  // A request line it refuses: the page names the server itself, not the request's host.
+  auto badLine = [&] {
+    http::Response r = error(400, a);
+    r.body = http::errorPage(a.persona, 400, a.local_ip, a.port);
+    return r;
+  };
   if (a.req.target == "*") {  // the server itself: only OPTIONS asks about it
-    if (m != "OPTIONS") return error(400, a);
+    if (m != "OPTIONS") return badLine();
     http::Response r;
     r.status = 200;
     return r;
@@ -504,9 +510,11 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
       r.headers.insert(r.headers.begin(), {"Allow", apacheAllow()});
       return r;
     }
-    return error(400, a);
+    return badLine();
   }
-  if (path.empty()) return error(400, a);
+  if (path.empty()) {  // a NUL is a file that is not there, above the root a bad request
+    return error(normalizePath(a.req.target, AboveRoot::kStay).empty() ? 404 : 400, a);
+  }
   const Resolved found = resolve(path);
   if (found.found == Found::kFolderWithoutSlash) {
     return movedPermanently(path + "/", a.req, a.persona, a.port, a.tls, a.local_ip);

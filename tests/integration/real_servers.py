@@ -54,7 +54,7 @@ def neutral_page(body):
     body = re.sub(rb"^<!DOCTYPE[^>]*>", b"<!DOCTYPE>", body)
     body = re.sub(rb"Apache/2\.4\.\d+ \(Debian\)", b"Apache", body)
     body = re.sub(rb"nginx/1\.22\.\d+", b"nginx", body)
-    return re.sub(rb"Server at localhost Port \d+", b"Server at localhost Port N", body)
+    return re.sub(rb"(Server at \S+) Port \d+", rb"\1 Port N", body)
 
 
 def mirror(port, paths, www):
@@ -82,9 +82,10 @@ def mirror(port, paths, www):
     return out
 
 
-def start_apache(tmp, www, directory="Require all granted"):
-    """Apache on a free loopback port serving `www` ( `directory` is its <Directory> block's
-    body); returns (process, port)."""
+def start_apache(tmp, www, directory="Require all granted", server_name="127.0.0.1"):
+    """Apache on a free loopback port serving `www` (`directory` is its <Directory> block's
+    body; `server_name` what its pages show without a Host, or for a bad head: drosera shows
+    the address it listens on); returns (process, port)."""
     d = os.path.join(tmp, "apache")
     os.makedirs(os.path.join(d, "run"))
     port = harness.free_port()
@@ -105,20 +106,21 @@ def start_apache(tmp, www, directory="Require all granted"):
 DefaultRuntimeDir "{d}/run"
 PidFile "{d}/httpd.pid"
 Listen 127.0.0.1:{port}
-ServerName localhost
+ServerName {server_name}
 {user}{loads}
 {includes}
 Include /etc/apache2/conf-enabled/security.conf
 TypesConfig /etc/mime.types
 ErrorLog "{d}/error.log"
 <VirtualHost 127.0.0.1:{port}>
+  ServerName {server_name}:{port}
   DocumentRoot "{www}"
 </VirtualHost>
 <Directory "{www}">
   {directory}
 </Directory>
 """.format(d=d, port=port, user=user, loads="".join(loads), includes="\n".join(includes),
-           www=www, directory=directory))
+           www=www, directory=directory, server_name=server_name))
     p = subprocess.Popen([APACHE, "-f", conf, "-DFOREGROUND"], start_new_session=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

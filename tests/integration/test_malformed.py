@@ -69,7 +69,9 @@ class MalformedTest(unittest.TestCase):
 
     def test_bad_request_line(self):
         self.check(b"GARBAGE\r\n\r\n", 400)
-        self.check(b"GET /x HTTP/9.9\r\nHost: a\r\n\r\n", 505, "unsupported_version")
+        # Apache reads HTTP/2.0 and later as 1.1 (nginx: 505; test_protocol compares both).
+        self.check(b"GET /x HTTP/9.9\r\nHost: a\r\nConnection: close\r\n\r\n", 404,
+                   "unsupported_version")
         self.check(b"GET /x FOO/1.1\r\nHost: a\r\n\r\n", 400, "invalid_version")
         ev = self.check(b"GET /a b?id=1' or '1'='1 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "space_in_target")
         # Still inspected as far as it could be parsed.
@@ -79,7 +81,9 @@ class MalformedTest(unittest.TestCase):
     def test_invalid_headers(self):
         self.check(b"GET /h1 HTTP/1.1\r\nHost: a\r\nNoColonHere\r\n\r\n", 400, "header_without_colon")
         self.check(b"GET /h2 HTTP/1.1\r\nHost: a\r\nX-Bad : v\r\n\r\n", 400, "space_before_colon")
-        self.check(b"GET /h3 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n", 400, "obs_fold")
+        # Apache joins a folded line to the header above (nginx refuses it).
+        self.check(b"GET /h3 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\nConnection: close\r\n\r\n",
+                   404, "obs_fold")
         self.check(b"GET /h4 HTTP/1.1\r\n\r\n", 400, "missing_host")
         # Host values Apache refuses (its default HttpProtocolOptions Strict), and two Hosts.
         ev = self.check(b"GET /h5?id=1%27 HTTP/1.1\r\nHost: a/../b\r\n\r\n", 400, "invalid_host")
@@ -131,8 +135,9 @@ class MalformedTest(unittest.TestCase):
         ev = self.check(b"GET /nul HTTP/1.1\r\nHost: a\r\nX-N: a\x00b\r\n\r\n", 400, "nul_in_header")
         self.assertIn(b"a\x00b", raw_bytes(ev))
 
-    def test_bare_lf_is_accepted_like_real_servers(self):
-        ev = self.check(b"GET /index.html?barelf HTTP/1.1\nHost: a\nConnection: close\n\n", 200, "bare_lf")
+    def test_bare_lf_is_refused_as_apache_does(self):
+        # Apache's strict reading wants CRLF (nginx takes a bare LF); the request is recorded.
+        ev = self.check(b"GET /index.html?barelf HTTP/1.1\nHost: a\nConnection: close\n\n", 400, "bare_lf")
         self.assertEqual(ev["transaction"]["request"]["uri"], "/index.html?barelf")
 
     def test_bad_chunking(self):
@@ -140,9 +145,11 @@ class MalformedTest(unittest.TestCase):
                    400, "bad_chunk_size")
         self.check(b"POST /c2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n",
                    400, "bad_chunk_end")
-        self.check(b"POST /c3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
-                   400, "content_length_and_transfer_encoding")
-        self.check(b"POST /c4 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+        # Apache frames by the chunks and drops the length (nginx refuses both at once), and
+        # refuses a coding it does not know with 400 (nginx: 501).
+        self.check(b"POST /c3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n"
+                   b"Connection: close\r\n\r\n0\r\n\r\n", 404, "content_length_and_transfer_encoding")
+        self.check(b"POST /c4 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400,
                    "unsupported_transfer_encoding")
 
     def test_oversized_parts(self):

@@ -1390,5 +1390,148 @@ TEST(ParserFuzzTest, HugeInputsAreBoundedByTheLimits) {
   EXPECT_EQ(parseWhole(many, l).error, ParseError::kHeadersTooLarge);
 }
 
+// ---- dialects: as Apache 2.4 (Strict) and nginx 1.22 read a request (measured;
+// tests/integration/test_protocol.py compares the answers with the real servers) ----
+
+struct Read {
+  ParseState state;
+  ParseError error;
+  bool http09;
+  bool keep_alive;
+  std::string body;
+};
+
+Read readAs(Dialect d, std::string_view in) {
+  RequestParser p(ParserLimits{}, d);
+  ParseState st = ParseState::kNeedMore;
+  // Byte by byte too: the same outcome for any split into reads.
+  for (size_t n = 1; n <= in.size() && st == ParseState::kNeedMore; ++n)
+    st = p.parse(in.substr(0, n));
+  RequestParser whole(ParserLimits{}, d);
+  const ParseState st2 = whole.parse(in);
+  EXPECT_EQ(st, st2) << in;
+  EXPECT_EQ(p.error(), whole.error()) << in;
+  return {st, p.error(), p.http09(), p.keepAlive(), p.request().body};
+}
+
+// The status each dialect gives: 0 for a request read whole.
+int statusAs(Dialect d, std::string_view in) {
+  const Read r = readAs(d, in);
+  return r.state == ParseState::kComplete ? 0
+         : r.state == ParseState::kError  ? statusFor(r.error)
+                                          : -1;
+}
+
+TEST(ParserDialect, RequestLines) {
+  struct Case {
+    const char* in;
+    int lenient, apache, nginx;
+  };
+  for (const Case& c : {
+           Case{"GET  /x HTTP/1.1\r\nHost: a\r\n\r\n", 0, 400, 0},
+           Case{"GET\t/x\tHTTP/1.1\r\nHost: a\r\n\r\n", 0, 400, 400},
+           Case{"GET /x HTTP/2.0\r\nHost: a\r\n\r\n", 505, 0, 505},
+           Case{"GET /x HTTP/9.9\r\nHost: a\r\n\r\n", 505, 0, 505},
+           Case{"GET /x HTTP/10.0\r\nHost: a\r\n\r\n", 400, 400, 505},
+           Case{"GET /x HTTP/0.9\r\nHost: a\r\n\r\n", 505, 400, 400},
+           Case{"GET /x HTTP/1.2\r\nHost: a\r\n\r\n", 0, 0, 0},
+           Case{"GET /x HTTP/1.1\nHost: a\n\n", 0, 400, 0},
+       }) {
+    EXPECT_EQ(statusAs(Dialect::kLenient, c.in), c.lenient) << c.in;
+    EXPECT_EQ(statusAs(Dialect::kApache, c.in), c.apache) << c.in;
+    EXPECT_EQ(statusAs(Dialect::kNginx, c.in), c.nginx) << c.in;
+  }
+  // HTTP/2.0 read as 1.1 by Apache: kept alive, and Host is required.
+  EXPECT_TRUE(readAs(Dialect::kApache, "GET /x HTTP/2.0\r\nHost: a\r\n\r\n").keep_alive);
+  EXPECT_EQ(statusAs(Dialect::kApache, "GET /x HTTP/2.0\r\n\r\n"), 400);
+  EXPECT_TRUE(readAs(Dialect::kNginx, "GET /x HTTP/1.2\r\nHost: a\r\n\r\n").keep_alive);
+}
+
+TEST(ParserDialect, Http09) {
+  // Apache: a GET alone on its line is complete at once, answered with a body only; any other
+  // method is its 400 (in HTTP/1.1). nginx: any method gets a body only (a 400 page but GET's).
+  for (Dialect d : {Dialect::kApache, Dialect::kNginx}) {
+    const Read get = readAs(d, "GET /x\r\n");
+    EXPECT_EQ(get.state, ParseState::kComplete);
+    EXPECT_TRUE(get.http09);
+    EXPECT_FALSE(get.keep_alive);
+    EXPECT_EQ(readAs(d, "GET /x \r\n").state, ParseState::kComplete);
+    const Read post = readAs(d, "POST /x\r\n");
+    EXPECT_EQ(post.state, ParseState::kError);
+    EXPECT_EQ(post.error, ParseError::kBadRequest);
+    EXPECT_EQ(post.http09, d == Dialect::kNginx);
+  }
+  const Read lenient = readAs(Dialect::kLenient, "GET /x\r\n");
+  EXPECT_EQ(lenient.state, ParseState::kError);
+  EXPECT_FALSE(lenient.http09);
+  // A request line cut at the limit is not an HTTP/0.9 one.
+  RequestParser p(ParserLimits{.max_request_line = 10}, Dialect::kApache);
+  EXPECT_EQ(p.parse("GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"), ParseState::kError);
+  EXPECT_FALSE(p.http09());
+}
+
+TEST(ParserDialect, Headers) {
+  struct Case {
+    const char* header;
+    int lenient, apache, nginx;
+  };
+  for (const Case& c : {
+           Case{"NoColonHere", 400, 400, 0},
+           Case{"X(b): v", 0, 400, 0},
+           Case{"X_Under: v", 0, 0, 0},
+           Case{"X: \x01", 0, 400, 0},
+           Case{"X: \x7f", 0, 400, 0},
+           Case{"X: a\tb", 0, 0, 0},
+           Case{"X: \xff", 0, 0, 0},
+           Case{"X-A: v\r\n  folded", 400, 0, 400},
+           Case{"Content-Length: 0\r\nContent-Length: 0", 0, 400, 400},
+       }) {
+    const std::string in = "GET /x HTTP/1.1\r\nHost: a\r\n"s + c.header + "\r\n\r\n";
+    EXPECT_EQ(statusAs(Dialect::kLenient, in), c.lenient) << c.header;
+    EXPECT_EQ(statusAs(Dialect::kApache, in), c.apache) << c.header;
+    EXPECT_EQ(statusAs(Dialect::kNginx, in), c.nginx) << c.header;
+  }
+  // An obs-fold with no header above is refused by Apache too.
+  EXPECT_EQ(statusAs(Dialect::kApache, "GET /x HTTP/1.1\r\n folded\r\nHost: a\r\n\r\n"), 400);
+}
+
+TEST(ParserDialect, TransferEncoding) {
+  struct Case {
+    const char* headers;
+    int lenient, apache, nginx;
+  };
+  for (const Case& c : {
+           Case{"Transfer-Encoding: gzip", 501, 400, 501},
+           Case{"Transfer-Encoding: gzip, chunked", 501, 0, 501},
+           Case{"Transfer-Encoding: Chunked", 0, 0, 0},
+           Case{"Transfer-Encoding: chunked\r\nContent-Length: 3", 400, 0, 400},
+       }) {
+    const std::string in =
+        "POST /x HTTP/1.1\r\nHost: a\r\n"s + c.headers + "\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    EXPECT_EQ(statusAs(Dialect::kLenient, in), c.lenient) << c.headers;
+    EXPECT_EQ(statusAs(Dialect::kApache, in), c.apache) << c.headers;
+    EXPECT_EQ(statusAs(Dialect::kNginx, in), c.nginx) << c.headers;
+  }
+  // Apache frames by the chunks, the length dropped.
+  EXPECT_EQ(readAs(Dialect::kApache,
+                   "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                   "Content-Length: 1\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+                .body,
+            "abc");
+}
+
+TEST(ParserDialect, AnErrorInTheBodyIsTold) {
+  RequestParser body(ParserLimits{}, Dialect::kApache);
+  EXPECT_EQ(body.parse("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            ParseState::kError);
+  EXPECT_TRUE(body.bodyError());
+  RequestParser head(ParserLimits{}, Dialect::kApache);
+  EXPECT_EQ(head.parse("GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n"),
+            ParseState::kError);
+  EXPECT_FALSE(head.bodyError());
+  head.reset();
+  EXPECT_FALSE(head.bodyError());
+}
+
 }  // namespace
 }  // namespace drosera::http

@@ -546,7 +546,9 @@ TEST_F(SiteTest, PathOutsideTheRootIsABadRequest) {
   const http::Response r = get("/../../etc/passwd");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(bodyOf(r), http::errorPage(apache_, 400, "victim.example", 80));
-  EXPECT_EQ(get("/index.html%00.txt").status, 400);
+  // A NUL: Apache finds no such file (404), nginx refuses it (400); measured.
+  EXPECT_EQ(get("/index.html%00.txt").status, 404);
+  EXPECT_EQ(site_->handle(request("GET", "/index.html%00.txt"), nginx_, 80).status, 400);
 }
 
 TEST_F(SiteTest, PostRouteRendersThePageWithTheMessage) {
@@ -698,6 +700,11 @@ TEST_F(SiteTest, ApacheTraceConnectAndTheServerItself) {
   EXPECT_EQ(star.status, 200);
   EXPECT_TRUE(star.headers.empty());
   EXPECT_EQ(site_->handle(request("GET", "*"), apache_, 80).status, 400);
+  // A request line it refuses names the server itself in the page, not the request's host.
+  EXPECT_EQ(bodyOf(site_->handle(request("GET", "*"), apache_, 80, false, "192.0.2.7")),
+            http::errorPage(apache_, 400, "192.0.2.7", 80));
+  EXPECT_EQ(bodyOf(site_->handle(request("CONNECT", "/"), apache_, 80, false, "192.0.2.7")),
+            http::errorPage(apache_, 400, "192.0.2.7", 80));
 }
 
 // Apache makes no page for a HEAD, so its errors have no length (measured); nginx's have one.
