@@ -72,6 +72,8 @@ int statusFor(ParseError e) {
     case ParseError::kBodyTooLarge: return 413;
     case ParseError::kNotImplemented: return 501;
     case ParseError::kVersionNotSupported: return 505;
+    case ParseError::kExpectationFailed:
+      return 417;
   }
   return 400;
 }
@@ -87,6 +89,7 @@ void RequestParser::reset() {
   raw_body_bytes_ = 0;
   chunked_ = false;
   expect_continue_ = false;
+  expected_100_ = false;
   keep_alive_ = false;
   keep_alive_asked_ = false;
   error_ = ParseError::kNone;
@@ -101,8 +104,14 @@ void RequestParser::reset() {
 bool RequestParser::http11OrLater() const {
   const std::string& v = request_.version;
   if (v == "1.1") return true;
-  if (dialect_ == Dialect::kLenient || v.size() < 3 || v[1] != '.') return false;
-  return v[0] >= '2' || (v[0] == '1' && v[2] >= '1');  // Apache's 2.0, nginx's 1.2
+  uint64_t major = 0, minor = 0;
+  const size_t dot = v.find('.');
+  if (dialect_ == Dialect::kLenient || dot == std::string::npos ||
+      !core::parseDigits(std::string_view(v).substr(0, dot), &major) ||
+      !core::parseDigits(std::string_view(v).substr(dot + 1), &minor)) {
+    return false;
+  }
+  return major > 1 || (major == 1 && minor >= 1);  // Apache's 2.0, nginx's 1.2 and 1.01
 }
 
 void RequestParser::anomaly(const char* what) {
@@ -184,6 +193,10 @@ bool RequestParser::parseRequestLine(std::string_view line) {
     anomaly("extra_whitespace");
     ws_ok = dialect_ != Dialect::kApache;
   }
+  if (dialect_ == Dialect::kApache && parts.size() >= 3 && !line.empty() && line.back() == ' ') {
+    anomaly("extra_whitespace");  // after the version (after a lone target it is HTTP/0.9)
+    ws_ok = false;
+  }
   if (line.find('\t') != std::string_view::npos) {
     anomaly("tab_in_request_line");
     ws_ok = ws_ok && dialect_ == Dialect::kLenient;
@@ -205,16 +218,37 @@ bool RequestParser::parseRequestLine(std::string_view line) {
     anomaly("missing_target");
     return false;
   }
+  // The target: no control bytes; a path, "*", an absolute URL, or CONNECT's authority.
+  auto targetOk = [&] {
+    for (unsigned char c : request_.target) {
+      if (c < 0x20 || c == 0x7F) {
+        anomaly("control_in_target");
+        return false;
+      }
+    }
+    const std::string& t = request_.target;
+    if (!t.empty() && t[0] != '/' && t != "*" && t.rfind("http://", 0) != 0 &&
+        t.rfind("https://", 0) != 0 && request_.method != "CONNECT") {
+      anomaly("invalid_target");
+      return false;
+    }
+    return true;
+  };
   std::string_view version;
   if (parts.size() == 2) {
     request_.target = std::string(parts[1]);
     anomaly("http09");
     request_.version = "0.9";
-    // Apache answers a GET that way (anything else gets its 400 in HTTP/1.1), nginx any method
-    // (its 400 page alone for those it does not serve).
-    http09_ = ws_ok && (dialect_ == Dialect::kNginx ||
-                        (dialect_ == Dialect::kApache && request_.method == "GET"));
-    return ok && http09_ && (dialect_ == Dialect::kApache || request_.method == "GET");
+    const bool target_ok = targetOk();
+    // Apache answers a well-formed GET that way (anything else gets its 400 in HTTP/1.1),
+    // nginx any method it can read (its 400 page alone for those it does not serve); a target
+    // either refuses gets the 400 in HTTP/1.1.
+    const bool nginx_method =
+        request_.method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == std::string::npos;
+    http09_ = ok && target_ok &&
+              ((dialect_ == Dialect::kNginx && nginx_method) ||
+               (dialect_ == Dialect::kApache && request_.method == "GET"));
+    return http09_ && target_ok && (dialect_ == Dialect::kApache || request_.method == "GET");
   }
   if (parts.size() > 3) {
     // "GET /a b HTTP/1.1": spaces inside the target. Keep them for the engine.
@@ -227,19 +261,21 @@ bool RequestParser::parseRequestLine(std::string_view line) {
     request_.target = std::string(parts[1]);
   }
   version = parts.back();
-  for (unsigned char c : request_.target) {
-    if (c < 0x20 || c == 0x7F) {
-      anomaly("control_in_target");
-      ok = false;
-      break;
-    }
+  const bool target_ok = targetOk();
+  // nginx refuses a major version over 1 as soon as it reads its first digit.
+  if (dialect_ == Dialect::kNginx && version.size() > 5 && version.substr(0, 5) == "HTTP/" &&
+      version[5] >= '2' && version[5] <= '9') {
+    request_.version = std::string(version.substr(5));
+    anomaly("unsupported_version");
+    if (error_ == ParseError::kNone) error_ = ParseError::kVersionNotSupported;
+    return false;
   }
-  // nginx reads up to three digits a side; the others one.
+  // nginx reads up to three digits a side, the first of the major 1-9; the others one.
   const size_t dot = version.find('.');
   const bool nginx_digits =
-      dialect_ == Dialect::kNginx && version.substr(0, 5) == "HTTP/" &&
-      dot != std::string_view::npos && dot > 5 && dot <= 8 && version.size() > dot + 1 &&
-      version.size() <= dot + 4 &&
+      dialect_ == Dialect::kNginx && version.substr(0, 5) == "HTTP/" && version.size() > 5 &&
+      version[5] != '0' && dot != std::string_view::npos && dot > 5 && dot <= 8 &&
+      version.size() > dot + 1 && version.size() <= dot + 4 &&
       std::all_of(version.begin() + 5, version.begin() + static_cast<std::ptrdiff_t>(dot),
                   isDigit) &&
       std::all_of(version.begin() + static_cast<std::ptrdiff_t>(dot) + 1, version.end(), isDigit);
@@ -265,13 +301,7 @@ bool RequestParser::parseRequestLine(std::string_view line) {
     anomaly("invalid_version");
     return false;
   }
-  if (!request_.target.empty() && request_.target[0] != '/' && request_.target != "*" &&
-      request_.target.rfind("http://", 0) != 0 && request_.target.rfind("https://", 0) != 0 &&
-      request_.method != "CONNECT") {
-    anomaly("invalid_target");
-    ok = false;
-  }
-  return ok;
+  return target_ok && ok;
 }
 
 void RequestParser::parseHeaderLine(std::string_view line) {
@@ -350,8 +380,29 @@ bool RequestParser::finishHead() {
   } else {
     keep_alive_ = keep_alive_asked_;
   }
-  const std::string* expect = findHeader(request_.headers, "Expect");
-  expect_continue_ = expect && iequals(trim(*expect), "100-continue") && http11OrLater();
+  // Expect, its values joined as Apache joins a repeated header.
+  std::string expects;
+  int expect_count = 0;
+  for (const auto& h : request_.headers) {
+    if (!iequals(h.name, "Expect")) continue;
+    if (expect_count++ > 0) expects += ", ";
+    expects += trim(h.value);
+  }
+  expected_100_ = iequals(expects, "100-continue") && http11OrLater();
+  expect_continue_ = expected_100_;
+  if (!expects.empty() && !iequals(expects, "100-continue")) {
+    anomaly("unsupported_expect");
+    // Apache refuses any other expectation, whatever the version (measured); nginx ignores it.
+    if (dialect_ == Dialect::kApache && error_ == ParseError::kNone) {
+      error_ = ParseError::kExpectationFailed;
+    }
+  }
+  if (expect_count > 1) {
+    anomaly("duplicate_expect");
+    if (dialect_ == Dialect::kNginx && error_ == ParseError::kNone) {  // a header it takes once
+      error_ = ParseError::kBadRequest;
+    }
+  }
 
   // Framing: Transfer-Encoding wins over Content-Length, but both at once is smuggling.
   const std::string* te = nullptr;
@@ -431,6 +482,12 @@ ParseState RequestParser::parse(std::string_view in) {
         // More is a flood, not a client: they would be held
         // until the header timeout, and a request behind 64 MiB of them would go uninspected.
         while (pos_ < in.size() && (in[pos_] == '\r' || in[pos_] == '\n')) {
+          // Apache's strict reading wants CRLF there too.
+          if (dialect_ == Dialect::kApache && in[pos_] == '\n' &&
+              (pos_ == 0 || in[pos_ - 1] != '\r')) {
+            consumed_ = ++pos_;
+            return fail(ParseError::kBadRequest, "bare_lf");
+          }
           if (in[pos_++] == '\n') ++blank_lines_;
           if (blank_lines_ > kMaxBlankLines || pos_ > 2 * kMaxBlankLines + 2) {
             consumed_ = pos_;
@@ -452,7 +509,11 @@ ParseState RequestParser::parse(std::string_view in) {
           return fail(ParseError::kUriTooLong, nullptr);
         }
         const bool line_ok = parseRequestLine(line);
-        if (line_ok && http09_) {  // no headers, no body: complete
+        // Apache's strict reading refuses a bare LF before anything else: its 400 in HTTP/1.1.
+        if (http09_ && dialect_ == Dialect::kApache && error_ != ParseError::kNone) {
+          http09_ = false;
+        }
+        if (line_ok && http09_ && error_ == ParseError::kNone) {  // no headers, no body
           head_done_ = true;
           keep_alive_ = false;
           state_ = State::kDone;

@@ -24,12 +24,13 @@ struct ParserLimits {
 // Why a request cannot be served normally. The persona turns it into a status and a page.
 enum class ParseError {
   kNone,
-  kBadRequest,          // 400: malformed request line, header or chunking
-  kUriTooLong,          // 414
-  kHeadersTooLarge,     // 431: a header line, all headers, or too many of them
-  kBodyTooLarge,        // 413
-  kNotImplemented,      // 501: unknown transfer coding
-  kVersionNotSupported  // 505
+  kBadRequest,           // 400: malformed request line, header or chunking
+  kUriTooLong,           // 414
+  kHeadersTooLarge,      // 431: a header line, all headers, or too many of them
+  kBodyTooLarge,         // 413
+  kNotImplemented,       // 501: unknown transfer coding
+  kVersionNotSupported,  // 505
+  kExpectationFailed     // 417: an Expect other than 100-continue (Apache)
 };
 
 int statusFor(ParseError e);
@@ -42,11 +43,12 @@ enum class Dialect {
   // Single spaces in the request line; CRLF line ends; any HTTP/1.x or later version read as
   // 1.1 (HTTP/0.x refused); header names of token characters, values without control bytes;
   // an obs-fold joined to the header above; Content-Length once; Transfer-Encoding whose last
-  // coding is chunked, winning over Content-Length; "GET /x" an HTTP/0.9 request.
+  // coding is chunked, winning over Content-Length; an Expect but 100-continue 417; "GET /x"
+  // an HTTP/0.9 request.
   kApache,
-  // Spaces but no tabs in the request line; an HTTP/2 or later version 505, HTTP/0.x refused;
+  // Spaces but no tabs in the request line; a version from HTTP/2 on 505, HTTP/0.x refused;
   // a header line without a colon ignored; Content-Length once; "METHOD /x" an HTTP/0.9
-  // request (answered with a body only, whatever the method).
+  // request for any method of capitals (answered with a body only, a 400 page but for GET).
   kNginx,
 };
 
@@ -76,6 +78,10 @@ class RequestParser {
   bool bodyComplete() const { return state_ == State::kDone; }
   // The client asked for "100 Continue" and the body has not started.
   bool expectsContinue() const { return expect_continue_; }
+  // The client sent "Expect: 100-continue" (HTTP/1.1 or later), whether the body came or not.
+  bool expected100() const { return expected_100_; }
+  // The head announces a body (a Content-Length over 0, or chunks).
+  bool announcedBody() const { return chunked_ || request_.body_bytes > 0; }
   // Keep-alive per HTTP version and the Connection header (valid once the head is complete).
   bool keepAlive() const { return keep_alive_; }
   // The client sent "Connection: keep-alive" (Apache answers with its Keep-Alive header only
@@ -121,6 +127,7 @@ class RequestParser {
   uint64_t raw_body_bytes_ = 0;
   bool chunked_ = false;
   bool expect_continue_ = false;
+  bool expected_100_ = false;
   bool keep_alive_ = false;
   bool keep_alive_asked_ = false;
   bool head_done_ = false;     // the empty line ending the head was read

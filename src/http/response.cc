@@ -43,6 +43,8 @@ const char* reasonPhrase(int status) {
     case 413: return "Request Entity Too Large";
     case 414: return "Request-URI Too Long";
     case 416: return "Requested Range Not Satisfiable";
+    case 417:
+      return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -204,7 +206,7 @@ std::string htmlEscape(std::string_view s) {
 namespace {
 
 // What Apache 2.4 says in the body of its default error documents.
-std::string apacheExplanation(int status, std::string_view method) {
+std::string apacheExplanation(int status, std::string_view detail) {
   switch (status) {
     case 400: return "<p>Your browser sent a request that this server could not understand.<br />\n</p>\n";
     case 401:
@@ -214,7 +216,7 @@ std::string apacheExplanation(int status, std::string_view method) {
     case 403: return "<p>You don't have permission to access this resource.</p>\n";
     case 404: return "<p>The requested URL was not found on this server.</p>\n";
     case 405:
-      return "<p>The requested method " + htmlEscape(method) +
+      return "<p>The requested method " + htmlEscape(detail) +
              " is not allowed for this URL.</p>\n";
     case 408: return "<p>Server timeout waiting for the HTTP request from the client.</p>\n";
     case 413:
@@ -225,11 +227,16 @@ std::string apacheExplanation(int status, std::string_view method) {
     case 416:
       return "<p>None of the range-specifier values in the Range\nrequest-header field overlap "
              "the current extent\nof the selected resource.</p>\n";
+    case 417:
+      return "<p>The expectation given in the Expect request-header\nfield could not be met by "
+             "this server.\nThe client sent<pre>\n    Expect: " +
+             htmlEscape(detail) +
+             "\n</pre>\n</p><p>Only the 100-continue expectation is supported.</p>\n";
     case 431:
       return "<p>Your browser sent a request that this server could not understand.<br />\n"
              "Size of a request header field exceeds server limit.<br />\n</p>\n";
     case 501:
-      return "<p>" + htmlEscape(method) + " not supported for current URL.<br />\n</p>\n";
+      return "<p>" + htmlEscape(detail) + " not supported for current URL.<br />\n</p>\n";
     case 503:
       return "<p>The server is temporarily unable to service your\nrequest due to maintenance "
              "downtime or capacity\nproblems. Please try again later.</p>\n";
@@ -243,7 +250,7 @@ std::string apacheExplanation(int status, std::string_view method) {
 }  // namespace
 
 std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port,
-                      std::string_view method) {
+                      std::string_view detail) {
   const std::string code = std::to_string(status);
   const std::string reason = reasonPhrase(persona, status);
   if (persona.name == "nginx") {
@@ -273,7 +280,7 @@ std::string errorPage(const Persona& persona, int status, std::string_view host,
   const std::string shown = status == 431 ? std::string("Bad Request") : reason;
   return "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>" + code +
          " " + shown + "</title>\n</head><body>\n<h1>" + shown + "</h1>\n" +
-         apacheExplanation(status, method) + "<hr>\n<address>" + htmlEscape(persona.server_header) +
+         apacheExplanation(status, detail) + "<hr>\n<address>" + htmlEscape(persona.server_header) +
          " Server at " + htmlEscape(host) + " Port " + std::to_string(port) +
          "</address>\n</body></html>\n";
 }

@@ -66,9 +66,10 @@ const char* reasonPhrase(const Persona& persona, int status);
 
 // The persona's own error page for `status`, as that server would render it. `host` and
 // `port` appear where the real server shows them (Apache's <address> line); `host` is
-// HTML-escaped here, and so is `method`, which Apache's 405 and 501 pages name.
+// HTML-escaped here, and so is `detail`: the method Apache's 405 and 501 pages name, or the
+// Expect value its 417 page repeats.
 std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port,
-                      std::string_view method = {});
+                      std::string_view detail = {});
 // The 400 page for a request in clear on a TLS port: Apache's and nginx's own wording.
 std::string plainHttpOnTlsPage(const Persona& persona, std::string_view host, uint16_t port);
 

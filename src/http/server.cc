@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 
 #include "http/content_coding.h"
 #include "http/proxy_protocol.h"
@@ -533,7 +534,7 @@ class Session final : public SessionBase {
         if (const char* bad = hostProblem()) {  // the server's own 400, as for a bad head
           session_anomalies_.push_back(bad);
           srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
-          return answerError(400);
+          return answerError(400, {}, /*bad_host=*/true);
         }
         return answer();
       case ParseState::kError:
@@ -641,6 +642,12 @@ class Session final : public SessionBase {
         keep && !r.close && !stop_requested_ &&
         keepsAlive(spec_.persona, served_,
                    keepAliveLimit(spec_.persona, srv_.opt.max_keepalive_requests));
+    // "Expect: 100-continue" with the body already sent: Apache still says 100 Continue when it
+    // reads a body the head announced; nginx when it serves the request (measured).
+    continue_first_ = parser_.expected100() && !sent_continue_ &&
+                      (spec_.persona.name == "apache"  ? parser_.announcedBody()
+                       : spec_.persona.name == "nginx" ? r.status == 200
+                                                       : false);
     send(std::move(r), keep_alive, http10, consumed);
   }
 
@@ -657,7 +664,8 @@ class Session final : public SessionBase {
   }
 
   // `page`: another body than the persona's page for the status.
-  void answerError(int status, std::string page = {}) {
+  // `bad_host`: the head was refused for its Host header (hostProblem()).
+  void answerError(int status, std::string page = {}, bool bad_host = false) {
     srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
     error_answer_ = true;  // what the client still sends belongs to this broken request
     const bool http10 = parser_.request().version == "1.0";
@@ -669,17 +677,33 @@ class Session final : public SessionBase {
     r.headers.push_back({"Content-Type", spec_.persona.name == "apache"
                                              ? "text/html; charset=iso-8859-1"
                                              : "text/html"});
-    // Apache names its own server in a page about a bad head (the request's host is not read
-    // yet), the request's host once the head was fine (a bad chunk).
-    const bool apache = spec_.persona.name == "apache";
-    const std::string host =
-        apache && !parser_.bodyError() ? local_.ip : hostForPages(cap_.request);
-    r.body = page.empty() ? errorPage(spec_.persona, status, host, local_.port) : std::move(page);
+    // Apache's own page about a request it could not read (not the page for a request in
+    // clear on a TLS port, which is mod_ssl's answer to a request it makes up).
+    const bool own_page = page.empty();
+    const bool apache = spec_.persona.name == "apache" && own_page;
+    const bool refused = own_page && (parser_.error() != ParseError::kNone || bad_host);
+    // It names its own server when the head was refused (the request's host is not read yet),
+    // the request's host once the head was fine (a broken or too large body).
+    const bool bad_head = apache && refused && !parser_.bodyError() &&
+                          parser_.error() != ParseError::kBodyTooLarge &&
+                          parser_.error() != ParseError::kExpectationFailed;
+    const std::string host = bad_head ? local_.ip : hostForPages(cap_.request);
+    // The 417 page repeats the expectation (repeated headers joined, as Apache joins them).
+    std::string expect;
+    for (const auto& h : cap_.request.headers) {
+      if (status == 417 && iequals(h.name, "Expect")) {
+        expect.append(expect.empty() ? "" : ", ").append(h.value);
+      }
+    }
+    r.body = page.empty() ? errorPage(spec_.persona, status, host, local_.port, expect)
+                          : std::move(page);
     for (const auto& h : spec_.own_answer_headers) r.headers.push_back(h);
     r.close = true;
-    r.omit_body = head && (status != 400 || apache);
-    // Apache makes no page for a HEAD, and none of a known length when the body went wrong.
-    r.unknown_length = apache && (head || parser_.bodyError());
+    // A HEAD gets no page (measured, both servers), but over HTTP/0.9 (no head to send) and
+    // from mod_ssl.
+    r.omit_body = head && !parser_.http09() && (status != 400 || refused);
+    // Apache makes no page for a HEAD, and none of a known length when the chunks went wrong.
+    r.unknown_length = apache && refused && (head || parser_.bodyError());
     send(std::move(r), false, http10, buf_.size());
   }
 
@@ -688,9 +712,11 @@ class Session final : public SessionBase {
     cap_.response.status = r.status;
     cap_.response.headers = r.headers;
     cap_.response.body_bytes = r.omit_body ? 0 : r.bodySize();
+    const bool continue_first = std::exchange(continue_first_, false);
     const uint64_t remaining =
         keepAliveLimit(spec_.persona, srv_.opt.max_keepalive_requests) - served_;
-    if (parser_.http09()) {  // HTTP/0.9: the body alone, up to the close
+    const bool http09 = parser_.http09() && !plain_;  // mod_ssl answers in HTTP/1.x
+    if (http09) {                                     // HTTP/0.9: the body alone, up to the close
       out_.assign(r.static_body.empty() ? r.body : std::string());
       r.omit_body = r.static_body.empty();  // sent as out_, or as the tail below
       keep_alive = false;
@@ -699,8 +725,9 @@ class Session final : public SessionBase {
           spec_.persona, r, keep_alive,
           static_cast<uint64_t>(keepAliveTimeout(spec_.persona, srv_.opt.keepalive_timeout_s)),
           remaining, http10, parser_.keepAliveAsked());
+      if (continue_first) out_.insert(0, "HTTP/1.1 100 Continue\r\n\r\n");
     }
-    if (parser_.http09()) {
+    if (http09) {
       cap_.response.headers.clear();  // none was sent
     } else {
       cap_.response.headers.insert(cap_.response.headers.begin(),
@@ -852,6 +879,7 @@ class Session final : public SessionBase {
   const char* over_limit_ = nullptr;
   bool stop_requested_ = false;
   bool sent_continue_ = false;
+  bool continue_first_ = false;  // the next answer goes after a 100 Continue (answer())
   bool error_answer_ = false;
   bool cap_held_ = false;  // cap_ holds this request's capture, not yet handed over
   bool keep_unanswered_ = false;

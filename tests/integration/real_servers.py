@@ -6,8 +6,11 @@ import calendar
 import os
 import re
 import socket
+import shutil
 import subprocess
+import tempfile
 import time
+import unittest
 
 import harness
 
@@ -121,14 +124,7 @@ ErrorLog "{d}/error.log"
 </Directory>
 """.format(d=d, port=port, user=user, loads="".join(loads), includes="\n".join(includes),
            www=www, directory=directory, server_name=server_name))
-    p = subprocess.Popen([APACHE, "-f", conf, "-DFOREGROUND"], start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        harness.wait_port(port, p)
-    except RuntimeError:
-        stop([p])
-        raise
-    return p, port
+    return spawn([APACHE, "-f", conf, "-DFOREGROUND"], port)
 
 
 def start_nginx(tmp, www):
@@ -157,8 +153,13 @@ http {{
   server {{ listen 127.0.0.1:{port} default_server; root {www}; server_name _; }}
 }}
 """.format(user=user, d=d, port=port, www=www))
-    p = subprocess.Popen([NGINX, "-p", d, "-c", conf], start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return spawn([NGINX, "-p", d, "-c", conf], port)
+
+
+def spawn(argv, port):
+    """Starts a server in a session of its own; returns (process, port) once it listens."""
+    p = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
     try:
         harness.wait_port(port, p)
     except RuntimeError:
@@ -174,3 +175,41 @@ def stop(procs):
             p.wait(timeout=20)
         except (OSError, subprocess.TimeoutExpired):
             pass
+
+
+class AgainstRealServers(unittest.TestCase):
+    """drosera (a listener per persona, apache then nginx, without the cookie bait: its
+    Set-Cookie is drosera's own) beside the real Apache and nginx serving a copy of drosera's
+    FILES. cls.ports names the four ("drosera-apache", "apache", ...); cls.copied is what
+    mirror() returned."""
+    FILES = []
+    APACHE_DIRECTORY = "Require all granted"  # the <Directory> block of the served folder
+
+    @classmethod
+    def setUpClass(cls):
+        if missing():
+            raise unittest.SkipTest("not installed (scripts/install-deps.sh test): %s" % missing())
+        cls.tmp = tempfile.mkdtemp(prefix="drosera-real-")
+        os.chmod(cls.tmp, 0o755)
+        cls.procs = []
+        listeners = "".join(
+            '\n[[server.listener]]\nport = 0\nkind = "real"\npersona = "%s"\n' % p
+            for p in ("apache", "nginx"))
+        cls.d = harness.Drosera(harness.default_config("[traps]\ncookie = false\n", listeners))
+        cls.d.start()
+        ports = [l["port"] for l in cls.d.status()["listeners"]]  # in the order configured
+        assert len(ports) == 2, ports
+        cls.ports = {"drosera-apache": ports[0], "drosera-nginx": ports[1]}
+        www = os.path.join(cls.tmp, "www")
+        cls.copied = mirror(cls.ports["drosera-apache"], cls.FILES, www)
+        proc, cls.ports["apache"] = start_apache(cls.tmp, www, cls.APACHE_DIRECTORY)
+        cls.procs.append(proc)
+        proc, cls.ports["nginx"] = start_nginx(cls.tmp, www)
+        cls.procs.append(proc)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.procs)
+        cls.d.stop()
+        cls.d.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)

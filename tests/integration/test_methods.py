@@ -5,13 +5,9 @@ nginx), by Apache 2.4 with Debian's modules and security.conf and by nginx 1.22 
 configuration, on loopback, serving the same files. Status, header names in order, values but
 those that name the server's version or the file's time, and bodies must be the same
 (src/sensor/site.cc: Site::handleApache, Site::handleNginx)."""
-import os
 import re
-import shutil
-import tempfile
 import unittest
 
-import harness
 import real_servers
 from real_servers import neutral_page, request
 
@@ -52,39 +48,10 @@ def normalised(status, headers, body):
     return status, out, re.sub(rb":\d+/", b":N/", neutral_page(body))
 
 
-class MethodsAgainstRealServers(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if real_servers.missing():
-            raise unittest.SkipTest("not installed (scripts/install-deps.sh test): %s"
-                                    % real_servers.missing())
-        cls.tmp = tempfile.mkdtemp(prefix="drosera-methods-")
-        os.chmod(cls.tmp, 0o755)
-        cls.procs = []
-        listeners = "".join(
-            '\n[[server.listener]]\nport = 0\nkind = "real"\npersona = "%s"\n' % p
-            for p in ("apache", "nginx"))
-        # No cookie bait: its Set-Cookie on HTML pages is drosera's own, not the servers'.
-        cls.d = harness.Drosera(harness.default_config("[traps]\ncookie = false\n", listeners))
-        cls.d.start()
-        ports = [l["port"] for l in cls.d.status()["listeners"]]
-        assert len(ports) == 2, ports
-        cls.ports = {"drosera-apache": ports[0], "drosera-nginx": ports[1]}
-        www = os.path.join(cls.tmp, "www")
-        real_servers.mirror(cls.ports["drosera-apache"], FILES, www)
-        # A folder without Options Indexes: its listing refused (403), as nginx's default.
-        proc, cls.ports["apache"] = real_servers.start_apache(
-            cls.tmp, www, "Options FollowSymLinks\n  Require all granted")
-        cls.procs.append(proc)
-        proc, cls.ports["nginx"] = real_servers.start_nginx(cls.tmp, www)
-        cls.procs.append(proc)
-
-    @classmethod
-    def tearDownClass(cls):
-        real_servers.stop(cls.procs)
-        cls.d.stop()
-        cls.d.cleanup()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+class MethodsAgainstRealServers(real_servers.AgainstRealServers):
+    FILES = FILES
+    # A folder without Options Indexes: its listing refused (403), as nginx's default.
+    APACHE_DIRECTORY = "Options FollowSymLinks\n  Require all granted"
 
     def differences(self, persona, cases):
         """Sends each (method, target, body) to drosera and the real server; returns what

@@ -6,12 +6,9 @@ version or the file's time, and the body must be the same (src/http/ranges.h).""
 import os
 import random
 import re
-import shutil
-import tempfile
 import time
 import unittest
 
-import harness
 from real_servers import exchange, neutral_page, request
 import real_servers
 
@@ -98,42 +95,14 @@ def range_values(rng, length):
     return out
 
 
-class RangesAgainstRealServers(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if real_servers.missing():
-            raise unittest.SkipTest("not installed (scripts/install-deps.sh test): %s"
-                                    % real_servers.missing())
-        cls.tmp = tempfile.mkdtemp(prefix="drosera-ranges-")
-        os.chmod(cls.tmp, 0o755)
-        cls.procs = []
-        listeners = "".join(
-            '\n[[server.listener]]\nport = 0\nkind = "real"\npersona = "%s"\n' % p
-            for p in ("apache", "nginx"))
-        # No cookie bait: its Set-Cookie on HTML pages is drosera's own, not the servers'.
-        cls.d = harness.Drosera(harness.default_config("[traps]\ncookie = false\n", listeners))
-        cls.d.start()
-        st = cls.d.status()
-        # The listeners in the order configured (one bind address).
-        ports = [l["port"] for l in st["listeners"]]
-        assert len(ports) == 2, st["listeners"]
-        cls.ports = {"drosera-apache": ports[0], "drosera-nginx": ports[1]}
-        # The real servers serve drosera's own bytes.
-        www = os.path.join(cls.tmp, "www")
-        copied = real_servers.mirror(cls.ports["drosera-apache"], FILES, www)
-        cls.lengths = {p: n for p, (n, _) in copied.items()}
-        cls.mtimes = {p: t for p, (_, t) in copied.items()}
-        for name, start in (("apache", real_servers.start_apache),
-                            ("nginx", real_servers.start_nginx)):
-            proc, cls.ports[name] = start(cls.tmp, www)
-            cls.procs.append(proc)
+class RangesAgainstRealServers(real_servers.AgainstRealServers):
+    FILES = FILES
 
     @classmethod
-    def tearDownClass(cls):
-        real_servers.stop(cls.procs)
-        cls.d.stop()
-        cls.d.cleanup()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.lengths = {p: n for p, (n, _) in cls.copied.items()}
+        cls.mtimes = {p: t for p, (_, t) in cls.copied.items()}
 
     def validators(self, port, path):
         _, headers, _ = request(port, path, [], method="HEAD")

@@ -1409,9 +1409,16 @@ Read readAs(Dialect d, std::string_view in) {
     st = p.parse(in.substr(0, n));
   RequestParser whole(ParserLimits{}, d);
   const ParseState st2 = whole.parse(in);
+  const Read read{st, p.error(), p.http09(), p.keepAlive(), p.request().body};
   EXPECT_EQ(st, st2) << in;
-  EXPECT_EQ(p.error(), whole.error()) << in;
-  return {st, p.error(), p.http09(), p.keepAlive(), p.request().body};
+  EXPECT_EQ(read.error, whole.error()) << in;
+  EXPECT_EQ(read.http09, whole.http09()) << in;
+  EXPECT_EQ(read.keep_alive, whole.keepAlive()) << in;
+  // (a refused request keeps whatever body bytes had arrived: those differ)
+  if (st == ParseState::kComplete) {
+    EXPECT_EQ(read.body, whole.request().body) << in;
+  }
+  return read;
 }
 
 // The status each dialect gives: 0 for a request read whole.
@@ -1435,6 +1442,7 @@ TEST(ParserDialect, RequestLines) {
            Case{"GET /x HTTP/10.0\r\nHost: a\r\n\r\n", 400, 400, 505},
            Case{"GET /x HTTP/0.9\r\nHost: a\r\n\r\n", 505, 400, 400},
            Case{"GET /x HTTP/1.2\r\nHost: a\r\n\r\n", 0, 0, 0},
+           Case{"GET /x HTTP/01.1\r\nHost: a\r\n\r\n", 400, 400, 400},
            Case{"GET /x HTTP/1.1\nHost: a\n\n", 0, 400, 0},
        }) {
     EXPECT_EQ(statusAs(Dialect::kLenient, c.in), c.lenient) << c.in;
@@ -1445,6 +1453,8 @@ TEST(ParserDialect, RequestLines) {
   EXPECT_TRUE(readAs(Dialect::kApache, "GET /x HTTP/2.0\r\nHost: a\r\n\r\n").keep_alive);
   EXPECT_EQ(statusAs(Dialect::kApache, "GET /x HTTP/2.0\r\n\r\n"), 400);
   EXPECT_TRUE(readAs(Dialect::kNginx, "GET /x HTTP/1.2\r\nHost: a\r\n\r\n").keep_alive);
+  EXPECT_TRUE(readAs(Dialect::kNginx, "GET /x HTTP/1.01\r\nHost: a\r\n\r\n").keep_alive);
+  EXPECT_EQ(statusAs(Dialect::kNginx, "GET /x HTTP/1.01\r\n\r\n"), 400);  // Host required
 }
 
 TEST(ParserDialect, Http09) {
@@ -1460,6 +1470,19 @@ TEST(ParserDialect, Http09) {
     EXPECT_EQ(post.state, ParseState::kError);
     EXPECT_EQ(post.error, ParseError::kBadRequest);
     EXPECT_EQ(post.http09, d == Dialect::kNginx);
+  }
+  // What either server refuses before it would answer in HTTP/0.9 gets a whole answer: Apache's
+  // bare LF, a target that is not a path or holds a control byte; a method nginx cannot read.
+  for (const char* in : {"GET /x\n", "GET x\r\n", "GET /\x01\r\n"}) {
+    const Read r = readAs(Dialect::kApache, in);
+    EXPECT_EQ(r.state, ParseState::kError) << in;
+    EXPECT_FALSE(r.http09) << in;
+  }
+  EXPECT_TRUE(readAs(Dialect::kNginx, "GET /x\n").http09);
+  for (const char* in : {"get /x\r\n", "G(T /x\r\n"}) {
+    const Read r = readAs(Dialect::kNginx, in);
+    EXPECT_EQ(r.state, ParseState::kError) << in;
+    EXPECT_FALSE(r.http09) << in;
   }
   const Read lenient = readAs(Dialect::kLenient, "GET /x\r\n");
   EXPECT_EQ(lenient.state, ParseState::kError);
@@ -1518,6 +1541,35 @@ TEST(ParserDialect, TransferEncoding) {
                    "Content-Length: 1\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
                 .body,
             "abc");
+}
+
+// Apache refuses an expectation other than 100-continue (417), for any version; nginx and the
+// lenient reading ignore it. Whether 100-continue was asked, and a body announced, is kept
+// after the body came (the server's interim answer depends on it).
+TEST(ParserDialect, Expect) {
+  for (const char* v : {"foo", "<b>", "100-continue, foo"}) {
+    const std::string in = "GET /x HTTP/1.0\r\nHost: a\r\nExpect: "s + v + "\r\n\r\n";
+    EXPECT_EQ(statusAs(Dialect::kApache, in), 417) << v;
+    EXPECT_EQ(statusAs(Dialect::kNginx, in), 0) << v;
+    EXPECT_EQ(statusAs(Dialect::kLenient, in), 0) << v;
+  }
+  EXPECT_EQ(statusAs(Dialect::kApache, "GET /x HTTP/1.1\r\nHost: a\r\nExpect:\r\n\r\n"), 0);
+  // A repeated Expect: Apache joins the values, nginx refuses the request.
+  const char* twice = "GET /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: foo\r\n\r\n";
+  EXPECT_EQ(statusAs(Dialect::kApache, twice), 417);
+  EXPECT_EQ(statusAs(Dialect::kNginx, twice), 400);
+  RequestParser p(ParserLimits{}, Dialect::kApache);
+  ASSERT_EQ(
+      p.parse("POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\na"),
+      ParseState::kComplete);
+  EXPECT_FALSE(p.expectsContinue());  // the body is here
+  EXPECT_TRUE(p.expected100());
+  EXPECT_TRUE(p.announcedBody());
+  p.reset();
+  ASSERT_EQ(p.parse("GET /x HTTP/1.0\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"),
+            ParseState::kComplete);
+  EXPECT_FALSE(p.expected100());  // not before HTTP/1.1
+  EXPECT_FALSE(p.announcedBody());
 }
 
 TEST(ParserDialect, AnErrorInTheBodyIsTold) {
