@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +64,12 @@ bool apacheDeflates(std::string_view type) {
 
 bool isNginx(const http::Persona& persona) { return persona.name == "nginx"; }
 
+// What Debian's Apache configuration refuses with 403 (see Site::handleApache).
+bool apacheForbids(const std::string& path) {
+  if (path == "/server-status" || path.rfind("/server-status/", 0) == 0) return true;
+  return path.find("/.ht") != std::string::npos;  // a segment starting with ".ht"
+}
+
 // Apache's Allow: its method registry is a hash table seeded at start, so the list comes in
 // one of four rotations, the same for the life of the server (measured over restarts). Ours is
 // picked once per process.
@@ -122,7 +129,13 @@ bool etagMatches(std::string_view header, std::string_view etag, bool strong = f
 
 }  // namespace
 
-std::string Site::normalizePath(std::string_view target, AboveRoot above_root) {
+Site::Backslash Site::backslashOf(const http::Persona& persona) {
+  return persona.name == "apache" || persona.name == "nginx" ? Backslash::kLiteral
+                                                             : Backslash::kSeparator;
+}
+
+std::string Site::normalizePath(std::string_view target, AboveRoot above_root,
+                                Backslash backslash) {
   // Absolute-form targets ("http://host/path") carry the path after the authority, which ends
   // at the first '/', '?' or '#'.
   auto startsWithNoCase = [&](std::string_view prefix) {
@@ -155,11 +168,14 @@ std::string Site::normalizePath(std::string_view target, AboveRoot above_root) {
   if (decoded.find('\0') != std::string::npos) return "";
   std::vector<std::string> segs;
   size_t i = 0;
-  const bool trailing = !decoded.empty() && (decoded.back() == '/' || decoded.back() == '\\');
+  const char* separators = backslash == Backslash::kSeparator ? "/\\" : "/";
+  bool trailing = !decoded.empty() && std::strchr(separators, decoded.back()) != nullptr;
   while (i <= decoded.size()) {
-    size_t j = decoded.find_first_of("/\\", i);
+    size_t j = decoded.find_first_of(separators, i);
     if (j == std::string::npos) j = decoded.size();
     std::string seg = decoded.substr(i, j - i);
+    // A last "." or ".." leaves the folder, with its slash (RFC 3986 5.2.4; both servers).
+    if (j == decoded.size() && (seg == "." || seg == "..")) trailing = true;
     if (seg == "..") {
       if (segs.empty() && above_root == AboveRoot::kRefuse) return "";
       if (!segs.empty()) segs.pop_back();
@@ -455,7 +471,7 @@ http::Response Site::movedPermanently(const std::string& path, const core::HttpR
 http::Response Site::handle(const core::HttpRequestData& req, const http::Persona& persona,
                             uint16_t port, bool tls, std::string_view local_ip) const {
   const Ask a{req, persona, port, tls, local_ip};
-  const std::string path = normalizePath(req.target);
+  const std::string path = normalizePath(req.target, AboveRoot::kRefuse, backslashOf(persona));
   if (persona.name == "apache") return handleApache(a, path);
   if (path.empty()) return error(400, a);
   return isNginx(persona) ? handleNginx(a, path) : handleOther(a, path);
@@ -488,11 +504,6 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
     r.status = 200;
     return r;
   }
-  if (m == "TRACE") {  // refused before anything else, and nothing is said to be allowed
-    http::Response r = error(405, a);
-    r.headers.insert(r.headers.begin(), {"Allow", ""});
-    return r;
-  }
   if (m == "CONNECT") {
     // Without mod_proxy: a host and port is a method not allowed here (the page names the
     // port asked for), a path a bad request.
@@ -512,10 +523,32 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
     }
     return badLine();
   }
-  if (path.empty()) {  // a NUL is a file that is not there, above the root a bad request
-    return error(normalizePath(a.req.target, AboveRoot::kStay).empty() ? 404 : 400, a);
+  // AllowEncodedSlashes Off: an encoded slash in the path is a file that is not there, before
+  // the method is (TRACE too).
+  const std::string_view raw_path =
+      std::string_view(a.req.target)
+          .substr(0, std::min(a.req.target.find('?'), a.req.target.size()));
+  if (raw_path.find("%2f") != std::string_view::npos ||
+      raw_path.find("%2F") != std::string_view::npos) {
+    return error(404, a);
   }
-  const Resolved found = resolve(path);
+  if (m == "TRACE") {  // refused before the path is looked up, and nothing is said allowed
+    http::Response r = error(405, a);
+    r.headers.insert(r.headers.begin(), {"Allow", ""});
+    return r;
+  }
+  if (path.empty()) {  // a NUL is a file that is not there, above the root a bad request
+    return error(
+        normalizePath(a.req.target, AboveRoot::kStay, Backslash::kLiteral).empty() ? 404 : 400, a);
+  }
+  // Debian's apache2.conf denies ".ht*" files (FilesMatch "^\.ht"), its status.conf
+  // /server-status to all but local clients (and a honeypot's are remote): refused (403) before
+  // any handler, whatever the method.
+  if (apacheForbids(path)) return error(403, a);
+  Resolved found = resolve(path);
+  // alias.conf maps /icons/ to Apache's icon folder (and its small/), without Options Indexes.
+  if (path == "/icons/" || path == "/icons/small/") found = {Found::kFolderWithoutIndex, nullptr};
+  if (path == "/icons/small") found = {Found::kFolderWithoutSlash, nullptr};
   if (found.found == Found::kFolderWithoutSlash) {
     return movedPermanently(path + "/", a.req, a.persona, a.port, a.tls, a.local_ip);
   }
@@ -541,6 +574,19 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
     if (found.file != nullptr) r.headers.push_back({"Content-Type", found.file->content_type});
     if (found.found == Found::kFolderWithoutIndex) {
       r.headers.push_back({"Content-Type", "httpd/unix-directory"});
+    }
+    if (found.found == Found::kMissing) {  // mod_mime types the name even where nothing is
+      const size_t slash = path.rfind('/');
+      const size_t dot = path.rfind('.');
+      if (dot != std::string::npos && dot > slash) {
+        std::string ext = path.substr(dot);
+        std::transform(ext.begin(), ext.end(), ext.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const std::string type = contentTypeFor(ext);
+        if (type != "application/octet-stream" && ext != ".php") {
+          r.headers.push_back({"Content-Type", type});
+        }
+      }
     }
     return r;
   }

@@ -40,12 +40,19 @@ class Site {
   void addFile(const std::string& url, std::string body, const std::string& content_type);
 
   // Percent-decodes the path of a request target (its path part, for an absolute-form one) and
-  // resolves "." and ".." segments, '\\' a separator too; "" for a NUL. A ".." above the root
+  // resolves "." and ".." segments (a last one leaves a trailing slash), '\\' a separator
+  // too; "" for a NUL. A ".." above the root
   // makes it "" (kRefuse: the site answers 400), or does nothing (kStay: as ModSecurity's
   // t:normalizePath, for the trap rules).
+  // kLiteral: '\\' is a character like any other, as for Apache and nginx on Linux (measured:
+  // "/a%5c..%5cindex.html" is no path to index.html there).
   enum class AboveRoot { kRefuse, kStay };
+  enum class Backslash { kSeparator, kLiteral };
   static std::string normalizePath(std::string_view target,
-                                   AboveRoot above_root = AboveRoot::kRefuse);
+                                   AboveRoot above_root = AboveRoot::kRefuse,
+                                   Backslash backslash = Backslash::kSeparator);
+  // How the persona's server takes a backslash in a path (IIS: a separator).
+  static Backslash backslashOf(const http::Persona& persona);
   // A file's ETag as the persona's server makes it from its size and modification time:
   // nginx "<mtime seconds>-<size>", Apache (and the others) "<size>-<mtime microseconds>", in hex.
   static std::string etagOf(const http::Persona& persona, uint64_t size, uint64_t mtime_us);

@@ -86,7 +86,8 @@ def mirror(port, paths, www):
 
 
 def start_apache(tmp, www, directory="Require all granted", server_name="127.0.0.1"):
-    """Apache on a free loopback port serving `www` (`directory` is its <Directory> block's
+    """Apache on a free loopback port serving `www` (Debian's modules, security.conf, and
+    apache2.conf's denial of ".ht*" files; `directory` is its <Directory> block's
     body; `server_name` what its pages show without a Host, or for a bad head: drosera shows
     the address it listens on); returns (process, port)."""
     d = os.path.join(tmp, "apache")
@@ -122,6 +123,9 @@ ErrorLog "{d}/error.log"
 <Directory "{www}">
   {directory}
 </Directory>
+<FilesMatch "^\\.ht">
+  Require all denied
+</FilesMatch>
 """.format(d=d, port=port, user=user, loads="".join(loads), includes="\n".join(includes),
            www=www, directory=directory, server_name=server_name))
     return spawn([APACHE, "-f", conf, "-DFOREGROUND"], port)

@@ -17,7 +17,15 @@ PATHS = ["/", "/index.html", "/assets/css/main.css", "/images/logo.svg", "/robot
          "/assets", "/assets/", "/assets/css", "/assets/css/", "/images", "/images/", "/nope",
          "/nope/", "/nope/x/y", "/assets/css/main.css/x", "/index.html/", "/index.html?a=1",
          "/assets?x=1", "/assets?", "/%61ssets", "/assets/../images", "/./index.html",
-         "//assets", "*"]
+         "//assets", "*",
+         # what scanners probe: Debian's Apache denies ".ht*" files, has /icons/ folders,
+         # refuses an encoded slash; a last dot segment leaves the folder, a backslash is a
+         # character (both servers)
+         "/.htaccess", "/assets/.htaccess", "/.ht/", "/icons/", "/icons/small/", "/icons",
+         "/icons/small", "/..%5c..%5cwindows", "/a%5c..%5cindex.html", "/nope.html",
+         "/nope.CSS", "/nope.qqq",
+         "/..%2f..%2fetc/passwd", "/assets%2fcss/main.css", "/index.html/.", "/assets/css/..",
+         "/assets/.", "/images/logo.svg/.."]
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH",
            # WebDAV and DeltaV: Apache knows them without mod_dav (405), nginx does not (405)
            "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",

@@ -72,7 +72,11 @@ TEST(SiteNormalizePath, DotSegmentsResolve) {
   EXPECT_EQ(Site::normalizePath("/./"), "/");
   EXPECT_EQ(Site::normalizePath("/a/../b"), "/b");
   EXPECT_EQ(Site::normalizePath("/a/b/../../c"), "/c");
-  EXPECT_EQ(Site::normalizePath("/a/b/.."), "/a");
+  // A last "." or ".." leaves the folder with its slash, as both servers resolve it (measured:
+  // "/index.html/." is not the file, "/assets/css/.." is the folder "/assets/").
+  EXPECT_EQ(Site::normalizePath("/a/b/.."), "/a/");
+  EXPECT_EQ(Site::normalizePath("/a/b/."), "/a/b/");
+  EXPECT_EQ(Site::normalizePath("/a/%2e"), "/a/");
   EXPECT_EQ(Site::normalizePath("/a/.."), "/");
   EXPECT_EQ(Site::normalizePath("/a/%2e%2e/b"), "/b");
   EXPECT_EQ(Site::normalizePath("/..."), "/...");  // not a dot segment
@@ -86,6 +90,18 @@ TEST(SiteNormalizePath, RepeatedSlashesAndBackslashes) {
   EXPECT_EQ(Site::normalizePath("\\a\\b\\"), "/a/b/");
   EXPECT_EQ(Site::normalizePath("/a%5cb"), "/a/b");
   EXPECT_EQ(Site::normalizePath("/a\\..\\b"), "/b");
+}
+
+TEST(SiteNormalizePath, BackslashIsACharacterToApacheAndNginx) {
+  constexpr auto kLiteral = Site::Backslash::kLiteral;
+  EXPECT_EQ(Site::normalizePath("/a%5c..%5cindex.html", Site::AboveRoot::kRefuse, kLiteral),
+            "/a\\..\\index.html");
+  EXPECT_EQ(Site::normalizePath("/..\\..\\windows", Site::AboveRoot::kRefuse, kLiteral),
+            "/..\\..\\windows");
+  EXPECT_EQ(Site::normalizePath("/a\\", Site::AboveRoot::kRefuse, kLiteral), "/a\\");
+  EXPECT_EQ(Site::backslashOf(http::makePersona("apache", "")), kLiteral);
+  EXPECT_EQ(Site::backslashOf(http::makePersona("nginx", "")), kLiteral);
+  EXPECT_EQ(Site::backslashOf(http::makePersona("iis", "")), Site::Backslash::kSeparator);
 }
 
 TEST(SiteNormalizePath, EscapingTheRootGivesEmpty) {
@@ -653,7 +669,9 @@ TEST_F(SiteTest, ApacheOptionsNamesTheTypeOfWhatIsThere) {
                         Case{"/assets/css/site.css", "text/css"},
                         Case{"/assets/css/site.css/x/y", "text/css"},  // above the path info
                         Case{"/assets/", "httpd/unix-directory"}, Case{"/nope", "<none>"},
-                        Case{"/nope/", "<none>"}}) {
+                        // mod_mime types a missing file by its name
+                        Case{"/nope.html", "text/html"}, Case{"/nope.CSS", "text/css"},
+                        Case{"/nope.qqq", "<none>"}, Case{"/nope/", "<none>"}}) {
     const http::Response r = site_->handle(request("OPTIONS", c.target), apache_, 80);
     EXPECT_EQ(r.status, 200) << c.target;
     EXPECT_EQ(header(r, "Allow"), allowOf(*site_, apache_));
@@ -709,6 +727,42 @@ TEST_F(SiteTest, ApacheTraceConnectAndTheServerItself) {
 }
 
 // Apache makes no page for a HEAD, so its errors have no length (measured); nginx's have one.
+// Debian's Apache configuration (measured against 2.4.71 with it): ".ht*" files denied
+// (apache2.conf), /server-status to remote clients (status.conf: Require local), /icons/ a
+// folder without Options Indexes (alias.conf); an encoded slash in the path is not found
+// (AllowEncodedSlashes Off), whatever the method. nginx has none of these.
+TEST_F(SiteTest, ApacheRefusesWhatDebiansConfigurationRefuses) {
+  for (const char* t : {"/.htaccess", "/.htpasswd", "/docs/.htaccess", "/.ht/", "/.htaccess/x",
+                        "/server-status", "/server-status?auto", "/server-status/x"}) {
+    for (const char* m : {"GET", "POST", "PUT", "FOO", "OPTIONS"}) {
+      const http::Response r = site_->handle(request(m, t), apache_, 80);
+      EXPECT_EQ(r.status, 403) << m << " " << t;
+      EXPECT_EQ(bodyOf(r), http::errorPage(apache_, 403, "victim.example", 80)) << t;
+    }
+    EXPECT_EQ(site_->handle(request("GET", t), nginx_, 80).status, 404) << t;
+  }
+  for (const char* t : {"/x.htaccess", "/.HTACCESS", "/server-statusx", "/icons"}) {
+    EXPECT_EQ(get(t).status, 404) << t;
+  }
+  // Apache's icon folders are folders without an index.
+  EXPECT_EQ(get("/icons/").status, 403);
+  EXPECT_EQ(get("/icons/small/").status, 403);
+  EXPECT_EQ(header(site_->handle(request("OPTIONS", "/icons/"), apache_, 80), "Content-Type"),
+            "httpd/unix-directory");
+  EXPECT_EQ(site_->handle(request("PUT", "/icons/"), apache_, 80).status, 405);
+  EXPECT_EQ(get("/icons/small").status, 301);
+  EXPECT_EQ(site_->handle(request("GET", "/icons/"), nginx_, 80).status, 404);
+  EXPECT_EQ(site_->handle(request("TRACE", "/a%2fb"), apache_, 80).status, 404);
+  EXPECT_EQ(get("/docs%2fguide.txt").status, 404);
+  // A backslash is no separator (both): no way up, and no file of that name.
+  EXPECT_EQ(get("/docs%5cguide.txt").status, 404);
+  EXPECT_EQ(get("/..%5c..%5cetc%5cpasswd").status, 404);
+  EXPECT_EQ(site_->handle(request("GET", "/docs%5cguide.txt"), nginx_, 80).status, 404);
+  EXPECT_EQ(get("/..%2F..%2Fetc/passwd").status, 404);
+  EXPECT_EQ(site_->handle(request("GET", "/docs%2fguide.txt"), nginx_, 80).status, 200);
+  EXPECT_EQ(get("/docs/guide.txt?a=%2f").status, 200);  // the query is not the path
+}
+
 TEST_F(SiteTest, ApacheHeadOfAnErrorHasNoLength) {
   for (const char* t : {"/nope", "/docs", "/assets/"}) {
     EXPECT_TRUE(site_->handle(request("HEAD", t), apache_, 80).unknown_length) << t;
