@@ -64,12 +64,6 @@ bool apacheDeflates(std::string_view type) {
 
 bool isNginx(const http::Persona& persona) { return persona.name == "nginx"; }
 
-// What Debian's Apache configuration refuses with 403 (see Site::handleApache).
-bool apacheForbids(const std::string& path) {
-  if (path == "/server-status" || path.rfind("/server-status/", 0) == 0) return true;
-  return path.find("/.ht") != std::string::npos;  // a segment starting with ".ht"
-}
-
 // Apache's Allow: its method registry is a hash table seeded at start, so the list comes in
 // one of four rotations, the same for the life of the server (measured over restarts). Ours is
 // picked once per process.
@@ -334,6 +328,23 @@ const std::string* Site::file(std::string_view path) const {
   return it == files_.end() ? nullptr : &it->second.body;
 }
 
+bool Site::htFile(const std::string& path) const {
+  // FilesMatch sees the name where Apache's walk stops: the first part of the path that is not
+  // a folder (what follows is path info, or nothing was found).
+  size_t begin = 1;
+  while (begin < path.size()) {
+    const size_t end = std::min(path.find('/', begin), path.size());
+    const std::string_view name = std::string_view(path).substr(begin, end - begin);
+    const std::string folder = path.substr(0, end + 1);
+    auto it = files_.lower_bound(folder);
+    const bool is_folder =
+        end < path.size() && it != files_.end() && it->first.compare(0, folder.size(), folder) == 0;
+    if (!is_folder) return name.substr(0, 3) == ".ht";
+    begin = end + 1;
+  }
+  return false;
+}
+
 Site::Resolved Site::resolve(const std::string& path) const {
   Resolved r;
   if (path.empty()) return r;
@@ -527,7 +538,7 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
   // the method is (TRACE too).
   const std::string_view raw_path =
       std::string_view(a.req.target)
-          .substr(0, std::min(a.req.target.find('?'), a.req.target.size()));
+          .substr(0, std::min(a.req.target.find_first_of("?#"), a.req.target.size()));
   if (raw_path.find("%2f") != std::string_view::npos ||
       raw_path.find("%2F") != std::string_view::npos) {
     return error(404, a);
@@ -544,7 +555,9 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
   // Debian's apache2.conf denies ".ht*" files (FilesMatch "^\.ht"), its status.conf
   // /server-status to all but local clients (and a honeypot's are remote): refused (403) before
   // any handler, whatever the method.
-  if (apacheForbids(path)) return error(403, a);
+  if (path == "/server-status" || path.rfind("/server-status/", 0) == 0 || htFile(path)) {
+    return error(403, a);
+  }
   Resolved found = resolve(path);
   // alias.conf maps /icons/ to Apache's icon folder (and its small/), without Options Indexes.
   if (path == "/icons/" || path == "/icons/small/") found = {Found::kFolderWithoutIndex, nullptr};

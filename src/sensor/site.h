@@ -114,6 +114,8 @@ class Site {
     const File* file = nullptr;
   };
   Resolved resolve(const std::string& path) const;
+  // Debian's apache2.conf denies ".ht*" files (FilesMatch "^\.ht"): whether `path` names one.
+  bool htFile(const std::string& path) const;
   // Where an answer's context is passed around whole.
   struct Ask {
     const core::HttpRequestData& req;

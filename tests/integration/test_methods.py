@@ -21,7 +21,8 @@ PATHS = ["/", "/index.html", "/assets/css/main.css", "/images/logo.svg", "/robot
          # what scanners probe: Debian's Apache denies ".ht*" files, has /icons/ folders,
          # refuses an encoded slash; a last dot segment leaves the folder, a backslash is a
          # character (both servers)
-         "/.htaccess", "/assets/.htaccess", "/.ht/", "/icons/", "/icons/small/", "/icons",
+         "/.htaccess", "/assets/.htaccess", "/.ht/", "/.htaccess/x", "/nope/.htaccess",
+         "/index.html/.htpasswd", "/icons/", "/icons/small/", "/icons",
          "/icons/small", "/..%5c..%5cwindows", "/a%5c..%5cindex.html", "/nope.html",
          "/nope.CSS", "/nope.qqq",
          "/..%2f..%2fetc/passwd", "/assets%2fcss/main.css", "/index.html/.", "/assets/css/..",

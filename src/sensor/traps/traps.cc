@@ -270,9 +270,7 @@ std::string Traps::renderBait(const std::string& name, core::Capture& c,
 }
 
 std::optional<http::Response> Traps::answer(core::Capture& c, const http::Persona& persona) {
-  // The path as the site takes it: a bait answers where the persona's server would find a file.
-  const std::string path =
-      Site::normalizePath(c.request.target, Site::AboveRoot::kRefuse, Site::backslashOf(persona));
+  const std::string path = Site::normalizePath(c.request.target);
   if (path.empty()) return std::nullopt;
   const std::string& method = c.request.method;
   http::Response r;

@@ -741,7 +741,9 @@ TEST_F(SiteTest, ApacheRefusesWhatDebiansConfigurationRefuses) {
     }
     EXPECT_EQ(site_->handle(request("GET", t), nginx_, 80).status, 404) << t;
   }
-  for (const char* t : {"/x.htaccess", "/.HTACCESS", "/server-statusx", "/icons"}) {
+  // FilesMatch sees where the walk stops: after a missing folder or a file, ".ht" is path info.
+  for (const char* t : {"/x.htaccess", "/.HTACCESS", "/server-statusx", "/icons", "/nope/.htaccess",
+                        "/about.html/.htpasswd"}) {
     EXPECT_EQ(get(t).status, 404) << t;
   }
   // Apache's icon folders are folders without an index.
@@ -761,6 +763,7 @@ TEST_F(SiteTest, ApacheRefusesWhatDebiansConfigurationRefuses) {
   EXPECT_EQ(get("/..%2F..%2Fetc/passwd").status, 404);
   EXPECT_EQ(site_->handle(request("GET", "/docs%2fguide.txt"), nginx_, 80).status, 200);
   EXPECT_EQ(get("/docs/guide.txt?a=%2f").status, 200);  // the query is not the path
+  EXPECT_EQ(get("/docs/guide.txt#%2f").status, 200);    // nor the fragment
 }
 
 TEST_F(SiteTest, ApacheHeadOfAnErrorHasNoLength) {
