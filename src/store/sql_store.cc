@@ -92,6 +92,8 @@ std::atomic<int64_t> fold_events{kFoldEvents};
 std::atomic<int64_t> fold_chunk{kFoldChunk};
 constexpr std::chrono::seconds kFoldBackoff{10};
 constexpr size_t kKeepBufferBytes = 4 << 20;  // insert()'s buffers, kept between calls up to this
+// Inserted events remembered for the fold at most (~0.5 KB each; see SqlStore::unfolded_).
+constexpr size_t kUnfoldedRows = 2 * kFoldChunk;
 
 // The largest multiple of g at or before t (the smallest representable one when none is).
 int64_t floorTo(int64_t t, int64_t g) {
@@ -1400,6 +1402,14 @@ class SqlStore final : public Store {
   // Ids of rollup keys (kind byte + key): ids never change, so entries stay true whoever wrote.
   std::unordered_map<std::string, int64_t> key_ids_;
   std::vector<std::pair<std::string, int64_t>> pending_keys_;  // into key_ids_ on commit
+  // The events this writer inserted that the aggregates may not hold yet, as the fold reads
+  // them (consecutive seqs): the fold takes them from here instead of reading them back. Only
+  // a copy: whatever it lacks (events of another writer or of an earlier run, or more than
+  // kUnfoldedRows) the fold reads from the table, as before.
+  std::deque<StoredDims> unfolded_;
+  void rememberUnfolded(int64_t first_seq, const std::vector<const core::Event*>& fresh,
+                        const std::vector<size_t>& fresh_index);
+  void dropFolded(int64_t aggregated_seq);
   std::atomic<int64_t> fold_retry_at_{0};  // steady clock ticks: see foldAllowed()
   ReaderPool readers_;
 
@@ -1600,7 +1610,10 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
     if (!st) return st;
   }
 
+  const int64_t first_seq = txn.last_seq + 1;
   if (auto st = txn.commit(seq, static_cast<int64_t>(fresh.size())); !st) return st;
+  dropFolded(txn.aggregated_seq);
+  rememberUnfolded(first_seq, fresh, fresh_index);
   result.inserted = fresh.size();
   result.last_seq = fresh.empty() ? 0 : static_cast<uint64_t>(seq);
   lock.unlock();  // the fold takes it for each of its transactions
@@ -1610,6 +1623,44 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
     if (auto st = foldBehind(seq); !st) foldFailed(st);
   }
   return result;
+}
+
+// After insert()'s commit: its events (seqs first_seq onwards), as readStoredDims() would read
+// them back. Appended only where they continue the seqs remembered; else those are forgotten.
+void SqlStore::rememberUnfolded(int64_t first_seq, const std::vector<const core::Event*>& fresh,
+                                const std::vector<size_t>& fresh_index) {
+  if (fresh.empty()) return;
+  if (!unfolded_.empty() && unfolded_.back().seq + 1 != first_seq) unfolded_.clear();
+  if (unfolded_.size() + fresh.size() > kUnfoldedRows) {
+    unfolded_.clear();  // folding is far behind (or failing): it reads them back
+    return;
+  }
+  try {
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      const core::Event& e = *fresh[i];
+      const Encoded& x = enc_[fresh_index[i]];
+      StoredDims& d = unfolded_.emplace_back();
+      d.seq = first_seq + static_cast<int64_t>(i);
+      d.time_us = e.time_us;
+      d.port = e.dst_port;
+      d.status = e.status;
+      d.flags = x.flags;
+      d.ip = e.src_ip;
+      d.sensor = e.sensor;
+      d.method = e.method;
+      d.path = pathOf(e.uri);
+      d.ua = e.user_agent;
+      d.keys = x.keys;
+      d.damaged = !decodeKeys(d.keys, &d.k);
+    }
+  } catch (const std::bad_alloc&) {
+    unfolded_.clear();
+  }
+}
+
+// Forgets the remembered events the aggregates hold (whoever folded them).
+void SqlStore::dropFolded(int64_t aggregated_seq) {
+  while (!unfolded_.empty() && unfolded_.front().seq <= aggregated_seq) unfolded_.pop_front();
 }
 
 // Ids for rollup keys: remembered, else read, else allocated from writer.last_rollup_key (under
@@ -1905,8 +1956,9 @@ Status SqlStore::upsertSensorsAndRules(const std::vector<const core::Event*>& ev
 // that many batches share (an hour's rules, paths and user agents, an address that keeps
 // coming) are done once. writer.aggregated_seq says up to which seq they hold the events; every
 // read of an aggregate and every retention chunk first folds what is missing (so what they
-// answer is exact), and the fold reads the events from the database, so it is the same after a
-// crash, whoever inserted them (another collector, another process).
+// answer is exact). The fold takes the events this writer stored from its copy of them
+// (unfolded_) and reads the others from the database, so it is the same after a crash, whoever
+// inserted them (another collector, another process).
 
 // Folds the events after aggregated_seq up to `until` (or the last stored when it starts: not
 // chasing what is inserted meanwhile), kFoldChunk at a time, each chunk in a transaction of its
@@ -1931,15 +1983,38 @@ Status SqlStore::foldBehind(int64_t until) {
 // Folds the events with seq in (txn.aggregated_seq, upto] into the aggregates, in txn. `rows`
 // (empty, kept until txn commits) receives them.
 Status SqlStore::foldChunk(WriteTxn& txn, int64_t upto, std::deque<StoredDims>* rows) {
-  auto st = readStoredDims(
-      *w_, std::string("SELECT ") + kScanColumns + " FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
-      {Param(txn.aggregated_seq), Param(upto)}, rows);
-  if (!st) return st;
+  // The events in (aggregated_seq, upto]: those remembered (unfolded_), the others read back.
+  dropFolded(txn.aggregated_seq);
+  int64_t mem_lo = 0, mem_hi = -1;  // the remembered seqs used, [mem_lo, mem_hi]
+  if (!unfolded_.empty() && unfolded_.front().seq <= upto) {
+    mem_lo = unfolded_.front().seq;
+    mem_hi = std::min(upto, unfolded_.back().seq);
+  }
+  auto readBack = [&](int64_t after, int64_t to) {
+    if (after >= to) return Status::ok();
+    return readStoredDims(*w_,
+                          std::string("SELECT ") + kScanColumns +
+                              " FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
+                          {Param(after), Param(to)}, rows);
+  };
+  std::vector<const StoredDims*> all;  // in seq order
+  if (auto st = readBack(txn.aggregated_seq, mem_hi < mem_lo ? upto : mem_lo - 1); !st) return st;
+  for (const StoredDims& r : *rows) all.push_back(&r);
+  for (const StoredDims& r : unfolded_) {
+    if (r.seq > mem_hi) break;
+    all.push_back(&r);
+  }
+  if (mem_hi >= mem_lo) {
+    const size_t before = rows->size();
+    if (auto st = readBack(mem_hi, upto); !st) return st;
+    for (size_t i = before; i < rows->size(); ++i) all.push_back(&(*rows)[i]);
+  }
   std::vector<const StoredDims*> good;
-  good.reserve(rows->size());
+  good.reserve(all.size());
   int64_t max_time = kMinI64;
   RollupDeltas rollups(txn.folded_until);
-  for (const StoredDims& r : *rows) {
+  for (const StoredDims* row : all) {
+    const StoredDims& r = *row;
     if (r.damaged) {
       logUnreadable(static_cast<uint64_t>(r.seq), Status::corruption("its keys cannot be decoded"));
       continue;
@@ -1949,7 +2024,7 @@ Status SqlStore::foldChunk(WriteTxn& txn, int64_t upto, std::deque<StoredDims>* 
     rollups.addEvent(dimsOf(r), +1);
   }
   if (!good.empty()) {
-    st = rollups.flush(*w_, [&](auto* k) { return resolveKeys(txn, k); });
+    Status st = rollups.flush(*w_, [&](auto* k) { return resolveKeys(txn, k); });
     if (st) st = upsertAttackers(good);
     if (st) st = foldPerIp(good, upto);
     if (st) st = foldDays(txn, max_time);

@@ -1081,6 +1081,58 @@ TEST_P(StoreTest, FoldsOfSeveralChunksTriggeredByInsertsCountEveryEventOnce) {
   EXPECT_EQ((*a)->events, 1300u);
 }
 
+// A writer folds the events it inserted from memory, and reads back those it did not insert
+// (another writer's, in between its own). Two writers take turns, with batches of several
+// sizes (duplicates among them), and small folds that either of them triggers: every aggregate
+// is exactly the model's.
+TEST_P(StoreTest, TwoWritersTakingTurnsFoldEveryEventOnce) {
+  testing::setFoldSizesForTest(250, 96);
+  struct Reset {
+    ~Reset() { testing::setFoldSizesForTest(0, 0); }
+  } reset;
+  auto second = open();
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  Store* writers[] = {store_.get(), second.value().get()};
+  Model m;
+  std::mt19937_64 rng(4242);
+  int next = 0;
+  for (int turn = 0; turn < 60; ++turn) {
+    // Mostly one writer for a few batches, then the other: runs of its own seqs, and gaps.
+    Store* w = writers[(turn / 3 + (turn % 7 == 0 ? 1 : 0)) % 2];
+    const size_t n = 1 + rng() % 90;
+    std::vector<core::Event> batch;
+    for (size_t i = 0; i < n; ++i) {
+      core::Event e = testutil::randomEvent(rng, next++, kBase, 2 * kDay);
+      if (i % 4 == 0) e.src_ip = "198.51.100.7";  // a busy address, tracked on the way
+      batch.push_back(std::move(e));
+    }
+    if (turn % 5 == 4 && !m.events.empty()) batch.push_back(m.events.back().second);  // stored
+    auto r = w->insert(batch);
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    ASSERT_EQ(r->inserted, n) << "turn " << turn;
+    uint64_t seq = r->last_seq - n;
+    for (size_t i = 0; i < n; ++i) m.events.emplace_back(++seq, batch[i]);
+  }
+  for (Dimension d : {Dimension::kSourceIp, Dimension::kRule, Dimension::kTag, Dimension::kUri,
+                      Dimension::kSensor}) {
+    expectTopMatches(m, d, EventFilter{}, 1000, "turns");
+  }
+  expectCountsMatch(m, EventFilter{}, kHour, "turns");
+  EventFilter f;
+  f.ip = "198.51.100.7";
+  expectTopMatches(m, Dimension::kRule, f, 1000, "rules of the busy address");
+  expectCountsMatch(m, f, kHour, "activity of the busy address");
+  std::map<std::string, uint64_t> per_ip;
+  for (const auto& [seq, e] : m.events) ++per_ip[e.src_ip];
+  for (Store* w : writers) {
+    auto a = w->attackers(AttackerQuery{EventFilter{}, 1000, 0, "events"});
+    ASSERT_TRUE(a.isOk()) << a.status().toString();
+    std::map<std::string, uint64_t> have;
+    for (const auto& x : a.value()) have[x.ip] = x.events;
+    EXPECT_EQ(have, per_ip);
+  }
+}
+
 // Events stored but not folded yet when the store closes (a crash, or a stop) are folded by the
 // next read after it opens again, once.
 TEST_P(StoreTest, EventsNotYetFoldedWhenTheStoreClosedAreFoldedOnceAfterItOpens) {
