@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <new>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,6 +33,262 @@ core::Status sqliteError(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_NOMEM: return core::Status::resourceExhausted(m);
     default: return core::Status::ioError(m);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A VFS over SQLite's default one that writes a transaction's WAL frames together. SQLite writes
+// every frame with two system calls (its 24-byte header, then the page), some 1,200 per batch of
+// 1000 events; through a VM's system calls that was most of a commit's time (docs/store.md).
+// Here the WAL's writes that follow one another are gathered in memory and written together, in
+// calls of 64 KiB:
+//  * at the commit frame's page (a frame header whose "database size" field is set marks the
+//    commit): the write that completes the commit returns the error if that one fails, so SQLite
+//    rolls the transaction back, as it would after a failed write of its own;
+//  * before anything that reads or measures the WAL (xRead, xFileSize), syncs, truncates or
+//    closes it, and before a write elsewhere in it;
+//  * when 8 MiB are waiting.
+// So the frames of a commit are in the file (the page cache) before SQLite publishes the commit
+// in the wal-index, and a reader (another connection or process) never looks at frames that are
+// not there. As a last resort, should SQLite ever publish without writing a commit frame we
+// recognise, the db file's shared-memory calls on the same thread flush what waits first
+// (SQLite writes the frames and publishes them in one call, on one thread).
+// Files other than WALs pass through unchanged.
+
+struct VfsFile {
+  sqlite3_file base;   // pMethods: kIoMethods (or null when the base VFS's open failed)
+  sqlite3_file* real;  // the base VFS's file, in the same allocation, after this struct
+  bool wal;
+  bool after_commit_header;  // the last write was the header of a commit frame
+  std::string* pending;      // WAL only: bytes waiting, to be written at pending_at
+  sqlite3_int64 pending_at;
+};
+
+constexpr size_t kRealFileOffset = (sizeof(VfsFile) + 15) / 16 * 16;
+constexpr size_t kWalFlushBytes = 8 << 20;
+constexpr size_t kWalWriteBytes = 64 << 10;
+constexpr int kWalHeaderBytes = 32;
+constexpr int kFrameHeaderBytes = 24;
+
+sqlite3_vfs* g_base_vfs = nullptr;
+thread_local VfsFile* t_waiting = nullptr;  // the WAL file whose bytes wait on this thread
+
+int flushWal(VfsFile* f) {
+  if (f->pending == nullptr || f->pending->empty()) return SQLITE_OK;
+  if (t_waiting == f) t_waiting = nullptr;
+  // In pieces the unix VFS writes whole (it masks a write's length to 17 bits).
+  int rc = SQLITE_OK;
+  const std::string& p = *f->pending;
+  for (size_t at = 0; at < p.size() && rc == SQLITE_OK; at += kWalWriteBytes) {
+    const size_t n = std::min(kWalWriteBytes, p.size() - at);
+    rc = f->real->pMethods->xWrite(f->real, p.data() + at, static_cast<int>(n),
+                                   f->pending_at + static_cast<sqlite3_int64>(at));
+  }
+  f->pending->clear();  // written, or failed: SQLite rolls back and writes these frames again
+  if (f->pending->capacity() > kWalFlushBytes * 2) std::string().swap(*f->pending);
+  return rc;
+}
+
+VfsFile* cast(sqlite3_file* f) { return reinterpret_cast<VfsFile*>(f); }
+
+int vfsClose(sqlite3_file* file) {
+  VfsFile* f = cast(file);
+  int rc = flushWal(f);
+  if (t_waiting == f) t_waiting = nullptr;
+  delete f->pending;
+  f->pending = nullptr;
+  const int rc2 = f->real->pMethods->xClose(f->real);
+  return rc != SQLITE_OK ? rc : rc2;
+}
+
+int vfsRead(sqlite3_file* file, void* buf, int n, sqlite3_int64 off) {
+  VfsFile* f = cast(file);
+  if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xRead(f->real, buf, n, off);
+}
+
+int vfsWrite(sqlite3_file* file, const void* buf, int n, sqlite3_int64 off) {
+  VfsFile* f = cast(file);
+  if (!f->wal) return f->real->pMethods->xWrite(f->real, buf, n, off);
+  const auto* bytes = static_cast<const unsigned char*>(buf);
+  if (!f->pending->empty() &&
+      off != f->pending_at + static_cast<sqlite3_int64>(f->pending->size())) {
+    if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
+  }
+  const bool commit_page = f->after_commit_header;
+  // A frame header (after the WAL's own) whose bytes 4-7, the database size after a commit,
+  // are not zero: the page written next completes the commit.
+  f->after_commit_header = n == kFrameHeaderBytes && off >= kWalHeaderBytes &&
+                           (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
+  try {
+    if (f->pending->empty()) f->pending_at = off;
+    f->pending->append(reinterpret_cast<const char*>(bytes), static_cast<size_t>(n));
+  } catch (const std::bad_alloc&) {
+    f->pending->clear();
+    return SQLITE_IOERR_NOMEM;
+  }
+  t_waiting = f;
+  if (commit_page || f->pending->size() >= kWalFlushBytes) return flushWal(f);
+  return SQLITE_OK;
+}
+
+int vfsTruncate(sqlite3_file* file, sqlite3_int64 size) {
+  VfsFile* f = cast(file);
+  if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xTruncate(f->real, size);
+}
+
+int vfsSync(sqlite3_file* file, int flags) {
+  VfsFile* f = cast(file);
+  if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xSync(f->real, flags);
+}
+
+int vfsFileSize(sqlite3_file* file, sqlite3_int64* size) {
+  VfsFile* f = cast(file);
+  if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xFileSize(f->real, size);
+}
+
+int vfsLock(sqlite3_file* file, int lock) {
+  return cast(file)->real->pMethods->xLock(cast(file)->real, lock);
+}
+int vfsUnlock(sqlite3_file* file, int lock) {
+  return cast(file)->real->pMethods->xUnlock(cast(file)->real, lock);
+}
+int vfsCheckReservedLock(sqlite3_file* file, int* out) {
+  return cast(file)->real->pMethods->xCheckReservedLock(cast(file)->real, out);
+}
+int vfsFileControl(sqlite3_file* file, int op, void* arg) {
+  VfsFile* f = cast(file);
+  if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
+  return f->real->pMethods->xFileControl(f->real, op, arg);
+}
+int vfsSectorSize(sqlite3_file* file) {
+  return cast(file)->real->pMethods->xSectorSize(cast(file)->real);
+}
+int vfsDeviceCharacteristics(sqlite3_file* file) {
+  return cast(file)->real->pMethods->xDeviceCharacteristics(cast(file)->real);
+}
+
+// The shared-memory calls come on the database file: what waits on this thread goes first.
+void flushWaiting() {
+  if (t_waiting != nullptr) (void)flushWal(t_waiting);
+}
+int vfsShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
+  flushWaiting();
+  return cast(file)->real->pMethods->xShmMap(cast(file)->real, region, size, extend, out);
+}
+int vfsShmLock(sqlite3_file* file, int offset, int n, int flags) {
+  flushWaiting();
+  return cast(file)->real->pMethods->xShmLock(cast(file)->real, offset, n, flags);
+}
+void vfsShmBarrier(sqlite3_file* file) {
+  flushWaiting();
+  cast(file)->real->pMethods->xShmBarrier(cast(file)->real);
+}
+int vfsShmUnmap(sqlite3_file* file, int delete_flag) {
+  flushWaiting();
+  return cast(file)->real->pMethods->xShmUnmap(cast(file)->real, delete_flag);
+}
+int vfsFetch(sqlite3_file* file, sqlite3_int64 off, int n, void** out) {
+  return cast(file)->real->pMethods->xFetch(cast(file)->real, off, n, out);
+}
+int vfsUnfetch(sqlite3_file* file, sqlite3_int64 off, void* p) {
+  return cast(file)->real->pMethods->xUnfetch(cast(file)->real, off, p);
+}
+
+const sqlite3_io_methods kIoMethods = {
+    3,
+    vfsClose,
+    vfsRead,
+    vfsWrite,
+    vfsTruncate,
+    vfsSync,
+    vfsFileSize,
+    vfsLock,
+    vfsUnlock,
+    vfsCheckReservedLock,
+    vfsFileControl,
+    vfsSectorSize,
+    vfsDeviceCharacteristics,
+    vfsShmMap,
+    vfsShmLock,
+    vfsShmBarrier,
+    vfsShmUnmap,
+    vfsFetch,
+    vfsUnfetch,
+};
+
+int vfsOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+  VfsFile* f = cast(file);
+  f->base.pMethods = nullptr;
+  f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealFileOffset);
+  f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  f->after_commit_header = false;
+  f->pending = nullptr;
+  f->pending_at = 0;
+  if (f->wal) {
+    f->pending = new (std::nothrow) std::string();
+    if (f->pending == nullptr) return SQLITE_NOMEM;
+  }
+  const int rc = g_base_vfs->xOpen(g_base_vfs, name, f->real, flags, out_flags);
+  if (f->real->pMethods != nullptr) {
+    // The base's methods must have what ours pass on (SQLite's unix VFS: version 3).
+    DROSERA_CHECK(f->real->pMethods->iVersion >= 3);
+    f->base.pMethods = &kIoMethods;
+  } else {
+    delete f->pending;
+    f->pending = nullptr;
+  }
+  return rc;
+}
+
+// The VFS's name (registered on the first call; not the default).
+const char* walCoalescingVfs() {
+  static const char* const name = [] {
+    static sqlite3_vfs vfs;
+    g_base_vfs = sqlite3_vfs_find(nullptr);
+    DROSERA_CHECK(g_base_vfs != nullptr);
+    vfs = *g_base_vfs;  // every other call goes to the base VFS, with the base as its vfs
+    vfs.zName = "drosera-wal";
+    vfs.szOsFile = static_cast<int>(kRealFileOffset) + g_base_vfs->szOsFile;
+    vfs.pNext = nullptr;
+    vfs.xOpen = vfsOpen;
+    vfs.xDelete = [](sqlite3_vfs*, const char* n, int sync) {
+      return g_base_vfs->xDelete(g_base_vfs, n, sync);
+    };
+    vfs.xAccess = [](sqlite3_vfs*, const char* n, int flags, int* out) {
+      return g_base_vfs->xAccess(g_base_vfs, n, flags, out);
+    };
+    vfs.xFullPathname = [](sqlite3_vfs*, const char* n, int size, char* out) {
+      return g_base_vfs->xFullPathname(g_base_vfs, n, size, out);
+    };
+    vfs.xDlOpen = [](sqlite3_vfs*, const char* n) { return g_base_vfs->xDlOpen(g_base_vfs, n); };
+    vfs.xDlError = [](sqlite3_vfs*, int n, char* out) { g_base_vfs->xDlError(g_base_vfs, n, out); };
+    vfs.xDlSym = [](sqlite3_vfs*, void* h, const char* sym) {
+      return g_base_vfs->xDlSym(g_base_vfs, h, sym);
+    };
+    vfs.xDlClose = [](sqlite3_vfs*, void* h) { g_base_vfs->xDlClose(g_base_vfs, h); };
+    vfs.xRandomness = [](sqlite3_vfs*, int n, char* out) {
+      return g_base_vfs->xRandomness(g_base_vfs, n, out);
+    };
+    vfs.xSleep = [](sqlite3_vfs*, int us) { return g_base_vfs->xSleep(g_base_vfs, us); };
+    vfs.xCurrentTime = [](sqlite3_vfs*, double* out) {
+      return g_base_vfs->xCurrentTime(g_base_vfs, out);
+    };
+    vfs.xGetLastError = [](sqlite3_vfs*, int n, char* out) {
+      return g_base_vfs->xGetLastError(g_base_vfs, n, out);
+    };
+    vfs.xCurrentTimeInt64 = [](sqlite3_vfs*, sqlite3_int64* out) {
+      return g_base_vfs->xCurrentTimeInt64(g_base_vfs, out);
+    };
+    vfs.xSetSystemCall = nullptr;  // not overridable through this VFS
+    vfs.xGetSystemCall = nullptr;
+    vfs.xNextSystemCall = nullptr;
+    DROSERA_CHECK(sqlite3_vfs_register(&vfs, 0) == SQLITE_OK);
+    return vfs.zName;
+  }();
+  return name;
 }
 
 class SqliteRow final : public Row {
@@ -174,7 +432,7 @@ core::Result<std::unique_ptr<SqliteDb>> openConnection(const std::string& path, 
                                                        bool synchronous_full) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, walCoalescingVfs());
   if (rc != SQLITE_OK) {
     core::Status st = sqliteError(db, rc, "open " + path);
     sqlite3_close_v2(db);

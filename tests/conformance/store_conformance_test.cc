@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <future>
 #include <optional>
@@ -3152,6 +3153,60 @@ TEST(SqliteOnly, TheDatabaseFilesAreOwnerOnly) {
   std::fputs("this is not a database, just some text that is long enough to matter......", f);
   std::fclose(f);
   EXPECT_FALSE(openSqliteStore(SqliteOptions{dir.file("junk.db"), false}).isOk());
+}
+
+// The store's VFS writes a commit's WAL frames together when the commit's last frame comes
+// (sqlite_db.cc). A write the file system refuses there (here: the file size limit, EFBIG; a
+// full disk gives ENOSPC the same way) fails the batch; nothing of it is stored, nothing stored
+// before is lost, and the next batch goes in.
+TEST(SqliteOnly, ACommitWhoseWalWriteFailsStoresNothingAndLosesNothing) {
+  testutil::TempDir dir;
+  const std::string path = dir.file("full.db");
+  auto s = openSqliteStore(SqliteOptions{path, false});
+  ASSERT_TRUE(s.isOk()) << s.status().toString();
+  Store& store = *s.value();
+  std::mt19937_64 rng(5);
+  auto batchOf = [&](int first, int n) {
+    std::vector<core::Event> b;
+    for (int i = 0; i < n; ++i) b.push_back(testutil::randomEvent(rng, first + i, kBase, kDay));
+    return b;
+  };
+  ASSERT_TRUE(store.insert(batchOf(0, 40)).isOk());
+  struct stat db {
+  }, wal{};
+  ASSERT_EQ(::stat(path.c_str(), &db), 0);
+  ASSERT_EQ(::stat((path + "-wal").c_str(), &wal), 0);
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(std::max(db.st_size, wal.st_size) + 16 * 1024);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &low), 0);
+  auto refused = store.insert(batchOf(1000, 1500));  // about 1.5 MB of WAL
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(refused.isOk());
+  auto later = store.insert(batchOf(5000, 30));
+  ASSERT_TRUE(later.isOk()) << later.status().toString();
+  EXPECT_EQ(later->inserted, 30u);
+  auto check = [&](Store& st, const std::string& when) {
+    auto all = st.readAfter(0, 10'000);
+    ASSERT_TRUE(all.isOk()) << when << ": " << all.status().toString();
+    std::set<std::string> ids;
+    for (const auto& e : all.value()) ids.insert(e.event.unique_id);
+    EXPECT_EQ(all->size(), 70u) << when;
+    EXPECT_EQ(ids.size(), 70u) << when;
+    for (const auto& e : all.value()) {
+      const int n = std::stoi(e.event.unique_id.substr(1));  // "r<i>"
+      EXPECT_TRUE(n < 40 || (n >= 5000 && n < 5030)) << when << ": " << e.event.unique_id;
+    }
+    EXPECT_EQ(st.stats()->events, 70u) << when;
+  };
+  check(store, "same store");
+  s = core::Status::ok();  // closed
+  auto again = openSqliteStore(SqliteOptions{path, false});
+  ASSERT_TRUE(again.isOk()) << again.status().toString();
+  check(*again.value(), "reopened");
 }
 
 TEST(PostgresOnly, AConnectionTheServerDroppedIsReestablished) {
