@@ -39,28 +39,32 @@ core::Status sqliteError(sqlite3* db, int rc, std::string_view what) {
 // A VFS over SQLite's default one that writes a transaction's WAL frames together. SQLite writes
 // every frame with two system calls (its 24-byte header, then the page), some 1,200 per batch of
 // 1000 events; through a VM's system calls that was most of a commit's time (docs/store.md).
-// Here the WAL's writes that follow one another are gathered in memory and written together, in
-// calls of 64 KiB:
+// Here the WAL's writes that each start where the one before ended are gathered in memory and
+// written together, in calls of 64 KiB (the unix VFS masks a write's length to 17 bits):
 //  * at the commit frame's page (a frame header whose "database size" field is set marks the
-//    commit): the write that completes the commit returns the error if that one fails, so SQLite
-//    rolls the transaction back, as it would after a failed write of its own;
-//  * before anything that reads or measures the WAL (xRead, xFileSize), syncs, truncates or
-//    closes it, and before a write elsewhere in it;
-//  * when 8 MiB are waiting.
-// So the frames of a commit are in the file (the page cache) before SQLite publishes the commit
-// in the wal-index, and a reader (another connection or process) never looks at frames that are
-// not there. As a last resort, should SQLite ever publish without writing a commit frame we
-// recognise, the db file's shared-memory calls on the same thread flush what waits first
-// (SQLite writes the frames and publishes them in one call, on one thread).
-// Files other than WALs pass through unchanged.
+//    commit), before SQLite publishes the commit in the wal-index: the write that completes the
+//    commit returns the error if that one fails, and SQLite rolls the transaction back, as after
+//    a failed write of its own;
+//  * before anything that reads or measures the WAL (xRead, xFileSize), syncs, truncates, closes
+//    or controls it, and before a write elsewhere;
+//  * when 8 MiB are waiting (a transaction whose pages spill from the cache before its commit).
+// A write elsewhere (the WAL's header at offset 0, SQLite rewriting a frame of the transaction
+// in place, or the checksums of its frames after the commit frame, walRewriteChecksums()) is
+// written at once, so its error is SQLite's to see. So a reader (another connection or process)
+// never looks at a published frame that is not in the file (the page cache), and no write error
+// goes unreported. These are the ways SQLite 3.40 writes its WAL (wal.c: sqlite3WalFrames(),
+// walWriteOneFrame(), walRewriteChecksums(), the WAL header at offset 0 followed by a sync); with
+// another SQLite release the store opens the default VFS instead (walCoalescingVfs()). Files other
+// than WALs pass through unchanged. A file is used by one connection at a time (SQLite's own rule).
 
 struct VfsFile {
   sqlite3_file base;   // pMethods: kIoMethods (or null when the base VFS's open failed)
   sqlite3_file* real;  // the base VFS's file, in the same allocation, after this struct
   bool wal;
   bool after_commit_header;  // the last write was the header of a commit frame
-  std::string* pending;      // WAL only: bytes waiting, to be written at pending_at
+  std::string* pending;      // WAL only: appended bytes waiting, to be written at pending_at
   sqlite3_int64 pending_at;
+  sqlite3_int64 end;  // WAL only: where the last write ended (the next one, if it appends)
 };
 
 constexpr size_t kRealFileOffset = (sizeof(VfsFile) + 15) / 16 * 16;
@@ -70,12 +74,9 @@ constexpr int kWalHeaderBytes = 32;
 constexpr int kFrameHeaderBytes = 24;
 
 sqlite3_vfs* g_base_vfs = nullptr;
-thread_local VfsFile* t_waiting = nullptr;  // the WAL file whose bytes wait on this thread
 
 int flushWal(VfsFile* f) {
   if (f->pending == nullptr || f->pending->empty()) return SQLITE_OK;
-  if (t_waiting == f) t_waiting = nullptr;
-  // In pieces the unix VFS writes whole (it masks a write's length to 17 bits).
   int rc = SQLITE_OK;
   const std::string& p = *f->pending;
   for (size_t at = 0; at < p.size() && rc == SQLITE_OK; at += kWalWriteBytes) {
@@ -92,8 +93,7 @@ VfsFile* cast(sqlite3_file* f) { return reinterpret_cast<VfsFile*>(f); }
 
 int vfsClose(sqlite3_file* file) {
   VfsFile* f = cast(file);
-  int rc = flushWal(f);
-  if (t_waiting == f) t_waiting = nullptr;
+  const int rc = flushWal(f);
   delete f->pending;
   f->pending = nullptr;
   const int rc2 = f->real->pMethods->xClose(f->real);
@@ -110,15 +110,16 @@ int vfsWrite(sqlite3_file* file, const void* buf, int n, sqlite3_int64 off) {
   VfsFile* f = cast(file);
   if (!f->wal) return f->real->pMethods->xWrite(f->real, buf, n, off);
   const auto* bytes = static_cast<const unsigned char*>(buf);
-  if (!f->pending->empty() &&
-      off != f->pending_at + static_cast<sqlite3_int64>(f->pending->size())) {
-    if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
-  }
   const bool commit_page = f->after_commit_header;
   // A frame header (after the WAL's own) whose bytes 4-7, the database size after a commit,
   // are not zero: the page written next completes the commit.
   f->after_commit_header = n == kFrameHeaderBytes && off >= kWalHeaderBytes &&
                            (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
+  if (off != f->end) {  // not where the last write ended: what waits goes first, then this
+    if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
+    f->end = off + n;
+    return f->real->pMethods->xWrite(f->real, buf, n, off);
+  }
   try {
     if (f->pending->empty()) f->pending_at = off;
     f->pending->append(reinterpret_cast<const char*>(bytes), static_cast<size_t>(n));
@@ -126,7 +127,7 @@ int vfsWrite(sqlite3_file* file, const void* buf, int n, sqlite3_int64 off) {
     f->pending->clear();
     return SQLITE_IOERR_NOMEM;
   }
-  t_waiting = f;
+  f->end = off + n;
   if (commit_page || f->pending->size() >= kWalFlushBytes) return flushWal(f);
   return SQLITE_OK;
 }
@@ -134,6 +135,7 @@ int vfsWrite(sqlite3_file* file, const void* buf, int n, sqlite3_int64 off) {
 int vfsTruncate(sqlite3_file* file, sqlite3_int64 size) {
   VfsFile* f = cast(file);
   if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
+  f->end = std::min(f->end, size);
   return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -169,25 +171,16 @@ int vfsSectorSize(sqlite3_file* file) {
 int vfsDeviceCharacteristics(sqlite3_file* file) {
   return cast(file)->real->pMethods->xDeviceCharacteristics(cast(file)->real);
 }
-
-// The shared-memory calls come on the database file: what waits on this thread goes first.
-void flushWaiting() {
-  if (t_waiting != nullptr) (void)flushWal(t_waiting);
-}
 int vfsShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
-  flushWaiting();
   return cast(file)->real->pMethods->xShmMap(cast(file)->real, region, size, extend, out);
 }
 int vfsShmLock(sqlite3_file* file, int offset, int n, int flags) {
-  flushWaiting();
   return cast(file)->real->pMethods->xShmLock(cast(file)->real, offset, n, flags);
 }
 void vfsShmBarrier(sqlite3_file* file) {
-  flushWaiting();
   cast(file)->real->pMethods->xShmBarrier(cast(file)->real);
 }
 int vfsShmUnmap(sqlite3_file* file, int delete_flag) {
-  flushWaiting();
   return cast(file)->real->pMethods->xShmUnmap(cast(file)->real, delete_flag);
 }
 int vfsFetch(sqlite3_file* file, sqlite3_int64 off, int n, void** out) {
@@ -227,6 +220,7 @@ int vfsOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, 
   f->after_commit_header = false;
   f->pending = nullptr;
   f->pending_at = 0;
+  f->end = 0;
   if (f->wal) {
     f->pending = new (std::nothrow) std::string();
     if (f->pending == nullptr) return SQLITE_NOMEM;
@@ -243,9 +237,12 @@ int vfsOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, 
   return rc;
 }
 
-// The VFS's name (registered on the first call; not the default).
+// The VFS's name (registered on the first call; not the default), or null (SQLite's default
+// VFS) with an SQLite release whose WAL writes were not checked against the rules above.
 const char* walCoalescingVfs() {
-  static const char* const name = [] {
+  static const char* const name = []() -> const char* {
+    const int v = sqlite3_libversion_number();
+    if (v < 3040000 || v >= 3041000) return nullptr;
     static sqlite3_vfs vfs;
     g_base_vfs = sqlite3_vfs_find(nullptr);
     DROSERA_CHECK(g_base_vfs != nullptr);
@@ -282,9 +279,15 @@ const char* walCoalescingVfs() {
     vfs.xCurrentTimeInt64 = [](sqlite3_vfs*, sqlite3_int64* out) {
       return g_base_vfs->xCurrentTimeInt64(g_base_vfs, out);
     };
-    vfs.xSetSystemCall = nullptr;  // not overridable through this VFS
-    vfs.xGetSystemCall = nullptr;
-    vfs.xNextSystemCall = nullptr;
+    vfs.xSetSystemCall = [](sqlite3_vfs*, const char* n, sqlite3_syscall_ptr f) {
+      return g_base_vfs->xSetSystemCall(g_base_vfs, n, f);
+    };
+    vfs.xGetSystemCall = [](sqlite3_vfs*, const char* n) {
+      return g_base_vfs->xGetSystemCall(g_base_vfs, n);
+    };
+    vfs.xNextSystemCall = [](sqlite3_vfs*, const char* n) {
+      return g_base_vfs->xNextSystemCall(g_base_vfs, n);
+    };
     DROSERA_CHECK(sqlite3_vfs_register(&vfs, 0) == SQLITE_OK);
     return vfs.zName;
   }();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <optional>
 #include <random>
@@ -3207,6 +3208,107 @@ TEST(SqliteOnly, ACommitWhoseWalWriteFailsStoresNothingAndLosesNothing) {
   auto again = openSqliteStore(SqliteOptions{path, false});
   ASSERT_TRUE(again.isOk()) << again.status().toString();
   check(*again.value(), "reopened");
+}
+
+// The same VFS where SQLite writes its WAL otherwise than frame after frame: a transaction too
+// big for its page cache spills pages into the WAL before its commit, rewrites some of those
+// frames in place, and then the checksums after them (walRewriteChecksums). A crash image (the
+// database and its WAL as they are on disk while the connection is open, without the
+// wal-index) must recover to exactly what was committed.
+namespace vfs_test {
+
+struct Table {
+  int64_t rows = -1, bytes = -1, sum = -1;
+  std::string check;
+  bool operator==(const Table&) const = default;
+};
+
+Table tableOf(internal::Db& db) {
+  Table t;
+  auto st = db.run("SELECT count(*), sum(length(v)), sum(unicode(substr(v, 7, 1)) * k) FROM t", {},
+                   [&](const internal::Row& r) {
+                     t.rows = r.i64(0);
+                     t.bytes = r.isNull(1) ? 0 : r.i64(1);
+                     t.sum = r.isNull(2) ? 0 : r.i64(2);
+                   });
+  EXPECT_TRUE(st.isOk()) << st.toString();
+  st = db.run("PRAGMA integrity_check", {},
+              [&](const internal::Row& r) { t.check += std::string(r.bytes(0)); });
+  EXPECT_TRUE(st.isOk()) << st.toString();
+  return t;
+}
+
+// The database and its WAL copied as they are (no -shm: the copy recovers from the WAL), opened.
+Table crashImage(const testutil::TempDir& dir, const std::string& path, const std::string& name) {
+  const std::string copy = dir.file(name);
+  std::filesystem::copy_file(path, copy);
+  std::filesystem::copy_file(path + "-wal", copy + "-wal");
+  auto db = testing::openSqliteDbForTest(copy, false);
+  EXPECT_TRUE(db.isOk()) << db.status().toString();
+  return db.isOk() ? tableOf(*db.value()) : Table{};
+}
+
+// One big transaction: `n` rows of 1 KB, then every 7th changed (pages spilled, then rewritten).
+core::Status bigTransaction(internal::Db& db, int first, int n) {
+  if (auto st = db.begin(true); !st) return st;
+  std::vector<internal::Param> p;
+  std::vector<std::string> values;
+  values.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    values.push_back("value-" + std::string(1, static_cast<char>('A' + i % 26)) +
+                     std::string(1000, 'x'));
+    p.emplace_back(int64_t{first + i});
+    p.emplace_back(values.back());
+  }
+  if (auto st = db.runMany("INSERT INTO t (k, v) VALUES (?, ?)", 2, p); !st) return st;
+  if (auto st = db.run("UPDATE t SET v = 'value-z' || substr(v, 8) WHERE k % 7 = 0 AND k >= ?",
+                       std::vector<internal::Param>{internal::Param(int64_t{first})});
+      !st) {
+    return st;
+  }
+  return db.commit();
+}
+
+}  // namespace vfs_test
+
+TEST(SqliteOnly, SpilledAndRewrittenWalFramesRecoverFromACrashImage) {
+  testutil::TempDir dir;
+  const std::string path = dir.file("spill.db");
+  auto opened = testing::openSqliteDbForTest(path, false);
+  ASSERT_TRUE(opened.isOk()) << opened.status().toString();
+  internal::Db& db = *opened.value();
+  ASSERT_TRUE(db.execScript("PRAGMA cache_size=16; PRAGMA wal_autocheckpoint=0;"
+                            "CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+                  .isOk());
+  auto st = vfs_test::bigTransaction(db, 0, 3000);
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  const vfs_test::Table committed = vfs_test::tableOf(db);
+  EXPECT_EQ(committed.rows, 3000);
+  EXPECT_EQ(committed.check, "ok");
+  EXPECT_EQ(vfs_test::crashImage(dir, path, "image1.db"), committed);
+
+  // The same with a write refused on the way (the file size limit): the transaction fails,
+  // nothing of it is stored, and the next one goes in.
+  struct stat wal {};
+  ASSERT_EQ(::stat((path + "-wal").c_str(), &wal), 0);
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(wal.st_size + 200 * 1024);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &low), 0);
+  st = vfs_test::bigTransaction(db, 10'000, 3000);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(st.isOk());
+  db.rollback();
+  EXPECT_EQ(vfs_test::tableOf(db), committed);
+  EXPECT_EQ(vfs_test::crashImage(dir, path, "image2.db"), committed);
+  st = vfs_test::bigTransaction(db, 20'000, 500);
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  const vfs_test::Table after = vfs_test::tableOf(db);
+  EXPECT_EQ(after.rows, 3500);
+  EXPECT_EQ(vfs_test::crashImage(dir, path, "image3.db"), after);
 }
 
 TEST(PostgresOnly, AConnectionTheServerDroppedIsReestablished) {
