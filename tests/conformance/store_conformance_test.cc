@@ -1617,15 +1617,31 @@ TEST_P(StoreTest, AttackerRowsFollowTheirEvents) {
   EXPECT_FALSE(store_->attackers(q).isOk());
 }
 
-// An address already stored whose batch brings nothing new but an earlier event: its first
-// sighting moves back, in the row and in the first_seen order (SQLite updates such rows through
-// a statement of their own).
+// An address already stored whose batch brings an earlier event: its first sighting moves
+// back, in the row and in the first_seen order, whether the batch adds to its sets or not
+// (SQLite updates such rows through statements of their own, which name first_seen_us only
+// when it moved).
 TEST_P(StoreTest, AnEarlierEventMovesFirstSeenBack) {
   insertOk({event("x1", kBase + 1000, "198.51.100.20", "sensor-1"),
-            event("y1", kBase + 700, "198.51.100.21", "sensor-1")});
+            event("y1", kBase + 700, "198.51.100.21", "sensor-1"),
+            event("z1", kBase + 900, "198.51.100.22", "sensor-1"),
+            event("w1", kBase + 800, "198.51.100.23", "sensor-1")});
   ASSERT_TRUE(store_->attacker("198.51.100.20").isOk());  // folded: the row exists
   insertOk({event("x2", kBase + 400, "198.51.100.20", "sensor-1"),
-            event("y2", kBase + 2000, "198.51.100.21", "sensor-1")});
+            event("y2", kBase + 2000, "198.51.100.21", "sensor-1"),
+            event("z2", kBase + 300, "198.51.100.22", "sensor-2"),  // a new sensor too
+            event("w2", kBase + 3000, "198.51.100.23", "sensor-2")});
+  auto z = store_->attacker("198.51.100.22");
+  ASSERT_TRUE(z.isOk() && z->has_value());
+  EXPECT_EQ((*z)->first_seen_us, kBase + 300);
+  EXPECT_EQ((*z)->last_seen_us, kBase + 900);
+  EXPECT_EQ((*z)->sensors, (std::vector<std::string>{"sensor-1", "sensor-2"}));
+  auto w = store_->attacker("198.51.100.23");
+  ASSERT_TRUE(w.isOk() && w->has_value());
+  EXPECT_EQ((*w)->first_seen_us, kBase + 800);
+  EXPECT_EQ((*w)->last_seen_us, kBase + 3000);
+  EXPECT_EQ((*w)->events, 2u);
+  EXPECT_EQ((*w)->sensors, (std::vector<std::string>{"sensor-1", "sensor-2"}));
   auto x = store_->attacker("198.51.100.20");
   ASSERT_TRUE(x.isOk() && x->has_value());
   EXPECT_EQ((*x)->first_seen_us, kBase + 400);
@@ -1639,9 +1655,11 @@ TEST_P(StoreTest, AnEarlierEventMovesFirstSeenBack) {
   q.order = "first_seen";
   auto page = store_->attackers(q);
   ASSERT_TRUE(page.isOk());
-  ASSERT_EQ(page->size(), 2u);
-  EXPECT_EQ(page.value()[0].ip, "198.51.100.21");  // newest first sighting first
-  EXPECT_EQ(page.value()[1].ip, "198.51.100.20");
+  ASSERT_EQ(page->size(), 4u);
+  EXPECT_EQ(page.value()[0].ip, "198.51.100.23");  // newest first sighting first
+  EXPECT_EQ(page.value()[1].ip, "198.51.100.21");
+  EXPECT_EQ(page.value()[2].ip, "198.51.100.20");
+  EXPECT_EQ(page.value()[3].ip, "198.51.100.22");
 }
 
 TEST_P(StoreTest, AttackerRowsMatchABruteForceModel) {
