@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
 #include <new>
 #include <string>
 #include <unordered_map>
@@ -50,22 +51,37 @@ core::Status sqliteError(sqlite3* db, int rc, std::string_view what) {
 //  * when 8 MiB are waiting (a transaction whose pages spill from the cache before its commit).
 // A write elsewhere (the WAL's header at offset 0, SQLite rewriting a frame of the transaction
 // in place, or the checksums of its frames after the commit frame, walRewriteChecksums()) is
-// written at once, so its error is SQLite's to see. So a reader (another connection or process)
-// never looks at a published frame that is not in the file (the page cache), and no write error
-// goes unreported. These are the ways SQLite 3.40 writes its WAL (wal.c: sqlite3WalFrames(),
-// walWriteOneFrame(), walRewriteChecksums(), the WAL header at offset 0 followed by a sync); with
-// another SQLite release the store opens the default VFS instead (walCoalescingVfs()). Files other
-// than WALs pass through unchanged. A file is used by one connection at a time (SQLite's own rule).
+// written at once, and so is what follows a commit frame's header up to the next frame's (the
+// padding frames of synchronous=FULL): their errors are SQLite's to see. And the database
+// file's shared-memory locks write what waits in its connection's WAL first, so that frames a
+// rolled-back transaction spilled never outlive its write lock (to land later over another
+// writer's). So a reader (another connection or process) never looks at a published frame that
+// is not in the file (the page cache), and no write error goes unreported. These are the ways
+// SQLite 3.40 writes its WAL (wal.c: sqlite3WalFrames(), walWriteOneFrame(), walRewriteChecksums(),
+// the WAL header at offset 0 followed by a sync); with another SQLite release the store opens the
+// default VFS instead (walCoalescingVfs()). Files other than WALs pass through unchanged. A file is
+// used by one connection at a time (SQLite's own rule).
 
 struct VfsFile {
   sqlite3_file base;   // pMethods: kIoMethods (or null when the base VFS's open failed)
   sqlite3_file* real;  // the base VFS's file, in the same allocation, after this struct
   bool wal;
-  bool after_commit_header;  // the last write was the header of a commit frame
-  std::string* pending;      // WAL only: appended bytes waiting, to be written at pending_at
+  bool after_commit_header;  // WAL: the last write was the header of a commit frame
+  bool committing;           // WAL: since a commit frame's header, until another frame's
+  std::string* pending;      // WAL: appended bytes waiting, to be written at pending_at
   sqlite3_int64 pending_at;
-  sqlite3_int64 end;  // WAL only: where the last write ended (the next one, if it appends)
+  sqlite3_int64 end;  // WAL: where the last write ended (the next one, if it appends)
+  const char* name;   // main database: the name SQLite opened it by (its WAL's key to it)
+  VfsFile* peer;      // main database: its connection's WAL; WAL: that database (or null)
 };
+
+// The main database files open through this VFS, by the name pointer SQLite opened them with:
+// one per connection (pager), which sqlite3_filename_database() gives back for its WAL.
+std::mutex g_files_mu;
+std::unordered_map<const char*, VfsFile*>& mainFiles() {
+  static auto* files = new std::unordered_map<const char*, VfsFile*>();
+  return *files;
+}
 
 constexpr size_t kRealFileOffset = (sizeof(VfsFile) + 15) / 16 * 16;
 constexpr size_t kWalFlushBytes = 8 << 20;
@@ -94,6 +110,12 @@ VfsFile* cast(sqlite3_file* f) { return reinterpret_cast<VfsFile*>(f); }
 int vfsClose(sqlite3_file* file) {
   VfsFile* f = cast(file);
   const int rc = flushWal(f);
+  {
+    std::lock_guard lock(g_files_mu);
+    if (f->peer != nullptr) f->peer->peer = nullptr;
+    f->peer = nullptr;
+    if (f->name != nullptr) mainFiles().erase(f->name);
+  }
   delete f->pending;
   f->pending = nullptr;
   const int rc2 = f->real->pMethods->xClose(f->real);
@@ -110,11 +132,15 @@ int vfsWrite(sqlite3_file* file, const void* buf, int n, sqlite3_int64 off) {
   VfsFile* f = cast(file);
   if (!f->wal) return f->real->pMethods->xWrite(f->real, buf, n, off);
   const auto* bytes = static_cast<const unsigned char*>(buf);
-  const bool commit_page = f->after_commit_header;
   // A frame header (after the WAL's own) whose bytes 4-7, the database size after a commit,
-  // are not zero: the page written next completes the commit.
-  f->after_commit_header = n == kFrameHeaderBytes && off >= kWalHeaderBytes &&
-                           (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
+  // are not zero: the page written next completes the commit. What follows it until another
+  // frame's header (the padding frames of synchronous=FULL, split at its sync point, say) is
+  // written at once too.
+  const bool header = n == kFrameHeaderBytes && off >= kWalHeaderBytes;
+  const bool commit_header = header && (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
+  if (header) f->committing = commit_header;
+  const bool commit_page = f->after_commit_header || (f->committing && !header);
+  f->after_commit_header = commit_header;
   if (off != f->end) {  // not where the last write ended: what waits goes first, then this
     if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
     f->end = off + n;
@@ -174,11 +200,20 @@ int vfsDeviceCharacteristics(sqlite3_file* file) {
 int vfsShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
   return cast(file)->real->pMethods->xShmMap(cast(file)->real, region, size, extend, out);
 }
+// On the main database: its WAL's bytes go first. A write transaction that rolled back may
+// have left frames that spilled before its commit: they are written before its write lock is
+// released (harmless: past the WAL's last frame, overwritten by the next writer), never after,
+// over another writer's frames. A failed write fails a lock being taken.
 int vfsShmLock(sqlite3_file* file, int offset, int n, int flags) {
-  return cast(file)->real->pMethods->xShmLock(cast(file)->real, offset, n, flags);
+  VfsFile* f = cast(file);
+  const int flushed = f->peer != nullptr ? flushWal(f->peer) : SQLITE_OK;
+  if (flushed != SQLITE_OK && (flags & SQLITE_SHM_LOCK) != 0) return flushed;
+  return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 void vfsShmBarrier(sqlite3_file* file) {
-  cast(file)->real->pMethods->xShmBarrier(cast(file)->real);
+  VfsFile* f = cast(file);
+  if (f->peer != nullptr) (void)flushWal(f->peer);  // never anything waiting here: see above
+  f->real->pMethods->xShmBarrier(f->real);
 }
 int vfsShmUnmap(sqlite3_file* file, int delete_flag) {
   return cast(file)->real->pMethods->xShmUnmap(cast(file)->real, delete_flag);
@@ -218,9 +253,12 @@ int vfsOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, 
   f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealFileOffset);
   f->wal = (flags & SQLITE_OPEN_WAL) != 0;
   f->after_commit_header = false;
+  f->committing = false;
   f->pending = nullptr;
   f->pending_at = 0;
   f->end = 0;
+  f->name = nullptr;
+  f->peer = nullptr;
   if (f->wal) {
     f->pending = new (std::nothrow) std::string();
     if (f->pending == nullptr) return SQLITE_NOMEM;
@@ -230,6 +268,17 @@ int vfsOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, 
     // The base's methods must have what ours pass on (SQLite's unix VFS: version 3).
     DROSERA_CHECK(f->real->pMethods->iVersion >= 3);
     f->base.pMethods = &kIoMethods;
+    if (name != nullptr && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) != 0) {
+      std::lock_guard lock(g_files_mu);
+      if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+        f->name = name;
+        mainFiles()[name] = f;
+      } else if (auto it = mainFiles().find(sqlite3_filename_database(name));
+                 it != mainFiles().end()) {
+        f->peer = it->second;
+        it->second->peer = f;
+      }
+    }
   } else {
     delete f->pending;
     f->pending = nullptr;

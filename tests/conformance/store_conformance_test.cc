@@ -3329,6 +3329,44 @@ TEST(SqliteOnly, SpilledAndRewrittenWalFramesRecoverFromACrashImage) {
   EXPECT_EQ(vfs_test::crashImage(dir, path, "image3.db"), after);
 }
 
+// Frames a transaction spilled into the WAL before it rolled back are written before its
+// write lock goes (the VFS's buffer never outlives it): another writer then commits frames at
+// the same offsets, which a late write of the old ones would destroy.
+TEST(SqliteOnly, ARolledBackTransactionLeavesNothingToOverwriteAnotherWriters) {
+  testutil::TempDir dir;
+  const std::string path = dir.file("two.db");
+  auto a = testing::openSqliteDbForTest(path, false);
+  ASSERT_TRUE(a.isOk()) << a.status().toString();
+  ASSERT_TRUE(a.value()
+                  ->execScript("PRAGMA cache_size=16; PRAGMA wal_autocheckpoint=0;"
+                               "CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+                  .isOk());
+  auto b = testing::openSqliteDbForTest(path, false);
+  ASSERT_TRUE(b.isOk()) << b.status().toString();
+  // Everything checkpointed: the next transaction starts the WAL again at its first frame.
+  ASSERT_TRUE(b.value()->execScript("PRAGMA wal_checkpoint(TRUNCATE)").isOk());
+  internal::Db& da = *a.value();
+  ASSERT_TRUE(da.begin(true).isOk());
+  std::vector<internal::Param> p;
+  const std::string big(1000, 'a');
+  for (int i = 0; i < 2000; ++i) {
+    p.emplace_back(int64_t{i});
+    p.emplace_back(big);
+  }
+  ASSERT_TRUE(da.runMany("INSERT INTO t (k, v) VALUES (?, ?)", 2, p).isOk());  // spills
+  da.rollback();
+  auto st = vfs_test::bigTransaction(*b.value(), 100'000, 1000);
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  const vfs_test::Table committed = vfs_test::tableOf(*b.value());
+  EXPECT_EQ(committed.rows, 1000);
+  EXPECT_EQ(committed.check, "ok");
+  EXPECT_EQ(vfs_test::tableOf(da), committed);  // A reads the WAL again
+  EXPECT_EQ(vfs_test::crashImage(dir, path, "image.db"), committed);
+  auto c = testing::openSqliteDbForTest(path, false);
+  ASSERT_TRUE(c.isOk());
+  EXPECT_EQ(vfs_test::tableOf(*c.value()), committed);
+}
+
 TEST(PostgresOnly, AConnectionTheServerDroppedIsReestablished) {
   const char* base = std::getenv("DROSERA_PG_CONNINFO");
   ASSERT_TRUE(base != nullptr && *base != '\0') << "DROSERA_PG_CONNINFO is not set";
