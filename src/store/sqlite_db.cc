@@ -71,6 +71,7 @@ struct VfsFile {
   std::string* pending;      // WAL: appended bytes waiting, to be written at pending_at
   sqlite3_int64 pending_at;
   sqlite3_int64 end;  // WAL: where the last write ended (the next one, if it appends)
+  int failed;         // WAL: a write of waiting bytes failed in this write transaction
   const char* name;   // main database: the name SQLite opened it by (its WAL's key to it)
   VfsFile* peer;      // main database: its connection's WAL; WAL: that database (or null)
 };
@@ -100,6 +101,10 @@ int flushWal(VfsFile* f) {
     rc = f->real->pMethods->xWrite(f->real, p.data() + at, static_cast<int>(n),
                                    f->pending_at + static_cast<sqlite3_int64>(at));
   }
+  // A failure reported to a read, say, may end only a statement, not the transaction: its
+  // writes fail from now on, so that it cannot commit without these frames (until its write
+  // lock is released, see vfsShmLock()).
+  if (rc != SQLITE_OK && f->peer != nullptr) f->failed = rc;
   f->pending->clear();  // written, or failed: SQLite rolls back and writes these frames again
   if (f->pending->capacity() > kWalFlushBytes * 2) std::string().swap(*f->pending);
   return rc;
@@ -131,6 +136,7 @@ int vfsRead(sqlite3_file* file, void* buf, int n, sqlite3_int64 off) {
 int vfsWrite(sqlite3_file* file, const void* buf, int n, sqlite3_int64 off) {
   VfsFile* f = cast(file);
   if (!f->wal) return f->real->pMethods->xWrite(f->real, buf, n, off);
+  if (f->failed != SQLITE_OK) return f->failed;
   const auto* bytes = static_cast<const unsigned char*>(buf);
   // A frame header (after the WAL's own) whose bytes 4-7, the database size after a commit,
   // are not zero: the page written next completes the commit. What follows it until another
@@ -167,6 +173,7 @@ int vfsTruncate(sqlite3_file* file, sqlite3_int64 size) {
 
 int vfsSync(sqlite3_file* file, int flags) {
   VfsFile* f = cast(file);
+  if (f->failed != SQLITE_OK) return f->failed;
   if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
   return f->real->pMethods->xSync(f->real, flags);
 }
@@ -208,6 +215,10 @@ int vfsShmLock(sqlite3_file* file, int offset, int n, int flags) {
   VfsFile* f = cast(file);
   const int flushed = f->peer != nullptr ? flushWal(f->peer) : SQLITE_OK;
   if (flushed != SQLITE_OK && (flags & SQLITE_SHM_LOCK) != 0) return flushed;
+  // The write lock (slot 0) released: the transaction is over, a failure with it.
+  if (f->peer != nullptr && (flags & SQLITE_SHM_UNLOCK) != 0 && offset == 0) {
+    f->peer->failed = SQLITE_OK;
+  }
   return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 void vfsShmBarrier(sqlite3_file* file) {
@@ -254,6 +265,7 @@ int vfsOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, 
   f->wal = (flags & SQLITE_OPEN_WAL) != 0;
   f->after_commit_header = false;
   f->committing = false;
+  f->failed = SQLITE_OK;
   f->pending = nullptr;
   f->pending_at = 0;
   f->end = 0;
