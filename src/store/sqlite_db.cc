@@ -511,8 +511,10 @@ core::Result<std::unique_ptr<SqliteDb>> openConnection(const std::string& path, 
       "PRAGMA cache_size=-65536;";  // 64 MiB per connection
   if (writer) {
     pragmas += synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
-    // Checkpoint every 16 MiB of WAL instead of 4: fewer fsyncs during a burst of ingest.
-    pragmas += "PRAGMA wal_autocheckpoint=4096;";
+    // Checkpoint every 64 MiB of WAL instead of 4: fewer fsyncs during a burst of ingest, and
+    // a page written by many commits in between is copied into the database once (about 4 %
+    // less CPU per event, docs/store.md; a checkpoint then takes up to ~0.1 s of one commit).
+    pragmas += "PRAGMA wal_autocheckpoint=16384;";
   } else {
     pragmas += "PRAGMA query_only=ON;PRAGMA mmap_size=2147418112;";
   }
