@@ -67,7 +67,7 @@ struct VfsFile {
   sqlite3_file* real;  // the base VFS's file, in the same allocation, after this struct
   bool wal;
   bool after_commit_header;  // WAL: the last write was the header of a commit frame
-  bool committing;           // WAL: since a commit frame's header, until another frame's
+  bool committing;           // WAL: since a commit frame's header, until the write lock goes
   std::string* pending;      // WAL: appended bytes waiting, to be written at pending_at
   sqlite3_int64 pending_at;
   sqlite3_int64 end;  // WAL: where the last write ended (the next one, if it appends)
@@ -139,13 +139,13 @@ int vfsWrite(sqlite3_file* file, const void* buf, int n, sqlite3_int64 off) {
   if (f->failed != SQLITE_OK) return f->failed;
   const auto* bytes = static_cast<const unsigned char*>(buf);
   // A frame header (after the WAL's own) whose bytes 4-7, the database size after a commit,
-  // are not zero: the page written next completes the commit. What follows it until another
-  // frame's header (the padding frames of synchronous=FULL, split at its sync point, say) is
-  // written at once too.
-  const bool header = n == kFrameHeaderBytes && off >= kWalHeaderBytes;
-  const bool commit_header = header && (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
-  if (header) f->committing = commit_header;
-  const bool commit_page = f->after_commit_header || (f->committing && !header);
+  // are not zero: the page written next completes the commit. Everything after it until the
+  // transaction's write lock is released (the padding frames of synchronous=FULL, split at its
+  // sync point, say; vfsShmLock() ends it) is written at once too.
+  const bool commit_header = n == kFrameHeaderBytes && off >= kWalHeaderBytes &&
+                             (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
+  const bool commit_page = f->after_commit_header || f->committing;
+  f->committing = f->committing || commit_header;
   f->after_commit_header = commit_header;
   if (off != f->end) {  // not where the last write ended: what waits goes first, then this
     if (int rc = flushWal(f); rc != SQLITE_OK) return rc;
@@ -215,9 +215,12 @@ int vfsShmLock(sqlite3_file* file, int offset, int n, int flags) {
   VfsFile* f = cast(file);
   const int flushed = f->peer != nullptr ? flushWal(f->peer) : SQLITE_OK;
   if (flushed != SQLITE_OK && (flags & SQLITE_SHM_LOCK) != 0) return flushed;
-  // The write lock (slot 0) released: the transaction is over, a failure with it.
+  // The write lock (slot 0) released: the transaction is over, its commit and a failure with
+  // it. (With locking_mode=EXCLUSIVE, which the store does not use, SQLite takes and releases
+  // it without a call here: a failure would then last until the connection closes.)
   if (f->peer != nullptr && (flags & SQLITE_SHM_UNLOCK) != 0 && offset == 0) {
     f->peer->failed = SQLITE_OK;
+    f->peer->committing = false;
   }
   return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }

@@ -3289,10 +3289,10 @@ core::Status bigTransaction(internal::Db& db, int first, int n) {
 
 }  // namespace vfs_test
 
-TEST(SqliteOnly, SpilledAndRewrittenWalFramesRecoverFromACrashImage) {
+void checkSpilledAndRewrittenFrames(bool synchronous_full) {
   testutil::TempDir dir;
   const std::string path = dir.file("spill.db");
-  auto opened = testing::openSqliteDbForTest(path, false);
+  auto opened = testing::openSqliteDbForTest(path, synchronous_full);
   ASSERT_TRUE(opened.isOk()) << opened.status().toString();
   internal::Db& db = *opened.value();
   ASSERT_TRUE(db.execScript("PRAGMA cache_size=16; PRAGMA wal_autocheckpoint=0;"
@@ -3327,6 +3327,16 @@ TEST(SqliteOnly, SpilledAndRewrittenWalFramesRecoverFromACrashImage) {
   const vfs_test::Table after = vfs_test::tableOf(db);
   EXPECT_EQ(after.rows, 3500);
   EXPECT_EQ(vfs_test::crashImage(dir, path, "image3.db"), after);
+}
+
+TEST(SqliteOnly, SpilledAndRewrittenWalFramesRecoverFromACrashImage) {
+  checkSpilledAndRewrittenFrames(false);
+}
+
+// The same with synchronous=FULL: SQLite syncs the WAL at each commit (and pads it where the
+// file system needs whole sectors written).
+TEST(SqliteOnly, SpilledAndRewrittenWalFramesRecoverFromACrashImageWithFullSync) {
+  checkSpilledAndRewrittenFrames(true);
 }
 
 // Frames a transaction spilled into the WAL before it rolled back are written before its
