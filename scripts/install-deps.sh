@@ -11,6 +11,7 @@ build_pkgs=(
   libsqlite3-dev libpq-dev libcurl4-openssl-dev
   nlohmann-json3-dev libsimdjson-dev libtoml11-dev libcli11-dev libspdlog-dev libfmt-dev
   libmaxminddb-dev libjemalloc-dev
+  media-types
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # libFuzzer and the sanitizer runtimes for clang (make fuzz; make test runs the fuzzers briefly).

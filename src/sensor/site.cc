@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 #include <toml.hpp>
+#include <unordered_map>
 
 #include "core/digits.h"
 #include "http/parser.h"
@@ -37,6 +38,55 @@ std::string contentTypeFor(const std::string& ext) {
   };
   auto it = kTypes.find(ext);
   return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+// mod_mime as Debian's Apache sets it up: /etc/mime.types (TypesConfig; Debian's media-types
+// package), then mime.conf's AddType lines and its RemoveType of "es" and "tr". Extension
+// (lowercase, no dot) to type; empty when the file cannot be read (the table above then).
+const std::unordered_map<std::string, std::string>& debianMimeTypes() {
+  static const auto* types = [] {
+    auto* m = new std::unordered_map<std::string, std::string>();
+    std::ifstream in("/etc/mime.types");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      std::istringstream words(line);
+      std::string type, ext;
+      if (!(words >> type)) continue;
+      while (words >> ext) {
+        std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+        (*m)[ext] = type;  // a later line wins, as mod_mime reads the file
+      }
+    }
+    if (m->empty()) return m;
+    for (const char* ext : {"gz", "tgz"}) (*m)[ext] = "application/x-gzip";
+    (*m)["z"] = "application/x-compress";
+    (*m)["bz2"] = "application/x-bzip2";
+    (*m)["shtml"] = "text/html";
+    m->erase("es");
+    m->erase("tr");
+    return m;
+  }();
+  return *types;
+}
+
+// The type mod_mime gives a file name (its last path segment): every extension after the first
+// dot is looked at and the last one with a type wins ("x.tar.gz", "x.html.qqq"). Empty: none
+// (Apache then sends no Content-Type), or mime.types is not there (`fallback` is used).
+// Languages and charsets (".en", ".utf8") are not imitated.
+std::string apacheTypeOf(std::string_view name, const std::string& fallback) {
+  const auto& types = debianMimeTypes();
+  if (types.empty()) return fallback;
+  std::string type;
+  size_t at = name.find('.');
+  while (at != std::string_view::npos) {
+    const size_t next = name.find('.', at + 1);
+    std::string ext(name.substr(at + 1, next == std::string_view::npos ? next : next - at - 1));
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    if (auto it = types.find(ext); it != types.end()) type = it->second;
+    at = next;
+  }
+  return type;
 }
 
 // nginx's own mime.types (Debian's nginx-common) where it differs from the above; what it does
@@ -207,8 +257,14 @@ core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) 
     f.body = ss.str();
     std::string ext = it->path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    // Apache's type from Debian's mime.types (.php pages are mod_php's, text/html); a name it
+    // has no type for keeps the table's (Apache would send none).
     f.content_type = contentTypeFor(ext);
-    f.nginx_content_type = nginxContentTypeFor(ext, f.content_type);
+    if (ext != ".php") {
+      std::string t = apacheTypeOf(it->path().filename().string(), f.content_type);
+      if (!t.empty()) f.content_type = std::move(t);
+    }
+    f.nginx_content_type = nginxContentTypeFor(ext, contentTypeFor(ext));
     // .php pages and any page with a {{message}} slot are rendered, not served as stored.
     f.dynamic = ext == ".php" || f.body.find(kMessageToken) != std::string::npos;
     struct stat st {};
@@ -329,20 +385,22 @@ const std::string* Site::file(std::string_view path) const {
 }
 
 bool Site::htFile(const std::string& path) const {
-  // FilesMatch sees the name where Apache's walk stops: the first part of the path that is not
-  // a folder (what follows is path info, or nothing was found).
+  // FilesMatch sees the name where Apache's walk stops.
+  return walkStop(path).substr(0, 3) == ".ht";
+}
+
+std::string_view Site::walkStop(const std::string& path) const {
   size_t begin = 1;
   while (begin < path.size()) {
     const size_t end = std::min(path.find('/', begin), path.size());
-    const std::string_view name = std::string_view(path).substr(begin, end - begin);
     const std::string folder = path.substr(0, end + 1);
     auto it = files_.lower_bound(folder);
     const bool is_folder =
         end < path.size() && it != files_.end() && it->first.compare(0, folder.size(), folder) == 0;
-    if (!is_folder) return name.substr(0, 3) == ".ht";
+    if (!is_folder) return std::string_view(path).substr(begin, end - begin);
     begin = end + 1;
   }
-  return false;
+  return {};
 }
 
 Site::Resolved Site::resolve(const std::string& path) const {
@@ -588,15 +646,19 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
     if (found.found == Found::kFolderWithoutIndex) {
       r.headers.push_back({"Content-Type", "httpd/unix-directory"});
     }
-    if (found.found == Found::kMissing) {  // mod_mime types the name even where nothing is
-      const size_t slash = path.rfind('/');
-      const size_t dot = path.rfind('.');
-      if (dot != std::string::npos && dot > slash) {
-        std::string ext = path.substr(dot);
+    if (found.found == Found::kMissing) {
+      // mod_mime types the name even where nothing is: the one where the walk stopped
+      // ("/a.b/x.c" is typed by "a.b").
+      const std::string_view name = walkStop(path);
+      const size_t dot = name.rfind('.');
+      if (dot != std::string_view::npos) {
+        std::string ext(name.substr(dot));
         std::transform(ext.begin(), ext.end(), ext.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        const std::string type = contentTypeFor(ext);
-        if (type != "application/octet-stream" && ext != ".php") {
+        std::string type = contentTypeFor(ext);
+        if (type == "application/octet-stream") type.clear();
+        type = apacheTypeOf(name, type);
+        if (!type.empty() && ext != ".php") {
           r.headers.push_back({"Content-Type", type});
         }
       }

@@ -116,6 +116,9 @@ class Site {
   Resolved resolve(const std::string& path) const;
   // Debian's apache2.conf denies ".ht*" files (FilesMatch "^\.ht"): whether `path` names one.
   bool htFile(const std::string& path) const;
+  // The part of `path` where Apache's directory walk stops: the first that is not a folder
+  // (what follows it is path info, or nothing was found); empty when every part is a folder.
+  std::string_view walkStop(const std::string& path) const;
   // Where an answer's context is passed around whole.
   struct Ask {
     const core::HttpRequestData& req;

@@ -12,7 +12,7 @@ import real_servers
 from real_servers import neutral_page, request
 
 FILES = ["/index.html", "/about.html", "/assets/css/main.css", "/favicon.ico", "/robots.txt",
-         "/images/logo.svg"]
+         "/images/logo.svg", "/assets/js/main.js", "/sitemap.xml"]
 PATHS = ["/", "/index.html", "/assets/css/main.css", "/images/logo.svg", "/robots.txt",
          "/assets", "/assets/", "/assets/css", "/assets/css/", "/images", "/images/", "/nope",
          "/nope/", "/nope/x/y", "/assets/css/main.css/x", "/index.html/", "/index.html?a=1",
@@ -26,7 +26,13 @@ PATHS = ["/", "/index.html", "/assets/css/main.css", "/images/logo.svg", "/robot
          "/icons/small", "/..%5c..%5cwindows", "/a%5c..%5cindex.html", "/nope.html",
          "/nope.CSS", "/nope.qqq",
          "/..%2f..%2fetc/passwd", "/assets%2fcss/main.css", "/index.html/.", "/assets/css/..",
-         "/assets/.", "/images/logo.svg/.."]
+         "/assets/.", "/images/logo.svg/..",
+         # the types of Debian's mime.types (mod_mime; every extension of the name counts)
+         "/assets/js/main.js", "/sitemap.xml", "/favicon.ico", "/nope.js", "/nope.xyz",
+         "/nope.tar.gz", "/nope.tgz", "/nope.Z", "/nope.bz2", "/nope.exe", "/nope.shtml",
+         "/nope.JPG", "/nope.html.qqq", "/nope.qqq.html", "/nope.php.bak", "/nope.deb",
+         "/nope.env", "/nope.md", "/.nope", "/nope.", "/nope..html", "/a.b/nope.c",
+         "/nope.c/a.b", "/assets/nope.js/x", "/nope.css/"]
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH",
            # WebDAV and DeltaV: Apache knows them without mod_dav (405), nginx does not (405)
            "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",
