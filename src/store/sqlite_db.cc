@@ -49,16 +49,16 @@ core::Status sqliteError(sqlite3* db, int rc, std::string_view what) {
 //  * before anything that reads or measures the WAL (xRead, xFileSize), syncs, truncates, closes
 //    or controls it, and before a write elsewhere;
 //  * when 8 MiB are waiting (a transaction whose pages spill from the cache before its commit).
-// A write elsewhere (the WAL's header at offset 0, SQLite rewriting a frame of the transaction
-// in place, or the checksums of its frames after the commit frame, walRewriteChecksums()) is
-// written at once, and so is what follows a commit frame's header up to the next frame's (the
-// padding frames of synchronous=FULL): their errors are SQLite's to see. And the database
-// file's shared-memory locks write what waits in its connection's WAL first, so that frames a
-// rolled-back transaction spilled never outlive its write lock (to land later over another
-// writer's). So a reader (another connection or process) never looks at a published frame that
-// is not in the file (the page cache), and no write error goes unreported. These are the ways
-// SQLite 3.40 writes its WAL (wal.c: sqlite3WalFrames(), walWriteOneFrame(), walRewriteChecksums(),
-// the WAL header at offset 0 followed by a sync); with another SQLite release the store opens the
+// A write elsewhere (the WAL's header at offset 0, SQLite rewriting a frame of the transaction in
+// place, or the checksums of its frames after the commit frame, walRewriteChecksums()) is written
+// at once, and so is everything after a commit frame's header until the transaction's write lock is
+// released (the padding frames of synchronous=FULL): their errors are SQLite's to see. And the
+// database file's shared-memory locks write what waits in its connection's WAL first, so that
+// frames a rolled-back transaction spilled never outlive its write lock (to land later over another
+// writer's). So a reader (another connection or process) never looks at a published frame that is
+// not in the file (the page cache), and no write error goes unreported. These are the ways SQLite
+// 3.40 writes its WAL (wal.c: sqlite3WalFrames(), walWriteOneFrame(), walRewriteChecksums(), the
+// WAL header at offset 0 followed by a sync); with another SQLite release the store opens the
 // default VFS instead (walCoalescingVfs()). Files other than WALs pass through unchanged. A file is
 // used by one connection at a time (SQLite's own rule).
 
