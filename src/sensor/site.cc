@@ -78,7 +78,9 @@ std::string apacheTypeOf(std::string_view name, const std::string& fallback) {
   const auto& types = debianMimeTypes();
   if (types.empty()) return fallback;
   std::string type;
-  size_t at = name.find('.');
+  // Leading dots belong to the base name: ".json" and "..html" have no extension.
+  const size_t base = name.find_first_not_of('.');
+  size_t at = base == std::string_view::npos ? base : name.find('.', base);
   while (at != std::string_view::npos) {
     const size_t next = name.find('.', at + 1);
     std::string ext(name.substr(at + 1, next == std::string_view::npos ? next : next - at - 1));

@@ -32,7 +32,8 @@ PATHS = ["/", "/index.html", "/assets/css/main.css", "/images/logo.svg", "/robot
          "/nope.tar.gz", "/nope.tgz", "/nope.Z", "/nope.bz2", "/nope.exe", "/nope.shtml",
          "/nope.JPG", "/nope.html.qqq", "/nope.qqq.html", "/nope.php.bak", "/nope.deb",
          "/nope.env", "/nope.md", "/.nope", "/nope.", "/nope..html", "/a.b/nope.c",
-         "/nope.c/a.b", "/assets/nope.js/x", "/nope.css/"]
+         "/nope.c/a.b", "/assets/nope.js/x", "/nope.css/", "/.json", "/..js", "/.a.js",
+         "/...", "/x.TXT.gz", "/x.gz.html"]
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH",
            # WebDAV and DeltaV: Apache knows them without mod_dav (405), nginx does not (405)
            "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",
