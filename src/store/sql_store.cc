@@ -92,8 +92,10 @@ std::atomic<int64_t> fold_events{kFoldEvents};
 std::atomic<int64_t> fold_chunk{kFoldChunk};
 constexpr std::chrono::seconds kFoldBackoff{10};
 constexpr size_t kKeepBufferBytes = 4 << 20;  // insert()'s buffers, kept between calls up to this
-// Inserted events remembered for the fold at most (~0.5 KB each; see SqlStore::unfolded_).
+// Inserted events remembered for the fold at most (~0.5 KB each; see SqlStore::unfolded_), and
+// their bytes at most (an attacker's URIs and user agents may be kilobytes each).
 constexpr size_t kUnfoldedRows = 2 * kFoldChunk;
+constexpr size_t kUnfoldedBytes = 128 << 20;
 
 // The largest multiple of g at or before t (the smallest representable one when none is).
 int64_t floorTo(int64_t t, int64_t g) {
@@ -692,6 +694,13 @@ Status readStoredDims(Db& db, const std::string& sql, const std::vector<Param>& 
 }
 
 EventDims dimsOf(const StoredDims& s) { return dimsFrom(s, s.path, s.k); }
+
+// About the memory a StoredDims holds.
+size_t bytesOf(const StoredDims& d) {
+  return sizeof(StoredDims) + d.ip.size() + d.sensor.size() + d.method.size() + d.path.size() +
+         d.ua.size() + d.keys.size() + d.k.rule_ids.size() * sizeof(int) +
+         (d.k.tags.size() + d.k.categories.size() + d.k.traps.size()) * sizeof(std::string_view);
+}
 
 // Decimal keys, interned: the views stay valid as long as the table lives.
 class Numbers {
@@ -1407,8 +1416,10 @@ class SqlStore final : public Store {
   // a copy: whatever it lacks (events of another writer or of an earlier run, or more than
   // kUnfoldedRows) the fold reads from the table, as before.
   std::deque<StoredDims> unfolded_;
+  size_t unfolded_bytes_ = 0;  // about what unfolded_ holds (bytesOf())
   void rememberUnfolded(int64_t first_seq, const std::vector<const core::Event*>& fresh,
                         const std::vector<size_t>& fresh_index);
+  void forgetUnfolded();
   void dropFolded(int64_t aggregated_seq);
   std::atomic<int64_t> fold_retry_at_{0};  // steady clock ticks: see foldAllowed()
   ReaderPool readers_;
@@ -1630,9 +1641,9 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
 void SqlStore::rememberUnfolded(int64_t first_seq, const std::vector<const core::Event*>& fresh,
                                 const std::vector<size_t>& fresh_index) {
   if (fresh.empty()) return;
-  if (!unfolded_.empty() && unfolded_.back().seq + 1 != first_seq) unfolded_.clear();
-  if (unfolded_.size() + fresh.size() > kUnfoldedRows) {
-    unfolded_.clear();  // folding is far behind (or failing): it reads them back
+  if (!unfolded_.empty() && unfolded_.back().seq + 1 != first_seq) forgetUnfolded();
+  if (unfolded_.size() + fresh.size() > kUnfoldedRows || unfolded_bytes_ > kUnfoldedBytes) {
+    forgetUnfolded();  // folding is far behind (or failing): it reads them back
     return;
   }
   try {
@@ -1652,15 +1663,24 @@ void SqlStore::rememberUnfolded(int64_t first_seq, const std::vector<const core:
       d.ua = e.user_agent;
       d.keys = x.keys;
       d.damaged = !decodeKeys(d.keys, &d.k);
+      unfolded_bytes_ += bytesOf(d);
     }
   } catch (const std::bad_alloc&) {
-    unfolded_.clear();
+    forgetUnfolded();
   }
+}
+
+void SqlStore::forgetUnfolded() {
+  unfolded_.clear();
+  unfolded_bytes_ = 0;
 }
 
 // Forgets the remembered events the aggregates hold (whoever folded them).
 void SqlStore::dropFolded(int64_t aggregated_seq) {
-  while (!unfolded_.empty() && unfolded_.front().seq <= aggregated_seq) unfolded_.pop_front();
+  while (!unfolded_.empty() && unfolded_.front().seq <= aggregated_seq) {
+    unfolded_bytes_ -= std::min(unfolded_bytes_, bytesOf(unfolded_.front()));
+    unfolded_.pop_front();
+  }
 }
 
 // Ids for rollup keys: remembered, else read, else allocated from writer.last_rollup_key (under
