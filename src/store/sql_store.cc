@@ -1414,7 +1414,7 @@ class SqlStore final : public Store {
   // The events this writer inserted that the aggregates may not hold yet, as the fold reads
   // them (consecutive seqs): the fold takes them from here instead of reading them back. Only
   // a copy: whatever it lacks (events of another writer or of an earlier run, or more than
-  // kUnfoldedRows) the fold reads from the table, as before.
+  // kUnfoldedRows or kUnfoldedBytes) the fold reads from the table, as before.
   std::deque<StoredDims> unfolded_;
   size_t unfolded_bytes_ = 0;  // about what unfolded_ holds (bytesOf())
   void rememberUnfolded(int64_t first_seq, const std::vector<const core::Event*>& fresh,
