@@ -238,6 +238,15 @@ ALTER TABLE writer ADD COLUMN keys_epoch BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE writer RENAME COLUMN rollup_key_id TO last_rollup_key;
 )sql";
 
+// Version 6 (SQLite only; nothing changes on PostgreSQL): the ip index is keyed by segments of
+// 4,096 seqs first, so that a batch writes its entries into the newest segment's few pages
+// instead of pages all over an index ordered by address (sql_store.cc, IpSegments, which every
+// statement through it uses).
+constexpr std::string_view kV6Sqlite = R"sql(
+DROP INDEX events_ip;
+CREATE INDEX events_ip ON events ((seq >> 12), src_ip, seq);
+)sql";
+
 constexpr const char* kOurTables[] = {"events", "writer", "rollups", "attackers", "sensors"};
 
 core::Status tableExists(Db& db, std::string_view name, bool* exists) {
@@ -319,6 +328,8 @@ std::string migrationSql(int version, Dialect dialect) {
       return std::string(kV4);
     case 5:
       return std::string(kV5);
+    case 6:
+      return dialect == Dialect::kSqlite ? std::string(kV6Sqlite) : std::string();
     default: DROSERA_CHECK(false && "no such schema version");
   }
   return {};

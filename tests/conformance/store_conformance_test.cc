@@ -36,7 +36,7 @@ using testutil::rule;
 enum class Backend { kSqlite, kPostgres };
 
 // The schema version this drosera writes (src/store/schema.h).
-constexpr int kCurrentSchema = 5;
+constexpr int kCurrentSchema = 6;
 
 std::string hexOf(const std::string& bytes) {
   static const char* kHex = "0123456789abcdef";
@@ -2290,6 +2290,56 @@ TEST_P(StoreTest, AnAddressesActivityAndRulesMatchBruteForceCounts) {
   check("after retention");
 }
 
+// On SQLite the ip index is keyed by segments of 4,096 seqs first (schema version 6), and every
+// statement through it names one segment. An address's events spread over many segments, with
+// empty segments and gaps of every size between them (seqs skipped here as retention or a
+// failed batch would leave them), are listed, paged within a budget, counted and tracked as a
+// count over the events says: the busy address crosses the tracking line (1,000 events) with
+// its earlier events in older segments; the others are counted from their events.
+TEST_P(StoreTest, AnAddressesEventsOverManySegmentsOfTheIpIndexAreAllFound) {
+  Model m;
+  std::mt19937_64 rng(83);
+  std::vector<core::Event> events = testutil::randomEvents(rng, 0, 1500, kBase, 4 * kDay);
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i % 10 < 7)
+      events[i].src_ip = "198.51.100.99";  // 1,050 events
+    else if (i % 10 == 7)
+      events[i].src_ip = "203.0.113.5";
+  }
+  const int64_t gaps[] = {4096 * 3 + 5, 1, 4096, 9000, 4095, 0, 20000, 2, 4097};
+  size_t g = 0;
+  for (size_t i = 0; i < events.size(); i += 100) {
+    insertModel(&m,
+                std::vector<core::Event>(
+                    events.begin() + static_cast<std::ptrdiff_t>(i),
+                    events.begin() + static_cast<std::ptrdiff_t>(std::min(i + 100, events.size()))),
+                100);
+    const int64_t gap = gaps[g++ % std::size(gaps)];
+    ASSERT_TRUE(exec("UPDATE writer SET last_seq = last_seq + " + std::to_string(gap)).isOk());
+  }
+  ASSERT_GT(m.events.back().first, 20u * 4096u);
+  for (const std::string ip : {"198.51.100.99", "203.0.113.5", "192.0.2.250"}) {
+    EventFilter f;
+    f.ip = ip;
+    for (size_t page : {1u, 33u, 1000u}) expectListMatches(m, f, page, "list of " + ip);
+    expectListMatches(m, f, 20, "list of " + ip + " within a budget", 37);
+    expectTopMatches(m, Dimension::kRule, f, 1000, "rules of " + ip);
+    expectTopMatches(m, Dimension::kUri, f, 5, "paths of " + ip);
+    for (const auto& [name, range] : ranges()) {
+      EventFilter r = range;
+      r.ip = ip;
+      expectListMatches(m, r, 50, "list of " + ip + ", " + name);
+      expectTopMatches(m, Dimension::kRule, r, 1000, "rules of " + ip + ", " + name);
+      expectCountsMatch(m, r, kHour, "activity of " + ip + ", " + name);
+    }
+  }
+  // A list page stopped by its budget says how far back it searched: the first event of the
+  // address at or after where it stopped, which may lie many segments further up.
+  EventFilter sparse;
+  sparse.ip = "203.0.113.5";
+  EXPECT_GT(expectListMatches(m, sparse, 7, "sparse within a budget of 3", 3), 0u);
+}
+
 TEST_P(StoreTest, SensorsReportEventsAndHeartbeats) {
   insertOk({event("x1", kBase + 10, "1.1.1.1", "alpha"), event("x2", kBase + 30, "1.1.1.1", "alpha"),
             event("x3", kBase + 20, "1.1.1.1", "beta")});
@@ -3061,6 +3111,44 @@ TEST_P(StoreTest, AVersionFourStoreIsUpgradedAndItsWritersLockedOut) {
   std::erase_if(m.events, [&](const auto& p) { return p.second.time_us < kBase + kDay; });
   for (Dimension d : {Dimension::kSourceIp, Dimension::kUri, Dimension::kRule}) {
     expectTopMatches(m, d, EventFilter{}, 1000, "upgraded from version 4");
+  }
+}
+
+// Schema version 6 keys SQLite's ip index by segments of seqs first (nothing changes on
+// PostgreSQL): a store of version 5 (a current one with the index as it was) gets the new
+// index when opened, and an address's events are found through it as before, new ones too.
+TEST_P(StoreTest, AVersionFiveStoreGetsTheSegmentedIpIndexWhenOpened) {
+  Model m;
+  std::mt19937_64 rng(75);
+  std::vector<core::Event> events = testutil::randomEvents(rng, 0, 400, kBase, 2 * kDay);
+  for (size_t i = 0; i < events.size(); i += 3) events[i].src_ip = "198.51.100.7";
+  insertModel(&m, events, 100);
+  store_.reset();
+  if (!pg()) {
+    ASSERT_TRUE(
+        exec("DROP INDEX events_ip; CREATE INDEX events_ip ON events (src_ip, seq)").isOk());
+  }
+  ASSERT_TRUE(exec("UPDATE schema_version SET version = 5").isOk());
+  auto s = open();
+  ASSERT_TRUE(s.isOk()) << s.status().toString();
+  store_ = std::move(s).value();
+  EXPECT_EQ(store_->stats()->schema_version, kCurrentSchema);
+  if (!pg()) {
+    auto db = testing::openSqliteDbForTest(path_, false);
+    ASSERT_TRUE(db.isOk()) << db.status().toString();
+    std::string index;
+    ASSERT_TRUE(db.value()
+                    ->run("SELECT sql FROM sqlite_master WHERE name = 'events_ip'", {},
+                          [&](const internal::Row& r) { index = std::string(r.bytes(0)); })
+                    .isOk());
+    EXPECT_EQ(index, "CREATE INDEX events_ip ON events ((seq >> 12), src_ip, seq)");
+  }
+  insertModel(&m, testutil::randomEvents(rng, 1000, 100, kBase + 2 * kDay, kDay), 50);
+  for (const std::string ip : {"198.51.100.7", "203.0.113.1"}) {
+    EventFilter f;
+    f.ip = ip;
+    expectListMatches(m, f, 30, "upgraded to version 6, list of " + ip);
+    expectTopMatches(m, Dimension::kRule, f, 1000, "upgraded to version 6, rules of " + ip);
   }
 }
 
