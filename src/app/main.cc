@@ -127,11 +127,14 @@ constexpr uint64_t kMinConnections = 64;
 
 // Raises the soft limit on open files (RLIMIT_NOFILE) to the hard one: the usual soft limit,
 // 1024, is below the default limits.max_connections, and a client holding that many
-// connections would leave the listeners unable to accept anyone. With `sensor`, the sensor's
-// limits.max_connections must fit under it with the reserve: when it does not, it is lowered
-// with a warning (the operator raises the hard limit: ulimit -Hn, systemd's LimitNOFILE=); far
-// too low a limit is an error. False: do not start (the message is printed).
-bool fitOpenFiles(Config* c, bool sensor) {
+// connections would leave the listeners unable to accept anyone. Then the connections of the
+// servers this process runs must fit under it with the reserve: with `sensor`, the sensor's
+// limits.max_connections, after the collector's (`collector`: its collector.max_connections,
+// the 64 past it answered 503 and its listening socket). A cap that does not fit is lowered
+// with a warning (the operator raises the hard limit: ulimit -Hn, systemd's LimitNOFILE=): the
+// sensor's in `drosera run`, where the collector's few clients come first; far too low a limit
+// is an error naming the key. False: do not start (the message is printed).
+bool fitOpenFiles(Config* c, bool sensor, bool collector) {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return true;
   rlim_t want = rl.rlim_max;
@@ -151,33 +154,48 @@ bool fitOpenFiles(Config* c, bool sensor) {
                    std::strerror(errno));
     }
   }
-  if (!sensor || rl.rlim_cur == RLIM_INFINITY) return true;
+  if (rl.rlim_cur == RLIM_INFINITY) return true;
+  // Fits `*max` connections (the key `key`) under the limit with `reserve` files besides.
+  auto fit = [&](const char* key, uint64_t* max, rlim_t reserve, const std::string& besides) {
+    const uint64_t room = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
+    if (*max <= room) return true;
+    if (room < kMinConnections) {
+      std::fprintf(stderr,
+                   "drosera: %s: %llu connections need %llu open files, and the open-file limit "
+                   "is %llu (fewer than %llu connections would fit): raise it (ulimit -n, "
+                   "systemd's LimitNOFILE=)%s\n",
+                   key, static_cast<unsigned long long>(*max),
+                   static_cast<unsigned long long>(*max + reserve),
+                   static_cast<unsigned long long>(rl.rlim_cur),
+                   static_cast<unsigned long long>(kMinConnections), besides.c_str());
+      return false;
+    }
+    spdlog::warn(
+        "{} lowered from {} to {}: the open-file limit is {} (hard limit {}), and the process "
+        "needs {} more besides{}; raise the hard limit (ulimit -Hn, systemd's LimitNOFILE=) for "
+        "more",
+        key, *max, room, rl.rlim_cur,
+        rl.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_max),
+        reserve, besides);
+    *max = room;
+    return true;
+  };
+  rlim_t collector_files = 0;
+  if (collector) {
+    if (!sensor && !fit("collector.max_connections", &c->collector.max_connections,
+                        kReservedFiles + kOverflowConnections + 1, std::string())) {
+      return false;
+    }
+    collector_files = static_cast<rlim_t>(c->collector.max_connections) + kOverflowConnections + 1;
+  }
+  if (!sensor) return true;
   const rlim_t listeners =
       static_cast<rlim_t>(c->server.listeners.size()) * std::max<size_t>(1, c->server.bind.size());
-  const rlim_t reserve = kReservedFiles + kOverflowConnections + listeners;
-  const uint64_t fit = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
-  uint64_t& max = c->limits.max_connections;
-  if (max <= fit) return true;
-  if (fit < kMinConnections) {
-    std::fprintf(stderr,
-                 "drosera: limits.max_connections: %llu connections need %llu open files, and "
-                 "the open-file limit is %llu (fewer than %llu connections would fit): raise it "
-                 "(ulimit -n, systemd's LimitNOFILE=)\n",
-                 static_cast<unsigned long long>(max),
-                 static_cast<unsigned long long>(max + reserve),
-                 static_cast<unsigned long long>(rl.rlim_cur),
-                 static_cast<unsigned long long>(kMinConnections));
-    return false;
-  }
-  spdlog::warn(
-      "limits.max_connections lowered from {} to {}: the open-file limit is {} (hard limit {}), "
-      "and the process needs {} more besides; raise the hard limit (ulimit -Hn, systemd's "
-      "LimitNOFILE=) for more",
-      max, fit, rl.rlim_cur,
-      rl.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_max),
-      reserve);
-  max = fit;
-  return true;
+  return fit("limits.max_connections", &c->limits.max_connections,
+             kReservedFiles + kOverflowConnections + listeners + collector_files,
+             collector ? " (" + std::to_string(collector_files) +
+                             " of them for the collector's collector.max_connections)"
+                       : std::string());
 }
 
 std::string absolutePath(const std::string& p) {
@@ -239,7 +257,7 @@ int runSensor(const CommonOptions& o) {
   Config config;
   if (!loadConfig(o, &config)) return 2;
   setupLogging(config.general.log_level);
-  if (!fitOpenFiles(&config, true)) return 1;
+  if (!fitOpenFiles(&config, true, false)) return 1;
   auto sensor = drosera::sensor::Sensor::create(config);
   if (!sensor) {
     std::fprintf(stderr, "drosera: %s\n", sensor.status().message().c_str());
@@ -453,7 +471,7 @@ int runCollector(const CommonOptions& o) {
   Config config;
   if (!loadConfig(o, &config)) return 2;
   setupLogging(config.general.log_level);
-  if (!fitOpenFiles(&config, false)) return 1;
+  if (!fitOpenFiles(&config, false, true)) return 1;
   auto collector = drosera::collector::Collector::create(config);
   if (!collector) {
     std::fprintf(stderr, "drosera: %s\n", collector.status().message().c_str());
@@ -505,7 +523,7 @@ int runAll(const CommonOptions& o) {
   Config config;
   if (!loadConfig(o, &config)) return 2;
   setupLogging(config.general.log_level);
-  if (!fitOpenFiles(&config, true)) return 1;
+  if (!fitOpenFiles(&config, true, true)) return 1;
   auto sensor = drosera::sensor::Sensor::create(config);
   if (!sensor) {
     std::fprintf(stderr, "drosera: %s\n", sensor.status().message().c_str());

@@ -113,7 +113,8 @@ core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& c
   so.max_keepalive_requests = 100000;
   so.content_coding = false;  // the API and dashboard are not a persona's site
   so.ranges = false;
-  so.max_connections_per_ip = 1024;
+  so.max_connections = cc.max_connections;
+  so.max_connections_per_ip = cc.max_connections_per_ip;
   if (cc.tls) {
     if (cc.tls_cert.empty()) {
       auto files = http::ensureSelfSignedCert(config.general.data_dir + "/tls", "localhost");

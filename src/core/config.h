@@ -175,6 +175,10 @@ struct CollectorConfig {
   std::string postgres;                   // libpq connection string for store = "postgres"
   uint64_t max_batch_bytes = 33554432;    // one ingest batch or mlogc entry
   uint64_t max_concurrent_writes = 4;     // more waiting writers answer 503 (the sender retries)
+  // Client connections at once (sensors' shippers, mlogc, API and dashboard users); past it, 64
+  // more are answered 503 and the rest closed unread. They count against the open-file limit.
+  uint64_t max_connections = 256;
+  uint64_t max_connections_per_ip = 128;
   double retention_days = 0;              // 0: keep forever
   // The store's size cap: the oldest events go first (counted in the status). A honeypot's
   // store grows without end otherwise: full disks are the peers' most common failure.

@@ -231,6 +231,75 @@ class OpenFilesTest(unittest.TestCase):
             d.cleanup()
 
 
+class CollectorConnectionsTest(unittest.TestCase):
+    """The collector's own connection caps (collector.max_connections, ..._per_ip): before, they
+    were fixed at 4096 and 1024 and left out of the open-file count, so `drosera run` under a
+    hard limit of 1024 fitted the sensor's connections and could then run out of descriptors
+    with the collector's clients."""
+
+    def test_drosera_run_counts_the_collectors_connections(self):
+        d = Drosera(default_config(), command="run")
+        try:
+            with child_setup(nofile(1024, 1024)):
+                d.start()
+            # 1024 - 256 reserved - 64 overflow - 3 listening sockets - the collector's 256
+            # connections, its 64 overflow and its listening socket
+            self.assertIn("limits.max_connections lowered from 4096 to 380: the open-file limit "
+                          "is 1024 (hard limit 1024), and the process needs 644 more besides (321 "
+                          "of them for the collector's collector.max_connections)", d.stderr_text())
+            d.api("/api/v1/status")
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+    def test_a_collectors_cap_over_the_limit_is_lowered_with_a_warning(self):
+        d = Drosera(default_config("[collector]\nmax_connections = 5000\n"), command="collector")
+        try:
+            with child_setup(nofile(1024, 1024)):
+                d.start()
+            # 1024 - 256 reserved - 64 overflow - 1 listening socket
+            self.assertIn("collector.max_connections lowered from 5000 to 703: the open-file "
+                          "limit is 1024", d.stderr_text())
+            d.api("/api/v1/status")
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+
+    def test_connections_past_the_collectors_caps_are_answered_503(self):
+        for key, value in (("max_connections", 3), ("max_connections_per_ip", 3)):
+            d = Drosera(default_config("[collector]\n%s = %d\n" % (key, value)),
+                        command="collector")
+            held = []
+            try:
+                d.start()
+                host, port = d.api_url().split("//", 1)[1].rsplit(":", 1)
+                d.api("/api/v1/status")  # under the cap: answered
+                for _ in range(3):
+                    held.append(socket.create_connection((host, int(port)), timeout=5))
+                time.sleep(0.3)  # accepted and counted
+                with socket.create_connection((host, int(port)), timeout=5) as s:
+                    s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+                    answer = s.recv(65536)
+                self.assertTrue(answer.startswith(b"HTTP/1.1 503"), (key, answer[:200]))
+                for s in held:
+                    s.close()
+                held = []
+                deadline = time.time() + 10
+                while True:  # the held connections gone, the collector answers again
+                    try:
+                        d.api("/api/v1/status")
+                        break
+                    except AssertionError:
+                        if time.time() > deadline:
+                            raise
+                        time.sleep(0.1)
+                self.assertEqual(d.stop(), 0)
+            finally:
+                for s in held:
+                    s.close()
+                d.cleanup()
+
+
 class SignalTest(unittest.TestCase):
     """SIGHUP and SIGINT inherited as ignored (nohup, a shell's background job) stay ignored;
     before, sigwait() took them and drosera stopped. SIGTERM always stops."""
