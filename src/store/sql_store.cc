@@ -508,11 +508,9 @@ Status walkNewest(Db& db, const EventFilter& f, uint64_t before, size_t want,
     if (stop) return Status::ok();
     if (mode == Mode::kIpRows) {
       w->examined += rows;
-      if (rows < chunk) {
-        cursor = window_lo;  // the whole segment was looked at
-        // An empty one counts as a row: a walk of many segments stays within the budget.
-        if (rows == 0) ++w->examined;
-      }
+      // The whole segment was looked at. An empty one costs a b-tree search and no row: a
+      // page stopped by its budget has looked at rows of the address (searched_until_us).
+      if (rows < chunk) cursor = window_lo;
     } else if (rows < chunk) {
       cursor = window_lo;  // the whole window was looked at
       w->examined += window_cost;

@@ -2338,6 +2338,35 @@ TEST_P(StoreTest, AnAddressesEventsOverManySegmentsOfTheIpIndexAreAllFound) {
   EventFilter sparse;
   sparse.ip = "203.0.113.5";
   EXPECT_GT(expectListMatches(m, sparse, 7, "sparse within a budget of 3", 3), 0u);
+
+  // An address whose only event lies below thousands of seqs of others: a page within a budget
+  // of one row walks the empty segments and finds it (a review's case: counting the empty
+  // segments against the budget stopped the page with nothing looked at, and how far back it
+  // had searched was then the epoch, or a time after the range asked for).
+  Model lone;
+  insertModel(&lone, {event("lone-1", kBase + kHour, "198.51.100.200")}, 1);
+  ASSERT_TRUE(exec("UPDATE writer SET last_seq = last_seq + 5000").isOk());
+  insertModel(&lone,
+              {event("lone-2", kBase + 3 * kDay, "198.51.100.201"),
+               event("lone-3", kBase + 3 * kDay + 5, "198.51.100.200")},
+              2);
+  for (int64_t to : {int64_t{0}, kBase + kDay}) {
+    EventQuery q;
+    q.filter.ip = "198.51.100.200";
+    q.filter.from_us = to != 0 ? kBase : 0;
+    q.filter.to_us = to;
+    q.limit = 10;
+    q.before_seq = lone.events[1].first;  // below lone-3: only lone-1 is left to find
+    q.max_scan = 1;
+    auto r = store_->events(q);
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    ASSERT_EQ(r->events.size(), 1u) << "to " << to;
+    EXPECT_EQ(r->events[0].event.unique_id, "lone-1");
+    // Its budget spent on lone-1, the page cannot tell that nothing older is left.
+    EXPECT_TRUE(r->partial);
+    EXPECT_EQ(r->searched_until_us, kBase + kHour) << "to " << to;
+    EXPECT_EQ(r->next_cursor, lone.events[0].first);
+  }
 }
 
 TEST_P(StoreTest, SensorsReportEventsAndHeartbeats) {
