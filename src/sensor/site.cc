@@ -180,6 +180,12 @@ Site::Backslash Site::backslashOf(const http::Persona& persona) {
                                                              : Backslash::kSeparator;
 }
 
+bool Site::hasEncodedSlash(std::string_view target) {
+  const std::string_view path =
+      target.substr(0, std::min(target.find_first_of("?#"), target.size()));
+  return path.find("%2f") != std::string_view::npos || path.find("%2F") != std::string_view::npos;
+}
+
 std::string Site::normalizePath(std::string_view target, AboveRoot above_root,
                                 Backslash backslash) {
   // Absolute-form targets ("http://host/path") carry the path after the authority, which ends
@@ -596,13 +602,7 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
   }
   // AllowEncodedSlashes Off: an encoded slash in the path is a file that is not there, before
   // the method is (TRACE too).
-  const std::string_view raw_path =
-      std::string_view(a.req.target)
-          .substr(0, std::min(a.req.target.find_first_of("?#"), a.req.target.size()));
-  if (raw_path.find("%2f") != std::string_view::npos ||
-      raw_path.find("%2F") != std::string_view::npos) {
-    return error(404, a);
-  }
+  if (hasEncodedSlash(a.req.target)) return error(404, a);
   if (m == "TRACE") {  // refused before the path is looked up, and nothing is said allowed
     http::Response r = error(405, a);
     r.headers.insert(r.headers.begin(), {"Allow", ""});

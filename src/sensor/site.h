@@ -51,6 +51,9 @@ class Site {
   static std::string normalizePath(std::string_view target,
                                    AboveRoot above_root = AboveRoot::kRefuse,
                                    Backslash backslash = Backslash::kSeparator);
+  // Whether the path of a request target (before '?' or '#') holds an encoded slash ("%2f"),
+  // which Apache (AllowEncodedSlashes Off) answers 404 before looking for any file.
+  static bool hasEncodedSlash(std::string_view target);
   // How the persona's server takes a backslash in a path (IIS: a separator).
   static Backslash backslashOf(const http::Persona& persona);
   // A file's ETag as the persona's server makes it from its size and modification time:

@@ -493,6 +493,34 @@ TEST_F(TrapsEngineTest, LoginFailureEchoesTheUserNameEscaped) {
   EXPECT_NE(r.body.find("&lt;script&gt;"), std::string::npos);
 }
 
+TEST_F(TrapsEngineTest, AnEncodedSlashIsLeftToTheSiteOnApacheAndBaitedOnNginx) {
+  // Apache (AllowEncodedSlashes Off) answers 404 to "/.git%2fconfig" before it looks for a
+  // file: the bait served there was a tell. nginx decodes it and serves the file. Either way
+  // the probe is recorded.
+  for (const char* target : {"/.git%2fconfig", "/.git%2Fconfig?x=1", "/db-archive%2f"}) {
+    core::Capture c = request("GET", target);
+    EXPECT_FALSE(traps_->answer(c, http::makePersona("apache", "")).has_value()) << target;
+    auto nginx = traps_->answer(c, http::makePersona("nginx", ""));
+    ASSERT_TRUE(nginx.has_value()) << target;
+    EXPECT_NE(nginx->status, 404) << target;
+  }
+  expectHits(run(request("GET", "/.git%2fconfig")), {{"sensitive_file", "/.git/config", ""}});
+  // The site's own answer: 404, whatever the method.
+  auto site = Site::load(DROSERA_SOURCE_DIR "/site", 1 << 22);
+  ASSERT_TRUE(site.isOk()) << site.status().message();
+  for (const char* m : {"GET", "POST", "TRACE"}) {
+    EXPECT_EQ(site.value()
+                  .handle(request(m, "/.git%2fconfig").request, http::makePersona("apache", ""), 80,
+                          false, "127.0.0.1")
+                  .status,
+              404)
+        << m;
+  }
+  // Only in the path: an encoded slash in the query leaves the bait served.
+  core::Capture q = request("GET", "/.env?next=%2fadmin");
+  EXPECT_TRUE(traps_->answer(q, http::makePersona("apache", "")).has_value());
+}
+
 TEST_F(TrapsEngineTest, NoTrapEverAnswers403) {
   for (const char* p : {"/db-archive/", "/.env", "/.git/config", "/backup.sql", "/wp-config.php.bak",
                         "/phpinfo.php", "/wp-login.php", "/phpmyadmin/", "/admin/", "/wp-admin/"}) {
