@@ -266,11 +266,13 @@ core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) 
     std::string ext = it->path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
     // Apache's type from Debian's mime.types (.php pages are mod_php's, text/html); a name it
-    // has no type for keeps the table's (Apache would send none).
+    // has no type for keeps the table's for IIS, and Apache sends none.
     f.content_type = contentTypeFor(ext);
     if (ext != ".php") {
       std::string t = apacheTypeOf(it->path().filename().string(), f.content_type);
       if (!t.empty()) f.content_type = std::move(t);
+      else
+        f.apache_untyped = true;  // (only when mime.types was read: else the table's)
     }
     f.nginx_content_type = nginxContentTypeFor(ext, contentTypeFor(ext));
     // .php pages and any page with a {{message}} slot are rendered, not served as stored.
@@ -338,6 +340,10 @@ std::string Site::etagOf(const http::Persona& persona, uint64_t size, uint64_t m
 
 std::string Site::staticTypeOf(const http::Persona& persona, std::string_view path,
                                std::string_view configured) {
+  if (persona.name == "apache") {
+    // mod_mime's type of the name; none (no Content-Type) where Debian's mime.types has none.
+    return apacheTypeOf(path.substr(path.rfind('/') + 1), std::string(configured));
+  }
   if (!isNginx(persona)) return std::string(configured);
   const std::string_view name = path.substr(path.rfind('/') + 1);
   const size_t dot = name.rfind('.');  // as nginx: a leading dot ("/.env") starts no extension
@@ -443,7 +449,10 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
   http::Response r;
   r.status = 200;
   const bool nginx = isNginx(persona);
-  const std::string& content_type = nginx ? f.nginx_content_type : f.content_type;
+  static const std::string kNone;
+  const std::string& content_type = nginx ? f.nginx_content_type
+                                    : persona.name == "apache" && f.apache_untyped ? kNone
+                                                                                   : f.content_type;
   if (f.dynamic) {
     r.body = replaceToken(f.body, message);
     r.headers.push_back({"Expires", "Thu, 19 Nov 1981 08:52:00 GMT"});
@@ -470,7 +479,7 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
   if (variesOnEncoding(persona, content_type, f.body.size())) {
     r.headers.push_back({"Vary", "Accept-Encoding"});
   }
-  r.headers.push_back({"Content-Type", content_type});
+  if (!content_type.empty()) r.headers.push_back({"Content-Type", content_type});
   return r;
 }
 
@@ -644,7 +653,9 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
     http::Response r;
     r.status = 200;
     r.headers.push_back({"Allow", apacheAllow()});
-    if (found.file != nullptr) r.headers.push_back({"Content-Type", found.file->content_type});
+    if (found.file != nullptr && !found.file->apache_untyped) {
+      r.headers.push_back({"Content-Type", found.file->content_type});
+    }
     if (found.found == Found::kFolderWithoutIndex) {
       r.headers.push_back({"Content-Type", "httpd/unix-directory"});
     }

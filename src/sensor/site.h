@@ -62,8 +62,9 @@ class Site {
   // Apache's format.
   static std::string etagOf(uint64_t size, uint64_t mtime_us);
   // The Content-Type of a static file at `path` as the persona's server sends it: nginx by the
-  // extension in its own mime.types (else its default_type, application/octet-stream), the
-  // others `configured` (what Apache's configuration gives that file).
+  // extension in its own mime.types (else its default_type, application/octet-stream), Apache
+  // by Debian's mime.types as mod_mime reads the name ("": none, and no header; `configured`
+  // without the file), IIS `configured`.
   static std::string staticTypeOf(const http::Persona& persona, std::string_view path,
                                   std::string_view configured);
   // Whether a file's answer carries "Vary: Accept-Encoding": Apache's mod_deflate adds it for
@@ -96,6 +97,9 @@ class Site {
     std::string body;
     std::string content_type;        // as Apache sends it (Debian's /etc/mime.types)
     std::string nginx_content_type;  // as nginx sends it (its own mime.types)
+    // Debian's mime.types has no type for the name: Apache sends no Content-Type (IIS, not
+    // measured, keeps content_type, the built-in table's).
+    bool apache_untyped = false;
     std::string etag;                // Apache's
     std::string nginx_etag;
     std::string last_modified;

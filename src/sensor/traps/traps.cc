@@ -291,7 +291,7 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
     r.body = renderBait("login-backup.txt", c, {});
     const std::string type = Site::staticTypeOf(persona, path, "text/plain");
     addFileHeaders(path, persona, type, r);
-    r.headers.push_back({"Content-Type", type});
+    if (!type.empty()) r.headers.push_back({"Content-Type", type});
     answerConditional(c, persona, r);
     return r;
   }
@@ -307,7 +307,7 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
       if (script && Site::variesOnEncoding(persona, type, r.body.size())) {
         r.headers.push_back({"Vary", "Accept-Encoding"});
       }
-      r.headers.push_back({"Content-Type", type});
+      if (!type.empty()) r.headers.push_back({"Content-Type", type});
       answerConditional(c, persona, r);
       return r;
     }

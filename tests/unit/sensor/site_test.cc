@@ -183,6 +183,7 @@ class SiteTest : public ::testing::Test {
         {"feed.xml", "<rss/>"},
         {"favicon.ico", "\0\0\1\0"},
         {"dump.sql", "-- dump"},
+        {"app.log", "GET / 200\n"},  // no type in Debian's mime.types
         {"logo.svg", std::string(100, ' ') + "<svg/>"},
         {"big.bin", std::string(2000, 'x')},  // larger than kMaxFile: not served
         {"site.toml",
@@ -261,6 +262,16 @@ TEST_F(SiteTest, ContentTypesByExtension) {
   EXPECT_EQ(header(get("/assets/css/site.css"), "Content-Type"), "text/css");
   EXPECT_EQ(header(get("/docs/guide.txt"), "Content-Type"), "text/plain");
   EXPECT_EQ(header(get("/logo.PNG"), "Content-Type"), "image/png");
+  // A name Debian's mime.types has no type for: Apache sends no Content-Type (nor, since
+  // mod_deflate goes by type, a Vary); nginx its default_type.
+  const http::Response log = get("/app.log");
+  EXPECT_EQ(log.status, 200);
+  EXPECT_EQ(header(log, "Content-Type"), "<none>");
+  EXPECT_EQ(header(log, "Vary"), "<none>");
+  EXPECT_EQ(header(site_->handle(request("GET", "/app.log"), nginx_, 80), "Content-Type"),
+            "application/octet-stream");
+  EXPECT_EQ(header(site_->handle(request("OPTIONS", "/app.log"), apache_, 80), "Content-Type"),
+            "<none>");
   const http::Response blob = get("/blob.xyz");
   EXPECT_EQ(header(blob, "Content-Type"), "chemical/x-xyz");
   EXPECT_EQ(header(blob, "Vary"), "<none>");  // binary types do not vary on encoding
