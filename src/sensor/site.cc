@@ -461,7 +461,7 @@ http::Response Site::serveFile(const File& f, const core::HttpRequestData& req,
     if (variesOnEncoding(persona, content_type, r.body.size())) {
       r.headers.push_back({"Vary", "Accept-Encoding"});
     }
-    r.headers.push_back({"Content-Type", content_type});
+    if (!content_type.empty()) r.headers.push_back({"Content-Type", content_type});
     return r;
   }
   const std::string& etag = nginx ? f.nginx_etag : f.etag;

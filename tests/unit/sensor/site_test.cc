@@ -183,7 +183,8 @@ class SiteTest : public ::testing::Test {
         {"feed.xml", "<rss/>"},
         {"favicon.ico", "\0\0\1\0"},
         {"dump.sql", "-- dump"},
-        {"app.log", "GET / 200\n"},  // no type in Debian's mime.types
+        {"app.log", "GET / 200\n"},            // no type in Debian's mime.types
+        {"api/signin", "<p>{{message}}</p>"},  // rendered, and no type either
         {"logo.svg", std::string(100, ' ') + "<svg/>"},
         {"big.bin", std::string(2000, 'x')},  // larger than kMaxFile: not served
         {"site.toml",
@@ -272,6 +273,10 @@ TEST_F(SiteTest, ContentTypesByExtension) {
             "application/octet-stream");
   EXPECT_EQ(header(site_->handle(request("OPTIONS", "/app.log"), apache_, 80), "Content-Type"),
             "<none>");
+  // A rendered page too: no header, not an empty one (a review found "Content-Type: ").
+  const http::Response signin = get("/api/signin");
+  EXPECT_EQ(signin.status, 200);
+  EXPECT_EQ(header(signin, "Content-Type"), "<none>");
   const http::Response blob = get("/blob.xyz");
   EXPECT_EQ(header(blob, "Content-Type"), "chemical/x-xyz");
   EXPECT_EQ(header(blob, "Vary"), "<none>");  // binary types do not vary on encoding
