@@ -128,13 +128,25 @@ constexpr uint64_t kMinConnections = 64;
 // Raises the soft limit on open files (RLIMIT_NOFILE) to the hard one: the usual soft limit,
 // 1024, is below the default limits.max_connections, and a client holding that many
 // connections would leave the listeners unable to accept anyone. Then the connections of the
-// servers this process runs must fit under it with the reserve: with `sensor`, the sensor's
-// limits.max_connections, after the collector's (`collector`: its collector.max_connections,
-// the 64 past it answered 503 and its listening socket). A cap that does not fit is lowered
-// with a warning (the operator raises the hard limit: ulimit -Hn, systemd's LimitNOFILE=): the
-// sensor's in `drosera run`, where the collector's few clients come first; far too low a limit
-// is an error naming the key. False: do not start (the message is printed).
+// servers this process runs must fit under it with the reserve: with `collector`, its
+// collector.max_connections (0: by command, 256 with `sensor`, as `drosera run`, else 4096),
+// the 64 past it answered 503 and its listening socket, leaving room for at least 64 of the
+// sensor's; then with `sensor`, the sensor's limits.max_connections. A cap that does not fit is
+// lowered with a warning (the operator raises the hard limit: ulimit -Hn, systemd's
+// LimitNOFILE=); far too low a limit is an error naming the key. False: do not start (the
+// message is printed).
 bool fitOpenFiles(Config* c, bool sensor, bool collector) {
+  if (collector) {
+    auto& cc = c->collector;
+    if (cc.max_connections == 0) {
+      cc.max_connections = sensor ? drosera::core::kRunCollectorConnections
+                                  : drosera::core::kFleetCollectorConnections;
+    }
+    if (cc.max_connections_per_ip == 0) {
+      cc.max_connections_per_ip = sensor ? drosera::core::kRunCollectorConnectionsPerIp
+                                         : drosera::core::kFleetCollectorConnectionsPerIp;
+    }
+  }
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return true;
   rlim_t want = rl.rlim_max;
@@ -161,13 +173,13 @@ bool fitOpenFiles(Config* c, bool sensor, bool collector) {
     if (*max <= room) return true;
     if (room < kMinConnections) {
       std::fprintf(stderr,
-                   "drosera: %s: %llu connections need %llu open files, and the open-file limit "
-                   "is %llu (fewer than %llu connections would fit): raise it (ulimit -n, "
-                   "systemd's LimitNOFILE=)%s\n",
+                   "drosera: %s: %llu connections need %llu open files%s, and the open-file "
+                   "limit is %llu (fewer than %llu connections would fit): raise it (ulimit -n, "
+                   "systemd's LimitNOFILE=)\n",
                    key, static_cast<unsigned long long>(*max),
-                   static_cast<unsigned long long>(*max + reserve),
+                   static_cast<unsigned long long>(*max + reserve), besides.c_str(),
                    static_cast<unsigned long long>(rl.rlim_cur),
-                   static_cast<unsigned long long>(kMinConnections), besides.c_str());
+                   static_cast<unsigned long long>(kMinConnections));
       return false;
     }
     spdlog::warn(
@@ -180,17 +192,20 @@ bool fitOpenFiles(Config* c, bool sensor, bool collector) {
     *max = room;
     return true;
   };
+  const rlim_t listeners =
+      static_cast<rlim_t>(c->server.listeners.size()) * std::max<size_t>(1, c->server.bind.size());
+  // What the sensor needs at least, beside the collector's.
+  const rlim_t sensor_least = sensor ? kOverflowConnections + listeners + kMinConnections : 0;
   rlim_t collector_files = 0;
   if (collector) {
-    if (!sensor && !fit("collector.max_connections", &c->collector.max_connections,
-                        kReservedFiles + kOverflowConnections + 1, std::string())) {
+    if (!fit("collector.max_connections", &c->collector.max_connections,
+             kReservedFiles + kOverflowConnections + 1 + sensor_least,
+             sensor ? " (with the sensor's least)" : "")) {
       return false;
     }
     collector_files = static_cast<rlim_t>(c->collector.max_connections) + kOverflowConnections + 1;
   }
   if (!sensor) return true;
-  const rlim_t listeners =
-      static_cast<rlim_t>(c->server.listeners.size()) * std::max<size_t>(1, c->server.bind.size());
   return fit("limits.max_connections", &c->limits.max_connections,
              kReservedFiles + kOverflowConnections + listeners + collector_files,
              collector ? " (" + std::to_string(collector_files) +

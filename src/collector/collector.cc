@@ -113,8 +113,13 @@ core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& c
   so.max_keepalive_requests = 100000;
   so.content_coding = false;  // the API and dashboard are not a persona's site
   so.ranges = false;
-  so.max_connections = cc.max_connections;
-  so.max_connections_per_ip = cc.max_connections_per_ip;
+  // 0 (by command): `drosera run` and `drosera collector` set them before (src/app/main.cc);
+  // a collector made otherwise serves a fleet.
+  so.max_connections =
+      cc.max_connections != 0 ? cc.max_connections : core::kFleetCollectorConnections;
+  so.max_connections_per_ip = cc.max_connections_per_ip != 0
+                                  ? cc.max_connections_per_ip
+                                  : core::kFleetCollectorConnectionsPerIp;
   if (cc.tls) {
     if (cc.tls_cert.empty()) {
       auto files = http::ensureSelfSignedCert(config.general.data_dir + "/tls", "localhost");

@@ -163,6 +163,13 @@ struct TailConfig {                       // [[collector.tail]]: a ModSecurity a
   int utc_offset_minutes = 0;             // zone of v3 time stamps (local time without zone)
 };
 
+// collector.max_connections and max_connections_per_ip when 0: under `drosera run` (`run`) and
+// under `drosera collector`.
+inline constexpr uint64_t kRunCollectorConnections = 256;
+inline constexpr uint64_t kRunCollectorConnectionsPerIp = 128;
+inline constexpr uint64_t kFleetCollectorConnections = 4096;
+inline constexpr uint64_t kFleetCollectorConnectionsPerIp = 1024;
+
 struct CollectorConfig {
   std::string listen = "127.0.0.1:9080";  // API, ingest, mlogc receiver and dashboard
   int io_threads = 2;
@@ -177,8 +184,10 @@ struct CollectorConfig {
   uint64_t max_concurrent_writes = 4;     // more waiting writers answer 503 (the sender retries)
   // Client connections at once (sensors' shippers, mlogc, API and dashboard users); past it, 64
   // more are answered 503 and the rest closed unread. They count against the open-file limit.
-  uint64_t max_connections = 256;
-  uint64_t max_connections_per_ip = 128;
+  // 0: by command (collectorConnections()): `drosera collector` serves a fleet, each sensor
+  // holding a connection; `drosera run` its own sensor and a few local users.
+  uint64_t max_connections = 0;
+  uint64_t max_connections_per_ip = 0;
   double retention_days = 0;              // 0: keep forever
   // The store's size cap: the oldest events go first (counted in the status). A honeypot's
   // store grows without end otherwise: full disks are the peers' most common failure.

@@ -1015,10 +1015,13 @@ std::vector<Section> schema() {
         lift(&Config::collector, intField("max_concurrent_writes", &Co::max_concurrent_writes, 1,
                                           1024, "writers waiting for the store; more answer 503")),
         lift(&Config::collector,
-             intField("max_connections", &Co::max_connections, 1, 1'000'000,
-                      "client connections at once (sensors, mlogc, API); more answer 503")),
-        lift(&Config::collector, intField("max_connections_per_ip", &Co::max_connections_per_ip, 1,
-                                          1'000'000, "client connections from one address")),
+             intField("max_connections", &Co::max_connections, 0, 1'000'000,
+                      "client connections at once (sensors, mlogc, API), more answer 503; 0: 4096 "
+                      "(drosera collector), 256 (drosera run)")),
+        lift(&Config::collector,
+             intField("max_connections_per_ip", &Co::max_connections_per_ip, 0, 1'000'000,
+                      "client connections from one address; 0: 1024 (drosera collector), 128 "
+                      "(drosera run)")),
         lift(&Config::collector, secondsField("retention_days", &Co::retention_days, 0, 36500,
                                               "delete events older than this many days; 0: keep")),
         lift(&Config::collector, bytesField("retention_bytes", &Co::retention_bytes, 0,

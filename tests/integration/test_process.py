@@ -253,13 +253,32 @@ class CollectorConnectionsTest(unittest.TestCase):
             d.cleanup()
 
     def test_a_collectors_cap_over_the_limit_is_lowered_with_a_warning(self):
-        d = Drosera(default_config("[collector]\nmax_connections = 5000\n"), command="collector")
+        # drosera collector's default (a fleet: 4096) and a cap set over the limit
+        for extra, cap in (("", 4096), ("[collector]\nmax_connections = 5000\n", 5000)):
+            d = Drosera(default_config(extra), command="collector")
+            try:
+                with child_setup(nofile(1024, 1024)):
+                    d.start()
+                # 1024 - 256 reserved - 64 overflow - 1 listening socket
+                self.assertIn("collector.max_connections lowered from %d to 703: the open-file "
+                              "limit is 1024" % cap, d.stderr_text())
+                d.api("/api/v1/status")
+                self.assertEqual(d.stop(), 0)
+            finally:
+                d.cleanup()
+
+    def test_drosera_run_lowers_a_collectors_cap_that_leaves_the_sensor_no_room(self):
+        # A review's case: the sensor was refused, named as the setting at fault.
+        d = Drosera(default_config("[collector]\nmax_connections = 5000\n"), command="run")
         try:
             with child_setup(nofile(1024, 1024)):
                 d.start()
-            # 1024 - 256 reserved - 64 overflow - 1 listening socket
-            self.assertIn("collector.max_connections lowered from 5000 to 703: the open-file "
-                          "limit is 1024", d.stderr_text())
+            # 1024 - 256 reserved - 65 (the collector's overflow and socket) - 131 (the
+            # sensor's overflow, 3 sockets and its least 64); then the sensor gets its 64
+            self.assertIn("collector.max_connections lowered from 5000 to 572: the open-file "
+                          "limit is 1024 (hard limit 1024), and the process needs 452 more besides "
+                          "(with the sensor's least)", d.stderr_text())
+            self.assertIn("limits.max_connections lowered from 4096 to 64", d.stderr_text())
             d.api("/api/v1/status")
             self.assertEqual(d.stop(), 0)
         finally:
