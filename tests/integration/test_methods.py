@@ -33,7 +33,9 @@ PATHS = ["/", "/index.html", "/assets/css/main.css", "/images/logo.svg", "/robot
          "/nope.JPG", "/nope.html.qqq", "/nope.qqq.html", "/nope.php.bak", "/nope.deb",
          "/nope.env", "/nope.md", "/.nope", "/nope.", "/nope..html", "/a.b/nope.c",
          "/nope.c/a.b", "/assets/nope.js/x", "/nope.css/", "/.json", "/..js", "/.a.js",
-         "/...", "/x.TXT.gz", "/x.gz.html"]
+         "/...", "/x.TXT.gz", "/x.gz.html",
+         # a fragment: Apache refuses any '#' (400), nginx drops it
+         "/index.html#x", "/nope#x", "/assets?a=1#x", "/#"]
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH",
            # WebDAV and DeltaV: Apache knows them without mod_dav (405), nginx does not (405)
            "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",

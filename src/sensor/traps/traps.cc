@@ -271,9 +271,13 @@ std::string Traps::renderBait(const std::string& name, core::Capture& c,
 
 std::optional<http::Response> Traps::answer(core::Capture& c, const http::Persona& persona) {
   // Apache (AllowEncodedSlashes Off) answers 404 to an encoded slash in the path before any
-  // file or handler is looked at: the site answers it (Site::handle), bait or not. nginx
-  // decodes it and serves the file.
-  if (persona.name == "apache" && Site::hasEncodedSlash(c.request.target)) return std::nullopt;
+  // file or handler is looked at, and 400 to a fragment ('#') anywhere in the target: the site
+  // answers them (Site::handle), bait or not. nginx decodes the slash, drops the fragment and
+  // serves the file.
+  if (persona.name == "apache" && (Site::hasEncodedSlash(c.request.target) ||
+                                   c.request.target.find('#') != std::string::npos)) {
+    return std::nullopt;
+  }
   const std::string path = Site::normalizePath(c.request.target);
   if (path.empty()) return std::nullopt;
   const std::string& method = c.request.method;

@@ -549,6 +549,17 @@ TEST_F(TrapsEngineTest, AnEncodedSlashIsLeftToTheSiteOnApacheAndBaitedOnNginx) {
   // Only in the path: an encoded slash in the query leaves the bait served.
   core::Capture q = request("GET", "/.env?next=%2fadmin");
   EXPECT_TRUE(traps_->answer(q, http::makePersona("apache", "")).has_value());
+  // A fragment: Apache refuses the request (400, the site's answer), nginx serves the file.
+  for (const char* target : {"/.env#x", "/.env?a=1#x", "/db-archive/#"}) {
+    core::Capture c = request("GET", target);
+    EXPECT_FALSE(traps_->answer(c, http::makePersona("apache", "")).has_value()) << target;
+    EXPECT_TRUE(traps_->answer(c, http::makePersona("nginx", "")).has_value()) << target;
+    EXPECT_EQ(site.value()
+                  .handle(c.request, http::makePersona("apache", ""), 80, false, "127.0.0.1")
+                  .status,
+              400)
+        << target;
+  }
 }
 
 TEST_F(TrapsEngineTest, NoTrapEverAnswers403) {
