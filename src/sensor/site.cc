@@ -270,9 +270,11 @@ core::Result<Site> Site::load(const std::string& root, uint64_t max_file_bytes) 
     f.content_type = contentTypeFor(ext);
     if (ext != ".php") {
       std::string t = apacheTypeOf(it->path().filename().string(), f.content_type);
-      if (!t.empty()) f.content_type = std::move(t);
-      else
-        f.apache_untyped = true;  // (only when mime.types was read: else the table's)
+      if (!t.empty()) {
+        f.content_type = std::move(t);
+      } else {
+        f.apache_untyped = true;  // only when mime.types was read (else `t` is the table's)
+      }
     }
     f.nginx_content_type = nginxContentTypeFor(ext, contentTypeFor(ext));
     // .php pages and any page with a {{message}} slot are rendered, not served as stored.
