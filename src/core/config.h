@@ -184,8 +184,8 @@ struct CollectorConfig {
   uint64_t max_concurrent_writes = 4;     // more waiting writers answer 503 (the sender retries)
   // Client connections at once (sensors' shippers, mlogc, API and dashboard users); past it, 64
   // more are answered 503 and the rest closed unread. They count against the open-file limit.
-  // 0: by command (collectorConnections()): `drosera collector` serves a fleet, each sensor
-  // holding a connection; `drosera run` its own sensor and a few local users.
+  // 0: by command (set in src/app/main.cc, fitOpenFiles()): `drosera collector` serves a
+  // fleet, each sensor holding a connection; `drosera run` its own sensor and a few local users.
   uint64_t max_connections = 0;
   uint64_t max_connections_per_ip = 0;
   double retention_days = 0;              // 0: keep forever
