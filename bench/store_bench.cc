@@ -188,6 +188,15 @@ struct Gen {
     }
   }
 
+  // One event in 100 comes from an address seen only then (a one-off scan, as most addresses a
+  // honeypot sees are): event i's.
+  static bool oneOff(uint64_t i) { return i % 100 == 37; }
+  static std::string oneOffIp(uint64_t i) {
+    const uint64_t h = splitmix(i ^ 0x0FF0FF);
+    return std::to_string(1 + h % 223) + "." + std::to_string((h >> 8) % 256) + "." +
+           std::to_string((h >> 16) % 256) + "." + std::to_string((h >> 24) % 254 + 1);
+  }
+
   // Event i of a run of `total`: the same i gives the same event.
   Event make(uint64_t i, uint64_t total) const {
     std::mt19937_64 rng(splitmix(i));
@@ -208,6 +217,7 @@ struct Gen {
                   static_cast<uint64_t>(e.time_us), 0xA11CE + sensor, i & 0xFFFFFF);
     e.unique_id = uid;
     e.src_ip = ips[skewed(ips.size())];
+    if (oneOff(i)) e.src_ip = oneOffIp(i);
     e.src_port = static_cast<uint16_t>(1024 + pick(60000));
     e.dst_ip = "192.0.2." + std::to_string(10 + sensor);
     static const uint16_t kPorts[] = {80, 80, 80, 443, 443, 8080, 8443, 8000, 2222, 8888};
@@ -698,6 +708,15 @@ int timeQueries(drosera::store::Store& store, const char* db, const Gen& gen,
     f.ip = gen.ips[19999];
     return f;
   }());
+  // Events 0-based: the store's seq s holds event s - 1.
+  uint64_t one_off = stats->last_seq / 2;
+  while (!Gen::oneOff(one_off)) --one_off;
+  const std::string one_off_ip = Gen::oneOffIp(one_off);
+  page("a one-off ip (1 event, mid-store)", [&] {
+    EventFilter f;
+    f.ip = one_off_ip;
+    return f;
+  }());
   page("rule 942100", [] {
     EventFilter f;
     f.rule_id = 942100;
@@ -811,7 +830,7 @@ int timeQueries(drosera::store::Store& store, const char* db, const Gen& gen,
     auto a = check(store.attacker(gen.ips[i]), "attacker");
     if (a->has_value() && (*a)->events >= 50 && (*a)->events <= 80) modest_ip = gen.ips[i];
   }
-  for (const std::string& ip : {heavy_ip, modest_ip}) {
+  for (const std::string& ip : {heavy_ip, modest_ip, one_off_ip}) {
     if (ip.empty()) continue;
     std::vector<Timing> parts;
     const uint64_t n = attackerCalls(ip, &parts);

@@ -324,6 +324,56 @@ class IpSegments {
     *sql += "src_ip = ?";
     params->emplace_back(ip);
   }
+
+  // Narrows the walk to the seqs that can hold events of `ip` (SQLite; PostgreSQL's index needs
+  // no help): those of the hours from its first to its last seen time (its attackers row, which
+  // holds its folded events; seq_hours, the smallest and largest seq of each hour's events) and
+  // those not folded yet. A rare address is then a few segments away, not all of them (244 per
+  // million events). The row and writer.aggregated_seq are read by one statement: a fold moves
+  // them together. A stored row the fold left out (its keys unreadable) may be outside.
+  Status bound(Db& db, std::string_view ip) {
+    if (!on_) return Status::ok();
+    std::optional<int64_t> folded, first_us, last_us;
+    auto st = db.run(
+        "SELECT w.aggregated_seq, a.first_seen_us, a.last_seen_us FROM writer w "
+        "LEFT JOIN attackers a ON a.ip = ?",
+        std::vector<Param>{Param(ip)}, [&](const Row& r) {
+          folded = r.i64(0);
+          if (!r.isNull(1)) first_us = r.i64(1), last_us = r.i64(2);
+        });
+    if (!st || !folded) return st;
+    spans_.clear();
+    if (first_us) {
+      st = db.run("SELECT MIN(min_seq), MAX(max_seq) FROM seq_hours WHERE hour >= ? AND hour <= ?",
+                  std::vector<Param>{Param(hourOf(*first_us)), Param(hourOf(*last_us))},
+                  [&](const Row& r) {
+                    if (r.isNull(0) || r.i64(0) > *folded) return;
+                    spans_.emplace_back(r.i64(0), std::min(r.i64(1), *folded));
+                  });
+      if (!st) return st;
+    }
+    if (!spans_.empty() && spans_.back().second >= *folded) {
+      spans_.back().second = kMaxI64;
+    } else {
+      spans_.emplace_back(*folded + 1, kMaxI64);
+    }
+    return Status::ok();
+  }
+  // The largest seq <= `seq` (the smallest >= `seq`) the address's events can have, or kMinI64
+  // (kMaxI64) if none.
+  int64_t down(int64_t seq) const {
+    for (auto it = spans_.rbegin(); it != spans_.rend(); ++it) {
+      if (it->first <= seq) return std::min(seq, it->second);
+    }
+    return spans_.empty() ? seq : kMinI64;
+  }
+  int64_t up(int64_t seq) const {
+    for (const auto& [lo, hi] : spans_) {
+      if (hi >= seq) return std::max(seq, lo);
+    }
+    return spans_.empty() ? seq : kMaxI64;
+  }
+
   // The segment of `seq`: its parameter set, its first and last seq returned (PostgreSQL:
   // every seq).
   std::pair<int64_t, int64_t> select(int64_t seq, std::vector<Param>* params) const {
@@ -336,6 +386,7 @@ class IpSegments {
  private:
   bool on_;
   size_t at_ = 0;
+  std::vector<std::pair<int64_t, int64_t>> spans_;  // sorted, apart; empty: every seq
 };
 
 // The smallest and largest stored seq (false: no event).
@@ -451,6 +502,7 @@ Status walkNewest(Db& db, const EventFilter& f, uint64_t before, size_t want,
   std::string sql = "SELECT " + walkColumns(needs) + " FROM events WHERE ";
   IpSegments segments(db.dialect());
   if (by_ip) {
+    if (auto st = segments.bound(db, f.ip); !st) return st;
     segments.condition(f.ip, &sql, &params);
     sql += " AND ";
   }
@@ -465,6 +517,7 @@ Status walkNewest(Db& db, const EventFilter& f, uint64_t before, size_t want,
   KeysView keys;
   ScanRow row;
   for (;;) {
+    if (by_ip) cursor = segments.down(cursor - 1) + 1;  // over seqs that hold none of its events
     if (cursor <= lo) {
       w->complete = true;
       return Status::ok();
@@ -560,10 +613,11 @@ Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* st
   size_t hi_at = 0;  // by ip: the parameters of the seqs, newest and oldest
   int64_t segment_lo = 0;
   if (by_ip) {
+    if (auto st = segments.bound(db, f.ip); !st) return st;
     segments.condition(f.ip, &sql, &params);
     sql += " AND seq <= ? AND seq >= ? ORDER BY seq DESC";
     hi_at = params.size();
-    const int64_t hi = std::min(range.hi, max_seq);
+    const int64_t hi = segments.down(std::min(range.hi, max_seq));
     if (hi < range.lo) return Status::ok();
     params.emplace_back(hi);
     params.emplace_back(int64_t{0});
@@ -636,7 +690,8 @@ Status scanMatching(Db& db, const EventFilter& f, const ScanFn& fn, ScanStop* st
     if (rows < kScanChunk) {
       // By ip: on to the next older segment, if the range goes on.
       if (!by_ip || segment_lo <= range.lo) return Status::ok();
-      const int64_t hi = segment_lo - 1;
+      const int64_t hi = segments.down(segment_lo - 1);
+      if (hi < range.lo) return Status::ok();
       params[hi_at] = Param(hi);
       segment_lo = std::max(range.lo, segments.select(hi, &params).first);
       params[hi_at + 1] = Param(segment_lo);
@@ -1047,7 +1102,9 @@ class PerIpDeltas {
 // Adds every stored event of `ip` up to `max_seq` to its per-address rows (an address that
 // became tracked), in chunks through the ip index; a row whose keys cannot be decoded is left
 // out, as the fold leaves it out (foldChunk). `ip` must stay valid until the deltas are flushed.
-Status countStoredEvents(Db& db, std::string_view ip, int64_t max_seq, PerIpDeltas* deltas) {
+// `bounded`: by its attackers row (IpSegments::bound; not while a migration builds the tables).
+Status countStoredEvents(Db& db, std::string_view ip, int64_t max_seq, PerIpDeltas* deltas,
+                         bool bounded = true) {
   int64_t min_seq = 0, last = 0;
   auto any = storedSeqs(db, &min_seq, &last);
   if (!any) return any.status();
@@ -1056,6 +1113,9 @@ Status countStoredEvents(Db& db, std::string_view ip, int64_t max_seq, PerIpDelt
   std::string sql = "SELECT seq, time_us, flags, keys FROM events WHERE ";
   std::vector<Param> params;
   IpSegments segments(db.dialect());
+  if (bounded) {
+    if (auto st = segments.bound(db, ip); !st) return st;
+  }
   segments.condition(ip, &sql, &params);
   sql += " AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?";
   const size_t at = params.size();  // from, to
@@ -1064,7 +1124,9 @@ Status countStoredEvents(Db& db, std::string_view ip, int64_t max_seq, PerIpDelt
   params.emplace_back(static_cast<int64_t>(kScanChunk));
   KeysView keys;
   int64_t from = min_seq;
-  while (from <= max_seq) {
+  for (;;) {
+    from = segments.up(from);
+    if (from > max_seq) return Status::ok();
     const int64_t segment_hi = std::min(max_seq, segments.select(from, &params).second);
     params[at] = Param(from);
     params[at + 1] = Param(segment_hi);
@@ -1082,7 +1144,6 @@ Status countStoredEvents(Db& db, std::string_view ip, int64_t max_seq, PerIpDelt
       from = segment_hi + 1;
     }
   }
-  return Status::ok();
 }
 
 // The time of the first event at or after `seq` (of `ip`, if not empty).
@@ -1101,12 +1162,14 @@ Result<std::optional<int64_t>> timeOfFirstEvent(Db& db, std::string_view ip, int
   std::string sql = "SELECT time_us FROM events WHERE ";
   std::vector<Param> params;
   IpSegments segments(db.dialect());
+  if (auto st = segments.bound(db, ip); !st) return st;
   segments.condition(ip, &sql, &params);
   sql += " AND seq >= ? AND seq <= ? ORDER BY seq LIMIT 1";
   const size_t at = params.size();
   params.emplace_back(int64_t{0});
   params.emplace_back(int64_t{0});
-  for (int64_t from = std::max(seq, min_seq); any.value() && !time && from <= max_seq;) {
+  for (int64_t from = segments.up(std::max(seq, min_seq)); any.value() && !time && from <= max_seq;
+       from = segments.up(from)) {
     const int64_t segment_hi = segments.select(from, &params).second;
     params[at] = Param(from);
     params[at + 1] = Param(segment_hi);
@@ -1227,7 +1290,7 @@ Status backfillV2(Db& db) {
   if (!st) return st;
   PerIpDeltas deltas;
   for (const std::string& ip : ips) {
-    if (auto c = countStoredEvents(db, ip, kMaxI64, &deltas); !c) return c;
+    if (auto c = countStoredEvents(db, ip, kMaxI64, &deltas, false); !c) return c;
     if (deltas.size() >= 20000) {
       if (auto f = deltas.flush(db); !f) return f;
     }

@@ -2362,11 +2362,62 @@ TEST_P(StoreTest, AnAddressesEventsOverManySegmentsOfTheIpIndexAreAllFound) {
     ASSERT_TRUE(r.isOk()) << r.status().toString();
     ASSERT_EQ(r->events.size(), 1u) << "to " << to;
     EXPECT_EQ(r->events[0].event.unique_id, "lone-1");
-    // Its budget spent on lone-1, the page cannot tell that nothing older is left.
-    EXPECT_TRUE(r->partial);
-    EXPECT_EQ(r->searched_until_us, kBase + kHour) << "to " << to;
-    EXPECT_EQ(r->next_cursor, lone.events[0].first);
+    if (pg()) {
+      // Its budget spent on lone-1, the page cannot tell that nothing older is left.
+      EXPECT_TRUE(r->partial);
+      EXPECT_EQ(r->searched_until_us, kBase + kHour) << "to " << to;
+      EXPECT_EQ(r->next_cursor, lone.events[0].first);
+    } else {
+      // SQLite's walk knows where the address's events can be (IpSegments::bound): lone-1
+      // is alone in the first hour the address was seen, so nothing older is left.
+      EXPECT_FALSE(r->partial) << "to " << to;
+    }
   }
+}
+
+// SQLite walks an address's segments only where its events can be (IpSegments::bound): the seqs
+// of the hours from its first to its last seen time, and those not folded yet. Each of the
+// address's events here is somewhere else: the first (folded), a late one older than it
+// (folded: first seen moves back, to an hour whose only seq is far up), one not folded right
+// after it; thousands of seqs of other events between them. Every read through the ip index
+// must find all of them.
+TEST_P(StoreTest, ARareAddressIsFoundWhereverItsEventsLie) {
+  const std::string ip = "198.51.100.77";
+  auto hit = [&](const std::string& uid, int64_t t, int rule_id) {
+    core::Event e = event(uid, t, ip);
+    e.rules.push_back(rule(rule_id, "rule " + std::to_string(rule_id), {"attack-sqli"}));
+    return e;
+  };
+  Model m;
+  auto gap = [&] { ASSERT_TRUE(exec("UPDATE writer SET last_seq = last_seq + 9000").isOk()); };
+  insertModel(
+      &m, {hit("r-1", kBase + 2 * kDay, 942100), event("o-1", kBase + 2 * kDay + 1, "192.0.2.1")});
+  ASSERT_TRUE(store_->foldPending().isOk());
+  gap();
+  // Late: older than r-1.
+  insertModel(&m, {hit("r-2", kBase, 941100), event("o-2", kBase + 3 * kDay, "192.0.2.2")});
+  ASSERT_TRUE(store_->foldPending().isOk());
+  // Not folded, the first seq after the folded ones.
+  insertModel(&m, {hit("r-3", kBase + 5 * kDay, 930120)});
+  gap();
+  insertModel(&m, {event("o-3", kBase + 5 * kDay + 1, "192.0.2.3")});
+  EventFilter f;
+  f.ip = ip;
+  for (size_t page : {1u, 2u, 10u})
+    expectListMatches(m, f, page, "list, page " + std::to_string(page));
+  expectListMatches(m, f, 10, "list within a budget of 1", 1);
+  EventFilter day0 = f;  // the late event's day only
+  day0.from_us = kBase;
+  day0.to_us = kBase + kDay;
+  expectListMatches(m, day0, 10, "list of the late event's day");
+  expectTopMatches(m, Dimension::kRule, f, 10, "rules");  // folds r-3 first
+  expectTopMatches(m, Dimension::kRule, day0, 10, "rules of the late event's day");
+  expectCountsMatch(m, f, kDay, "activity");
+  auto a = store_->attacker(ip);
+  ASSERT_TRUE(a.isOk() && a->has_value());
+  EXPECT_EQ((*a)->events, 3u);
+  EXPECT_EQ((*a)->first_seen_us, kBase);
+  for (size_t page : {1u, 10u}) expectListMatches(m, f, page, "list once folded");
 }
 
 TEST_P(StoreTest, SensorsReportEventsAndHeartbeats) {
