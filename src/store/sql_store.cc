@@ -336,7 +336,7 @@ class IpSegments {
     std::optional<int64_t> folded, first_us, last_us;
     auto st = db.run(
         "SELECT w.aggregated_seq, a.first_seen_us, a.last_seen_us FROM writer w "
-        "LEFT JOIN attackers a ON a.ip = ?",
+        "LEFT JOIN attackers a ON a.ip = ? WHERE w.id = 1",
         std::vector<Param>{Param(ip)}, [&](const Row& r) {
           folded = r.i64(0);
           if (!r.isNull(1)) first_us = r.i64(1), last_us = r.i64(2);
