@@ -708,7 +708,7 @@ int timeQueries(drosera::store::Store& store, const char* db, const Gen& gen,
     f.ip = gen.ips[19999];
     return f;
   }());
-  // Events 0-based: the store's seq s holds event s - 1.
+  // An event about the middle of the store (events 0 to last_seq - 1 are stored) from a one-off.
   uint64_t one_off = stats->last_seq / 2;
   while (!Gen::oneOff(one_off)) --one_off;
   const std::string one_off_ip = Gen::oneOffIp(one_off);

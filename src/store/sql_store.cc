@@ -61,7 +61,7 @@ struct ScanBudget {
   uint64_t ip_rows;  // walking the ip index: that address's events looked at
 };
 constexpr ScanBudget kScanBudgetSqlite{200'000, 80'000};
-constexpr ScanBudget kScanBudgetPostgres{55'000, 25'000};
+constexpr ScanBudget kScanBudgetPostgres{55'000, 12'500};
 // Events an aggregate that scans them may look at (ScanReach::max_scan) by default: about half
 // a second of CPU (docs/store.md, "Aggregates"). By seq through the primary key, and through an
 // index (ip, time), where the rows lie scattered.

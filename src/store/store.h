@@ -82,7 +82,7 @@ struct EventQuery {
   // The most events the store looks at for this page: a filter that matches few of them ends
   // its page there, `partial`, and the next page goes on from there. 0: the store's default,
   // about 100 ms of work (SQLite: 200,000 events, or 80,000 of one address, which lie scattered;
-  // PostgreSQL: 55,000, or 25,000 of one address).
+  // PostgreSQL: 55,000, or 12,500 of one address).
   uint64_t max_scan = 0;
 };
 
