@@ -430,6 +430,15 @@ class Session final : public SessionBase {
   void onRead(boost::system::error_code ec) {
     if (ec) {
       try {
+        if (early_) {  // answered before its body, which did not all come: nginx closes
+          if (timed_out_) {
+            extra_limits_.push_back("body_timeout");
+          } else {
+            session_anomalies_.push_back("incomplete_request");
+          }
+          handOverEarly(buf_.size());
+          return closeNow();
+        }
         // Only the empty lines a client may send after a request (RFC 9112 2.2): no request.
         // (Alone on a connection they are a probe, nmap's GenericLines: recorded.)
         if (served_ > 0 && phase_ == Phase::kHead && onlyBlankLines(buf_)) return closeNow();
@@ -464,6 +473,16 @@ class Session final : public SessionBase {
       // Answered and handed over already, or between requests with nothing read: no request
       // to answer or record.
       if (phase_ == Phase::kWriting && !cap_held_) return closeNow();
+      if (early_ && cap_held_) {  // answered already: its capture goes as it is, without body
+        std::string().swap(buf_);
+        std::string().swap(parser_.request().body);
+        early_ = false;
+        cap_held_ = false;
+        cap_.body_complete = false;
+        addUnique(cap_.anomalies, "out_of_memory");
+        srv_.handler.captured(std::move(cap_));
+        return closeNow();
+      }
       if (phase_ == Phase::kIdle && buf_.empty()) return closeNow();
       std::string().swap(buf_);
       if (cap_held_) {
@@ -499,6 +518,7 @@ class Session final : public SessionBase {
 
   void processRead() {
     ParseState st = parser_.parse(buf_);
+    if (early_) return bodyAfterAnswer(st);
     // In clear on a TLS port: answered once its head is in (Apache reads no body then), unless
     // the connection is over its limit (503, as any other).
     if (plain_ && !over_limit_ && (st != ParseState::kNeedMore || parser_.headComplete())) {
@@ -512,6 +532,7 @@ class Session final : public SessionBase {
           if (auto r = srv_.handler.beforeBody(parser_.request(), spec_)) {
             return answerBeforeBody(std::move(*r));
           }
+          if (answersEarly()) return answerEarly();
           phase_ = Phase::kBody;
           armTimer(srv_.opt.body_timeout_s);
         }
@@ -538,12 +559,16 @@ class Session final : public SessionBase {
         }
         return answer();
       case ParseState::kError:
-        srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
         if (parser_.headComplete() && phase_ == Phase::kHead) {
           if (auto r = srv_.handler.beforeBody(parser_.request(), spec_)) {
+            srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
             return answerBeforeBody(std::move(*r));
           }
+          // A broken body in the first read: nginx answers the request all the same, then
+          // finds the body broken and closes (measured; counted in bodyAfterAnswer()).
+          if (parser_.bodyError() && answersEarly()) return answerEarly();
         }
+        srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
         return answerError(statusFor(parser_.error()));
     }
   }
@@ -560,7 +585,8 @@ class Session final : public SessionBase {
   }
 
   // Moves the parsed request and its context into a capture.
-  core::Capture takeCapture(size_t raw_len) {
+  // `copy_request`: the parser keeps the request (its body is still to come: answerEarly()).
+  core::Capture takeCapture(size_t raw_len, bool copy_request = false) {
     core::Capture c;
     c.received_us = started_us_ ? started_us_ : nowUs();
     c.peer = peer_;
@@ -572,7 +598,11 @@ class Session final : public SessionBase {
     c.tls = !std::is_same_v<Stream, tcp::socket> && !plain_;
     c.tls_version = tls_version_;
     c.tls_sni = sni_;
-    c.request = std::move(parser_.request());
+    if (copy_request) {
+      c.request = parser_.request();
+    } else {
+      c.request = std::move(parser_.request());
+    }
     c.head_complete = parser_.headComplete();
     c.body_complete = parser_.bodyComplete();
     raw_len = std::min(raw_len, buf_.size());
@@ -629,7 +659,11 @@ class Session final : public SessionBase {
     const bool head = parser_.isHead();
     cap_ = takeCapture(consumed);
     cap_held_ = true;
-    Response r = srv_.handler.respond(cap_, spec_);
+    finishAnswer(srv_.handler.respond(cap_, spec_), keep, http10, head, consumed);
+  }
+
+  // The answer respond() made, as the persona's server sends it.
+  void finishAnswer(Response r, bool keep, bool http10, bool head, size_t consumed) {
     if (head) r.omit_body = true;
     if (srv_.opt.content_coding) applyContentCoding(spec_.persona, cap_.request, head, &r);
     if (srv_.opt.ranges && findHeader(cap_.request.headers, "Range") != nullptr) {
@@ -649,6 +683,94 @@ class Session final : public SessionBase {
                        : spec_.persona.name == "nginx" ? r.status == 200
                                                        : false);
     send(std::move(r), keep_alive, http10, consumed);
+  }
+
+  // ---- answers before the body (nginx) -----------------------------------------------------
+  // nginx answers what its own modules serve (a static file, an error page, a redirect) once
+  // the head is in, then reads the body and throws it away: the connection goes on when it has
+  // all come, and closes when none came for 5 s (lingering_timeout), or 30 s after the answer
+  // (lingering_time). Measured against nginx 1.22: a POST to a missing file or a static one is
+  // answered 404 or 405 at once. We read the body for the capture, which is handed over
+  // (journaled) once the body is in, or when the connection ends without it: a kill -9 in that
+  // while loses the request.
+  static constexpr double kEarlyIdleS = 5;
+  static constexpr double kEarlyTotalS = 30;
+
+  bool answersEarly() {
+    return spec_.persona.name == "nginx" && !over_limit_ && parser_.announcedBody() &&
+           hostProblem() == nullptr && srv_.handler.answersBeforeBody(parser_.request(), spec_);
+  }
+
+  void answerEarly() {
+    cap_ = takeCapture(buf_.size(), /*copy_request=*/true);
+    cap_held_ = true;
+    early_ = true;
+    early_until_ = Clock::now() + secs(kEarlyTotalS);
+    Response r = srv_.handler.respond(cap_, spec_);
+    if (parser_.bodyError() && r.status == 200) {
+      // A file: nginx reads what came of the body before it sends one (its errors go first),
+      // and a body found broken then gets its 400 (measured).
+      early_ = false;
+      cap_held_ = false;
+      srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      return answerError(statusFor(parser_.error()));
+    }
+    srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
+    // (A body already known to be broken: keepAlive() is false, the answer says close.)
+    finishAnswer(std::move(r), parser_.keepAlive(), parser_.request().version == "1.0",
+                 parser_.isHead(), 0);
+  }
+
+  // The answer is out: the body follows.
+  void readBodyAfterAnswer(bool keep_alive) {
+    early_keep_ = keep_alive;
+    phase_ = Phase::kBody;
+    process();
+  }
+
+  void bodyAfterAnswer(ParseState st) {
+    switch (st) {
+      case ParseState::kNeedMore: {
+        const double left = std::chrono::duration<double>(early_until_ - Clock::now()).count();
+        armTimer(std::max(0.0, std::min(kEarlyIdleS, left)));
+        return doRead();
+      }
+      case ParseState::kComplete: {
+        const size_t consumed = parser_.consumed();
+        handOverEarly(consumed);
+        if (!early_keep_ || stop_requested_) {
+          keepUnanswered(consumed);
+          return closeGracefully();
+        }
+        buf_.erase(0, std::min(consumed, buf_.size()));
+        parser_.reset();
+        extra_limits_.clear();
+        session_anomalies_.clear();
+        sent_continue_ = false;
+        started_us_ = 0;
+        return waitForRequest();
+      }
+      case ParseState::kError:
+        srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+        handOverEarly(buf_.size());
+        error_answer_ = true;  // what still comes belongs to this broken body
+        return closeGracefully();
+    }
+  }
+
+  // The capture of a request answered before its body, with the body and what reading it
+  // found; the rest (its id, the answer, what the traps made of it) as the answer left it.
+  void handOverEarly(size_t raw_len) {
+    core::Capture c = takeCapture(raw_len);
+    cap_.request = std::move(c.request);
+    cap_.body_complete = c.body_complete;
+    cap_.raw = std::move(c.raw);
+    cap_.raw_bytes = c.raw_bytes;
+    cap_.limits_hit = std::move(c.limits_hit);
+    cap_.anomalies = std::move(c.anomalies);
+    early_ = false;
+    cap_held_ = false;
+    srv_.handler.captured(std::move(cap_));
   }
 
   // The handler's answer to a head (Handler::beforeBody): sent now, then the connection closes
@@ -746,11 +868,20 @@ class Session final : public SessionBase {
                                                     asio::buffer(tail.data(), tail.size())};
     // The capture is handed over (journaled) before the answer leaves: a client that has its
     // answer never finds its request missing, even after a kill -9 right after the write.
+    // (An answer before the body: once the body is in, handOverEarly().)
     cap_.answered_us = nowUs();
-    cap_held_ = false;  // handed over once, whatever happens in captured()
-    srv_.handler.captured(std::move(cap_));
+    if (!early_) {
+      cap_held_ = false;  // handed over once, whatever happens in captured()
+      srv_.handler.captured(std::move(cap_));
+    }
     writeAll(bufs, [s = self(), keep_alive, consumed](boost::system::error_code ec, size_t) {
       ++s->served_;
+      if (s->early_) {
+        if (!ec) return s->readBodyAfterAnswer(keep_alive);
+        s->session_anomalies_.push_back("incomplete_request");
+        s->handOverEarly(s->buf_.size());
+        return s->closeNow();
+      }
       if (ec || !keep_alive) {
         if (!s->error_answer_) s->keepUnanswered(consumed);
         return s->closeGracefully();
@@ -882,6 +1013,9 @@ class Session final : public SessionBase {
   bool continue_first_ = false;  // the next answer goes after a 100 Continue (answer())
   bool error_answer_ = false;
   bool cap_held_ = false;  // cap_ holds this request's capture, not yet handed over
+  bool early_ = false;     // answered before its body, which is being read (answerEarly())
+  bool early_keep_ = false;
+  Clock::time_point early_until_{};
   bool keep_unanswered_ = false;
   std::string sni_, tls_version_;
   std::vector<std::string> extra_limits_;

@@ -71,6 +71,16 @@ class Handler {
     (void)listener;
     return std::nullopt;
   }
+  // For a listener whose persona answers before the body (nginx: what its own modules serve,
+  // a static file, an error, a redirect), called once a head announcing a body is in: true if
+  // respond() would answer it the same without the body. The request is then answered at once
+  // and its body read afterwards; captured() follows once the body is in or the connection
+  // ends. Default: false (the body is read first).
+  virtual bool answersBeforeBody(const core::HttpRequestData& head, const ListenerSpec& listener) {
+    (void)head;
+    (void)listener;
+    return false;
+  }
 };
 
 struct ServerStats {

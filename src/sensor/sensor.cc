@@ -378,6 +378,14 @@ http::Response Sensor::respond(core::Capture& capture, const http::ListenerSpec&
   return r;
 }
 
+// What nginx serves itself it answers before the body; a page of the application (a PHP page,
+// a form's target, a fake login) waits for the body, as nginx passes it to the application.
+bool Sensor::answersBeforeBody(const core::HttpRequestData& head,
+                               const http::ListenerSpec& listener) {
+  if (traps_ && traps_->readsBody(head)) return false;
+  return listener_sites_.at(listener.index)->answersBeforeBody(head, listener.persona);
+}
+
 void Sensor::captured(core::Capture&& capture) {
   captures_.fetch_add(1, std::memory_order_relaxed);
   if (capture.unique_id.empty()) capture.unique_id = newUniqueId();

@@ -58,6 +58,8 @@ class Sensor final : public http::Handler {
 
   http::Response respond(core::Capture& capture, const http::ListenerSpec& listener) override;
   void captured(core::Capture&& capture) override;
+  bool answersBeforeBody(const core::HttpRequestData& head,
+                         const http::ListenerSpec& listener) override;
 
  private:
   Sensor() = default;

@@ -731,6 +731,19 @@ http::Response Site::handleNginx(const Ask& a, const std::string& path) const {
   }
 }
 
+bool Site::answersBeforeBody(const core::HttpRequestData& req, const http::Persona& persona) const {
+  if (!isNginx(persona)) return false;
+  // handleNginx(): only a POST to a form's target, or a PHP page, reaches the application;
+  // other methods are refused (400, 405) before the path is looked at.
+  const std::string& m = req.method;
+  if (m != "GET" && m != "HEAD" && m != "POST") return true;
+  const std::string path = normalizePath(req.target, AboveRoot::kRefuse, backslashOf(persona));
+  if (path.empty()) return true;  // 400
+  if (m == "POST" && posts_.count(path) != 0) return false;
+  const Resolved found = resolve(path);
+  return !(found.found == Found::kFile && found.file->dynamic);
+}
+
 // IIS (never measured): the common answers.
 http::Response Site::handleOther(const Ask& a, const std::string& path) const {
   const std::string& m = a.req.method;

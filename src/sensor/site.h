@@ -28,6 +28,12 @@ class Site {
                         uint16_t port, bool tls = false,
                         std::string_view local_ip = "127.0.0.1") const;
 
+  // Whether the persona's server answers the request itself, before its body is in: nginx for
+  // what its own modules serve (a static file, an error, a redirect), not for a page of the
+  // application (a PHP page, a form's target), which gets the body first. Apache and the
+  // others read the body first (false).
+  bool answersBeforeBody(const core::HttpRequestData& request, const http::Persona& persona) const;
+
   // The body of a site file by URL path ("/robots.txt"), or nullptr.
   const std::string* file(std::string_view path) const;
   size_t fileCount() const { return files_.size(); }

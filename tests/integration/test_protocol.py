@@ -2,11 +2,10 @@
 request lines, versions, headers, framing and HTTP/0.9, sent as raw bytes to drosera (persona
 apache and nginx), to Apache 2.4 (Debian's modules, HttpProtocolOptions Strict by default) and
 to nginx 1.22, on loopback, serving the same files. Everything up to the close must be the same
-but the date, the server's version and the port (src/http/parser.h: Dialect).
-
-Not compared, because drosera answers it differently (docs/sensor.md): nginx's answer to a
-request whose chunked body is broken (it answers the request, then closes)."""
+but the date, the server's version and the port (src/http/parser.h: Dialect)."""
 import re
+import socket
+import time
 import unittest
 
 import real_servers
@@ -109,8 +108,13 @@ EXPECT = [
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: foo\r\n"
     b"Connection: close\r\n\r\n",
 ]
-# Apache's page about a broken chunked body has no length: it goes up to the close.
-APACHE_ONLY = [b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"]
+# A broken chunked body: Apache's page about it has no length (it goes up to the close); nginx
+# answers the request as if the body were fine (it reads the body afterwards), then closes.
+BROKEN_BODY = [
+    b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    b"POST /index.html HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n",
+    b"GET /index.html HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n",
+]
 
 
 def normalised(data):
@@ -139,7 +143,7 @@ class ProtocolAgainstRealServers(real_servers.AgainstRealServers):
 
     def test_requests_are_read_as_the_server_reads_them(self):
         for persona in ("apache", "nginx"):
-            cases = CASES + EXPECT + (APACHE_ONLY if persona == "apache" else [])
+            cases = CASES + EXPECT + BROKEN_BODY
             diffs, statuses = [], set()
             for raw in cases:
                 mine = normalised(exchange(self.ports["drosera-" + persona], raw))
@@ -151,6 +155,95 @@ class ProtocolAgainstRealServers(real_servers.AgainstRealServers):
             self.assertEqual(diffs[:3], [], "%d of %d differ" % (len(diffs), len(cases)))
             expected = {9, 100, 200, 400, 404} | ({405, 501, 505} if persona == "nginx" else {417})
             self.assertEqual(statuses, expected, persona)
+
+    def test_a_body_still_to_come_is_awaited_as_the_server_awaits_it(self):
+        # A head that announces a body which does not come (yet): nginx answers what it serves
+        # itself at once and reads the body afterwards, on the same connection; Apache waits.
+        heads = [b"POST /nope HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n",
+                 b"POST /index.html HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n",
+                 b"PUT /index.html HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n",
+                 b"DELETE /nope HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+                 b"POST /nope HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                 b"Content-Length: 10\r\n\r\n",
+                 b"GET /index.html HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n",
+                 b"GET /index.html HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                 b"Content-Length: 10\r\n\r\n"]
+        rest = {b"C": b"0123456789", b"T": b"3\r\nabc\r\n0\r\n\r\n"}
+        then = b"GET /robots.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+
+        def statuses(port, head):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            try:
+                s.sendall(head)
+                s.settimeout(0.6)
+                first = b""
+                try:
+                    while b"\r\n\r\n" not in first:
+                        b = s.recv(65536)
+                        if not b:
+                            break
+                        first += b
+                except socket.timeout:
+                    pass
+                s.settimeout(10)
+                s.sendall(rest[b"T" if b"chunked" in head else b"C"] + then)
+                data = first
+                while True:
+                    b = s.recv(65536)
+                    if not b:
+                        break
+                    data += b
+            finally:
+                s.close()
+            return first[:12], re.findall(rb"HTTP/1\.1 \d+", data)
+
+        for persona in ("nginx", "apache"):
+            for head in heads:
+                mine = statuses(self.ports["drosera-" + persona], head)
+                real = statuses(self.ports[persona], head)
+                self.assertEqual(mine, real, "%s %r" % (persona, head))
+                if persona == "nginx":  # an answer (after a 100 Continue for a file it serves)
+                    self.assertNotEqual(mine[0], b"", head)
+                else:  # at most a 100 Continue
+                    self.assertIn(mine[0], (b"", b"HTTP/1.1 100"), head)
+        # The capture has the body that came after the answer.
+        port = self.ports["drosera-nginx"]
+        statuses(port, b"POST /late-body HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n")
+        late = self.d.wait_events(
+            lambda e: e["transaction"]["request"]["uri"] == "/late-body")[-1]
+        self.assertEqual(late["transaction"]["request"]["body"], "0123456789")
+        self.assertEqual(late["transaction"]["response"]["http_code"], 404)
+        self.assertEqual(late["drosera"]["limits_hit"], [])
+
+    def test_a_body_that_does_not_come_after_the_answer_is_recorded_as_far_as_it_came(self):
+        # nginx closes when no more of it came for 5 s; a client may also go away first.
+        port = self.ports["drosera-nginx"]
+        waits = socket.create_connection(("127.0.0.1", port), timeout=15)
+        started = time.monotonic()
+        waits.sendall(b"POST /never HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+        first = waits.recv(65536)
+        self.assertTrue(first.startswith(b"HTTP/1.1 404"), first)
+        gone = socket.create_connection(("127.0.0.1", port), timeout=10)
+        gone.sendall(b"POST /gone HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"4\r\nwxyz\r\n2\r\nq")
+        self.assertTrue(gone.recv(65536).startswith(b"HTTP/1.1 404"))
+        gone.close()
+        while waits.recv(65536):
+            pass
+        waited = time.monotonic() - started
+        waits.close()
+        self.assertGreater(waited, 4.5)
+        self.assertLess(waited, 8)
+        uri = lambda e: e["transaction"]["request"]["uri"]
+        never = self.d.wait_events(lambda e: uri(e) == "/never")[-1]
+        self.assertEqual(never["transaction"]["request"]["body"], "abc")
+        self.assertEqual(never["drosera"]["limits_hit"], ["body_timeout"])
+        self.assertEqual(never["transaction"]["response"]["http_code"], 404)
+        gone = self.d.wait_events(lambda e: uri(e) == "/gone")[-1]
+        self.assertEqual(gone["transaction"]["request"]["body"], "wxyzq")
+        self.assertIn("incomplete_request", gone["drosera"]["anomalies"])
+        # Each once.
+        self.assertEqual(len([e for e in self.d.all_events() if uri(e) in ("/never", "/gone")]), 2)
 
     def test_events_record_what_was_sent(self):
         # An HTTP/0.9 request and a refused one are events like any other.

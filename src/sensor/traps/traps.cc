@@ -362,6 +362,17 @@ std::optional<http::Response> Traps::answer(core::Capture& c, const http::Person
   return std::nullopt;
 }
 
+// The fake logins are pages of an application (PHP): their folders' redirects but WordPress's
+// are the server's own 301 (answer()).
+bool Traps::readsBody(const core::HttpRequestData& req) const {
+  if (!logins_) return false;
+  const std::string path = Site::normalizePath(req.target);
+  if (path.empty()) return false;
+  if (logins_->find(path) != nullptr) return true;
+  return !logins_->redirectFor(path).empty() && req.method != "POST" &&
+         path.rfind("/wp-admin", 0) == 0;
+}
+
 void Traps::identify(core::Capture& c) const {
   if (!cookie_ || !c.visitor.empty()) return;
   std::string visitor, raw;

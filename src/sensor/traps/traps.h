@@ -51,6 +51,9 @@ class Traps {
   // fake files, fake logins); nullopt for anything else. Registers handed-out honeytokens with
   // `capture.unique_id` as their origin.
   std::optional<http::Response> answer(core::Capture& capture, const http::Persona& persona);
+  // Whether answer() reads the request's body (a fake login shows the user name sent): such a
+  // request is answered once its body is in, whatever the persona.
+  bool readsBody(const core::HttpRequestData& request) const;
   // After any answer: sets capture.visitor and gives new visitors the bait cookie.
   void finish(core::Capture& capture, http::Response& response) const;
   // What only the server knows, for the rules: listener kind, cookie state, honeytoken use.

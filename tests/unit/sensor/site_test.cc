@@ -311,6 +311,36 @@ TEST(SiteEtag, ApacheVariesOnEncodingAsModDeflateDoes) {
 
 // A real nginx 1.22 serving the same file: ETag of its time and size, no Vary, its own types;
 // the headers it sends for a 304 (serialize() puts them in nginx's order).
+// What nginx serves itself it answers before the body; the application (a PHP page, a form's
+// target) gets the body first. Apache always reads it first.
+TEST_F(SiteTest, NginxAnswersWhatItServesItselfBeforeTheBody) {
+  auto early = [&](const std::string& method, const std::string& target,
+                   const http::Persona& persona) {
+    const bool yes = site_->answersBeforeBody(request(method, target), persona);
+    // The answer it would give without the body is the one it gives with it.
+    if (yes) {
+      core::HttpRequestData with = request(method, target);
+      with.body = "a=1";
+      EXPECT_EQ(site_->handle(request(method, target), persona, 80).status,
+                site_->handle(with, persona, 80).status)
+          << method << " " << target;
+    }
+    return yes;
+  };
+  EXPECT_TRUE(early("POST", "/nope", nginx_));        // 404
+  EXPECT_TRUE(early("POST", "/about.html", nginx_));  // 405
+  EXPECT_TRUE(early("GET", "/about.html", nginx_));   // 200
+  EXPECT_TRUE(early("POST", "/docs", nginx_));        // 301
+  EXPECT_TRUE(early("PUT", "/login.php", nginx_));    // 405, before the path is looked at
+  EXPECT_TRUE(early("post", "/login.php", nginx_));   // 400
+  EXPECT_TRUE(early("POST", "/../x", nginx_));        // 400
+  EXPECT_FALSE(early("POST", "/login.php", nginx_));  // a form's target
+  EXPECT_FALSE(early("POST", "/contact", nginx_));
+  EXPECT_FALSE(early("GET", "/login.php", nginx_));  // a PHP page
+  EXPECT_FALSE(early("POST", "/nope", apache_));
+  EXPECT_FALSE(early("POST", "/about.html", apache_));
+}
+
 TEST_F(SiteTest, NginxServesFilesAsNginxDoes) {
   const http::Response r = site_->handle(request("GET", "/news.html"), nginx_, 80);
   EXPECT_EQ(r.status, 200);

@@ -265,6 +265,23 @@ void expectHits(const std::vector<core::TrapHit>& got, const std::vector<Expect>
   }
 }
 
+// A fake login shows the user name sent: it is answered once the body is in (an nginx persona
+// answers the rest before it). The folders' redirects are the server's own but WordPress's.
+TEST_F(TrapsEngineTest, OnlyTheFakeLoginsReadTheBody) {
+  auto reads = [](const std::string& method, const std::string& target) {
+    return traps_->readsBody(request(method, target).request);
+  };
+  EXPECT_TRUE(reads("POST", "/wp-login.php"));
+  EXPECT_TRUE(reads("GET", "/wp-login.php"));
+  EXPECT_TRUE(reads("POST", "/phpmyadmin/index.php"));
+  EXPECT_TRUE(reads("POST", "/admin/"));
+  EXPECT_TRUE(reads("GET", "/wp-admin"));     // WordPress's 302
+  EXPECT_FALSE(reads("GET", "/phpmyadmin"));  // the server's 301
+  EXPECT_FALSE(reads("POST", "/wp-admin"));   // not a login: the site's answer
+  EXPECT_FALSE(reads("POST", "/nope"));
+  EXPECT_FALSE(reads("POST", "/.env"));
+}
+
 TEST_F(TrapsEngineTest, OrdinaryRequestsTriggerNothing) {
   expectHits(run(request("GET", "/")), {});
   expectHits(run(request("GET", "/robots.txt")), {});
