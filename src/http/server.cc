@@ -431,12 +431,18 @@ class Session final : public SessionBase {
     if (ec) {
       try {
         if (early_) {  // answered before its body, which did not all come: nginx closes
-          if (timed_out_) {
-            extra_limits_.push_back("body_timeout");
-          } else {
-            session_anomalies_.push_back("incomplete_request");
+          try {
+            if (timed_out_) {
+              srv_.stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+              extra_limits_.push_back("body_timeout");
+            } else {
+              session_anomalies_.push_back("incomplete_request");
+            }
+            handOverEarly(buf_.size());
+          } catch (const std::bad_alloc&) {
+            srv_.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
+            handOverAfterFailure();
           }
-          handOverEarly(buf_.size());
           return closeNow();
         }
         // Only the empty lines a client may send after a request (RFC 9112 2.2): no request.
@@ -473,16 +479,16 @@ class Session final : public SessionBase {
       // Answered and handed over already, or between requests with nothing read: no request
       // to answer or record.
       if (phase_ == Phase::kWriting && !cap_held_) return closeNow();
-      if (early_ && cap_held_) {  // answered already: its capture goes as it is, without body
+      if (early_ && cap_held_ && phase_ == Phase::kBody) {
+        // Answered already (answerEarly()): its capture goes as it is, without the body.
         std::string().swap(buf_);
         std::string().swap(parser_.request().body);
-        early_ = false;
-        cap_held_ = false;
         cap_.body_complete = false;
         addUnique(cap_.anomalies, "out_of_memory");
-        srv_.handler.captured(std::move(cap_));
+        handOverHeld();
         return closeNow();
       }
+      early_ = false;  // not answered yet: answered below as any other request
       if (phase_ == Phase::kIdle && buf_.empty()) return closeNow();
       std::string().swap(buf_);
       if (cap_held_) {
@@ -503,6 +509,7 @@ class Session final : public SessionBase {
       r.close = true;
       send(std::move(r), false, cap_.request.version == "1.0", 0);
     } catch (const std::bad_alloc&) {
+      handOverAfterFailure();
       closeNow();
     }
   }
@@ -566,7 +573,10 @@ class Session final : public SessionBase {
           }
           // A broken body in the first read: nginx answers the request all the same, then
           // finds the body broken and closes (measured; counted in bodyAfterAnswer()).
-          if (parser_.bodyError() && answersEarly()) return answerEarly();
+          if (parser_.bodyError() && answersEarly()) {
+            srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+            return answerEarly();
+          }
         }
         srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
         return answerError(statusFor(parser_.error()));
@@ -705,14 +715,14 @@ class Session final : public SessionBase {
     cap_ = takeCapture(buf_.size(), /*copy_request=*/true);
     cap_held_ = true;
     early_ = true;
+    early_broken_ = parser_.bodyError();  // counted already (processRead())
     early_until_ = Clock::now() + secs(kEarlyTotalS);
     Response r = srv_.handler.respond(cap_, spec_);
-    if (parser_.bodyError() && r.status == 200) {
+    if (parser_.bodyError() && (r.status == 200 || r.status == 304)) {
       // A file: nginx reads what came of the body before it sends one (its errors go first),
-      // and a body found broken then gets its 400 (measured).
+      // and a body found broken then gets its 400 (measured for 200).
       early_ = false;
       cap_held_ = false;
-      srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
       return answerError(statusFor(parser_.error()));
     }
     srv_.stats.requests.fetch_add(1, std::memory_order_relaxed);
@@ -751,7 +761,7 @@ class Session final : public SessionBase {
         return waitForRequest();
       }
       case ParseState::kError:
-        srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+        if (!early_broken_) srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
         handOverEarly(buf_.size());
         error_answer_ = true;  // what still comes belongs to this broken body
         return closeGracefully();
@@ -768,9 +778,25 @@ class Session final : public SessionBase {
     cap_.raw_bytes = c.raw_bytes;
     cap_.limits_hit = std::move(c.limits_hit);
     cap_.anomalies = std::move(c.anomalies);
+    handOverHeld();
+  }
+
+  // Hands over cap_ as it is. (kWriting: memory running out in captured() must not answer the
+  // request again, outOfMemory().)
+  void handOverHeld() {
     early_ = false;
     cap_held_ = false;
+    phase_ = Phase::kWriting;
     srv_.handler.captured(std::move(cap_));
+  }
+
+  // Where even that found no memory: what the answer left of the capture, if anything.
+  void handOverAfterFailure() {
+    try {
+      if (early_ && cap_held_) handOverHeld();
+    } catch (const std::bad_alloc&) {
+      srv_.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 
   // The handler's answer to a head (Handler::beforeBody): sent now, then the connection closes
@@ -878,8 +904,13 @@ class Session final : public SessionBase {
       ++s->served_;
       if (s->early_) {
         if (!ec) return s->readBodyAfterAnswer(keep_alive);
-        s->session_anomalies_.push_back("incomplete_request");
-        s->handOverEarly(s->buf_.size());
+        try {
+          s->session_anomalies_.push_back("incomplete_request");
+          s->handOverEarly(s->buf_.size());
+        } catch (const std::bad_alloc&) {
+          s->srv_.stats.out_of_memory.fetch_add(1, std::memory_order_relaxed);
+          s->handOverAfterFailure();
+        }
         return s->closeNow();
       }
       if (ec || !keep_alive) {
@@ -1015,6 +1046,7 @@ class Session final : public SessionBase {
   bool cap_held_ = false;  // cap_ holds this request's capture, not yet handed over
   bool early_ = false;     // answered before its body, which is being read (answerEarly())
   bool early_keep_ = false;
+  bool early_broken_ = false;
   Clock::time_point early_until_{};
   bool keep_unanswered_ = false;
   std::string sni_, tls_version_;

@@ -3,6 +3,8 @@ request lines, versions, headers, framing and HTTP/0.9, sent as raw bytes to dro
 apache and nginx), to Apache 2.4 (Debian's modules, HttpProtocolOptions Strict by default) and
 to nginx 1.22, on loopback, serving the same files. Everything up to the close must be the same
 but the date, the server's version and the port (src/http/parser.h: Dialect)."""
+import base64
+import concurrent.futures
 import re
 import socket
 import time
@@ -116,6 +118,22 @@ BROKEN_BODY = [
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n",
 ]
 
+# Parts of a request, and nothing more for a while: nginx answers as soon as a byte cannot
+# belong to a request it takes (a TLS hello on a plain port, a lowercase method, a control byte,
+# a space in a header name...); Apache waits for the line's end.
+_HEAD = b"GET /x HTTP/1.1\r\nHost: a\r\n"
+PARTIAL = [
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", b"def", b"get /", b"G@T /x", b"GET\t", b"GET 1",
+    b"GET *", b"GET", b"GET h", b"GET http:/x", b"GET http://", b"GET  /", b"\r\n\r\ng", b"-",
+    b"GET /a b", b"GET /a  ", b"GET /x h", b"GET /x http", b"GET /x HTTP", b"GET /x HTTP/0",
+    b"GET /x HTTP/2", b"GET /x HTTP/12", b"GET /x HTTP/1.", b"GET /x HTTP/1.1x",
+    b"GET /x HTTP/1.1234", b"GET /a HTTP/1.1 x", b"GET /a HTTP/1.1 ", b"GET /x HTTP/1.1\r",
+    b"GET /x\x01", b"GET /x\x7f", b"GET /x\x80", b"GET /\x00",
+    _HEAD + b"X: a\x01", _HEAD + b"X: a\x00", _HEAD + b"X\t", _HEAD + b" folded", _HEAD + b"_x",
+    _HEAD + b"X@y", _HEAD + b":x", _HEAD + b"X\x7f", _HEAD + b"X\x80", _HEAD + b"X y: z",
+    _HEAD + b"X:\x01", _HEAD + b"X: a\r",
+]
+
 
 def normalised(data):
     """Everything up to the close, but the date, validators, the server's version, the port and
@@ -155,6 +173,44 @@ class ProtocolAgainstRealServers(real_servers.AgainstRealServers):
             self.assertEqual(diffs[:3], [], "%d of %d differ" % (len(diffs), len(cases)))
             expected = {9, 100, 200, 400, 404} | ({405, 501, 505} if persona == "nginx" else {417})
             self.assertEqual(statuses, expected, persona)
+
+    def test_a_request_that_cannot_be_one_is_refused_when_the_server_refuses_it(self):
+        def answer(port, raw):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            try:
+                s.sendall(raw)
+                s.settimeout(0.6)
+                data = b""
+                try:
+                    while True:
+                        b = s.recv(65536)
+                        if not b:
+                            return normalised(data)
+                        data += b
+                except socket.timeout:
+                    return b"(waits)" + data
+            finally:
+                s.close()
+
+        jobs = [(persona, raw) for persona in ("nginx", "apache") for raw in PARTIAL]
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            mine = list(pool.map(lambda j: answer(self.ports["drosera-" + j[0]], j[1]), jobs))
+            real = list(pool.map(lambda j: answer(self.ports[j[0]], j[1]), jobs))
+        diffs = ["%s %r:\n  drosera %r\n  real    %r" % (j[0], j[1], m[:200], r[:200])
+                 for j, m, r in zip(jobs, mine, real) if m != r]
+        self.assertEqual(diffs[:3], [], "%d of %d differ" % (len(diffs), len(jobs)))
+        refused = [m.split(b"\r\n")[0] for (p, _), m in zip(jobs, mine) if p == "nginx"]
+        self.assertEqual(len([r for r in refused if r.startswith(b"HTTP/1.1 400")]), 25, refused)
+        self.assertEqual(len([r for r in refused if r.startswith(b"HTTP/1.1 505")]), 2, refused)
+        self.assertTrue(all(m.startswith(b"(waits)") for (p, _), m in zip(jobs, mine)
+                            if p == "apache"))
+        # Refused at once, recorded as it came.
+        nginx = self.ports["drosera-nginx"]
+        hello = self.d.wait_events(
+            lambda e: e["drosera"]["listener"]["port"] == nginx and
+            base64.b64decode(e["drosera"]["raw"]).startswith(b"\x16\x03\x01"))[-1]
+        self.assertEqual(hello["transaction"]["response"]["http_code"], 400)
+        self.assertIn("incomplete_line", hello["drosera"]["anomalies"])
 
     def test_a_body_still_to_come_is_awaited_as_the_server_awaits_it(self):
         # A head that announces a body which does not come (yet): nginx answers what it serves

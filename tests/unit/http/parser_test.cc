@@ -1463,6 +1463,48 @@ TEST(ParserDialect, RequestLines) {
   EXPECT_EQ(statusAs(Dialect::kNginx, "GET /x HTTP/1.01\r\n\r\n"), 400);  // Host required
 }
 
+// nginx refuses a request at the first byte that cannot belong to one it takes (measured
+// against 1.22: tests/integration/test_protocol.py); Apache and the lenient reading wait for
+// the line's end (-1: more is needed).
+TEST(ParserDialect, NginxRefusesALineAtItsFirstImpossibleByte) {
+  const std::string head = "GET /x HTTP/1.1\r\nHost: a\r\n";
+  expectStatuses({
+      {"\x16\x03\x01\x02", -1, -1, 400},  // a TLS hello on a plain port
+      {"get /", -1, -1, 400},
+      {"GET", -1, -1, -1},
+      {"GET\t", -1, -1, 400},
+      {"GET *", -1, -1, 400},
+      {"GET 1", -1, -1, 400},
+      {"GET h", -1, -1, -1},
+      {"GET http:/x", -1, -1, 400},
+      {"GET http://", -1, -1, -1},
+      {"\r\n\r\ng", -1, -1, 400},
+      {"GET /a b", -1, -1, 400},
+      {"GET /a  ", -1, -1, -1},
+      {"GET /x HTTP/0", -1, -1, 400},
+      {"GET /x HTTP/2", -1, -1, 505},
+      {"GET /x HTTP/12", -1, -1, 505},
+      {"GET /x HTTP/1.", -1, -1, -1},
+      {"GET /x HTTP/1.1x", -1, -1, 400},
+      {"GET /x HTTP/1.1234", -1, -1, 400},
+      {"GET /x HTTP/1.1 x", -1, -1, 400},
+      {"GET /x HTTP/1.1\r", -1, -1, -1},
+      {"GET /x\x7f", -1, -1, 400},
+      {"GET /x\x80", -1, -1, -1},
+      {head + "X y", -1, -1, 400},
+      {head + "X\x01", -1, -1, 400},
+      {head + ":x", -1, -1, 400},
+      {head + " folded", -1, -1, 400},
+      {head + "X@y", -1, -1, -1},
+      {head + "X: a\x01", -1, -1, -1},
+      {head + "X: a\r", -1, -1, -1},
+  });
+  RequestParser p(ParserLimits{}, Dialect::kNginx);
+  ASSERT_EQ(p.parse("G@T /x"), ParseState::kError);
+  EXPECT_EQ(p.request().method, "G@T");  // what came, for the engine
+  EXPECT_THAT(p.anomalies(), Contains("incomplete_line"));
+}
+
 TEST(ParserDialect, Http09) {
   // Apache: a GET alone on its line is complete at once, answered with a body only; any other
   // method is its 400 (in HTTP/1.1). nginx: any method gets a body only (a 400 page but GET's).
