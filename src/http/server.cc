@@ -540,6 +540,15 @@ class Session final : public SessionBase {
             return answerBeforeBody(std::move(*r));
           }
           if (answersEarly()) return answerEarly();
+          // Apache and nginx check Host with the head: the 400 does not wait for the body
+          // (measured).
+          if (!over_limit_) {
+            if (const char* bad = hostProblem()) {
+              session_anomalies_.push_back(bad);
+              srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
+              return answerError(400, {}, /*bad_host=*/true);
+            }
+          }
           phase_ = Phase::kBody;
           armTimer(srv_.opt.body_timeout_s);
         }

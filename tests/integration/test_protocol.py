@@ -132,6 +132,9 @@ PARTIAL = [
     _HEAD + b"X: a\x01", _HEAD + b"X: a\x00", _HEAD + b"X\t", _HEAD + b" folded", _HEAD + b"_x",
     _HEAD + b"X@y", _HEAD + b":x", _HEAD + b"X\x7f", _HEAD + b"X\x80", _HEAD + b"X y: z",
     _HEAD + b"X:\x01", _HEAD + b"X: a\r",
+    # a head refused for its Host, with a body still to come: both answer at once
+    b"POST / HTTP/1.1\r\nHost: a b\r\nContent-Length: 10\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 10\r\n\r\n",
 ]
 
 
@@ -200,10 +203,10 @@ class ProtocolAgainstRealServers(real_servers.AgainstRealServers):
                  for j, m, r in zip(jobs, mine, real) if m != r]
         self.assertEqual(diffs[:3], [], "%d of %d differ" % (len(diffs), len(jobs)))
         refused = [m.split(b"\r\n")[0] for (p, _), m in zip(jobs, mine) if p == "nginx"]
-        self.assertEqual(len([r for r in refused if r.startswith(b"HTTP/1.1 400")]), 25, refused)
+        self.assertEqual(len([r for r in refused if r.startswith(b"HTTP/1.1 400")]), 27, refused)
         self.assertEqual(len([r for r in refused if r.startswith(b"HTTP/1.1 505")]), 2, refused)
-        self.assertTrue(all(m.startswith(b"(waits)") for (p, _), m in zip(jobs, mine)
-                            if p == "apache"))
+        self.assertTrue(all(m.startswith(b"(waits)") for (p, raw), m in zip(jobs, mine)
+                            if p == "apache" and raw not in PARTIAL[-2:]))
         # Refused at once, recorded as it came.
         nginx = self.ports["drosera-nginx"]
         hello = self.d.wait_events(
