@@ -210,6 +210,7 @@ void RequestParser::reset() {
   keep_alive_ = false;
   keep_alive_asked_ = false;
   error_ = ParseError::kNone;
+  deferred_ = ParseError::kNone;
   request_ = core::HttpRequestData{};
   anomalies_.clear();
   limits_hit_.clear();
@@ -691,6 +692,14 @@ ParseState RequestParser::parse(std::string_view in) {
         if (line.empty()) {
           head_done_ = true;
           bool body_ok = finishHead();
+          // Apache reads the body of a request whose expectation it refuses, then answers 417
+          // (measured): the error waits for the body (one within the limit).
+          if (error_ == ParseError::kExpectationFailed && body_ok &&
+              std::find(limits_hit_.begin(), limits_hit_.end(), "max_body_bytes") ==
+                  limits_hit_.end()) {
+            deferred_ = error_;
+            error_ = ParseError::kNone;
+          }
           if (error_ != ParseError::kNone || !body_ok) {
             consumed_ = pos_;
             // Whatever body bytes already arrived are kept for the engine: by Content-Length,
@@ -737,8 +746,9 @@ ParseState RequestParser::parse(std::string_view in) {
         body_remaining_ -= take;
         if (body_remaining_ > 0) return ParseState::kNeedMore;
         expect_continue_ = false;
-        state_ = State::kDone;
         consumed_ = pos_;
+        state_ = State::kDone;  // (a deferred error is no error of the body)
+        if (deferred_ != ParseError::kNone) return fail(deferred_, nullptr);
         return ParseState::kComplete;
       }
       case State::kChunkSize: {
@@ -851,6 +861,7 @@ ParseState RequestParser::parse(std::string_view in) {
           consumed_ = pos_;
           if (error_ != ParseError::kNone) return fail(error_, nullptr);  // a malformed trailer
           state_ = State::kDone;
+          if (deferred_ != ParseError::kNone) return fail(deferred_, nullptr);
           return ParseState::kComplete;
         }
         anomaly("chunked_trailer");

@@ -134,6 +134,7 @@ class RequestParser {
   bool http09_ = false;
   bool body_error_ = false;
   ParseError error_ = ParseError::kNone;
+  ParseError deferred_ = ParseError::kNone;  // the error answered once the body is in
   core::HttpRequestData request_;
   std::vector<std::string> anomalies_;
   std::vector<std::string> limits_hit_;

@@ -132,6 +132,8 @@ PARTIAL = [
     _HEAD + b"X: a\x01", _HEAD + b"X: a\x00", _HEAD + b"X\t", _HEAD + b" folded", _HEAD + b"_x",
     _HEAD + b"X@y", _HEAD + b":x", _HEAD + b"X\x7f", _HEAD + b"X\x80", _HEAD + b"X y: z",
     _HEAD + b"X:\x01", _HEAD + b"X: a\r",
+    # an expectation Apache refuses: it reads the body first (nginx ignores it: its 405 at once)
+    b"POST / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nContent-Length: 10\r\n\r\n",
     # a head refused for its Host, with a body still to come: both answer at once
     b"POST / HTTP/1.1\r\nHost: a b\r\nContent-Length: 10\r\n\r\n",
     b"POST / HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 10\r\n\r\n",
@@ -191,7 +193,7 @@ class ProtocolAgainstRealServers(real_servers.AgainstRealServers):
                             return normalised(data)
                         data += b
                 except socket.timeout:
-                    return b"(waits)" + data
+                    return b"(waits)" + (normalised(data) if data else b"")
             finally:
                 s.close()
 

@@ -1505,6 +1505,30 @@ TEST(ParserDialect, NginxRefusesALineAtItsFirstImpossibleByte) {
   EXPECT_THAT(p.anomalies(), Contains("incomplete_line"));
 }
 
+// Apache reads the body of a request whose expectation it refuses before its 417 (measured);
+// nginx ignores the expectation.
+TEST(ParserDialect, ApacheRefusesAnExpectationOnceTheBodyIsIn) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nContent-Length: 3\r\n\r\n";
+  expectStatuses({
+      {head, -1, -1, -1},
+      {head + "abc", 0, 417, 0},
+      {"POST / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n"
+       "abc\r\n0\r\n\r\n",
+       0, 417, 0},
+      {"GET / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\n\r\n", 0, 417, 0},
+  });
+  EXPECT_EQ(readAs(Dialect::kApache, head + "abc").body, "abc");  // kept for the engine
+  RequestParser p(ParserLimits{}, Dialect::kApache);
+  ASSERT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\n\r\n"), ParseState::kError);
+  EXPECT_FALSE(p.bodyError());  // its page has a length: the body was fine
+  // A body over the limit is not waited for.
+  ParserLimits small;
+  small.max_body_bytes = 2;
+  RequestParser q(small, Dialect::kApache);
+  EXPECT_EQ(q.parse(head), ParseState::kError);
+  EXPECT_EQ(q.error(), ParseError::kExpectationFailed);
+}
+
 TEST(ParserDialect, Http09) {
   // Apache: a GET alone on its line is complete at once, answered with a body only; any other
   // method is its 400 (in HTTP/1.1). nginx: any method gets a body only (a 400 page but GET's).
