@@ -140,6 +140,22 @@ PARTIAL = [
 ]
 
 
+def read_for(s, wait, enough=lambda data: False):
+    """What arrives on `s` until the close, until enough(data), or until `wait` s pass without
+    a byte; and whether the server closed."""
+    s.settimeout(wait)
+    data = b""
+    try:
+        while not enough(data):
+            b = s.recv(65536)
+            if not b:
+                return data, True
+            data += b
+    except socket.timeout:
+        pass
+    return data, False
+
+
 def normalised(data):
     """Everything up to the close, but the date, validators, the server's version, the port and
     Allow's order (and the length of Apache's pages, whose doctype 2.4.71 writes longer)."""
@@ -181,21 +197,10 @@ class ProtocolAgainstRealServers(real_servers.AgainstRealServers):
 
     def test_a_request_that_cannot_be_one_is_refused_when_the_server_refuses_it(self):
         def answer(port, raw):
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
                 s.sendall(raw)
-                s.settimeout(0.6)
-                data = b""
-                try:
-                    while True:
-                        b = s.recv(65536)
-                        if not b:
-                            return normalised(data)
-                        data += b
-                except socket.timeout:
-                    return b"(waits)" + (normalised(data) if data else b"")
-            finally:
-                s.close()
+                data, closed = read_for(s, 0.6)
+            return (b"" if closed else b"(waits)") + (normalised(data) if data else b"")
 
         jobs = [(persona, raw) for persona in ("nginx", "apache") for raw in PARTIAL]
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
@@ -233,30 +238,12 @@ class ProtocolAgainstRealServers(real_servers.AgainstRealServers):
         then = b"GET /robots.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
 
         def statuses(port, head):
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
                 s.sendall(head)
-                s.settimeout(0.6)
-                first = b""
-                try:
-                    while b"\r\n\r\n" not in first:
-                        b = s.recv(65536)
-                        if not b:
-                            break
-                        first += b
-                except socket.timeout:
-                    pass
-                s.settimeout(10)
+                first, _ = read_for(s, 0.6, lambda data: b"\r\n\r\n" in data)
                 s.sendall(rest[b"T" if b"chunked" in head else b"C"] + then)
-                data = first
-                while True:
-                    b = s.recv(65536)
-                    if not b:
-                        break
-                    data += b
-            finally:
-                s.close()
-            return first[:12], re.findall(rb"HTTP/1\.1 \d+", data)
+                more, _ = read_for(s, 10)
+            return first[:12], re.findall(rb"HTTP/1\.1 \d+", first + more)
 
         for persona in ("nginx", "apache"):
             for head in heads:
