@@ -45,7 +45,7 @@ run: build
 # Every test: the integration tests (and the CRS, traps, dashboard and load suites) on the
 # release build, then the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer and a
 # short run of each fuzz target, side by side (sanitize-tests). The unit tests run once, in the
-# sanitizer tree; the release tree builds the binary, the benchmarks and intel_test, for the few
+# sanitizer tree; the release tree builds the binary, the benchmarks and, from three files of intel_test, the few
 # unit tests the sanitizers slow too much (CTest label unsanitized, tests/CMakeLists.txt). Each
 # tree builds one target, make_test_targets (CMakeLists.txt). The sanitizer tree builds in the
 # background at the lowest priority from the start: it takes the core the release build leaves
