@@ -215,6 +215,7 @@ void RequestParser::reset() {
   anomalies_.clear();
   limits_hit_.clear();
   head_done_ = false;
+  head_bytes_ = 0;
   http09_ = false;
   body_error_ = false;
 }
@@ -691,6 +692,7 @@ ParseState RequestParser::parse(std::string_view in) {
         }
         if (line.empty()) {
           head_done_ = true;
+          head_bytes_ = pos_;
           bool body_ok = finishHead();
           // Apache reads the body of a request whose expectation it refuses, then answers 417
           // (measured): the error waits for the body (one within the limit).

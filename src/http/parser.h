@@ -75,6 +75,8 @@ class RequestParser {
   ParseError error() const { return error_; }
   size_t consumed() const { return consumed_; }
   bool headComplete() const { return head_done_; }
+  // The bytes of the head, the empty line included (0 before it is complete).
+  size_t headBytes() const { return head_bytes_; }
   bool bodyComplete() const { return state_ == State::kDone; }
   // The client asked for "100 Continue" and the body has not started.
   bool expectsContinue() const { return expect_continue_; }
@@ -135,6 +137,7 @@ class RequestParser {
   bool body_error_ = false;
   ParseError error_ = ParseError::kNone;
   ParseError deferred_ = ParseError::kNone;  // the error answered once the body is in
+  size_t head_bytes_ = 0;
   core::HttpRequestData request_;
   std::vector<std::string> anomalies_;
   std::vector<std::string> limits_hit_;

@@ -586,6 +586,14 @@ class Session final : public SessionBase {
             srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
             return answerEarly();
           }
+          // A length over the limit: nginx reads the body after its 413 and throws it away,
+          // closing once it has all come (measured; discardThenClose()).
+          if (spec_.persona.name == "nginx" && parser_.error() == ParseError::kBodyTooLarge &&
+              !parser_.bodyError()) {
+            const uint64_t came = buf_.size() - std::min(buf_.size(), parser_.headBytes());
+            const uint64_t announced = parser_.request().body_bytes;
+            discard_left_ = announced > came ? announced - came : 0;
+          }
         }
         srv_.stats.bad_requests.fetch_add(1, std::memory_order_relaxed);
         return answerError(statusFor(parser_.error()));
@@ -922,6 +930,7 @@ class Session final : public SessionBase {
         }
         return s->closeNow();
       }
+      if (!ec && s->discard_left_ > 0) return s->discardThenClose(Clock::now() + secs(30));
       if (ec || !keep_alive) {
         if (!s->error_answer_) s->keepUnanswered(consumed);
         return s->closeGracefully();
@@ -1010,6 +1019,26 @@ class Session final : public SessionBase {
     }
   }
 
+  // After nginx's 413: the announced body is read and thrown away before the close, as long as
+  // it keeps coming (5 s without a byte, or 30 s after the answer, and the connection closes).
+  void discardThenClose(Clock::time_point until) {
+    phase_ = Phase::kClosing;
+    const double left = std::chrono::duration<double>(until - Clock::now()).count();
+    armTimer(std::max(0.0, std::min(5.0, left)));
+    auto scratch = std::make_shared<std::array<char, 16384>>();
+    auto done = [s = self(), scratch, until](boost::system::error_code ec, size_t n) {
+      if (ec) return s->closeNow();
+      s->discard_left_ -= std::min<uint64_t>(n, s->discard_left_);
+      if (s->discard_left_ == 0) return s->closeGracefully();
+      s->discardThenClose(until);
+    };
+    if (plain_) {
+      lowest(stream_).async_read_some(asio::buffer(*scratch), done);
+    } else {
+      stream_.async_read_some(asio::buffer(*scratch), done);
+    }
+  }
+
   void drain() {
     auto scratch = std::make_shared<std::array<char, 4096>>();
     lowest(stream_).async_read_some(
@@ -1057,6 +1086,7 @@ class Session final : public SessionBase {
   bool early_keep_ = false;
   bool early_broken_ = false;
   Clock::time_point early_until_{};
+  uint64_t discard_left_ = 0;  // body bytes to read and drop before the close (nginx's 413)
   bool keep_unanswered_ = false;
   std::string sni_, tls_version_;
   std::vector<std::string> extra_limits_;

@@ -1499,6 +1499,10 @@ TEST(ParserDialect, NginxRefusesALineAtItsFirstImpossibleByte) {
       {head + "X: a\x01", -1, -1, -1},
       {head + "X: a\r", -1, -1, -1},
   });
+  RequestParser h(ParserLimits{}, Dialect::kNginx);
+  const std::string post = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n";
+  EXPECT_EQ(h.parse(post + "ab"), ParseState::kNeedMore);
+  EXPECT_EQ(h.headBytes(), post.size());  // where the body starts (nginx's 413 drops the rest)
   RequestParser p(ParserLimits{}, Dialect::kNginx);
   ASSERT_EQ(p.parse("G@T /x"), ParseState::kError);
   EXPECT_EQ(p.request().method, "G@T");  // what came, for the engine
