@@ -35,9 +35,11 @@ void checkConfig(const Config& c) {
              c.server.persona == "iis");
   FUZZ_CHECK(c.limits.max_header_line <= c.limits.max_header_bytes);
   FUZZ_CHECK(duration(c.sensor.status_interval_s) && c.sensor.status_interval_s > 0);
-  FUZZ_CHECK(duration(c.limits.header_timeout_s) && c.limits.header_timeout_s > 0);
-  FUZZ_CHECK(duration(c.limits.body_timeout_s) && c.limits.body_timeout_s > 0);
-  // 0: the persona's own idle time (server.cc keepAliveTimeout()).
+  // 0: the persona's own timeouts and idle time (http/timeouts.h).
+  FUZZ_CHECK(duration(c.limits.header_timeout_s) &&
+             (c.limits.header_timeout_s == 0 || c.limits.header_timeout_s >= 0.05));
+  FUZZ_CHECK(duration(c.limits.body_timeout_s) &&
+             (c.limits.body_timeout_s == 0 || c.limits.body_timeout_s >= 0.05));
   FUZZ_CHECK(duration(c.limits.keepalive_timeout_s) &&
              (c.limits.keepalive_timeout_s == 0 || c.limits.keepalive_timeout_s >= 0.05));
   FUZZ_CHECK(duration(c.inspection.shutdown_drain_s));

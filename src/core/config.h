@@ -51,13 +51,16 @@ struct ServerConfig {
 };
 
 struct LimitsConfig {
-  uint64_t max_request_line = 8190;        // bytes; longer answers 414 (Apache's LimitRequestLine)
-  uint64_t max_header_line = 8190;         // bytes per header line; longer answers 431
-  uint64_t max_header_bytes = 65536;       // all header lines together; more answers 431
-  uint64_t max_headers = 100;              // header count; more answers 431
+  // The head's limits, as the persona's server reads them (src/http/parser.h): Apache takes a
+  // line a byte longer than its LimitRequestLine and LimitRequestFieldSize, nginx a head that
+  // fits its header buffers (about 32 KiB) too. Over them: 414 for the request line, else 400.
+  uint64_t max_request_line = 8190;        // bytes (Apache's LimitRequestLine)
+  uint64_t max_header_line = 8190;         // bytes per header line (LimitRequestFieldSize)
+  uint64_t max_header_bytes = 65536;       // all header lines together
+  uint64_t max_headers = 0;                // header count; 0: the persona's own (100; nginx 1000)
   uint64_t max_body_bytes = 1048576;       // request body; more answers 413
-  double header_timeout_s = 20;            // whole request head must arrive within this
-  double body_timeout_s = 30;              // whole body must arrive within this
+  double header_timeout_s = 0;             // the whole head, then 408; 0: the persona's own
+  double body_timeout_s = 0;               // the whole body, then 408; 0: the persona's own
   double keepalive_timeout_s = 0;          // idle time between requests; 0: the persona's own
   uint64_t max_keepalive_requests = 0;     // requests per connection; 0: the persona's own
   uint64_t max_connections = 4096;         // all listeners together

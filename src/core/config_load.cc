@@ -416,6 +416,12 @@ Problem mispGroupsProblem(const MispConfig& m) {
   return std::nullopt;
 }
 
+// A time whose 0 means the persona's own (the limits' timeouts): 0, or at least 0.05 seconds.
+Problem personaSecondsProblem(double t) {
+  if (t == 0 || t >= 0.05) return std::nullopt;
+  return "must be 0 (the persona's own) or at least 0.05 seconds (got " + fmtDouble(t) + ")";
+}
+
 // What a key's value must be beyond its type and range, by full key name. The loader checks a
 // key as soon as it has read it (the message names the line); validateConfig checks them all.
 struct KeyCheck {
@@ -457,12 +463,12 @@ const KeyCheck kKeyChecks[] = {
      }},
     {"misp.sensor_groups", [](const Config& c) { return mispGroupsProblem(c.misp); }},
     {"misp.allowlist", [](const Config& c) { return cidrListProblem(c.misp.allowlist); }},
+    {"limits.header_timeout_s",
+     [](const Config& c) { return personaSecondsProblem(c.limits.header_timeout_s); }},
+    {"limits.body_timeout_s",
+     [](const Config& c) { return personaSecondsProblem(c.limits.body_timeout_s); }},
     {"limits.keepalive_timeout_s",
-     [](const Config& c) -> Problem {
-       const double t = c.limits.keepalive_timeout_s;
-       if (t == 0 || t >= 0.05) return std::nullopt;
-       return "must be 0 (the persona's own) or at least 0.05 seconds (got " + fmtDouble(t) + ")";
-     }},
+     [](const Config& c) { return personaSecondsProblem(c.limits.keepalive_timeout_s); }},
     {"misp.sensor_addresses",
      [](const Config& c) { return cidrListProblem(c.misp.sensor_addresses); }},
 };
@@ -833,18 +839,21 @@ std::vector<Section> schema() {
        {lift(&Config::limits, bytesField("max_request_line", &Li::max_request_line, 16,
                                          "bytes in the request line; more answers 414")),
         lift(&Config::limits, bytesField("max_header_line", &Li::max_header_line, 16,
-                                         "bytes in one header line; more answers 431")),
+                                         "bytes in one header line; more answers 400")),
         lift(&Config::limits, bytesField("max_header_bytes", &Li::max_header_bytes, 64,
-                                         "bytes in all header lines; more answers 431")),
-        lift(&Config::limits, intField("max_headers", &Li::max_headers, 1, 100000,
-                                       "header lines; more answers 431")),
+                                         "bytes in all header lines; more answers 400")),
+        lift(&Config::limits, intField("max_headers", &Li::max_headers, 0, 100000,
+                                       "header lines; more answers 400 (0: the persona's own, "
+                                       "Apache's 100, nginx's 1000)")),
         lift(&Config::limits, bytesField("max_body_bytes", &Li::max_body_bytes, 0,
                                          "request body bytes; more answers 413")),
         lift(&Config::limits,
-             secondsField("header_timeout_s", &Li::header_timeout_s, 0.05, 3600,
-                          "seconds for the whole request head; slower answers 408")),
-        lift(&Config::limits, secondsField("body_timeout_s", &Li::body_timeout_s, 0.05, 3600,
-                                           "seconds for the whole body; slower answers 408")),
+             secondsField("header_timeout_s", &Li::header_timeout_s, 0, 3600,
+                          "seconds for the whole request head; slower answers 408 (0: the "
+                          "persona's own)")),
+        lift(&Config::limits, secondsField("body_timeout_s", &Li::body_timeout_s, 0, 3600,
+                                           "seconds for the whole body; slower answers 408 (0: "
+                                           "the persona's own)")),
         lift(&Config::limits,
              secondsField("keepalive_timeout_s", &Li::keepalive_timeout_s, 0, 3600,
                           "idle seconds between requests on a connection (0: the persona's own, "

@@ -17,7 +17,7 @@ struct ParserLimits {
   uint64_t max_request_line = 8190;
   uint64_t max_header_line = 8190;
   uint64_t max_header_bytes = 65536;
-  uint64_t max_headers = 100;
+  uint64_t max_headers = 0;  // 0: the dialect's own (maxHeaders())
   uint64_t max_body_bytes = 1048576;
 };
 
@@ -78,6 +78,8 @@ class RequestParser {
   // The bytes of the head, the empty line included (0 before it is complete).
   size_t headBytes() const { return head_bytes_; }
   bool bodyComplete() const { return state_ == State::kDone; }
+  // The request line is whole (read, or refused).
+  bool requestLineDone() const { return state_ != State::kRequestLine; }
   // The client asked for "100 Continue" and the body has not started.
   bool expectsContinue() const { return expect_continue_; }
   // The client sent "Expect: 100-continue" (HTTP/1.1 or later), whether the body came or not.
@@ -113,6 +115,24 @@ class RequestParser {
   void anomaly(const char* what);
   void limit(const char* what);
 
+  // The limits as the dialect's server reads them: Apache takes a line a byte longer than its
+  // LimitRequestLine and LimitRequestFieldSize (measured: 8191 bytes with their 8190). A header
+  // count of 0 is the server's own: Apache's LimitRequestFields 100, Debian's nginx 1000
+  // (measured; "client sent too many header lines").
+  uint64_t maxRequestLine() const;
+  uint64_t maxHeaderLine() const;
+  uint64_t maxHeaders() const;
+
+  // nginx reads a head into a buffer of 1 KiB (client_header_buffer_size 1k), then into at
+  // most 4 of 8 KiB (large_client_header_buffers 4 8k): a line that does not fit in what is
+  // left of one goes whole into the next, and without a next the head is too large (its 400,
+  // measured: about 32 KiB, less the ends of buffers a line did not fit). Whether the line from
+  // `start` to `end` (the bytes of it known so far) still fits; always, but in the nginx dialect.
+  bool nginxBuffersHold(uint64_t start, uint64_t end);
+  static constexpr uint64_t kNginxFirstBuffer = 1024;
+  static constexpr uint64_t kNginxLargeBuffer = 8192;
+  static constexpr int kNginxLargeBuffers = 4;
+
   // The version is HTTP/1.1 or later in the dialect's reading (keep-alive by default, Host
   // required).
   bool http11OrLater() const;
@@ -138,6 +158,8 @@ class RequestParser {
   ParseError error_ = ParseError::kNone;
   ParseError deferred_ = ParseError::kNone;  // the error answered once the body is in
   size_t head_bytes_ = 0;
+  uint64_t nginx_buffer_end_ = kNginxFirstBuffer;  // where the buffer of the current line ends
+  int nginx_large_buffers_ = 0;                    // taken so far (nginxBuffersHold())
   core::HttpRequestData request_;
   std::vector<std::string> anomalies_;
   std::vector<std::string> limits_hit_;
@@ -145,6 +167,9 @@ class RequestParser {
 
 // Case-insensitive ASCII comparison, for header names.
 bool iequals(std::string_view a, std::string_view b);
+// Whether the values of a repeated header, joined with ", " as Apache joins them, are longer
+// than `max` bytes.
+bool mergedFieldTooLong(const std::vector<core::Header>& headers, uint64_t max);
 // The value of the first header called `name`, or nullptr.
 const std::string* findHeader(const std::vector<core::Header>& headers, std::string_view name);
 

@@ -232,9 +232,12 @@ std::string apacheExplanation(int status, std::string_view detail) {
              "this server.\nThe client sent<pre>\n    Expect: " +
              htmlEscape(detail) +
              "\n</pre>\n</p><p>Only the 100-continue expectation is supported.</p>\n";
-    case 431:
-      return "<p>Your browser sent a request that this server could not understand.<br />\n"
-             "Size of a request header field exceeds server limit.<br />\n</p>\n";
+    case 431:  // sent as a 400 (answerError())
+      return "<p>Your browser sent a request that this server could not understand.<br />\n" +
+             std::string(detail == "count"
+                             ? "The number of request header fields exceeds this server's limit."
+                             : "Size of a request header field exceeds server limit.") +
+             "</p>\n";
     case 501:
       return "<p>" + htmlEscape(detail) + " not supported for current URL.<br />\n</p>\n";
     case 503:
@@ -254,13 +257,19 @@ std::string errorPage(const Persona& persona, int status, std::string_view host,
   const std::string code = std::to_string(status);
   const std::string reason = reasonPhrase(persona, status);
   if (persona.name == "nginx") {
-    std::string title = code + " " + reason;
-    if (status == 431) title = "400 Request Header Or Cookie Too Large";
+    if (status == 431) {  // sent as a 400 (answerError())
+      return "<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
+             "<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or "
+             "Cookie Too Large</center>\r\n<hr><center>" +
+             htmlEscape(persona.server_header) + "</center>\r\n</body>\r\n</html>\r\n";
+    }
+    const std::string title = code + " " + reason;
     return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" +
            title + "</h1></center>\r\n<hr><center>" + htmlEscape(persona.server_header) +
            "</center>\r\n</body>\r\n</html>\r\n";
   }
   if (persona.name == "iis") {
+    if (status == 431) return errorPage(persona, 400, host, port, detail);  // sent as a 400
     if (status == 404) {
       return "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
              "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n<html "
@@ -278,7 +287,8 @@ std::string errorPage(const Persona& persona, int status, std::string_view host,
            "</h2>\r\n<hr><p>HTTP Error " + code + ". The request is invalid.</p>\r\n</BODY></HTML>\r\n";
   }
   const std::string shown = status == 431 ? std::string("Bad Request") : reason;
-  return "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>" + code +
+  const std::string sent = status == 431 ? std::string("400") : code;  // sent as a 400
+  return "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>" + sent +
          " " + shown + "</title>\n</head><body>\n<h1>" + shown + "</h1>\n" +
          apacheExplanation(status, detail) + "<hr>\n<address>" + htmlEscape(persona.server_header) +
          " Server at " + htmlEscape(host) + " Port " + std::to_string(port) +

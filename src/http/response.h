@@ -67,7 +67,8 @@ const char* reasonPhrase(const Persona& persona, int status);
 // The persona's own error page for `status`, as that server would render it. `host` and
 // `port` appear where the real server shows them (Apache's <address> line); `host` is
 // HTML-escaped here, and so is `detail`: the method Apache's 405 and 501 pages name, or the
-// Expect value its 417 page repeats.
+// Expect value its 417 page repeats ("count" for a 431 of too many headers: its page names that
+// cause). 431 (a head too large) is the page of the 400 that all three servers send then.
 std::string errorPage(const Persona& persona, int status, std::string_view host, uint16_t port,
                       std::string_view detail = {});
 // The 400 page for a request in clear on a TLS port: Apache's and nginx's own wording.

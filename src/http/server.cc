@@ -1,8 +1,12 @@
 #include "http/server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
@@ -19,6 +23,7 @@
 #include "http/content_coding.h"
 #include "http/proxy_protocol.h"
 #include "http/ranges.h"
+#include "http/timeouts.h"
 
 namespace drosera::http {
 
@@ -146,13 +151,6 @@ bool keepsAlive(const Persona& persona, uint64_t served, uint64_t max) {
   return persona.name == "apache" ? served < max : served + 1 < max;
 }
 
-// `configured`, else the persona's default idle time: Debian's apache2.conf KeepAliveTimeout 5,
-// its nginx.conf keepalive_timeout 65, IIS's connectionTimeout 120.
-double keepAliveTimeout(const Persona& persona, double configured) {
-  if (configured > 0) return configured;
-  return persona.name == "nginx" ? 65 : persona.name == "iis" ? 120 : 5;
-}
-
 // `configured`, else the persona's default: Debian's apache2.conf MaxKeepAliveRequests 100,
 // nginx's keepalive_requests 1000 (since 1.19.10), IIS taken as Apache.
 uint64_t keepAliveLimit(const Persona& persona, uint64_t configured) {
@@ -269,7 +267,7 @@ class Session final : public SessionBase {
 
   void start() override {
     if (spec_.proxy_protocol && peer_trusted_) {
-      armTimer(srv_.opt.header_timeout_s);
+      startReadTimeout(headTimeout(spec_.persona, srv_.opt.header_timeout_s));
       peekProxyHeader();
     } else {
       startTls();
@@ -296,8 +294,10 @@ class Session final : public SessionBase {
 
   std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
 
-  void armTimer(double seconds) {
-    deadline_ = Clock::now() + secs(seconds);
+  void armTimer(double seconds) { armAt(Clock::now() + secs(seconds)); }
+
+  void armAt(Clock::time_point deadline) {
+    deadline_ = deadline;
     timed_out_ = false;
     timer_.expires_at(deadline_);
     timer_.async_wait([s = self()](boost::system::error_code ec) {
@@ -307,6 +307,28 @@ class Session final : public SessionBase {
       boost::system::error_code ignored;
       lowest(s->stream_).cancel(ignored);
     });
+  }
+
+  // The head's or body's timeout (timeouts.h) starts.
+  void startReadTimeout(const ReadTimeout& t) {
+    read_timeout_ = t;
+    read_start_ = Clock::now();
+    read_bytes_ = 0;
+    armTimer(t.seconds(0));
+  }
+
+  // Bytes of the head or body came: a timeout that grows with them (Apache's MinRate) or runs
+  // between two reads (nginx's body) moves.
+  void extendReadTimeout(size_t n) {
+    read_bytes_ += n;
+    if (read_timeout_.per_read) {
+      armTimer(read_timeout_.base_s);
+    } else if (read_timeout_.per_byte_s > 0) {
+      // mod_reqtimeout, before its next read: out of time, or a second at least.
+      const auto due = read_start_ + secs(read_timeout_.seconds(read_bytes_));
+      const auto now = Clock::now();
+      armAt(due <= now ? now : std::max(due, now + std::chrono::seconds(1)));
+    }
   }
 
   // ---- PROXY protocol (before TLS): peek, parse, then consume exactly the header -----------
@@ -350,7 +372,7 @@ class Session final : public SessionBase {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
       waitForRequest();
     } else {
-      armTimer(srv_.opt.header_timeout_s);
+      startReadTimeout(headTimeout(spec_.persona, srv_.opt.header_timeout_s));
       // A TLS record starts with a byte below 'A' or above 'Z' (0x16 for a handshake, 0x80 and
       // up for an SSLv2 hello); a request line in clear starts with a method's capital. Apache
       // and nginx answer those in clear with a 400 of their own; a scanner probing the port
@@ -391,7 +413,7 @@ class Session final : public SessionBase {
   void waitForRequest() {
     phase_ = Phase::kIdle;
     if (served_ == 0) {
-      armTimer(srv_.opt.header_timeout_s);
+      startReadTimeout(headTimeout(spec_.persona, srv_.opt.header_timeout_s));
     } else {
       armTimer(keepAliveTimeout(spec_.persona, srv_.opt.keepalive_timeout_s));
     }
@@ -405,7 +427,7 @@ class Session final : public SessionBase {
   void beginRequest() {
     phase_ = Phase::kHead;
     started_us_ = nowUs();
-    if (served_ > 0) armTimer(srv_.opt.header_timeout_s);
+    if (served_ > 0) startReadTimeout(headTimeout(spec_.persona, srv_.opt.header_timeout_s));
   }
 
   void doRead() {
@@ -415,7 +437,7 @@ class Session final : public SessionBase {
       buf_.resize(old + kReadChunk);
       auto done = [s = self(), old](boost::system::error_code ec, size_t n) {
         s->buf_.resize(old + n);
-        s->onRead(ec);
+        s->onRead(ec, n);
       };
       if (plain_) {
         lowest(stream_).async_read_some(asio::buffer(buf_.data() + old, kReadChunk), done);
@@ -427,7 +449,7 @@ class Session final : public SessionBase {
     }
   }
 
-  void onRead(boost::system::error_code ec) {
+  void onRead(boost::system::error_code ec, size_t n) {
     if (ec) {
       try {
         if (early_) {  // answered before its body, which did not all come: nginx closes
@@ -451,7 +473,12 @@ class Session final : public SessionBase {
         if (timed_out_ && (phase_ == Phase::kHead || phase_ == Phase::kBody)) {
           srv_.stats.timeouts.fetch_add(1, std::memory_order_relaxed);
           extra_limits_.push_back(phase_ == Phase::kHead ? "header_timeout" : "body_timeout");
-          return answerError(408);
+          // As the persona's server: a 408, or a close without a word (recorded all the same).
+          const bool answers = read_timeout_.answers &&
+                               (parser_.requestLineDone() || read_timeout_.answers_first_line);
+          if (answers) return answerError(408);
+          finishWithoutAnswer();
+          return closeNow();
         }
         if (phase_ == Phase::kHead || phase_ == Phase::kBody) {
           // The client went away mid-request: record what it sent, no answer possible.
@@ -464,6 +491,7 @@ class Session final : public SessionBase {
       return closeNow();
     }
     if (phase_ == Phase::kIdle) beginRequest();
+    if ((phase_ == Phase::kHead || phase_ == Phase::kBody) && !early_) extendReadTimeout(n);
     process();
   }
 
@@ -550,7 +578,7 @@ class Session final : public SessionBase {
             }
           }
           phase_ = Phase::kBody;
-          armTimer(srv_.opt.body_timeout_s);
+          startReadTimeout(bodyTimeout(spec_.persona, srv_.opt.body_timeout_s));
         }
         if (parser_.expectsContinue() && !sent_continue_ && !over_limit_) {
           sent_continue_ = true;
@@ -854,13 +882,19 @@ class Session final : public SessionBase {
                           parser_.error() != ParseError::kExpectationFailed;
     const std::string host = bad_head ? local_.ip : hostForPages(cap_.request);
     // The 417 page repeats the expectation (repeated headers joined, as Apache joins them).
-    std::string expect;
+    std::string detail;
     for (const auto& h : cap_.request.headers) {
       if (status == 417 && iequals(h.name, "Expect")) {
-        expect.append(expect.empty() ? "" : ", ").append(h.value);
+        detail.append(detail.empty() ? "" : ", ").append(h.value);
       }
     }
-    r.body = page.empty() ? errorPage(spec_.persona, status, host, local_.port, expect)
+    if (status == 431) {
+      // A head too large: each server sends a 400 (measured), Apache's page naming the cause.
+      const auto& hit = parser_.limitsHit();
+      if (std::find(hit.begin(), hit.end(), "max_headers") != hit.end()) detail = "count";
+      r.status = 400;
+    }
+    r.body = page.empty() ? errorPage(spec_.persona, status, host, local_.port, detail)
                           : std::move(page);
     for (const auto& h : spec_.own_answer_headers) r.headers.push_back(h);
     r.close = true;
@@ -905,7 +939,8 @@ class Session final : public SessionBase {
         cap_.response.headers.push_back({"Content-Length", std::to_string(r.bodySize())});
       }
     }
-    armTimer(srv_.opt.body_timeout_s);  // write deadline: a client that does not read is cut off
+    // The write deadline: a client that does not read is cut off.
+    armTimer(writeTimeout(spec_.persona, srv_.opt.body_timeout_s));
     const std::string_view tail = r.omit_body ? std::string_view() : r.static_body;
     const std::array<asio::const_buffer, 2> bufs = {asio::buffer(out_),
                                                     asio::buffer(tail.data(), tail.size())};
@@ -1068,6 +1103,9 @@ class Session final : public SessionBase {
   asio::steady_timer timer_;
   Clock::time_point deadline_{};
   bool timed_out_ = false;
+  ReadTimeout read_timeout_;      // the head's or body's (startReadTimeout())
+  Clock::time_point read_start_{};
+  uint64_t read_bytes_ = 0;       // of the head or body so far
   RequestParser parser_;
   std::string buf_;
   std::string out_;
@@ -1273,6 +1311,12 @@ core::Status Server::start() {
       if (ec) {
         return core::Status::unavailable("cannot listen on " + addr_text + " port " +
                                          std::to_string(port) + ": " + ec.message());
+      }
+      // As Apache's AcceptFilter: a connection on which nothing comes waits in the kernel
+      // first (best effort: without it, only the idle connection's close comes sooner).
+      if (const int defer = deferAcceptSeconds(im.opt.listeners[i].persona,
+                                               im.opt.header_timeout_s)) {
+        ::setsockopt(acc->native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
       }
       uint16_t actual = acc->local_endpoint(ec).port();
       // Port 0 means "any": the other addresses of this listener use the port the first got.

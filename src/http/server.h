@@ -37,9 +37,11 @@ struct ServerOptions {
   std::vector<std::string> bind = {"0.0.0.0"};
   std::vector<ListenerSpec> listeners;
   ParserLimits parser;
-  double header_timeout_s = 20;
-  double body_timeout_s = 30;
-  double keepalive_timeout_s = 0;  // 0: the persona's own (keepAliveTimeout(), server.cc)
+  // 0: the persona's own (timeouts.h); else that long for the whole head or body, then 408.
+  // body_timeout_s is the write deadline too (0: the persona's).
+  double header_timeout_s = 0;
+  double body_timeout_s = 0;
+  double keepalive_timeout_s = 0;  // 0: the persona's own (keepAliveTimeout(), timeouts.h)
   // gzip as the persona's server does (content_coding.h); off for the collector's own API.
   bool content_coding = true;
   // Range requests as the persona's server answers them (ranges.h); off for the API too.

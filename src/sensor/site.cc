@@ -20,6 +20,12 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kMessageToken = "{{message}}";
+// The longest name a folder holds on Linux file systems (NAME_MAX), and the length from which
+// Apache cannot map a request's path to a file name (PATH_MAX less its NUL and one more,
+// measured) below Debian's DocumentRoot.
+constexpr size_t kMaxFileName = 255;
+constexpr size_t kMaxFilePath = 4094;
+constexpr std::string_view kDocumentRoot = "/var/www/html";
 
 std::string contentTypeFor(const std::string& ext) {
   static const std::map<std::string, std::string, std::less<>> kTypes = {
@@ -629,6 +635,13 @@ http::Response Site::handleApache(const Ask& a, const std::string& path) const {
   if (path.empty()) {  // a NUL is a file that is not there, above the root a bad request
     return error(
         normalizePath(a.req.target, AboveRoot::kStay, Backslash::kLiteral).empty() ? 404 : 400, a);
+  }
+  // A path that makes a file name longer than the system takes (PATH_MAX, with the
+  // DocumentRoot before it), or a walk through the folders that stops at a name longer than a
+  // folder holds (NAME_MAX): refused (403, "File name too long"), where a shorter missing name
+  // is a 404 (measured).
+  if (kDocumentRoot.size() + path.size() >= kMaxFilePath || walkStop(path).size() > kMaxFileName) {
+    return error(403, a);
   }
   // Debian's apache2.conf denies ".ht*" files (FilesMatch "^\.ht"), its status.conf
   // /server-status to all but local clients (and a honeypot's are remote): refused (403) before

@@ -131,8 +131,9 @@ ErrorLog "{d}/error.log"
     return spawn([APACHE, "-f", conf, "-DFOREGROUND"], port)
 
 
-def start_nginx(tmp, www):
-    """nginx on a free loopback port serving `www`; returns (process, port)."""
+def start_nginx(tmp, www, locations=""):
+    """nginx on a free loopback port serving `www` (`locations`: more of its server block);
+    returns (process, port)."""
     d = os.path.join(tmp, "nginx")
     os.makedirs(os.path.join(d, "tmp"))
     port = harness.free_port()
@@ -154,9 +155,9 @@ http {{
   access_log off;
   gzip on;
   client_body_temp_path {d}/tmp;
-  server {{ listen 127.0.0.1:{port} default_server; root {www}; server_name _; }}
+  server {{ listen 127.0.0.1:{port} default_server; root {www}; server_name _; {locations} }}
 }}
-""".format(user=user, d=d, port=port, www=www))
+""".format(user=user, d=d, port=port, www=www, locations=locations))
     return spawn([NGINX, "-p", d, "-c", conf], port)
 
 
@@ -188,6 +189,7 @@ class AgainstRealServers(unittest.TestCase):
     mirror() returned."""
     FILES = []
     APACHE_DIRECTORY = "Require all granted"  # the <Directory> block of the served folder
+    NGINX_LOCATIONS = ""  # more of nginx's server block
 
     @classmethod
     def setUpClass(cls):
@@ -208,7 +210,7 @@ class AgainstRealServers(unittest.TestCase):
         cls.copied = mirror(cls.ports["drosera-apache"], cls.FILES, www)
         proc, cls.ports["apache"] = start_apache(cls.tmp, www, cls.APACHE_DIRECTORY)
         cls.procs.append(proc)
-        proc, cls.ports["nginx"] = start_nginx(cls.tmp, www)
+        proc, cls.ports["nginx"] = start_nginx(cls.tmp, www, cls.NGINX_LOCATIONS)
         cls.procs.append(proc)
 
     @classmethod

@@ -369,11 +369,8 @@ TEST(ConfigLoad, DurationErrors) {
             "\"200ms\" or \"2m\" (got \"soon\")");
   EXPECT_EQ(loadError("[limits]\nheader_timeout_s = \"5d\"\n"),
             "drosera.toml:2: limits.header_timeout_s: unknown duration unit \"d\" (use ms, s, m or h)");
-  EXPECT_EQ(loadError("[limits]\nheader_timeout_s = 0\n"),
-            "drosera.toml:2: limits.header_timeout_s: must be between 0.05 and 3600.0 seconds "
-            "(got 0.0)");
   EXPECT_EQ(loadError("[limits]\nheader_timeout_s = \"2h\"\n"),
-            "drosera.toml:2: limits.header_timeout_s: must be between 0.05 and 3600.0 seconds "
+            "drosera.toml:2: limits.header_timeout_s: must be between 0.0 and 3600.0 seconds "
             "(got 7200.0)");
   // Digits, an optional fraction, a unit: std::stod took a sign, spaces, exponents and hex.
   for (const char* bad : {"-1s", " 5", "+5", ".5", "inf", "nan"}) {
@@ -383,10 +380,17 @@ TEST(ConfigLoad, DurationErrors) {
                   bad + "\")")
         << bad;
   }
-  // 0 is the persona's own idle time; otherwise at least 0.05 s, as before.
-  EXPECT_EQ(loadError("[limits]\nkeepalive_timeout_s = 0.01\n"),
-            "drosera.toml:2: limits.keepalive_timeout_s: must be 0 (the persona's own) or at least "
-            "0.05 seconds (got 0.01)");
+  // 0 is the persona's own idle time and timeouts; otherwise at least 0.05 s, as before.
+  for (const char* key : {"keepalive_timeout_s", "header_timeout_s", "body_timeout_s"}) {
+    EXPECT_EQ(loadError(std::string("[limits]\n") + key + " = 0.01\n"),
+              std::string("drosera.toml:2: limits.") + key +
+                  ": must be 0 (the persona's own) or at least 0.05 seconds (got 0.01)");
+    EXPECT_DOUBLE_EQ(load(std::string("[limits]\n") + key + " = 0\n").limits.header_timeout_s,
+                     0);
+  }
+  EXPECT_DOUBLE_EQ(Config{}.limits.header_timeout_s, 0);  // the persona's own by default
+  EXPECT_DOUBLE_EQ(Config{}.limits.body_timeout_s, 0);
+  EXPECT_EQ(Config{}.limits.max_headers, 0u);
   for (const auto& [bad, unit] : {std::pair{"5 s", " s"}, {"0x10", "x10"}, {"1e3", "e3"}}) {
     EXPECT_EQ(loadError(std::string("[limits]\nbody_timeout_s = \"") + bad + "\"\n"),
               std::string("drosera.toml:2: limits.body_timeout_s: unknown duration unit \"") +

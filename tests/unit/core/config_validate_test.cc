@@ -282,7 +282,7 @@ TEST(ConfigValidate, IntegerLiteralsThatDoNotFitAreRefused) {
             "drosera.toml:2: sensor.status_interval_s: must be between 0.1 and 3600.0 seconds "
             "(got -9.22337e+18)");
   EXPECT_TRUE(holds(refusal("[limits]\nmax_headers = -9223372036854775808\n"),
-                    "must be between 1 and 100000 (got -9223372036854775808)"));
+                    "must be between 0 and 100000 (got -9223372036854775808)"));
 }
 
 // ---- the file itself, and what it names on this host -----------------------------------

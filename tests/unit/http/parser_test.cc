@@ -1569,6 +1569,92 @@ TEST(ParserDialect, Http09) {
   EXPECT_FALSE(p.http09());
 }
 
+// A head of `lines` header lines after "GET /x HTTP/1.1" and Host, `target` its target.
+std::string headOf(const std::vector<std::string>& lines, const std::string& target = "/x") {
+  std::string out = "GET " + target + " HTTP/1.1\r\nHost: a\r\n";
+  for (const auto& l : lines) out += l + "\r\n";
+  return out + "\r\n";
+}
+
+// A header line of `size` bytes (its line end apart).
+std::string fieldOf(size_t size, const std::string& name = "X") {
+  return name + ": " + std::string(size - name.size() - 2, 'b');
+}
+
+// `count` header lines of `size` bytes, each of its own name.
+std::vector<std::string> fields(size_t count, size_t size) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) out.push_back(fieldOf(size, "X" + std::to_string(i + 10000)));
+  return out;
+}
+
+// The limits of a head as each server reads them with its defaults (measured against Apache
+// 2.4 and nginx 1.22: tests/integration/test_protocol.py, BIG_HEAD), byte by byte too.
+TEST(ParserDialect, HeadsAtTheServersLimits) {
+  // The target of a request line of `n` bytes ("GET " and " HTTP/1.1" around it).
+  auto line = [](size_t n) { return "/" + std::string(n - 14, 'a'); };
+  expectStatuses({
+      // Apache takes a line a byte longer than its limits (LimitRequestFieldSize and
+      // LimitRequestLine 8190).
+      {headOf({fieldOf(8190)}), 0, 0, 0},
+      {headOf({fieldOf(8191)}), 431, 0, 431},
+      {headOf({fieldOf(8192)}), 431, 431, 431},
+      {headOf({}, line(8190)), 0, 0, 0},
+      {headOf({}, line(8191)), 414, 0, 414},
+      {headOf({}, line(8192)), 414, 414, 414},
+      // Fields: Apache's 100 (LimitRequestFields), Debian's nginx 1000.
+      {headOf(fields(99, 9)), 0, 0, 0},
+      {headOf(fields(100, 9)), 431, 431, 0},
+      {headOf(fields(999, 9)), 431, 431, 0},
+      {headOf(fields(1000, 9)), 431, 431, 431},
+      // Apache joins a repeated field and holds it to 8190 bytes too.
+      {headOf({fieldOf(4097), fieldOf(4097)}), 0, 0, 0},
+      {headOf({fieldOf(4098), fieldOf(4098)}), 0, 431, 0},
+      {headOf({fieldOf(4103, "Cookie"), fieldOf(4103, "cookie")}), 0, 431, 0},
+      // nginx's header buffers: 1 KiB, then four of 8 KiB, a line that does not fit in what is
+      // left of one going whole to the next (53 lines of 600 bytes, 4 of 8000).
+      {headOf(fields(53, 600)), 0, 0, 0},
+      {headOf(fields(54, 600)), 0, 0, 431},
+      {headOf(fields(4, 8000)), 0, 0, 0},
+      {headOf(fields(5, 8000)), 0, 0, 431},
+      {headOf(fields(3, 8000), "/" + std::string(2000, 'a')), 0, 0, 0},
+      {headOf(fields(4, 8000), "/" + std::string(2000, 'a')), 0, 0, 431},
+  });
+  // Limits above nginx's (the collector's request line of 64 KiB): a line longer than a buffer
+  // takes one, and the head goes on in the next.
+  ParserLimits roomy;
+  roomy.max_request_line = 65536;
+  const std::string long_line = headOf(fields(20, 600), "/" + std::string(20000, 'a'));
+  for (size_t step : {size_t{1}, size_t{1000}, long_line.size()}) {
+    RequestParser p(roomy, Dialect::kNginx);
+    ParseState st = ParseState::kNeedMore;
+    for (size_t n = step; st == ParseState::kNeedMore; n += step) {
+      st = p.parse(std::string_view(long_line).substr(0, std::min(n, long_line.size())));
+    }
+    EXPECT_EQ(st, ParseState::kComplete) << step;
+  }
+  // A count set in the limits is the count for every dialect.
+  ParserLimits five;
+  five.max_headers = 5;
+  for (Dialect d : {Dialect::kLenient, Dialect::kApache, Dialect::kNginx}) {
+    RequestParser p(five, d);
+    EXPECT_EQ(p.parse(headOf(fields(5, 9))), ParseState::kError);
+    EXPECT_THAT(p.limitsHit(), ElementsAre("max_headers"));
+    RequestParser q(five, d);
+    EXPECT_EQ(q.parse(headOf(fields(4, 9))), ParseState::kComplete);
+  }
+}
+
+TEST(ParserTest, MergedFieldTooLong) {
+  using core::Header;
+  EXPECT_FALSE(mergedFieldTooLong({}, 10));
+  EXPECT_FALSE(mergedFieldTooLong({{"A", "12345"}, {"a", "123"}}, 10));  // "12345, 123"
+  EXPECT_TRUE(mergedFieldTooLong({{"A", "12345"}, {"a", "1234"}}, 10));
+  EXPECT_FALSE(mergedFieldTooLong({{"A", "12345"}, {"B", "123456"}}, 10));  // not joined
+  EXPECT_FALSE(mergedFieldTooLong({{"A", "  12345  "}, {"a", " 123"}}, 10));  // values trimmed
+  EXPECT_TRUE(mergedFieldTooLong({{"A", std::string(11, 'x')}}, 10));
+}
+
 TEST(ParserDialect, Headers) {
   const std::string head = "GET /x HTTP/1.1\r\nHost: a\r\n";
   expectStatuses({

@@ -780,6 +780,26 @@ TEST_F(SiteTest, ApacheTraceConnectAndTheServerItself) {
 // (apache2.conf), /server-status to remote clients (status.conf: Require local), /icons/ a
 // folder without Options Indexes (alias.conf); an encoded slash in the path is not found
 // (AllowEncodedSlashes Off), whatever the method. nginx has none of these.
+// Apache cannot map a path to a file name longer than the system takes, nor walk to a name
+// longer than a folder holds: its 403 ("File name too long"), where a shorter missing name is a
+// 404 (measured against 2.4.71; test_protocol's BIG_HEAD). nginx finds no file either way.
+TEST_F(SiteTest, ApacheRefusesANameTooLongForItsFileSystem) {
+  const std::string name(256, 'a');
+  for (const std::string& t : {"/" + name, "/docs/" + name, "/" + name + "/x", "/" + name + "?q",
+                               // with /var/www/html before it, 4094 bytes
+                               "/" + std::string(200, 'b') + "/" + std::string(3879, 'b')}) {
+    EXPECT_EQ(get(t).status, 403) << t.size();
+    EXPECT_EQ(bodyOf(get(t)), http::errorPage(apache_, 403, "victim.example", 80));
+    EXPECT_EQ(site_->handle(request("GET", t), nginx_, 80).status, 404) << t.size();
+  }
+  // The walk stops before it: a missing folder, or a file with path info after it.
+  for (const std::string& t : {"/" + std::string(255, 'a'), "/nope/" + name,
+                               "/docs/guide.txt/" + name,
+                               "/" + std::string(200, 'b') + "/" + std::string(3878, 'b')}) {
+    EXPECT_EQ(get(t).status, 404) << t.size();
+  }
+}
+
 TEST_F(SiteTest, ApacheRefusesWhatDebiansConfigurationRefuses) {
   for (const char* t : {"/.htaccess", "/.htpasswd", "/docs/.htaccess", "/.ht/", "/.htaccess/x",
                         "/server-status", "/server-status?auto", "/server-status/x"}) {
