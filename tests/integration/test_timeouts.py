@@ -15,11 +15,12 @@ WAIT = 63  # seconds each exchange is watched: nginx's 60 s and a little
 TOLERANCE = 0.5
 
 
-def trickle(chunk, every, count):
-    """Sends `chunk` every `every` seconds, `count` times (stops when the server closed)."""
+def trickle(chunk, every, count, first=None):
+    """Sends `chunk` every `every` seconds (the first after `first`), `count` times (stops when
+    the server closed)."""
     def send(s):
-        for _ in range(count):
-            time.sleep(every)
+        for i in range(count):
+            time.sleep(first if i == 0 and first is not None else every)
             try:
                 s.sendall(chunk)
             except OSError:
@@ -37,15 +38,19 @@ CASES = {
     # A head: Apache's 408 after 20 s, 40 s at most while 500 bytes a second come, and a second
     # at least after a line that came in time; nginx's 60 s for the whole head, no answer.
     "partial head": (b"GET / HTTP/1.1\r\nHost: a\r\n", None),
-    "head line every 4 s": (b"GET / HTTP/1.1\r\n", trickle(b"X-A: b\r\n", 4, 14)),
-    # (nginx's header buffers are full after 54 s of it: its 400)
-    "head at 600 B/s": (b"GET / HTTP/1.1\r\n", trickle(b"X-A: " + b"b" * 592 + b"\r\n", 1, 62)),
+    # (the fifth line at 19.8 s: Apache's second at least makes it 20.8 s, not 20.1)
+    "head line every 4 s": (b"GET / HTTP/1.1\r\n", trickle(b"X-A: b\r\n", 4, 14, first=3.8)),
+    # (nginx's header buffers hold 37 of these lines: its 400 at 57 s. Apache's last second
+    # starts with the line at 39 s, the next comes at 40.5: one coming as a wait ends would be
+    # a race, either side.)
+    "head at 600 B/s": (b"GET / HTTP/1.1\r\n", trickle(b"X-A: " + b"b" * 892 + b"\r\n", 1.5, 41)),
     # A body: Apache's 10 s, a second more per 500 bytes; nginx answers a file at once and
     # waits 5 s for the body (test_protocol); a body it hands on (a form target of the site),
     # 60 s between two reads, then no answer.
     "body of a file": (POST % (b"/index.html", 100) + b"0123456789", None),
-    # (nothing in flight at nginx's close 30 s after its answer, which a reset would lose)
-    "body 100 B every 3.5 s": (POST % (b"/index.html", 100000), trickle(b"b" * 100, 3.5, 16)),
+    # (nothing in flight when either times out: Apache's 10.4 s, nginx's close 30 s after its
+    # answer, which a reset would lose)
+    "body 100 B every 4.5 s": (POST % (b"/index.html", 100000), trickle(b"b" * 100, 4.5, 13)),
     "body of a form": (POST % (b"/login.php", 100) + b"0123456789", None),
     "form body byte at 30 s": (POST % (b"/login.php", 100) + b"0", trickle(b"1", 30, 1)),
 }
@@ -112,7 +117,7 @@ class SlowClients(real_servers.AgainstRealServers):
         heads = self.d.wait_events(lambda e: "header_timeout" in e["drosera"]["limits_hit"],
                                    count=9)
         # Apache's for a blank line and a partial request line, nginx's 4 (its buffers ended the
-        # fifth, at 600 B/s: a 400 after 54 s): no answer.
+        # fifth, at 600 B/s: a 400 after 57 s): no answer.
         self.assertEqual(sorted(status(e) for e in heads), [0] * 6 + [408] * 3, heads)
 
 if __name__ == "__main__":
