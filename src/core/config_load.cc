@@ -850,10 +850,13 @@ std::vector<Section> schema() {
         lift(&Config::limits,
              secondsField("header_timeout_s", &Li::header_timeout_s, 0, 3600,
                           "seconds for the whole request head; slower answers 408 (0: the "
-                          "persona's own)")),
+                          "persona's own, Apache 20 s and 1 s more per 500 bytes up to 40, nginx "
+                          "60 s without an answer, IIS 20 s)")),
         lift(&Config::limits, secondsField("body_timeout_s", &Li::body_timeout_s, 0, 3600,
                                            "seconds for the whole body; slower answers 408 (0: "
-                                           "the persona's own)")),
+                                           "the persona's own, Apache 10 s and 1 s more per 500 "
+                                           "bytes, nginx 60 s between reads without an answer, "
+                                           "IIS 30 s)")),
         lift(&Config::limits,
              secondsField("keepalive_timeout_s", &Li::keepalive_timeout_s, 0, 3600,
                           "idle seconds between requests on a connection (0: the persona's own, "
