@@ -1,6 +1,7 @@
-// Fuzz target: the lenient HTTP/1.x request parser (src/http/parser.h).
+// Fuzz target: the HTTP/1.x request parser (src/http/parser.h), in each dialect.
 //
-// Input: an option byte (bit 0: small limits, given by five more bytes after the next), a byte
+// Input: an option byte (bit 0: small limits, given by five more bytes after the next; bits 1
+// and 2: the dialect, 1 Apache, 2 nginx, else the lenient reading), a byte
 // seeding how the stream is cut into reads, then the bytes a client sends on one connection
 // (pipelined requests allowed). Seeds: "\0\0" + a request. Invariants:
 //  - offsets stay inside the input; a complete request consumed at least one byte;
@@ -21,6 +22,7 @@
 
 namespace {
 
+using drosera::http::Dialect;
 using drosera::http::ParseError;
 using drosera::http::ParserLimits;
 using drosera::http::ParseState;
@@ -56,22 +58,29 @@ bool unique(const std::vector<std::string>& v) {
 }
 
 // Invariants that hold after every parse() call on `input`.
-void checkCall(RequestParser& p, ParseState st, std::string_view input, const ParserLimits& l) {
+void checkCall(RequestParser& p, ParseState st, std::string_view input, const ParserLimits& l,
+               Dialect d) {
   const auto& r = p.request();
   FUZZ_CHECK(p.consumed() <= input.size());
   FUZZ_CHECK(r.body.size() <= l.max_body_bytes);
+  // (Apache takes a line a byte longer)
   FUZZ_CHECK(r.method.size() + r.target.size() <=
-             std::min<uint64_t>(input.size(), l.max_request_line));
+             std::min<uint64_t>(input.size(),
+                                l.max_request_line + (d == Dialect::kApache ? 1 : 0)));
   // The check for too many headers comes before a line is added; a line that breaks the byte
   // limit is still added (for the engine) after it: at most one more.
-  // (0: the lenient reading's own count, 100)
-  FUZZ_CHECK(r.headers.size() <= (l.max_headers != 0 ? l.max_headers : 100) + 1);
+  // (0: the dialect's own count: nginx 1000, the others 100)
+  const uint64_t max_headers =
+      l.max_headers != 0 ? l.max_headers : d == Dialect::kNginx ? 1000 : 100;
+  FUZZ_CHECK(r.headers.size() <= max_headers + 1);
   uint64_t header_text = 0;
   for (const auto& h : r.headers) header_text += h.name.size() + h.value.size();
-  FUZZ_CHECK(header_text <= l.max_header_bytes + l.max_header_line);
+  // (Apache takes a line a byte longer)
+  FUZZ_CHECK(header_text <= l.max_header_bytes + l.max_header_line + 1);
   FUZZ_CHECK(unique(p.anomalies()) && p.anomalies().size() <= 64);
   FUZZ_CHECK(unique(p.limitsHit()) && p.limitsHit().size() <= 8);
-  FUZZ_CHECK(!p.expectsContinue() || r.version == "1.1");
+  // (Apache and nginx read a later version as 1.1: HTTP/2.1 may ask for 100 Continue)
+  FUZZ_CHECK(!p.expectsContinue() || r.version == "1.1" || d != Dialect::kLenient);
   switch (st) {
     case ParseState::kComplete:
       FUZZ_CHECK(p.consumed() > 0);
@@ -84,7 +93,7 @@ void checkCall(RequestParser& p, ParseState st, std::string_view input, const Pa
       FUZZ_CHECK(p.error() != ParseError::kNone);
       FUZZ_CHECK(!p.keepAlive());
       const int s = drosera::http::statusFor(p.error());
-      FUZZ_CHECK(s == 400 || s == 413 || s == 414 || s == 431 || s == 501 || s == 505);
+      FUZZ_CHECK(s == 400 || s == 413 || s == 414 || s == 417 || s == 431 || s == 501 || s == 505);
       FUZZ_CHECK(!p.bodyComplete());
       break;
     }
@@ -101,12 +110,12 @@ Outcome snapshot(RequestParser& p, ParseState st) {
 }
 
 // Parses `input` one request after another, handing each the whole rest of the stream.
-std::vector<Outcome> parseWhole(std::string_view input, const ParserLimits& limits) {
+std::vector<Outcome> parseWhole(std::string_view input, const ParserLimits& limits, Dialect d) {
   std::vector<Outcome> out;
-  RequestParser p(limits);
+  RequestParser p(limits, d);
   while (true) {
     const ParseState st = p.parse(input);
-    checkCall(p, st, input, limits);
+    checkCall(p, st, input, limits, d);
     // Parsing the same bytes again changes nothing once the parser has decided.
     if (st != ParseState::kNeedMore) {
       const size_t consumed = p.consumed();
@@ -122,18 +131,18 @@ std::vector<Outcome> parseWhole(std::string_view input, const ParserLimits& limi
 
 // The same, the way the server reads: the buffer grows by reads of random sizes, and parse()
 // sees the whole buffer of the current request after each read.
-std::vector<Outcome> parseInReads(std::string_view input, const ParserLimits& limits,
+std::vector<Outcome> parseInReads(std::string_view input, const ParserLimits& limits, Dialect d,
                                   uint32_t seed) {
   std::vector<Outcome> out;
   std::minstd_rand rng(seed);
-  RequestParser p(limits);
+  RequestParser p(limits, d);
   size_t have = 0;  // bytes of `input` received so far
   while (true) {
     ParseState st = ParseState::kNeedMore;
     do {
       have = std::min(input.size(), have + 1 + rng() % 64);
       st = p.parse(input.substr(0, have));
-      checkCall(p, st, input.substr(0, have), limits);
+      checkCall(p, st, input.substr(0, have), limits, d);
     } while (st == ParseState::kNeedMore && have < input.size());
     out.push_back(snapshot(p, st));
     if (st != ParseState::kComplete || out.size() >= 64) break;
@@ -173,10 +182,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     limits.max_headers = fin.inRange(0, 16);  // 0: the dialect's own
     limits.max_body_bytes = fin.inRange(0, 255) * 2;
   }
+  // Bits 1 and 2: the dialect (nginx's header buffers and Apache's limits read split by split
+  // too).
+  const Dialect dialect = (options >> 1 & 3) == 1   ? Dialect::kApache
+                          : (options >> 1 & 3) == 2 ? Dialect::kNginx
+                                                    : Dialect::kLenient;
   const std::string input(fin.rest());
 
-  const std::vector<Outcome> whole = parseWhole(input, limits);
-  const std::vector<Outcome> reads = parseInReads(input, limits, seed);
+  const std::vector<Outcome> whole = parseWhole(input, limits, dialect);
+  const std::vector<Outcome> reads = parseInReads(input, limits, dialect, seed);
   FUZZ_CHECK(whole.size() == reads.size());
   for (size_t i = 0; i < whole.size(); ++i) {
     const Outcome& a = whole[i];
@@ -200,11 +214,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ParserLimits roomy = limits;
   roomy.max_request_line = roomy.max_header_line = roomy.max_header_bytes = 1 << 24;
   roomy.max_headers = 1 << 20;
+  roomy.nginx_buffers = false;
   for (const Outcome& o : whole) {
     if (o.state != ParseState::kComplete || !o.anomalies.empty()) continue;
     const std::string* te = drosera::http::findHeader(o.request.headers, "Transfer-Encoding");
     const std::string again = serialise(o.request, te != nullptr);
-    RequestParser p(roomy);
+    RequestParser p(roomy, dialect);
     const ParseState st = p.parse(again);
     FUZZ_CHECK(st == ParseState::kComplete);
     FUZZ_CHECK(p.consumed() == again.size());

@@ -105,6 +105,17 @@ def http_seeds():
     # body 2*16 bytes.
     for label, r in HAND_REQUESTS[:6]:
         seeds.append(("small " + label, b"\x01\x07" + bytes([40, 64, 60, 4, 16]) + r))
+    # The dialects (option bits 1-2: Apache, nginx), and heads at their limits: nginx's header
+    # buffers (53 lines of 600 bytes fit, 54 do not), Apache's joined field and longer line.
+    for label, r in HAND_REQUESTS[:6]:
+        seeds.append(("apache " + label, b"\x02\x03" + r))
+        seeds.append(("nginx " + label, b"\x04\x05" + r))
+    lines = b"".join(b"X%02d: %s\r\n" % (i, b"b" * 595) for i in range(54))
+    seeds.append(("nginx buffers", b"\x04\x09GET / HTTP/1.1\r\nHost: a\r\n" + lines + b"\r\n"))
+    seeds.append(("apache joined field", b"\x02\x09GET / HTTP/1.1\r\nHost: a\r\n"
+                  + (b"Cookie: " + b"c" * 4095 + b"\r\n") * 2 + b"\r\n"))
+    seeds.append(("apache line 8191", b"\x02\x09GET / HTTP/1.1\r\nHost: a\r\nX: "
+                  + b"b" * 8188 + b"\r\n\r\n"))
     return seeds
 
 

@@ -106,6 +106,9 @@ core::Result<std::unique_ptr<Collector>> Collector::create(const core::Config& c
   so.listeners = {l};
   so.parser.max_body_bytes = cc.max_batch_bytes;
   so.parser.max_request_line = 65536;  // long API queries
+  // Not a persona's limits: 100 header lines, and up to max_header_bytes of them.
+  so.parser.max_headers = 100;
+  so.parser.nginx_buffers = false;
   so.io_threads = cc.io_threads;
   so.header_timeout_s = 30;
   so.body_timeout_s = 120;

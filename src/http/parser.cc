@@ -250,8 +250,20 @@ uint64_t RequestParser::maxHeaders() const {
   return dialect_ == Dialect::kNginx ? 1000 : 100;
 }
 
+uint64_t RequestParser::nginxLineRoom(uint64_t start) const {
+  uint64_t room = std::min<uint64_t>(
+      maxHeaderLine(), limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes));
+  // Without a buffer to move the line to, what is left of the one it starts in.
+  if (limits_.nginx_buffers && nginx_large_buffers_ == kNginxLargeBuffers) {
+    room = std::min<uint64_t>(room, nginx_buffer_end_ > start ? nginx_buffer_end_ - start : 0);
+  }
+  return room;
+}
+
 bool RequestParser::nginxBuffersHold(uint64_t start, uint64_t end) {
-  if (dialect_ != Dialect::kNginx || end <= nginx_buffer_end_) return true;
+  if (dialect_ != Dialect::kNginx || !limits_.nginx_buffers || end <= nginx_buffer_end_) {
+    return true;
+  }
   // A line longer than a buffer (limits above nginx's 8k: the collector's request line) takes
   // one, however long: its length is the line limit's to judge.
   if (nginx_buffer_end_ == start + kNginxLargeBuffer) return true;
@@ -309,16 +321,18 @@ bool RequestParser::nextLine(std::string_view in, uint64_t max, std::string_view
     return false;
   }
   size_t end = lf;
-  if (end > pos_ && in[end - 1] == '\r') {
-    --end;
-  } else {
+  const bool crlf = end > pos_ && in[end - 1] == '\r';
+  if (crlf) --end;
+  if (end - pos_ > max) *too_long = true;
+  if (!crlf) {
     anomaly("bare_lf");
-    // Apache's strict reading wants CRLF in the head.
-    if (dialect_ == Dialect::kApache && !head_done_ && error_ == ParseError::kNone) {
+    // Apache's strict reading wants CRLF in the head (a line too long is refused as such
+    // first: Apache stops reading it at its limit, before its end).
+    if (dialect_ == Dialect::kApache && !head_done_ && error_ == ParseError::kNone &&
+        !*too_long) {
       error_ = ParseError::kBadRequest;
     }
   }
-  if (end - pos_ > max) *too_long = true;
   *line = in.substr(pos_, end - pos_);
   pos_ = lf + 1;
   return true;
@@ -665,27 +679,50 @@ ParseState RequestParser::parse(std::string_view in) {
         const size_t line_start = pos_;
         if (!nextLine(in, maxRequestLine(), &line, &too_long)) {
           nginxBuffersHold(line_start, in.size());  // (the first line always fits one)
-          if (too_long) {
-            parseLongRequestLine(in.substr(pos_));
-            consumed_ = in.size();
-            return fail(ParseError::kUriTooLong, nullptr);
-          }
+          // nginx refuses a line at its first impossible byte, before it knows its length.
           if (dialect_ == Dialect::kNginx) {
-            if (const ParseError e = nginxRefusesRequestLine(in.substr(pos_));
+            if (const ParseError e = nginxRefusesRequestLine(in.substr(pos_, maxRequestLine()));
                 e != ParseError::kNone) {
-              parseRequestLine(in.substr(pos_));  // what came of it, for the engine
+              parseRequestLine(in.substr(pos_, maxRequestLine()));  // what came, for the engine
               http09_ = false;
               error_ = e;
               consumed_ = in.size();
               return fail(e, "incomplete_line");
             }
           }
+          if (too_long) {
+            parseLongRequestLine(in.substr(pos_));
+            consumed_ = in.size();
+            return fail(ParseError::kUriTooLong, nullptr);
+          }
           return ParseState::kNeedMore;
         }
         if (too_long) {
+          // (the same whole: nginx refused it before it was too long)
+          if (dialect_ == Dialect::kNginx) {
+            const std::string_view seen = line.substr(0, maxRequestLine());
+            if (const ParseError e = nginxRefusesRequestLine(seen); e != ParseError::kNone) {
+              parseRequestLine(seen);
+              http09_ = false;
+              error_ = e;
+              consumed_ = pos_;
+              return fail(e, nullptr);
+            }
+          }
           parseLongRequestLine(line);
           consumed_ = pos_;
           return fail(ParseError::kUriTooLong, nullptr);
+        }
+        // nginx reads the line byte by byte: the first it cannot take decides, whatever follows
+        // (a target of "&" is a 400 before a version of 2.0 could be a 505).
+        if (dialect_ == Dialect::kNginx) {
+          if (const ParseError e = nginxRefusesRequestLine(line); e != ParseError::kNone) {
+            parseRequestLine(line);
+            http09_ = false;
+            error_ = e;
+            consumed_ = pos_;
+            return fail(e, nullptr);
+          }
         }
         nginxBuffersHold(line_start, pos_);
         const bool line_ok = parseRequestLine(line);
@@ -713,7 +750,16 @@ ParseState RequestParser::parse(std::string_view in) {
       }
       case State::kHeaders: {
         const size_t line_start = pos_;
+        // nginx reads a line byte by byte: among the bytes it reads before a limit stops it,
+        // the first it cannot take (a space or control byte in a name, a NUL in a value) is its
+        // 400, however the line came and whatever follows.
+        const uint64_t room = dialect_ == Dialect::kNginx ? nginxLineRoom(line_start) : 0;
         if (!nextLine(in, maxHeaderLine(), &line, &too_long)) {
+          if (dialect_ == Dialect::kNginx && nginxRefusesHeaderLine(in.substr(pos_, room))) {
+            parseHeaderLine(in.substr(pos_, maxHeaderLine()));  // what came, for the engine
+            consumed_ = in.size();
+            return fail(ParseError::kBadRequest, "incomplete_line");
+          }
           size_t pending = in.size() - pos_;
           if (pending > 0 && in.back() == '\r') --pending;
           if (too_long || header_bytes_ + pending > limits_.max_header_bytes ||
@@ -727,12 +773,13 @@ ParseState RequestParser::parse(std::string_view in) {
             consumed_ = in.size();
             return fail(error_, nullptr);
           }
-          if (dialect_ == Dialect::kNginx && nginxRefusesHeaderLine(in.substr(pos_))) {
-            parseHeaderLine(in.substr(pos_));  // what came of it, for the engine
-            consumed_ = in.size();
-            return fail(ParseError::kBadRequest, "incomplete_line");
-          }
           return ParseState::kNeedMore;
+        }
+        if (dialect_ == Dialect::kNginx && !line.empty() &&
+            nginxRefusesHeaderLine(line.substr(0, room))) {
+          parseHeaderLine(line.substr(0, maxHeaderLine()));  // what came of it, for the engine
+          consumed_ = pos_;
+          return fail(ParseError::kBadRequest, nullptr);
         }
         if (too_long) {
           // The limit is the answer, as when the line arrives in parts and is refused unread;
@@ -900,7 +947,7 @@ ParseState RequestParser::parse(std::string_view in) {
         break;
       }
       case State::kTrailers: {
-        if (!nextLine(in, limits_.max_header_line, &line, &too_long)) {
+        if (!nextLine(in, maxHeaderLine(), &line, &too_long)) {
           if (too_long) {
             limit("max_header_line");
             consumed_ = in.size();

@@ -19,6 +19,9 @@ struct ParserLimits {
   uint64_t max_header_bytes = 65536;
   uint64_t max_headers = 0;  // 0: the dialect's own (maxHeaders())
   uint64_t max_body_bytes = 1048576;
+  // The nginx dialect holds a head to nginx's header buffers too (nginxBuffersHold()); off,
+  // to the limits above only (the collector's API, which is not a persona).
+  bool nginx_buffers = true;
 };
 
 // Why a request cannot be served normally. The persona turns it into a status and a page.
@@ -129,6 +132,8 @@ class RequestParser {
   // measured: about 32 KiB, less the ends of buffers a line did not fit). Whether the line from
   // `start` to `end` (the bytes of it known so far) still fits; always, but in the nginx dialect.
   bool nginxBuffersHold(uint64_t start, uint64_t end);
+  // The bytes of a header line from `start` that nginx reads before a limit stops it.
+  uint64_t nginxLineRoom(uint64_t start) const;
   static constexpr uint64_t kNginxFirstBuffer = 1024;
   static constexpr uint64_t kNginxLargeBuffer = 8192;
   static constexpr int kNginxLargeBuffers = 4;

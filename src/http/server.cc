@@ -417,8 +417,9 @@ class Session final : public SessionBase {
     } else {
       armTimer(keepAliveTimeout(spec_.persona, srv_.opt.keepalive_timeout_s));
     }
-    if (!buf_.empty()) {
+    if (!buf_.empty()) {  // pipelined: the bytes already read count as the head's
       beginRequest();
+      extendReadTimeout(buf_.size());
       return process();
     }
     doRead();
@@ -491,7 +492,12 @@ class Session final : public SessionBase {
       return closeNow();
     }
     if (phase_ == Phase::kIdle) beginRequest();
-    if ((phase_ == Phase::kHead || phase_ == Phase::kBody) && !early_) extendReadTimeout(n);
+    if ((phase_ == Phase::kHead || phase_ == Phase::kBody) && !early_) {
+      // The deadline passed as these bytes came (the timer fired, its cancel found no read to
+      // stop): it stays passed, the next read times out at once, unless the bytes move it.
+      if (timed_out_) armAt(Clock::now());
+      extendReadTimeout(n);
+    }
     process();
   }
 
@@ -579,6 +585,9 @@ class Session final : public SessionBase {
           }
           phase_ = Phase::kBody;
           startReadTimeout(bodyTimeout(spec_.persona, srv_.opt.body_timeout_s));
+          // Body bytes that came with the head count as the body's (mod_reqtimeout reads them
+          // from what its connection had buffered).
+          extendReadTimeout(buf_.size() - std::min(buf_.size(), parser_.headBytes()));
         }
         if (parser_.expectsContinue() && !sent_continue_ && !over_limit_) {
           sent_continue_ = true;

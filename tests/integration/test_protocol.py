@@ -179,6 +179,9 @@ BIG_HEAD = [
     _head([], b"/" + b"a" * 255), _head([], b"/" + b"a" * 256),
     _head([], b"/assets/" + b"a" * 256), _head([], b"/assets/" + b"a" * 256 + b"/x"),
     _head([], b"/index.html/" + b"a" * 256), _head([], b"/x/" + b"a" * 256),
+    # found by http_parser_fuzz: nginx refuses at the first byte it cannot take, read whole too
+    _head([b"Ab cd\r\n"]), b"GET &/x HTTP/2.0\r\nHost: a\r\nConnection: close\r\n\r\n",
+    b"get /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n",
 ]
 
 

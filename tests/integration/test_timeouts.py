@@ -51,6 +51,8 @@ CASES = {
     # (nothing in flight when either times out: Apache's 10.4 s, nginx's close 30 s after its
     # answer, which a reset would lose)
     "body 100 B every 4.5 s": (POST % (b"/index.html", 100000), trickle(b"b" * 100, 4.5, 13)),
+    # (body bytes that came with the head count: Apache's 20 s)
+    "body with the head": (POST % (b"/index.html", 100000) + b"b" * 5000, None),
     "body of a form": (POST % (b"/login.php", 100) + b"0123456789", None),
     "form body byte at 30 s": (POST % (b"/login.php", 100) + b"0", trickle(b"1", 30, 1)),
 }

@@ -1633,6 +1633,11 @@ TEST(ParserDialect, HeadsAtTheServersLimits) {
     }
     EXPECT_EQ(st, ParseState::kComplete) << step;
   }
+  // Without nginx's buffers (the collector's API): the limits alone.
+  ParserLimits api;
+  api.nginx_buffers = false;
+  RequestParser p(api, Dialect::kNginx);
+  EXPECT_EQ(p.parse(headOf(fields(6, 8000))), ParseState::kComplete);
   // A count set in the limits is the count for every dialect.
   ParserLimits five;
   five.max_headers = 5;
@@ -1642,6 +1647,46 @@ TEST(ParserDialect, HeadsAtTheServersLimits) {
     EXPECT_THAT(p.limitsHit(), ElementsAre("max_headers"));
     RequestParser q(five, d);
     EXPECT_EQ(q.parse(headOf(fields(4, 9))), ParseState::kComplete);
+  }
+}
+
+// Found by http_parser_fuzz once it ran the dialects: a line whose error is known before its
+// end (nginx: a method in lowercase, a target of "&", a space in a header name without a colon,
+// refused at that byte; Apache: a line cut at its limit before its bare LF) got another answer
+// read whole than read byte by byte.
+TEST(ParserDialect, ALineIsRefusedTheSameHoweverItIsRead) {
+  ParserLimits small;
+  small.max_request_line = 20;
+  small.max_header_line = 30;
+  const struct {
+    Dialect dialect;
+    std::string in;
+    int status;
+  } cases[] = {
+      {Dialect::kNginx, "get /" + std::string(40, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {Dialect::kNginx, "GET /" + std::string(40, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", 414},
+      {Dialect::kApache, "GET /" + std::string(40, 'a') + " HTTP/1.1\nHost: a\r\n\r\n", 414},
+      {Dialect::kApache, "GET /a HTTP/1.1\nHost: a\r\n\r\n", 400},
+      {Dialect::kNginx, "GET &/x HTTP/2.0\r\n\r\n", 400},  // not the version's 505
+      {Dialect::kNginx, "GET /x HTTP/2.0\r\n\r\n", 505},
+      {Dialect::kNginx, "GET /x HTTP/1.1\r\nHost: a\r\nAb cd\r\n\r\n", 400},
+      // the space before the line is too long: nginx's 400; Apache reads to its limit
+      {Dialect::kNginx, "GET /x HTTP/1.1\r\nHost: a\r\nAb cd" + std::string(40, 'x') + "\r\n\r\n",
+       400},
+      {Dialect::kApache, "GET /x HTTP/1.1\r\nHost: a\r\nAb cd" + std::string(40, 'x') + "\r\n\r\n",
+       431},
+  };
+  for (const auto& c : cases) {
+    RequestParser whole(small, c.dialect);
+    EXPECT_EQ(whole.parse(c.in), ParseState::kError) << c.in;
+    EXPECT_EQ(statusFor(whole.error()), c.status) << c.in;
+    RequestParser bytes(small, c.dialect);
+    ParseState st = ParseState::kNeedMore;
+    for (size_t n = 1; n <= c.in.size() && st == ParseState::kNeedMore; ++n) {
+      st = bytes.parse(std::string_view(c.in).substr(0, n));
+    }
+    EXPECT_EQ(st, ParseState::kError) << c.in;
+    EXPECT_EQ(statusFor(bytes.error()), c.status) << c.in;
   }
 }
 
