@@ -250,6 +250,15 @@ uint64_t RequestParser::maxHeaders() const {
   return dialect_ == Dialect::kNginx ? 1000 : 100;
 }
 
+ParseState RequestParser::refuseNginxRequestLine(std::string_view seen, ParseError e,
+                                                 size_t consumed, const char* what) {
+  parseRequestLine(seen);  // what came of it, for the engine
+  http09_ = false;
+  error_ = e;
+  consumed_ = consumed;
+  return fail(e, what);
+}
+
 uint64_t RequestParser::nginxLineRoom(uint64_t start) const {
   uint64_t room = std::min<uint64_t>(
       maxHeaderLine(), limits_.max_header_bytes - std::min(header_bytes_, limits_.max_header_bytes));
@@ -681,13 +690,9 @@ ParseState RequestParser::parse(std::string_view in) {
           nginxBuffersHold(line_start, in.size());  // (the first line always fits one)
           // nginx refuses a line at its first impossible byte, before it knows its length.
           if (dialect_ == Dialect::kNginx) {
-            if (const ParseError e = nginxRefusesRequestLine(in.substr(pos_, maxRequestLine()));
-                e != ParseError::kNone) {
-              parseRequestLine(in.substr(pos_, maxRequestLine()));  // what came, for the engine
-              http09_ = false;
-              error_ = e;
-              consumed_ = in.size();
-              return fail(e, "incomplete_line");
+            const std::string_view seen = in.substr(pos_, maxRequestLine());
+            if (const ParseError e = nginxRefusesRequestLine(seen); e != ParseError::kNone) {
+              return refuseNginxRequestLine(seen, e, in.size(), "incomplete_line");
             }
           }
           if (too_long) {
@@ -697,32 +702,19 @@ ParseState RequestParser::parse(std::string_view in) {
           }
           return ParseState::kNeedMore;
         }
-        if (too_long) {
-          // (the same whole: nginx refused it before it was too long)
-          if (dialect_ == Dialect::kNginx) {
-            const std::string_view seen = line.substr(0, maxRequestLine());
-            if (const ParseError e = nginxRefusesRequestLine(seen); e != ParseError::kNone) {
-              parseRequestLine(seen);
-              http09_ = false;
-              error_ = e;
-              consumed_ = pos_;
-              return fail(e, nullptr);
-            }
+        // The same whole: nginx reads the line byte by byte, and the first byte it cannot take
+        // decides, before the line's length or what follows (a target of "&" is a 400 before a
+        // version of 2.0 could be a 505).
+        if (dialect_ == Dialect::kNginx) {
+          const std::string_view seen = line.substr(0, maxRequestLine());
+          if (const ParseError e = nginxRefusesRequestLine(seen); e != ParseError::kNone) {
+            return refuseNginxRequestLine(seen, e, pos_, nullptr);
           }
+        }
+        if (too_long) {
           parseLongRequestLine(line);
           consumed_ = pos_;
           return fail(ParseError::kUriTooLong, nullptr);
-        }
-        // nginx reads the line byte by byte: the first it cannot take decides, whatever follows
-        // (a target of "&" is a 400 before a version of 2.0 could be a 505).
-        if (dialect_ == Dialect::kNginx) {
-          if (const ParseError e = nginxRefusesRequestLine(line); e != ParseError::kNone) {
-            parseRequestLine(line);
-            http09_ = false;
-            error_ = e;
-            consumed_ = pos_;
-            return fail(e, nullptr);
-          }
         }
         nginxBuffersHold(line_start, pos_);
         const bool line_ok = parseRequestLine(line);

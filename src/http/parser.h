@@ -134,6 +134,10 @@ class RequestParser {
   bool nginxBuffersHold(uint64_t start, uint64_t end);
   // The bytes of a header line from `start` that nginx reads before a limit stops it.
   uint64_t nginxLineRoom(uint64_t start) const;
+  // nginx's refusal `e` of a request line at a byte of `seen` (kept for the engine); `consumed`
+  // bytes end the request.
+  ParseState refuseNginxRequestLine(std::string_view seen, ParseError e, size_t consumed,
+                                    const char* what);
   static constexpr uint64_t kNginxFirstBuffer = 1024;
   static constexpr uint64_t kNginxLargeBuffer = 8192;
   static constexpr int kNginxLargeBuffers = 4;
