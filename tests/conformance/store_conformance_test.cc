@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -698,6 +699,31 @@ TEST_P(StoreTest, DuplicatesAreSkippedAndCountedAcrossAndWithinBatches) {
   ASSERT_EQ(sensors->size(), 2u);
   EXPECT_EQ(sensors.value()[0].events, 7u);
   EXPECT_EQ(sensors.value()[1].events, 1u);
+}
+
+// SQLite inserts the rows of up to 64 events a statement: a stored event in the middle of a long
+// batch, in the middle of one such statement, still leaves the others with dense seqs in order.
+TEST_P(StoreTest, StoredEventsInsideALongBatchAreSkipped) {
+  insertOk({event("m100", kBase + 100), event("m150", kBase + 150)});
+  std::vector<core::Event> batch;
+  for (int i = 0; i < 200; ++i) batch.push_back(event("m" + std::to_string(i), kBase + i));
+  auto r = insertOk(batch);
+  EXPECT_EQ(r.inserted, 198u);
+  EXPECT_EQ(r.duplicates, 2u);
+  EXPECT_EQ(r.last_seq, 200u);
+  std::vector<uint64_t> want(200);
+  std::iota(want.begin(), want.end(), 1);
+  EXPECT_EQ(allSeqs(), want);
+  for (uint64_t seq : {3u, 102u, 103u, 152u, 200u}) {
+    auto e = store_->event(seq);
+    ASSERT_TRUE(e.isOk() && e->has_value()) << seq;
+    // seq 3 onwards are the batch's, less m100 and m150.
+    const int i = static_cast<int>(seq) - 3 + (seq >= 103 ? 1 : 0) + (seq >= 152 ? 1 : 0);
+    EXPECT_EQ((*e)->event.unique_id, "m" + std::to_string(i)) << seq;
+  }
+  auto s = store_->stats();
+  ASSERT_TRUE(s.isOk());
+  EXPECT_EQ(s->events, 200u);
 }
 
 TEST_P(StoreTest, InvalidEventRefusesTheWholeBatch) {
