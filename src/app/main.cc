@@ -21,6 +21,7 @@
 #include "app/privileges.h"
 #include "collector/auth.h"
 #include "collector/collector.h"
+#include "collector/sensor_packer.h"
 #include "core/config_load.h"
 #include "core/printable.h"
 #include "engine/modsec_inspector.h"
@@ -266,6 +267,27 @@ core::Result<std::string> shipperToken(const drosera::core::ShipperConfig& s) {
   return drosera::core::Status::invalidArgument("shipper: a token (or token_file) is needed");
 }
 
+// Packed ingest (shipper.pack): the shipper's batches parsed and compressed here, with the
+// collector's dictionary, once it hands out one.
+void packWith(drosera::sensor::ShipperOptions& so, bool pack, const std::string& sensor_id) {
+  if (!pack) return;
+  drosera::collector::SensorPackerOptions po;
+  po.ingest_url = so.url;
+  po.token = so.token;
+  po.sensor_id = sensor_id;
+  po.verify_tls = so.verify_tls;
+  po.ca_file = so.ca_file;
+  po.timeout_s = so.timeout_s;
+  auto packer = std::make_shared<drosera::collector::SensorPacker>(std::move(po),
+                                                                   drosera::http::makeHttpClient());
+  so.pack = [packer](std::string_view lines, std::string* out, std::string* type) {
+    return packer->pack(lines, out, type);
+  };
+  so.answered = [packer](int status, std::string_view body, bool was_packed) {
+    packer->answered(status, body, was_packed);
+  };
+}
+
 // `drosera sensor`: the honeypot, shipping to a collector if [shipper] says so.
 int runSensor(const CommonOptions& o) {
   const sigset_t sigs = blockSignals();
@@ -311,6 +333,7 @@ int runSensor(const CommonOptions& o) {
     so.batch_bytes = config.shipper.batch_bytes;
     so.verify_tls = config.shipper.verify_tls;
     so.ca_file = config.shipper.ca_file;
+    packWith(so, config.shipper.pack, (*sensor)->sensorId());
     (*sensor)->startShipper(so);
   }
   std::string banner = sensorBanner(**sensor, config, "sensor");
@@ -590,6 +613,7 @@ int runAll(const CommonOptions& o) {
   so.verify_tls = false;  // our own collector on loopback, with its self-signed certificate
   so.poll_interval_s = 0.1;
   so.heartbeat_s = 5;
+  packWith(so, config.shipper.pack, (*sensor)->sensorId());
   (*sensor)->startShipper(so);
   (*outputs)->start();
   showMispReports(**collector);

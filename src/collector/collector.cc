@@ -14,6 +14,7 @@
 #include "http/form.h"
 #include "http/parser.h"
 #include "http/tls.h"
+#include "store/packed.h"
 
 #ifndef DROSERA_VERSION
 #define DROSERA_VERSION "0.0.0"
@@ -226,6 +227,9 @@ http::Response Collector::respond(core::Capture& c, const http::ListenerSpec&) {
   if (path == "/api/v1/ingest") {
     return m == "POST" ? ingest(c) : jsonError(405, "POST only");
   }
+  if (path == "/api/v1/ingest/dictionary") {
+    return m == "GET" ? ingestDictionary(c) : jsonError(405, "GET only");
+  }
   if (path == "/api/v1/heartbeat") {
     return m == "POST" ? heartbeat(c) : jsonError(405, "POST only");
   }
@@ -267,40 +271,104 @@ http::Response Collector::ingest(core::Capture& c) {
   ctx.sensor = *sensor;
   ctx.fallback_time_us = nowUs();
   std::vector<core::Event> events;
+  std::vector<store::Store::PackedBody> bodies;  // packed batches: events[i]'s
   uint64_t rejected = 0;
   std::string first_reason;
-  std::string_view body = c.request.body;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t nl = body.find('\n', pos);
-    if (nl == std::string_view::npos) nl = body.size();
-    std::string_view line = body.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+  // One line to parse (an event line, or a packed batch's line the sensor could not parse).
+  // False when the collector is short of memory (the sensor retries).
+  auto parseLine = [&](std::string_view line) {
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return true;
     auto e = parseRecord(line, ctx);
-    if (!e && e.status().code() == core::Status::Code::kUnavailable) {
-      // The collector is short of memory, the record is not at fault: the sensor retries.
-      stats_.store_errors.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("collector: ingest from {}: {}", *sensor, e.status().message());
-      http::Response resp = jsonError(503, "collector out of memory, retry");
-      resp.headers.push_back({"Retry-After", "2"});
-      return resp;
-    }
+    if (!e && e.status().code() == core::Status::Code::kUnavailable) return false;
     if (!e) {
       if (rejected++ == 0) first_reason = e.status().message();
-      continue;
+      return true;
     }
     e->sensor = *sensor;  // the token says who sent it
     events.push_back(std::move(*e));
+    return true;
+  };
+  auto outOfMemory = [&](const std::string& why) {
+    stats_.store_errors.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("collector: ingest from {}: {}", *sensor, why);
+    http::Response resp = jsonError(503, "collector out of memory, retry");
+    resp.headers.push_back({"Retry-After", "2"});
+    return resp;
+  };
+  std::string_view body = c.request.body;
+  const std::string* type = http::findHeader(c.request.headers, "Content-Type");
+  const bool packed = type != nullptr && *type == store::kPackedContentType;
+  if (packed) {
+    auto bad = [&](const core::Status& why) {
+      stats_.rejected.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("collector: ingest from {}: the packed batch was refused: {}", *sensor,
+                   why.message());
+      return jsonError(400, why.message());
+    };
+    if (auto st = store::openPackedBatch(&body); !st) return bad(st);
+    while (!body.empty()) {
+      store::PackedRecord rec;
+      if (auto st = store::nextPackedRecord(&body, &rec); !st) return bad(st);
+      if (rec.is_line) {
+        // A line the sensor could not parse: parsed here (refused, counted, in practice), and
+        // stored with a body of the store's own making (an empty one here).
+        const size_t before = events.size();
+        if (!parseLine(rec.line)) return outOfMemory("out of memory parsing a line");
+        if (events.size() > before) bodies.push_back({});
+        continue;
+      }
+      core::Event e;
+      if (auto st = store::decodePackedDetail(rec.detail, &e); !st) return bad(st);
+      e.sensor = *sensor;
+      events.push_back(std::move(e));
+      bodies.push_back({rec.detail, rec.body});
+    }
+  } else {
+    size_t pos = 0;
+    while (pos < body.size()) {
+      size_t nl = body.find('\n', pos);
+      if (nl == std::string_view::npos) nl = body.size();
+      std::string_view line = body.substr(pos, nl - pos);
+      pos = nl + 1;
+      if (!parseLine(line)) return outOfMemory("out of memory parsing a record");
+    }
   }
+  return writeBatch(*sensor, c, events, bodies, rejected, first_reason);
+}
+
+http::Response Collector::writeBatch(const std::string& sensor, core::Capture& c,
+                                     const std::vector<core::Event>& events,
+                                     const std::vector<store::Store::PackedBody>& bodies,
+                                     uint64_t rejected, const std::string& first_reason) {
   stats_.rejected.fetch_add(rejected, std::memory_order_relaxed);
   if (rejected > 0) {
-    spdlog::warn("collector: ingest from {}: {} record(s) rejected, the first: {}", *sensor,
+    spdlog::warn("collector: ingest from {}: {} record(s) rejected, the first: {}", sensor,
                  rejected, first_reason);
   }
-  auto r = write(events);
+  core::Result<store::InsertResult> r = store::InsertResult{};
+  if (bodies.empty()) {  // event lines (or a packed batch of none)
+    r = write(events);
+  } else {
+    r = store_->insertPacked(events, bodies);
+    if (r) {
+      stats_.events.fetch_add(r->inserted, std::memory_order_relaxed);
+      stats_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
+      if (r->inserted > 0) {
+        for (const auto& reader : readers_) reader.wake();
+      }
+    } else if (r.status().code() == core::Status::Code::kInvalidArgument) {
+      // A body the store will not take: the sensor's fault, not the store's. The sensor
+      // fetches the current dictionary and packs the batch again.
+      stats_.rejected.fetch_add(events.size(), std::memory_order_relaxed);
+      spdlog::warn("collector: ingest from {}: the packed batch was refused: {}", sensor,
+                   r.status().message());
+      return jsonError(400, r.status().message());
+    } else {
+      stats_.store_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   if (!r) {
-    spdlog::warn("collector: ingest from {}: {}", *sensor, r.status().message());
+    spdlog::warn("collector: ingest from {}: {}", sensor, r.status().message());
     http::Response resp = jsonError(503, "store unavailable, retry");
     resp.headers.push_back({"Retry-After", "2"});
     return resp;
@@ -313,10 +381,31 @@ http::Response Collector::ingest(core::Capture& c) {
     } catch (const std::exception&) {
     }
   }
-  store_->sensorSeen(*sensor, nowUs(), lag, "");
-  nlohmann::json j = {{"stored", r->inserted}, {"duplicates", r->duplicates},
-                      {"rejected", rejected}, {"last_seq", r->last_seq}};
+  store_->sensorSeen(sensor, nowUs(), lag, "");
+  // The dictionary sensors pack with (0: none yet, they send lines).
+  const uint32_t dictionary = store_->dictionaryId();
+  nlohmann::json j = {{"stored", r->inserted},
+                      {"duplicates", r->duplicates},
+                      {"rejected", rejected},
+                      {"last_seq", r->last_seq},
+                      {"dictionary", dictionary}};
   return jsonResponse(200, j.dump());
+}
+
+http::Response Collector::ingestDictionary(core::Capture& c) {
+  if (!credentials_.sensorFor(c.request.headers)) {
+    stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+    return jsonError(401, "unknown sensor token");
+  }
+  auto d = store_->dictionary();
+  if (!d) return jsonError(503, "store unavailable, retry");
+  if (!d.value()) return jsonError(404, "no dictionary yet: send event lines");
+  http::Response r;
+  r.status = 200;
+  r.headers = {{"Content-Type", "application/octet-stream"},
+               {std::string(store::kDictionaryIdHeader), std::to_string(d.value()->id)}};
+  r.body = std::move(d.value()->bytes);
+  return r;
 }
 
 http::Response Collector::heartbeat(core::Capture& c) {

@@ -121,6 +121,12 @@ class Collector final : public http::Handler {
  private:
   Collector() = default;
   http::Response ingest(core::Capture& c);
+  // The end of ingest(): stores what it parsed or unpacked (`bodies` empty: parsed events).
+  http::Response writeBatch(const std::string& sensor, core::Capture& c,
+                            const std::vector<core::Event>& events,
+                            const std::vector<store::Store::PackedBody>& bodies, uint64_t rejected,
+                            const std::string& first_reason);
+  http::Response ingestDictionary(core::Capture& c);
   http::Response heartbeat(core::Capture& c);
   http::Response mlogc(core::Capture& c);
   http::Response refuseMlogc(const std::vector<core::Header>& headers);

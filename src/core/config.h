@@ -144,6 +144,9 @@ struct ShipperConfig {
   uint64_t batch_bytes = 4194304;
   bool verify_tls = true;
   std::string ca_file;                    // CA bundle for a private collector certificate
+  // Pack batches (parsed here, compressed with the collector's dictionary) once the collector
+  // hands out one: the collector then only decodes and stores (docs/store.md, "Packed batches").
+  bool pack = true;
 };
 
 struct CollectorSensorConfig {            // [[collector.sensor]]: a sensor allowed to ship

@@ -507,12 +507,14 @@ std::string Sensor::statusJson() const {
                      {"engine_gave_up", ps.engine_gave_up}};
   if (shipper_) {
     const auto sh = shipper_->stats();
-    j["shipper"] = {{"events", sh.events},         {"batches", sh.batches},
-                    {"failures", sh.failures},     {"lag_bytes", sh.lag_bytes},
-                    {"lag_ms", sh.lag_ms},         {"skipped_bytes", sh.skipped_bytes},
-                    {"lost_files", sh.lost_files}, {"refused_lines", sh.refused_lines},
-                    {"rewinds", sh.rewinds},
-                    {"last_error", sh.last_error}, {"last_success", isoTimestamp(sh.last_success_us)}};
+    j["shipper"] = {
+        {"events", sh.events},         {"batches", sh.batches},
+        {"failures", sh.failures},     {"lag_bytes", sh.lag_bytes},
+        {"lag_ms", sh.lag_ms},         {"skipped_bytes", sh.skipped_bytes},
+        {"lost_files", sh.lost_files}, {"refused_lines", sh.refused_lines},
+        {"rewinds", sh.rewinds},       {"bytes", sh.bytes},
+        {"sent_bytes", sh.sent_bytes}, {"packed_batches", sh.packed_batches},
+        {"last_error", sh.last_error}, {"last_success", isoTimestamp(sh.last_success_us)}};
   }
   {
     // An alert while the event log or the journal cannot be written (a full disk): the sensor

@@ -457,17 +457,26 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
   http::ClientRequest req;
   req.method = "POST";
   req.url = opt_.url;
+  const uint64_t line_bytes = batch.size();
+  bool packed = false;
+  std::string content_type = "application/x-ndjson";
+  if (opt_.pack) {
+    std::string p;
+    packed = opt_.pack(batch, &p, &content_type);
+    if (packed) batch = std::move(p);
+  }
   req.body = std::move(batch);
   req.timeout_s = opt_.timeout_s;
   req.verify_tls = opt_.verify_tls;
   req.ca_file = opt_.ca_file;
   const int64_t lag_ms = first_received ? std::max<int64_t>(0, (nowUs() - first_received) / 1000) : 0;
   req.headers = {{"Authorization", "Bearer " + opt_.token},
-                 {"Content-Type", "application/x-ndjson"},
+                 {"Content-Type", content_type},
                  {"X-Drosera-Sensor", opt_.sensor_id},
                  {"X-Drosera-Lag-Ms", std::to_string(lag_ms)}};
   retry_after_s_ = 0;
   auto resp = client_->send(req);
+  if (resp && opt_.answered) opt_.answered(resp->status, resp->body, packed);
   std::string error;
   bool refused = false;  // one line the collector will never take, skipped
   if (!resp) {
@@ -487,11 +496,13 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
       return true;
     }
     // One line the collector will never take: skip it (counted), or it stalls everything.
-    spdlog::error("shipper: the collector refused one event line of {} bytes as too large "
-                  "(collector.max_batch_bytes); skipped", req.body.size());
+    spdlog::error(
+        "shipper: the collector refused one event line of {} bytes as too large "
+        "(collector.max_batch_bytes); skipped",
+        line_bytes);
     std::lock_guard lock(mu_);
     ++stats_.refused_lines;
-    stats_.skipped_bytes += req.body.size();
+    stats_.skipped_bytes += line_bytes;
     error.clear();
     refused = true;
   }
@@ -519,8 +530,10 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
     std::lock_guard lock(mu_);
     if (!refused) {
       stats_.events += lines;
-      stats_.bytes += req.body.size();
+      stats_.bytes += line_bytes;
+      stats_.sent_bytes += req.body.size();
       ++stats_.batches;
+      if (packed) ++stats_.packed_batches;
     }
     stats_.last_success_us = nowUs();
     stats_.lag_ms = lag_ms;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "core/status.h"
@@ -36,6 +37,12 @@ struct ShipperOptions {
   double timeout_s = 30;
   bool verify_tls = true;
   std::string ca_file;
+  // Packed ingest (store/packed.h), set by the app (collector::SensorPacker): `pack` fills
+  // `packed` and its content type from a batch of lines and says true, or false to send the
+  // lines; `answered` hears every answer to an ingest (its status and body, and whether the
+  // batch was packed).
+  std::function<bool(std::string_view lines, std::string* packed, std::string* content_type)> pack;
+  std::function<void(int status, std::string_view body, bool was_packed)> answered;
   // Tests only: runs between the listing of the event log files and the reading of them (where
   // a rotation can fall under load).
   std::function<void()> after_listing_for_test;
@@ -46,8 +53,10 @@ struct ShipperOptions {
 
 struct ShipperStats {
   uint64_t events = 0;          // lines the collector accepted
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;           // event line bytes
+  uint64_t sent_bytes = 0;      // what went: packed batches are smaller
   uint64_t batches = 0;
+  uint64_t packed_batches = 0;
   uint64_t failures = 0;        // failed attempts (retried)
   uint64_t skipped_bytes = 0;   // unreadable data skipped (torn tail of a rotated file, a line
                                 // longer than any the sensor writes, one the collector refuses)

@@ -170,28 +170,43 @@ void writeDetail(Writer& w, const core::Event& e) {
   w.boolean(e.inspected);
 }
 
-core::Status readDetail(std::string_view bytes, core::Event* e) {
+// `indexed_only`: only what the store indexes (see decodeDetail()); the other strings are
+// skipped, not copied.
+core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_only = false) {
   Reader r(bytes);
+  auto take = [&](std::string* dst) {
+    if (indexed_only) {
+      (void)r.view();
+      dst->clear();
+    } else {
+      *dst = r.str();
+    }
+  };
   e->sensor = r.str();
   e->unique_id = r.str();
-  e->format = r.str();
+  take(&e->format);
   e->time_us = r.i64();
   e->src_ip = r.str();
   e->src_port = static_cast<uint16_t>(r.u64());
-  e->dst_ip = r.str();
+  take(&e->dst_ip);
   e->dst_port = static_cast<uint16_t>(r.u64());
-  e->listener_kind = r.str();
+  take(&e->listener_kind);
   e->tls = r.boolean();
   e->method = r.str();
   e->uri = r.str();
-  e->http_version = r.str();
-  e->host = r.str();
+  take(&e->http_version);
+  take(&e->host);
   e->user_agent = r.str();
   e->status = r.i32();
   size_t n = r.count();
   e->request_headers.clear();
-  e->request_headers.reserve(n);
+  if (!indexed_only) e->request_headers.reserve(n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
+    if (indexed_only) {
+      (void)r.view();
+      (void)r.view();
+      continue;
+    }
     core::Header h;
     h.name = r.str();
     h.value = r.str();
@@ -205,12 +220,12 @@ core::Status readDetail(std::string_view bytes, core::Event* e) {
     h.id = r.i32();
     h.severity = r.i32();
     h.message = r.str();
-    h.data = r.str();
-    h.match = r.str();
+    take(&h.data);
+    take(&h.match);
     r.strs(&h.tags);
-    h.file = r.str();
+    take(&h.file);
     h.line = r.i32();
-    h.ver = r.str();
+    take(&h.ver);
     e->rules.push_back(std::move(h));
   }
   n = r.count();
@@ -229,10 +244,10 @@ core::Status readDetail(std::string_view bytes, core::Event* e) {
   for (size_t i = 0; i < n && r.ok(); ++i) {
     core::TrapHit t;
     t.kind = r.str();
-    t.bait = r.str();
-    t.captured = r.str();
+    take(&t.bait);
+    take(&t.captured);
     t.rule_id = r.i32();
-    t.origin = r.str();
+    take(&t.origin);
     e->traps.push_back(std::move(t));
   }
   e->attacker_flagged = r.boolean();
@@ -269,6 +284,28 @@ void encodeBody(const core::Event& e, std::string* out_ptr) {
   }
   w.str(e.raw_record);
   w.str(e.request_body);
+}
+
+std::string_view detailOfBody(std::string_view body) {
+  Reader r(body);
+  if (r.byte() != kBodyVersion) return {};
+  const std::string_view detail = r.view();
+  return r.ok() ? detail : std::string_view();
+}
+
+core::Status decodeDetail(std::string_view detail, core::Event* e) {
+  e->raw_record.clear();
+  e->request_body.clear();
+  return readDetail(detail, e, true);
+}
+
+bool bodyHasDetail(std::string_view body, std::string_view detail) {
+  Reader r(body);
+  if (r.byte() != kBodyVersion) return false;
+  const std::string_view d = r.view();
+  (void)r.view();  // raw record
+  (void)r.view();  // request body
+  return r.ok() && r.atEnd() && d == detail;
 }
 
 core::Status decodeBody(std::string_view bytes, bool with_payload, core::Event* e) {
@@ -483,6 +520,22 @@ void Compressor::compressAppend(std::string_view in, std::string* out) {
   }
   out->push_back(static_cast<char>(kCodecZstd));
   out->append(buf_.get(), n);
+}
+
+core::Status checkCompressed(std::string_view in, uint32_t* dictionary) {
+  *dictionary = 0;
+  if (in.empty()) return corrupt("compressed");
+  const uint8_t codec = static_cast<uint8_t>(in[0]);
+  in.remove_prefix(1);
+  if (codec == kCodecStored) return core::Status::ok();
+  if (codec != kCodecZstd) return corrupt("compressed");
+  const unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+      size > kMaxDecompressed || ZSTD_findFrameCompressedSize(in.data(), in.size()) != in.size()) {
+    return corrupt("compressed");
+  }
+  *dictionary = ZSTD_getDictID_fromFrame(in.data(), in.size());
+  return core::Status::ok();
 }
 
 struct Decompressor::Ctx {

@@ -29,6 +29,20 @@ void encodeBody(const core::Event& event, std::string* out);
 // Fills the event; raw_record and request_body only when `with_payload`.
 core::Status decodeBody(std::string_view bytes, bool with_payload, core::Event* event);
 
+// The detail alone (the bytes a body holds after its version byte and the detail's length), and
+// back: a packed record carries it beside the compressed body (store/packed.h).
+std::string_view detailOfBody(std::string_view body);  // empty when `body` has none
+// Fills what the store indexes of the event (all the insert of a packed event reads): sensor,
+// unique_id, time, source address and port, destination port, method, uri, user agent, status,
+// rule hits (id, severity, message, tags), scores, categories, trap hits (kind, rule id),
+// attacker_flagged, anomalies, limits_hit, inspected. The other strings are left empty (they
+// are in the body, which the store keeps whole): the request headers, a rule hit's data, match,
+// file and version, a trap hit's bait, captured value and origin, and format, dst_ip,
+// listener_kind, http_version, host, raw_record and request_body.
+core::Status decodeDetail(std::string_view detail, core::Event* event);
+// True when `body` (decompressed) is a whole body whose detail is `detail`.
+bool bodyHasDetail(std::string_view body, std::string_view detail);
+
 // What the store derives from one event for its columns, rollups, attackers and filters.
 // Views point into the event, which must outlive the facts.
 struct EventFacts {
@@ -126,6 +140,11 @@ class Decompressor {
   struct Ctx;
   std::unique_ptr<Ctx> ctx_;
 };
+
+// Checks a compressed blob as Compressor writes it without decompressing it: its codec byte,
+// one whole zstd frame that declares its size (at most 1 GiB). `dictionary` receives the frame's
+// dictionary id (0: none).
+core::Status checkCompressed(std::string_view blob, uint32_t* dictionary);
 
 // True when `needle_lower` (already ASCII-lowercased) occurs in `haystack`, ignoring ASCII case.
 bool containsIgnoreCase(std::string_view haystack, std::string_view needle_lower);

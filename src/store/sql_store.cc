@@ -80,6 +80,7 @@ constexpr size_t kRetentionChunk = 2000;
 constexpr int64_t kMaxBuckets = 1'000'000;
 constexpr size_t kDictionarySamples = 500;       // bodies to train a dictionary on
 constexpr uint64_t kRetrainEvents = 1'000'000;   // a fresh dictionary every million events
+constexpr uint64_t kPackedCheckEvery = 32;       // packed bodies: one in this many decompressed
 constexpr size_t kDictionaryBytes = 64 * 1024;
 constexpr size_t kAttackerCacheRows = 500'000;
 constexpr size_t kKeyCacheEntries = 1'000'000;
@@ -421,6 +422,21 @@ Status insertRows(Db& db, std::string_view head, std::string_view tail, size_t p
     }
   }
   return Status::ok();
+}
+
+// An INSERT of one row (`sql`: "... VALUES (?, ...) [ON CONFLICT ...]") for each `per_row`
+// parameters: on SQLite as statements of many rows (insertRows()), a row updating one an
+// earlier row of the same statement inserted as it would in a statement of its own; on
+// PostgreSQL runMany() (one statement for the batch).
+Status insertEach(Db& db, std::string_view sql, size_t per_row, std::span<const Param> params) {
+  if (db.dialect() != Dialect::kSqlite) return db.runMany(std::string(sql), per_row, params);
+  const size_t values = sql.find("VALUES (");
+  DROSERA_CHECK(values != std::string_view::npos);
+  const size_t open = values + 7;
+  const size_t close = sql.find(')', open);
+  DROSERA_CHECK(close != std::string_view::npos);
+  uint64_t inserted = 0;
+  return insertRows(db, sql.substr(0, open), sql.substr(close + 1), per_row, params, &inserted);
 }
 
 // The smallest and largest stored seq (false: no event).
@@ -1008,7 +1024,8 @@ class RollupDeltas {
         }
       }
     }
-    auto st = db.runMany(
+    auto st = insertEach(
+        db,
         "INSERT INTO rollups (level, kind, bucket, key, n) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (level, kind, bucket, key) DO UPDATE SET n = rollups.n + excluded.n",
         5, params);
@@ -1071,7 +1088,8 @@ class PerIpDeltas {
       p.emplace_back(range.first);
       p.emplace_back(range.second);
     }
-    auto st = db.runMany(
+    auto st = insertEach(
+        db,
         "INSERT INTO seq_hours (hour, min_seq, max_seq) VALUES (?, ?, ?) ON CONFLICT (hour) DO "
         "UPDATE SET min_seq = CASE WHEN excluded.min_seq < seq_hours.min_seq "
         "THEN excluded.min_seq ELSE seq_hours.min_seq END, "
@@ -1092,7 +1110,8 @@ class PerIpDeltas {
         zero.emplace_back(key.second);
       }
     }
-    st = db.runMany(
+    st = insertEach(
+        db,
         "INSERT INTO ip_hours (ip, hour, events, alerts) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (ip, hour) DO UPDATE SET events = ip_hours.events + excluded.events, "
         "alerts = ip_hours.alerts + excluded.alerts",
@@ -1112,7 +1131,8 @@ class PerIpDeltas {
         zero.emplace_back(static_cast<int64_t>(key.second));
       }
     }
-    st = db.runMany(
+    st = insertEach(
+        db,
         "INSERT INTO ip_rules (ip, rule_id, events) VALUES (?, ?, ?) "
         "ON CONFLICT (ip, rule_id) DO UPDATE SET events = ip_rules.events + excluded.events",
         3, p);
@@ -1229,6 +1249,12 @@ Result<bool> ipTracked(Db& db, const std::string& ip) {
 // Decoding rows.
 
 // The stored body back to an event (raw record and request body only `with_payload`).
+// An event's body with its sensor column: the sensor an event is from is the column, which the
+// collector set from the token that sent it. A sensor packs its own events (packed.h), and a
+// name in the body it compressed is not checked but in a sample: it never shows.
+constexpr const char* kBodyWithSensor =
+    "SELECT b.seq, b.body, e.sensor FROM event_bodies b JOIN events e ON e.seq = b.seq ";
+
 Status decodeEvent(Decompressor& dec, const Decompressor::Loader& load, std::string_view body,
                    bool with_payload, std::string* scratch, core::Event* e) {
   if (auto st = dec.decompress(body, scratch, load); !st) return st;
@@ -1369,7 +1395,22 @@ class SqlStore final : public Store {
                  kMaxReaders) {}
 
   Result<InsertResult> insert(const std::vector<core::Event>& events,
-                              const std::vector<FileOffset>& offsets) override;
+                              const std::vector<FileOffset>& offsets) override {
+    return insertImpl(events, offsets, nullptr);
+  }
+  Result<InsertResult> insertPacked(const std::vector<core::Event>& events,
+                                    const std::vector<PackedBody>& bodies) override {
+    if (bodies.size() != events.size()) {
+      return Status::invalidArgument("store: a packed batch needs one body per event");
+    }
+    return insertImpl(events, {}, &bodies);
+  }
+  uint32_t dictionaryId() override { return dictionary_id_.load(std::memory_order_relaxed); }
+  Result<std::optional<Dictionary>> dictionary() override {
+    std::lock_guard lock(write_mu_);
+    if (dictionary_.empty()) return std::optional<Dictionary>();
+    return std::optional<Dictionary>(Dictionary{compressor_.dictionary(), dictionary_});
+  }
   using Store::readAfter;
   Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit,
                                             uint64_t* examined_to) override;
@@ -1591,6 +1632,13 @@ class SqlStore final : public Store {
   // every kRetrainEvents events a new one (traffic changes); each is stored before first use.
   Status maybeTrainDictionary();
   Status loadNewestDictionary();
+  void useDictionary(const std::string& bytes);
+  Result<InsertResult> insertImpl(const std::vector<core::Event>& events,
+                                  const std::vector<FileOffset>& offsets,
+                                  const std::vector<PackedBody>* packed);
+  // A body a sensor packed, event `i` of its batch, before it is stored (see insertPacked()).
+  Status checkPacked(size_t i, const PackedBody& packed, bool sample);
+  Result<bool> knownDictionary(uint32_t id);
   bool sampling() const;
 
   const Dialect dialect_;
@@ -1600,6 +1648,13 @@ class SqlStore final : public Store {
   FifoMutex write_mu_;
   std::unique_ptr<Db> w_;
   Compressor compressor_;
+  std::string dictionary_;  // compressor_'s, handed out to sensors (dictionary())
+  std::atomic<uint32_t> dictionary_id_{0};
+  // For packed bodies: the dictionaries known to be in the table, a decompressor for the ones
+  // checked in full, and how many came (one in kPackedCheckEvery is checked in full).
+  std::unordered_set<uint32_t> known_dictionaries_;
+  Decompressor packed_decompressor_;
+  uint64_t packed_seen_ = 0;
   std::vector<std::string> samples_;
   uint64_t since_training_ = 0;
   // A batch's events as insert() encodes them; kept between calls for their capacity.
@@ -1670,8 +1725,55 @@ struct PairHash {
   }
 };
 
-Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
-                                      const std::vector<FileOffset>& offsets) {
+Result<bool> SqlStore::knownDictionary(uint32_t id) {
+  if (known_dictionaries_.count(id) != 0) return true;
+  bool found = false;
+  auto st = w_->run("SELECT 1 FROM dictionaries WHERE id = ?",
+                    std::vector<Param>{Param(static_cast<int64_t>(id))},
+                    [&](const Row&) { found = true; });
+  if (!st) return st;
+  if (found) known_dictionaries_.insert(id);
+  return found;
+}
+
+Status SqlStore::checkPacked(size_t i, const PackedBody& p, bool sample) {
+  const std::string which = "store: the body of packed event " + std::to_string(i + 1);
+  uint32_t dict = 0;
+  if (auto st = checkCompressed(p.body, &dict); !st) {
+    return Status::invalidArgument(which + " is not a body the store writes");
+  }
+  if (dict != 0) {
+    auto known = knownDictionary(dict);
+    if (!known) return known.status();
+    if (!known.value()) {
+      return Status::invalidArgument(which + " needs zstd dictionary " + std::to_string(dict) +
+                                     ", which the store does not have");
+    }
+  }
+  // In full: a stored (uncompressed) body costs nothing to check; a frame one time in
+  // kPackedCheckEvery, and whenever the store samples bodies for its next dictionary.
+  const bool stored = static_cast<uint8_t>(p.body[0]) == 0;
+  if (!stored && !sample && packed_seen_++ % kPackedCheckEvery != 0) return Status::ok();
+  std::string& body = body_;
+  if (stored) {
+    body.assign(p.body.substr(1));
+  } else {
+    const Decompressor::Loader load = [this](uint32_t id) { return loadDictionary(*w_, id); };
+    if (auto st = packed_decompressor_.decompress(p.body, &body, load); !st) {
+      if (st.code() != Status::Code::kCorruption) return st;
+      return Status::invalidArgument(which + " cannot be decompressed");
+    }
+  }
+  if (!bodyHasDetail(body, p.detail)) {
+    return Status::invalidArgument(which + " does not hold the detail sent with it");
+  }
+  if (sample && samples_.size() < kDictionarySamples) samples_.push_back(body);
+  return Status::ok();
+}
+
+Result<InsertResult> SqlStore::insertImpl(const std::vector<core::Event>& events,
+                                          const std::vector<FileOffset>& offsets,
+                                          const std::vector<PackedBody>* packed) {
   InsertResult result;
   if (events.empty() && offsets.empty()) return result;
   for (const auto& e : events) {
@@ -1711,10 +1813,17 @@ Result<InsertResult> SqlStore::insert(const std::vector<core::Event>& events,
     appendKeys(x.facts, &encoded_);
     x.body_at = encoded_.size();
     x.flags = flagsOf(x.facts);
-    encodeBody(e, &body_);
-    compressor_.compressAppend(body_, &encoded_);
+    const size_t at = static_cast<size_t>(firsts[i] - events.data());
+    if (packed != nullptr && !(*packed)[at].body.empty()) {
+      const PackedBody& p = (*packed)[at];
+      if (auto st = checkPacked(at, p, sample); !st) return st;
+      encoded_.append(p.body);
+    } else {
+      encodeBody(e, &body_);
+      compressor_.compressAppend(body_, &encoded_);
+      if (sample && samples_.size() < kDictionarySamples) samples_.push_back(body_);
+    }
     x.end = encoded_.size();
-    if (sample && samples_.size() < kDictionarySamples) samples_.push_back(body_);
   }
   for (size_t i = 0; i < firsts.size(); ++i) {
     Encoded& x = enc_[i];
@@ -1958,7 +2067,7 @@ Status SqlStore::resolveKeys(WriteTxn& txn, std::vector<KeyRef>* keys) {
     entry.append(k.key);
     pending_keys_.emplace_back(std::move(entry), k.id);
   }
-  return w_->runMany("INSERT INTO rollup_keys (id, kind, key) VALUES (?, ?, ?)", 3, fresh);
+  return insertEach(*w_, "INSERT INTO rollup_keys (id, kind, key) VALUES (?, ?, ?)", 3, fresh);
 }
 
 Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
@@ -2130,7 +2239,8 @@ Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
         6, scalars);
   }
   if (!st) return st;
-  return w_->runMany(
+  return insertEach(
+      *w_,
       "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, events_with_rules, "
       "categories, traps, sensors, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (ip) DO UPDATE SET first_seen_us = excluded.first_seen_us, "
@@ -2369,8 +2479,15 @@ Status SqlStore::loadNewestDictionary() {
   auto st = w_->run("SELECT bytes FROM dictionaries ORDER BY created_seq DESC, id DESC LIMIT 1", {},
                     [&](const Row& r) { dict.assign(r.bytes(0)); });
   if (!st) return st;
-  if (!dict.empty()) compressor_.useDictionary(dict);
+  if (!dict.empty()) useDictionary(dict);
   return Status::ok();
+}
+
+void SqlStore::useDictionary(const std::string& bytes) {
+  compressor_.useDictionary(bytes);
+  dictionary_ = bytes;
+  dictionary_id_.store(compressor_.dictionary(), std::memory_order_relaxed);
+  known_dictionaries_.insert(compressor_.dictionary());
 }
 
 Status SqlStore::maybeTrainDictionary() {
@@ -2379,7 +2496,7 @@ Status SqlStore::maybeTrainDictionary() {
   samples_.clear();
   since_training_ = 0;
   if (!dict) return Status::ok();  // the samples made no useful dictionary: try again later
-  const uint32_t id = dictionaryId(*dict);
+  const uint32_t id = internal::dictionaryId(*dict);
   // Stored (and committed) before any event uses it. Ids are random 32-bit numbers: if one is
   // taken already by another dictionary, this one is dropped.
   WriteTxn txn(*this);
@@ -2392,7 +2509,7 @@ Status SqlStore::maybeTrainDictionary() {
   auto stored = loadDictionary(*w_, id);
   if (!stored) return stored.status();
   if (auto c = txn.commit(txn.last_seq, 0); !c) return c;
-  if (stored.value() == dict) compressor_.useDictionary(*dict);
+  if (stored.value() == dict) useDictionary(*dict);
   return Status::ok();
 }
 
@@ -2427,7 +2544,7 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
   for (;;) {
     Status inner;
     size_t rows = 0;
-    auto st = rd.run("SELECT seq, body FROM event_bodies WHERE seq > ? ORDER BY seq LIMIT ?",
+    auto st = rd.run(std::string(kBodyWithSensor) + "WHERE b.seq > ? ORDER BY b.seq LIMIT ?",
                      std::vector<Param>{Param(after_seq), Param(static_cast<uint64_t>(limit))},
                      [&](const Row& r) {
                        ++rows;
@@ -2438,6 +2555,7 @@ Result<std::vector<StoredEvent>> SqlStore::readAfter(uint64_t after_seq, size_t 
                        auto d = decodeEvent(lease->decompressor(), load, r.bytes(1), true, &scratch,
                                             &se.event);
                        if (d) {
+                         se.event.sensor.assign(r.bytes(2));
                          after_seq = se.seq;
                          out.push_back(std::move(se));
                        } else if (d.code() == Status::Code::kCorruption) {
@@ -2462,12 +2580,13 @@ Result<std::optional<StoredEvent>> SqlStore::event(uint64_t seq) {
   std::optional<StoredEvent> out;
   std::string scratch;
   Status inner;
-  auto st = rd.run("SELECT seq, body FROM event_bodies WHERE seq = ?",
-                   std::vector<Param>{Param(seq)}, [&](const Row& r) {
+  auto st = rd.run(std::string(kBodyWithSensor) + "WHERE b.seq = ?", std::vector<Param>{Param(seq)},
+                   [&](const Row& r) {
                      StoredEvent se;
                      se.seq = static_cast<uint64_t>(r.i64(0));
                      inner = decodeEvent(lease->decompressor(), lease->loader(), r.bytes(1), true,
                                          &scratch, &se.event);
+                     se.event.sensor.assign(r.bytes(2));
                      out = std::move(se);
                    });
   if (!st) return st;
@@ -2508,8 +2627,12 @@ Result<EventPage> SqlStore::events(const EventQuery& query) {
   // is busy with the batch until it is done (PostgreSQL: a pipeline).
   std::vector<Param> params(seqs.begin(), seqs.end());
   std::vector<std::optional<std::string>> bodies(seqs.size());
-  st = rd.runMany("SELECT body FROM event_bodies WHERE seq = ?", 1, params,
-                  [&](size_t i, const Row& r) { bodies[i] = std::string(r.bytes(0)); });
+  std::vector<std::string> sensors(seqs.size());
+  st = rd.runMany(std::string(kBodyWithSensor) + "WHERE b.seq = ?", 1, params,
+                  [&](size_t i, const Row& r) {
+                    bodies[i] = std::string(r.bytes(1));
+                    sensors[i].assign(r.bytes(2));
+                  });
   if (!st) return st;
   page.events.reserve(seqs.size());
   std::string scratch;
@@ -2522,6 +2645,7 @@ Result<EventPage> SqlStore::events(const EventQuery& query) {
                                        &scratch, &se.event)
                          : Status::corruption("it has no body");
     if (d) {
+      se.event.sensor = std::move(sensors[i]);
       page.events.push_back(std::move(se));
     } else if (d.code() == Status::Code::kCorruption) {
       logUnreadable(se.seq, d);

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/event.h"
@@ -183,6 +184,34 @@ class Store {
 
   virtual core::Result<InsertResult> insert(const std::vector<core::Event>& events,
                                             const std::vector<FileOffset>& offsets = {}) = 0;
+
+  // insert() of events a sensor packed (store/packed.h): events[i] as decodePackedDetail()
+  // leaves it, `bodies[i]` the detail it was decoded from and the body the sensor compressed,
+  // stored as it came and read back whole (an empty body: the
+  // event is whole, parsed by the collector, and the store makes its body). Each body is checked
+  // without decompressing it (one whole zstd frame, its size declared and at most 1 GiB, its
+  // dictionary one the store has), and one in 32 in full (its detail the one given); a batch
+  // with a body that fails is refused whole (InvalidArgument naming it), nothing stored.
+  // A store that hands out no dictionary() takes none (InvalidArgument).
+  struct PackedBody {
+    std::string_view detail, body;
+  };
+  virtual core::Result<InsertResult> insertPacked(const std::vector<core::Event>& events,
+                                                  const std::vector<PackedBody>& bodies) {
+    (void)events;
+    (void)bodies;
+    return core::Status::invalidArgument("store: this store takes no packed events");
+  }
+  // The zstd dictionary the store compresses with now, for sensors that pack their events
+  // (none before the store has trained one, on its first 500 events).
+  struct Dictionary {
+    uint32_t id = 0;
+    std::string bytes;
+  };
+  virtual core::Result<std::optional<Dictionary>> dictionary() {
+    return std::optional<Dictionary>();
+  }
+  virtual uint32_t dictionaryId() { return 0; }  // dictionary()'s id, without copying it (0: none)
 
   // Events with seq > after_seq, oldest first, at most `limit`, complete (raw record included).
   // Damaged rows are left out (and logged); `*examined_to` gets the largest seq looked at

@@ -19,6 +19,8 @@
 #include <set>
 #include <thread>
 
+#include "store/codec.h"
+#include "store/packed.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "store/testing.h"
@@ -206,6 +208,16 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     EXPECT_TRUE(r.isOk()) << r.status().toString();
     if (!r.isOk()) return {};
     return r.value();
+  }
+
+  // In batches of 100: a store trains its dictionary at the batch after its first 500 events.
+  void insertInHundreds(const std::vector<core::Event>& events) {
+    for (size_t i = 0; i < events.size(); i += 100) {
+      std::vector<core::Event> b(
+          events.begin() + static_cast<std::ptrdiff_t>(i),
+          events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + 100)));
+      ASSERT_EQ(insertOk(b).inserted, b.size());
+    }
   }
 
   // Inserts in batches, recording what the model expects.
@@ -724,6 +736,172 @@ TEST_P(StoreTest, StoredEventsInsideALongBatchAreSkipped) {
   auto s = store_->stats();
   ASSERT_TRUE(s.isOk());
   EXPECT_EQ(s->events, 200u);
+}
+
+// Packed ingest (store/packed.h): a sensor packs its events with the store's dictionary; the
+// store keeps the bodies as they came, and they read back as the events the sensor had, from
+// the sensor the collector says (the column), in every instance.
+TEST_P(StoreTest, PackedEventsReadBackAsTheSensorHadThem) {
+  auto none = store_->dictionary();
+  ASSERT_TRUE(none.isOk());
+  EXPECT_FALSE(none->has_value()) << "no dictionary before the store has trained one";
+  EXPECT_EQ(store_->dictionaryId(), 0u);
+  std::mt19937_64 rng(77);
+  auto withRecord = [&](core::Event e, int i) {
+    e.raw_record = "{\"transaction\":{\"client_ip\":\"" + e.src_ip + "\",\"uri\":\"" + e.uri +
+                   "\",\"n\":" + std::to_string(rng()) + "}," + std::string(1500, 'p') + "}";
+    e.request_body = i % 3 == 0 ? "a=" + std::to_string(i) : "";
+    return e;
+  };
+  std::vector<core::Event> plain;
+  for (int i = 0; i < 600; ++i)
+    plain.push_back(withRecord(testutil::randomEvent(rng, i, kBase, kDay), i));
+  insertInHundreds(plain);
+  auto dict = store_->dictionary();
+  ASSERT_TRUE(dict.isOk() && dict->has_value()) << "trained on the first 500 events";
+  store::Packer packer(dict.value()->bytes);
+  EXPECT_EQ(packer.dictionaryId(), dict.value()->id);
+  EXPECT_EQ(store_->dictionaryId(), dict.value()->id);
+
+  // 100 events packed as a sensor does, one of them with a forged sensor name inside.
+  std::vector<core::Event> sent;
+  std::string batch;
+  for (int i = 600; i < 700; ++i) {
+    sent.push_back(withRecord(testutil::randomEvent(rng, i, kBase, kDay), i));
+    core::Event inside = sent.back();
+    if (i == 650) inside.sensor = "sensor-forged";
+    packer.append(inside, &batch);
+  }
+  store::Packer::appendLine("{\"not\": \"packed\"}", &batch);
+  std::string_view in = batch;
+  ASSERT_TRUE(store::openPackedBatch(&in).isOk());
+  std::vector<core::Event> decoded;
+  std::vector<Store::PackedBody> bodies;
+  int lines = 0;
+  while (!in.empty()) {
+    store::PackedRecord rec;
+    ASSERT_TRUE(store::nextPackedRecord(&in, &rec).isOk());
+    if (rec.is_line) {
+      EXPECT_EQ(rec.line, "{\"not\": \"packed\"}");
+      ++lines;
+      continue;
+    }
+    core::Event e;
+    ASSERT_TRUE(store::decodePackedDetail(rec.detail, &e).isOk());
+    EXPECT_TRUE(e.raw_record.empty());
+    e.sensor = sent[decoded.size()].sensor;  // the collector's: the token's
+    decoded.push_back(std::move(e));
+    bodies.push_back({rec.detail, rec.body});
+  }
+  EXPECT_EQ(lines, 1);
+  ASSERT_EQ(decoded.size(), 100u);
+  // An event the collector parsed itself (no packed body) goes in the same batch.
+  decoded.push_back(withRecord(testutil::randomEvent(rng, 700, kBase, kDay), 700));
+  sent.push_back(decoded.back());
+  bodies.push_back({});
+  auto r = store_->insertPacked(decoded, bodies);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->inserted, 101u);
+  EXPECT_EQ(r->last_seq, 701u);
+  // Resent: duplicates, nothing stored.
+  r = store_->insertPacked(decoded, bodies);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->duplicates, 101u);
+
+  auto check = [&](Store& s, const std::string& who) {
+    auto got = s.readAfter(600, 1000);
+    ASSERT_TRUE(got.isOk()) << who << ": " << got.status().toString();
+    ASSERT_EQ(got->size(), 101u) << who;
+    for (const auto& se : got.value()) expectSameEvent(sent[se.seq - 601], se.event, true);
+    auto one = s.event(651);
+    ASSERT_TRUE(one.isOk() && one->has_value()) << who;
+    EXPECT_EQ((*one)->event.sensor, sent[50].sensor) << who << ": the column, not the body";
+    expectSameEvent(sent[50], (*one)->event, true);
+    auto page = s.events(EventQuery{EventFilter{}, 0, 200});
+    ASSERT_TRUE(page.isOk()) << who;
+    for (const auto& se : page->events) {
+      if (se.seq > 600) expectSameEvent(sent[se.seq - 601], se.event, false);
+    }
+  };
+  check(*store_, "the writer");
+  auto later = open();
+  ASSERT_TRUE(later.isOk());
+  check(*later.value(), "a new instance");
+  // The aggregates count them as any.
+  auto st = store_->stats();
+  ASSERT_TRUE(st.isOk());
+  EXPECT_EQ(st->events, 701u);
+}
+
+// A packed body the store will not keep refuses the whole batch, naming the event, and stores
+// nothing: one that is not a frame, one that needs a dictionary the store does not have, one
+// whose frame does not hold the detail sent with it (checked in full: the first of a store's,
+// then one in 32).
+TEST_P(StoreTest, PackedBodiesTheStoreWillNotKeepRefuseTheBatch) {
+  std::mt19937_64 rng(78);
+  std::vector<core::Event> plain;
+  std::vector<std::string> samples;
+  for (int i = 0; i < 600; ++i) {
+    plain.push_back(testutil::randomEvent(rng, i, kBase, kDay));
+    plain.back().raw_record = "{\"record\":" + std::to_string(rng()) + std::string(900, 'q') + "}";
+    samples.push_back(store::internal::encodeBody(plain.back()));
+  }
+  insertInHundreds(plain);
+  auto dict = store_->dictionary();
+  ASSERT_TRUE(dict.isOk() && dict->has_value());
+  store::Packer packer(dict.value()->bytes);
+  auto pack = [&](const core::Event& e, store::Packer& p) {
+    std::string b;
+    p.append(e, &b);
+    std::string_view in = b;
+    EXPECT_TRUE(store::openPackedBatch(&in).isOk());
+    store::PackedRecord rec;
+    EXPECT_TRUE(store::nextPackedRecord(&in, &rec).isOk());
+    return std::pair<std::string, std::string>(rec.detail, rec.body);
+  };
+  core::Event a = testutil::randomEvent(rng, 1000, kBase, kDay);
+  a.raw_record = std::string(800, 'a');
+  core::Event b = testutil::randomEvent(rng, 1001, kBase, kDay);
+  b.raw_record = std::string(800, 'b');
+  const auto pa = pack(a, packer);
+  const auto pb = pack(b, packer);
+  auto refused = [&](std::vector<core::Event> events, std::vector<Store::PackedBody> bodies,
+                     const std::string& why, const std::string& which = "packed event 2") {
+    auto r = store_->insertPacked(events, bodies);
+    ASSERT_FALSE(r.isOk()) << why;
+    EXPECT_EQ(r.status().code(), core::Status::Code::kInvalidArgument) << why;
+    EXPECT_NE(r.status().message().find("of " + which + " "), std::string::npos)
+        << why << ": " << r.status().message();
+    auto s = store_->stats();
+    ASSERT_TRUE(s.isOk());
+    EXPECT_EQ(s->events, 600u) << why << ": nothing stored";
+  };
+  core::Event da, db;
+  ASSERT_TRUE(store::decodePackedDetail(pa.first, &da).isOk());
+  ASSERT_TRUE(store::decodePackedDetail(pb.first, &db).isOk());
+  // a's detail with b's body: the first packed body a store sees is checked in full.
+  refused({da, db}, {{pa.first, pb.second}, {pb.first, pb.second}}, "another event's body",
+          "packed event 1");
+  std::string cut = pb.second.substr(0, pb.second.size() - 3);
+  refused({da, db}, {{pa.first, pa.second}, {pb.first, cut}}, "a frame cut short");
+  std::string codec = pb.second;
+  codec[0] = 7;
+  refused({da, db}, {{pa.first, pa.second}, {pb.first, codec}}, "an unknown codec");
+  // A dictionary of other samples: not the store's.
+  for (auto& x : samples) x += "other";
+  auto other = store::internal::trainDictionary(samples, 16 * 1024);
+  ASSERT_TRUE(other.has_value());
+  store::Packer stranger(*other);
+  ASSERT_NE(stranger.dictionaryId(), dict.value()->id);
+  const auto ps = pack(b, stranger);
+  refused({da, db}, {{pa.first, pa.second}, {ps.first, ps.second}}, "an unknown dictionary");
+  // And whole, they go in.
+  auto r = store_->insertPacked({da, db}, {{pa.first, pa.second}, {pb.first, pb.second}});
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->inserted, 2u);
+  auto got = store_->event(602);
+  ASSERT_TRUE(got.isOk() && got->has_value());
+  expectSameEvent(b, (*got)->event, true);
 }
 
 TEST_P(StoreTest, InvalidEventRefusesTheWholeBatch) {

@@ -11,7 +11,9 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.parse
+import urllib.request
 
 from harness import (BIN, SOURCE, Drosera, RunOnDefaults, default_config, header, marked,
                      parse_response)
@@ -252,6 +254,95 @@ class NothingLostTest(unittest.TestCase):
                 self.assertGreater(n_answered, 100)
                 self.assertGreaterEqual(n, n_answered)
                 self.assertEqual(n, distinct, "an event is stored twice")
+            finally:
+                sensor.cleanup()
+        finally:
+            collector.cleanup()
+
+
+class PackedShippingTest(unittest.TestCase):
+    """A sensor packs its batches (parsed and compressed with the collector's dictionary) once the
+    collector hands one out: every event arrives once and whole, and far fewer bytes go."""
+
+    def test_sensor_packs_once_the_collector_has_a_dictionary(self):
+        token = "packing-sensor-token-0123456789"
+        collector = Drosera(default_config() +
+                            '\n[[collector.sensor]]\nname = "packer"\ntoken = "%s"\n' % token,
+                            command="collector")
+        collector.start()
+        try:
+            url = collector.api_url()
+
+            def call(method, path, body=None, auth=token, content_type=None):
+                req = urllib.request.Request(url + path, data=body, method=method)
+                if auth:
+                    req.add_header("Authorization", "Bearer " + auth)
+                if content_type:
+                    req.add_header("Content-Type", content_type)
+                try:
+                    with urllib.request.urlopen(req, timeout=10) as r:
+                        return r.status, dict(r.headers), r.read()
+                except urllib.error.HTTPError as e:
+                    return e.code, dict(e.headers), e.read()
+
+            # No dictionary before the collector has trained one; sensors' tokens only.
+            self.assertEqual(call("GET", "/api/v1/ingest/dictionary")[0], 404)
+            self.assertEqual(call("GET", "/api/v1/ingest/dictionary", auth="wrong")[0], 401)
+            packed_type = "application/vnd.drosera.packed"
+            for bad in (b"", b"not packed", b"DRP1\x01\x05abc", b"DRP1\x09"):
+                status, _, body = call("POST", "/api/v1/ingest", bad, content_type=packed_type)
+                self.assertEqual(status, 400, (bad, body))
+                self.assertIn(b"packed batch", body)
+            sensor = Drosera(default_config(
+                '[sensor]\nid = "packer"\n[shipper]\nenabled = true\nurl = "%s/api/v1/ingest"\n'
+                'token = "%s"\nbatch_events = 100\n' % (url, token)))
+            sensor.start()
+            try:
+                # The collector trains its dictionary on its first 500 events; the sensor learns
+                # of it from an ingest answer and packs from then on.
+                threads, answered = blast(sensor.real, "packed", 2000, connections=25)
+                for t in threads:
+                    t.join(timeout=60)
+                self.assertEqual(answered[0], 2000)
+                deadline = time.time() + 60
+                n = distinct = 0
+                while time.time() < deadline:
+                    n, distinct = count_marked(collector, "packed")
+                    if n >= 2000:
+                        break
+                    time.sleep(0.5)
+                self.assertEqual(n, 2000)
+                self.assertEqual(distinct, 2000, "an event is stored twice")
+                shipper = {}
+                while time.time() < deadline:
+                    shipper = sensor.status().get("shipper", {})
+                    if shipper.get("events", 0) >= 2000:
+                        break
+                    time.sleep(0.5)
+                self.assertGreater(shipper.get("packed_batches", 0), 5, shipper)
+                self.assertLess(shipper["sent_bytes"] * 4, shipper["bytes"] * 3, shipper)
+                # Packed events read back whole: the record as the sensor logged it, the
+                # headers, and the sensor's name the token gives.
+                logged = {e["transaction"]["unique_id"]: e for e in sensor.all_events()}
+                page = collector.api("/api/v1/events?limit=20&q=" +
+                                     urllib.parse.quote("/index.html?w="))
+                self.assertEqual(len(page["events"]), 20)
+                for summary in page["events"]:
+                    full = collector.api("/api/v1/events/%d" % summary["seq"])
+                    self.assertEqual(full["sensor"], "packer")
+                    self.assertEqual(json.loads(full["raw_record"]), logged[full["unique_id"]])
+                    self.assertIn(["X-Test-Marker", "packed"], full["request_headers"])
+                    self.assertTrue(any(r["id"] == 942100 for r in full["rules"]), full["rules"])
+                status, headers, dictionary = call("GET", "/api/v1/ingest/dictionary")
+                self.assertEqual(status, 200)
+                self.assertGreater(int(headers["X-Drosera-Dictionary-Id"]), 0)
+                self.assertGreater(len(dictionary), 1000)
+                # A packed event whose body is not a zstd frame of the store's: refused whole.
+                detail = b"\x00" * 3
+                status, _, body = call("POST", "/api/v1/ingest",
+                                       b"DRP1\x01\x03" + detail + b"\x02\x01\x02",
+                                       content_type=packed_type)
+                self.assertEqual(status, 400, body)
             finally:
                 sensor.cleanup()
         finally:
