@@ -322,6 +322,92 @@ def config_seeds():
     return seeds
 
 
+def varint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7F) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def zigzag(n):
+    return varint((n << 1) ^ (n >> 63))
+
+
+def field(b):
+    return varint(len(b)) + b
+
+
+def packed_detail(e):
+    """An event's detail as the store encodes it (store/codec.cc, writeDetail)."""
+    d = field(e.get("sensor", b"s")) + field(e.get("unique_id", b"u1")) + field(b"drosera")
+    d += zigzag(e.get("time_us", 1794787200000000)) + field(e.get("src_ip", b"203.0.113.9"))
+    d += varint(40000) + field(b"192.0.2.1") + varint(80) + field(b"real") + b"\x00"
+    d += field(e.get("method", b"GET")) + field(e.get("uri", b"/")) + field(b"1.1")
+    d += field(b"www.example.com") + field(e.get("ua", b"curl/8.0")) + zigzag(200)
+    headers = e.get("headers", [])
+    d += varint(len(headers)) + b"".join(field(n) + field(v) for n, v in headers)
+    rules = e.get("rules", [])
+    d += varint(len(rules))
+    for rid, msg, tags in rules:
+        d += zigzag(rid) + zigzag(2) + field(msg) + field(b"data") + field(b"match")
+        d += varint(len(tags)) + b"".join(field(t) for t in tags)
+        d += field(b"rules.conf") + zigzag(10) + field(b"OWASP_CRS/3.3.4")
+    d += varint(0) + zigzag(0) + zigzag(0)  # scores, inbound and outbound score
+    cats = e.get("categories", [])
+    d += varint(len(cats)) + b"".join(field(c) for c in cats)
+    traps = e.get("traps", [])
+    d += varint(len(traps))
+    for kind in traps:
+        d += field(kind) + field(b"/bait") + field(b"x") + zigzag(990001) + field(b"")
+    d += b"\x00" + varint(0) + varint(0) + b"\x01"  # flagged, anomalies, limits_hit, inspected
+    return d
+
+
+def packed_body(detail, raw, request_body=b""):
+    """The body the store keeps: version 1, the detail's length as 5 varint bytes, the rest."""
+    n = len(detail)
+    length = bytes([((n >> (7 * i)) & 0x7F) | (0x80 if i < 4 else 0) for i in range(5)])
+    return b"\x01" + length + detail + field(raw) + field(request_body)
+
+
+def packed_seeds():
+    """Packed batches (store/packed.h): lines, events with stored and zstd bodies."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    line = lines("drosera_events.log")[0]
+    plain = packed_detail({})
+    rich = packed_detail({
+        "uri": b"/index.php?id=1' or 1=1--", "ua": b"sqlmap/1.7",
+        "headers": [(b"Host", b"www.example.com"), (b"X-Bytes", b"\xff\x00")],
+        "rules": [(942100, b"SQL Injection Attack Detected via libinjection",
+                   [b"attack-sqli", b"OWASP_CRS"]), (949110, b"Inbound Anomaly Score", [])],
+        "categories": [b"sqli"], "traps": [b"robots"]})
+
+    def event(detail, body):
+        return b"\x01" + field(detail) + field(body)
+
+    seeds = [
+        ("line", b"DRP1\x00" + field(line)),
+        ("stored-body", b"DRP1" + event(plain, b"\x00" + packed_body(plain, line))),
+        ("rich-and-line", b"DRP1" + event(rich, b"\x00" + packed_body(rich, line, b"a=1")) +
+         b"\x00" + field(b"not json")),
+        ("wrong-detail", b"DRP1" + event(plain, b"\x00" + packed_body(rich, line))),
+        ("cut-short", b"DRP1" + event(rich, b"\x00" + packed_body(rich, line))[:-7]),
+    ]
+    if shutil.which("zstd"):
+        for label, detail in (("zstd-body", plain), ("zstd-rich", rich)):
+            with tempfile.NamedTemporaryFile() as f:
+                f.write(packed_body(detail, line))
+                f.flush()
+                frame = subprocess.run(["zstd", "-q", "-c", "--no-check", f.name],
+                                       check=True, capture_output=True).stdout
+            seeds.append((label, b"DRP1" + event(detail, b"\x01" + frame)))
+    return seeds
+
+
 def main():
     write("http_parser", http_seeds())
     write("proxy_protocol", proxy_seeds())
@@ -331,6 +417,7 @@ def main():
     write("mlogc_index", index_seeds())
     write("mlogc_headers", mlogc_header_seeds())
     write("config", config_seeds())
+    write("packed", packed_seeds())
     for t in sorted(os.listdir(CORPUS)):
         print("%-16s %3d files" % (t, len(os.listdir(os.path.join(CORPUS, t)))))
 

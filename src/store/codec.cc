@@ -522,12 +522,16 @@ void Compressor::compressAppend(std::string_view in, std::string* out) {
   out->append(buf_.get(), n);
 }
 
-core::Status checkCompressed(std::string_view in, uint32_t* dictionary) {
+core::Status checkCompressed(std::string_view in, uint32_t* dictionary, uint64_t* declared) {
   *dictionary = 0;
+  *declared = 0;
   if (in.empty()) return corrupt("compressed");
   const uint8_t codec = static_cast<uint8_t>(in[0]);
   in.remove_prefix(1);
-  if (codec == kCodecStored) return core::Status::ok();
+  if (codec == kCodecStored) {
+    *declared = in.size();
+    return core::Status::ok();
+  }
   if (codec != kCodecZstd) return corrupt("compressed");
   const unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
@@ -535,6 +539,7 @@ core::Status checkCompressed(std::string_view in, uint32_t* dictionary) {
     return corrupt("compressed");
   }
   *dictionary = ZSTD_getDictID_fromFrame(in.data(), in.size());
+  *declared = size;
   return core::Status::ok();
 }
 

@@ -143,8 +143,8 @@ class Decompressor {
 
 // Checks a compressed blob as Compressor writes it without decompressing it: its codec byte,
 // one whole zstd frame that declares its size (at most 1 GiB). `dictionary` receives the frame's
-// dictionary id (0: none).
-core::Status checkCompressed(std::string_view blob, uint32_t* dictionary);
+// dictionary id (0: none), `size` the bytes it holds.
+core::Status checkCompressed(std::string_view blob, uint32_t* dictionary, uint64_t* size);
 
 // True when `needle_lower` (already ASCII-lowercased) occurs in `haystack`, ignoring ASCII case.
 bool containsIgnoreCase(std::string_view haystack, std::string_view needle_lower);

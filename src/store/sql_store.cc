@@ -81,6 +81,7 @@ constexpr int64_t kMaxBuckets = 1'000'000;
 constexpr size_t kDictionarySamples = 500;       // bodies to train a dictionary on
 constexpr uint64_t kRetrainEvents = 1'000'000;   // a fresh dictionary every million events
 constexpr uint64_t kPackedCheckEvery = 32;       // packed bodies: one in this many decompressed
+constexpr uint64_t kMaxPackedBodyBytes = 64ull << 20;
 constexpr size_t kDictionaryBytes = 64 * 1024;
 constexpr size_t kAttackerCacheRows = 500'000;
 constexpr size_t kKeyCacheEntries = 1'000'000;
@@ -1739,8 +1740,15 @@ Result<bool> SqlStore::knownDictionary(uint32_t id) {
 Status SqlStore::checkPacked(size_t i, const PackedBody& p, bool sample) {
   const std::string which = "store: the body of packed event " + std::to_string(i + 1);
   uint32_t dict = 0;
-  if (auto st = checkCompressed(p.body, &dict); !st) {
+  uint64_t size = 0;
+  if (auto st = checkCompressed(p.body, &dict, &size); !st) {
     return Status::invalidArgument(which + " is not a body the store writes");
+  }
+  // A sensor's body is at most a record the parsers take (16 MiB), a request body (1 MiB) and
+  // the detail: a frame that says more (a few bytes can say a gigabyte) is refused unread.
+  if (size > kMaxPackedBodyBytes) {
+    return Status::invalidArgument(which + " declares " + std::to_string(size) +
+                                   " bytes, more than an event's body can hold");
   }
   if (dict != 0) {
     auto known = knownDictionary(dict);
