@@ -310,8 +310,9 @@ http::Response Collector::ingest(core::Capture& c) {
       store::PackedRecord rec;
       if (auto st = store::nextPackedRecord(&body, &rec); !st) return bad(st);
       if (rec.is_line) {
-        // A line the sensor could not parse: parsed here (refused, counted, in practice), and
-        // stored with a body of the store's own making (an empty one here).
+        // A line the sensor could not parse: parsed here as in a batch of lines (most are
+        // refused and counted); one that parses is stored with a body the store makes (no
+        // packed body).
         const size_t before = events.size();
         if (!parseLine(rec.line)) return outOfMemory("out of memory parsing a line");
         if (events.size() > before) bodies.push_back({});
@@ -358,7 +359,8 @@ http::Response Collector::writeBatch(const std::string& sensor, core::Capture& c
       }
     } else if (r.status().code() == core::Status::Code::kInvalidArgument) {
       // A body the store will not take: the sensor's fault, not the store's. The sensor
-      // fetches the current dictionary and packs the batch again.
+      // sends the batch again as lines, and packs again once it has fetched the dictionary
+      // anew (collector::SensorPacker).
       stats_.rejected.fetch_add(events.size(), std::memory_order_relaxed);
       spdlog::warn("collector: ingest from {}: the packed batch was refused: {}", sensor,
                    r.status().message());

@@ -1249,13 +1249,13 @@ Result<bool> ipTracked(Db& db, const std::string& ip) {
 // ---------------------------------------------------------------------------------------------
 // Decoding rows.
 
-// The stored body back to an event (raw record and request body only `with_payload`).
 // An event's body with its sensor column: the sensor an event is from is the column, which the
 // collector set from the token that sent it. A sensor packs its own events (packed.h), and a
 // name in the body it compressed is not checked but in a sample: it never shows.
 constexpr const char* kBodyWithSensor =
     "SELECT b.seq, b.body, e.sensor FROM event_bodies b JOIN events e ON e.seq = b.seq ";
 
+// The stored body back to an event (raw record and request body only `with_payload`).
 Status decodeEvent(Decompressor& dec, const Decompressor::Loader& load, std::string_view body,
                    bool with_payload, std::string* scratch, core::Event* e) {
   if (auto st = dec.decompress(body, scratch, load); !st) return st;

@@ -52,8 +52,20 @@ class Collector : public http::Handler {
       r.status = 413;
       return r;
     }
+    const std::string* type = http::findHeader(c.request.headers, "Content-Type");
+    content_types.push_back(type ? *type : "");
+    std::string unpacked;  // a "packed" batch of the test's pack hook: "PACKED\n" + lines
+    if (type && *type == "application/x-test-packed") {
+      if (refuse_packed > 0) {
+        --refuse_packed;
+        r.status = 400;
+        r.body = "{\"error\":\"bad body\"}";
+        return r;
+      }
+      unpacked = c.request.body.substr(7);
+    }
     size_t pos = 0;
-    const std::string& b = c.request.body;
+    const std::string& b = unpacked.empty() ? c.request.body : unpacked;
     while (pos < b.size()) {
       size_t nl = b.find('\n', pos);
       if (nl == std::string::npos) break;
@@ -74,6 +86,8 @@ class Collector : public http::Handler {
   std::string retry_after;     // sent with a heartbeat's answer when not empty
   std::vector<int64_t> lags;   // X-Drosera-Lag-Ms of each batch taken
   size_t max_body = SIZE_MAX;  // larger batches are refused with 413
+  std::vector<std::string> content_types;  // of each batch that reached the body check
+  int refuse_packed = 0;                   // packed batches to answer 400 first
 };
 
 class ShipperTest : public ::testing::Test {
@@ -581,6 +595,59 @@ TEST_F(ShipperTest, RetriesWhileTheCollectorRefusesAndNeverSkipsOrDuplicates) {
   EXPECT_EQ(failures, 3);
   EXPECT_EQ(s.stats().failures, 3u);
   EXPECT_EQ(collector_.lines, expected(20));
+}
+
+// The pack hook (packed ingest): a packed batch the collector refuses (400) is a failure, not an
+// advance, and goes again as the hook then says (lines: SensorPacker stops packing for a while);
+// batches the collector takes packed advance like any. Every line once, in order; the bytes sent
+// and the packed batches counted.
+TEST_F(ShipperTest, APackedBatchRefusedGoesAgainAsTheHookSaysNothingLost) {
+  append("event.log", 0, 30);
+  collector_.refuse_packed = 1;
+  bool packing = true;
+  int answers_packed = 0, answers_lines = 0;
+  ShipperOptions o = options();
+  o.pack = [&](std::string_view lines, std::string* out, std::string* type) {
+    if (!packing) return false;
+    *out = "PACKED\n" + std::string(lines);
+    *type = "application/x-test-packed";
+    return true;
+  };
+  o.answered = [&](int status, std::string_view, bool was_packed) {
+    (was_packed ? answers_packed : answers_lines)++;
+    if (status == 400 && was_packed) packing = false;  // as SensorPacker does
+  };
+  Shipper s(o, http::makeHttpClient());
+  int failures = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto r = s.shipOnce();
+    if (!r.isOk()) {
+      ++failures;
+      continue;
+    }
+    if (!*r) break;
+  }
+  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(collector_.lines, expected(30));
+  ASSERT_EQ(collector_.content_types.size(), 6u);  // the refused batch, then 5 of at most 7
+  EXPECT_EQ(collector_.content_types[0], "application/x-test-packed");
+  for (size_t i = 1; i < 6; ++i) EXPECT_EQ(collector_.content_types[i], "application/x-ndjson");
+  EXPECT_EQ(answers_packed, 1);
+  EXPECT_EQ(answers_lines, 5);
+  auto st = s.stats();
+  EXPECT_EQ(st.events, 30u);
+  EXPECT_EQ(st.batches, 5u);
+  EXPECT_EQ(st.packed_batches, 0u);
+  EXPECT_EQ(st.sent_bytes, st.bytes);
+  // Packing again: taken, counted.
+  packing = true;
+  append("event.log", 30, 33);
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(33));
+  EXPECT_EQ(collector_.content_types.back(), "application/x-test-packed");
+  st = s.stats();
+  EXPECT_EQ(st.packed_batches, 1u);
+  EXPECT_EQ(st.sent_bytes, st.bytes + 7);  // "PACKED\n"
 }
 
 TEST_F(ShipperTest, WrongTokenIsAFailureNotAnAdvance) {
