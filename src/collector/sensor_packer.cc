@@ -10,11 +10,11 @@
 namespace drosera::collector {
 namespace {
 
-double steadyNow() {
+double packerSteadySeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-int64_t nowUs() {
+int64_t packerWallUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -35,7 +35,7 @@ bool SensorPacker::pack(std::string_view lines, std::string* packed, std::string
   packed->clear();
   ParseContext ctx;  // as the collector's ingest parses a line
   ctx.sensor = opt_.sensor_id;
-  ctx.fallback_time_us = nowUs();
+  ctx.fallback_time_us = packerWallUs();
   size_t pos = 0;
   while (pos < lines.size()) {
     size_t nl = lines.find('\n', pos);
@@ -62,7 +62,7 @@ void SensorPacker::answered(int status, std::string_view body, bool was_packed) 
     spdlog::warn("shipper: the collector refused a packed batch ({}); sending lines",
                  std::string(body.substr(0, 200)));
     packer_.reset();
-    retry_at_ = steadyNow() + opt_.refetch_after_s;
+    retry_at_ = packerSteadySeconds() + opt_.refetch_after_s;
     return;
   }
   if (status < 200 || status >= 300) return;
@@ -73,7 +73,7 @@ void SensorPacker::answered(int status, std::string_view body, bool was_packed) 
   }
   const uint64_t id = j["dictionary"].get<uint64_t>();
   if (id == 0 || id > UINT32_MAX || id == dictionary()) return;
-  if (steadyNow() < retry_at_) return;
+  if (packerSteadySeconds() < retry_at_) return;
   fetch(static_cast<uint32_t>(id));
 }
 
@@ -108,7 +108,7 @@ void SensorPacker::fetch(uint32_t id) {
     }
   }
   spdlog::warn("shipper: cannot fetch the collector's dictionary {}: {}; sending lines", id, why);
-  retry_at_ = steadyNow() + opt_.refetch_after_s;
+  retry_at_ = packerSteadySeconds() + opt_.refetch_after_s;
 }
 
 }  // namespace drosera::collector
