@@ -69,7 +69,8 @@ void SensorPacker::answered(int status, std::string_view body, bool was_packed) 
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("dictionary") ||
       !j["dictionary"].is_number_unsigned()) {
-    return;  // an older collector: lines
+    packer_.reset();  // an older collector (one rolled back): lines, or it drops packed ones
+    return;
   }
   const uint64_t id = j["dictionary"].get<uint64_t>();
   if (id == 0 || id > UINT32_MAX || id == dictionary()) return;

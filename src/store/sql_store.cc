@@ -81,7 +81,10 @@ constexpr int64_t kMaxBuckets = 1'000'000;
 constexpr size_t kDictionarySamples = 500;       // bodies to train a dictionary on
 constexpr uint64_t kRetrainEvents = 1'000'000;   // a fresh dictionary every million events
 constexpr uint64_t kPackedCheckEvery = 32;       // packed bodies: one in this many decompressed
-constexpr uint64_t kMaxPackedBodyBytes = 64ull << 20;
+// A sensor's body: a line of at most 4 MiB (the raw record), a request body and the detail.
+// A frame can declare much more in a few bytes: refused, so a batch stores no more than lines.
+constexpr uint64_t kMaxPackedBodyBytes = 6ull << 20;
+constexpr size_t kMaxSampleBytes = 256 << 10;  // larger bodies are not dictionary samples
 constexpr size_t kDictionaryBytes = 64 * 1024;
 constexpr size_t kAttackerCacheRows = 500'000;
 constexpr size_t kKeyCacheEntries = 1'000'000;
@@ -1744,8 +1747,8 @@ Status SqlStore::checkPacked(size_t i, const PackedBody& p, bool sample) {
   if (auto st = checkCompressed(p.body, &dict, &size); !st) {
     return Status::invalidArgument(which + " is not a body the store writes");
   }
-  // A sensor's body is at most a record the parsers take (16 MiB), a request body (1 MiB) and
-  // the detail: a frame that says more (a few bytes can say a gigabyte) is refused unread.
+  // A frame that says more than a body can hold (a few bytes can say a gigabyte) is refused
+  // unread.
   if (size > kMaxPackedBodyBytes) {
     return Status::invalidArgument(which + " declares " + std::to_string(size) +
                                    " bytes, more than an event's body can hold");
@@ -1775,7 +1778,9 @@ Status SqlStore::checkPacked(size_t i, const PackedBody& p, bool sample) {
   if (!bodyHasDetail(body, p.detail)) {
     return Status::invalidArgument(which + " does not hold the detail sent with it");
   }
-  if (sample && samples_.size() < kDictionarySamples) samples_.push_back(body);
+  if (sample && samples_.size() < kDictionarySamples && body.size() <= kMaxSampleBytes) {
+    samples_.push_back(body);
+  }
   return Status::ok();
 }
 
@@ -1829,7 +1834,9 @@ Result<InsertResult> SqlStore::insertImpl(const std::vector<core::Event>& events
     } else {
       encodeBody(e, &body_);
       compressor_.compressAppend(body_, &encoded_);
-      if (sample && samples_.size() < kDictionarySamples) samples_.push_back(body_);
+      if (sample && samples_.size() < kDictionarySamples && body_.size() <= kMaxSampleBytes) {
+        samples_.push_back(body_);
+      }
     }
     x.end = encoded_.size();
   }

@@ -887,13 +887,13 @@ TEST_P(StoreTest, PackedBodiesTheStoreWillNotKeepRefuseTheBatch) {
   std::string codec = pb.second;
   codec[0] = 7;
   refused({da, db}, {{pa.first, pa.second}, {pb.first, codec}}, "an unknown codec");
-  // A frame that declares more than an event's body can hold (65 MiB in a few KB).
+  // A frame that declares more than an event's body can hold (7 MiB in a few KB).
   {
     store::internal::Compressor plain_zstd;
     std::string huge;
-    plain_zstd.compress(std::string((65u << 20) + 1, 'z'), &huge);
+    plain_zstd.compress(std::string(7u << 20, 'z'), &huge);
     ASSERT_LT(huge.size(), 1u << 20);
-    refused({da, db}, {{pa.first, pa.second}, {pb.first, huge}}, "a frame that declares 65 MiB");
+    refused({da, db}, {{pa.first, pa.second}, {pb.first, huge}}, "a frame that declares 7 MiB");
   }
   // A dictionary of other samples: not the store's.
   for (auto& x : samples) x += "other";
