@@ -189,7 +189,7 @@ class Store {
   // leaves it, `bodies[i]` the detail it was decoded from and the body the sensor compressed,
   // stored as it came and read back whole (an empty body: the
   // event is whole, parsed by the collector, and the store makes its body). Each body is checked
-  // without decompressing it (one whole zstd frame, its size declared and at most 1 GiB, its
+  // without decompressing it (one whole zstd frame, its size declared and at most 6 MiB, its
   // dictionary one the store has), and one in 32 in full (its detail the one given); a batch
   // with a body that fails is refused whole (InvalidArgument naming it), nothing stored.
   // A store that hands out no dictionary() takes none (InvalidArgument).
