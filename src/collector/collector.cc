@@ -361,7 +361,8 @@ http::Response Collector::writeBatch(const std::string& sensor, core::Capture& c
       // A body the store will not take: the sensor's fault, not the store's. The sensor
       // sends the batch again as lines, and packs again once it has fetched the dictionary
       // anew (collector::SensorPacker).
-      stats_.rejected.fetch_add(events.size(), std::memory_order_relaxed);
+      // Counted once, as a malformed packed batch is: its events come again as lines.
+      stats_.rejected.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("collector: ingest from {}: the packed batch was refused: {}", sensor,
                    r.status().message());
       return jsonError(400, r.status().message());

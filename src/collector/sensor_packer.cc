@@ -36,6 +36,10 @@ bool SensorPacker::pack(std::string_view lines, std::string* packed, std::string
   ParseContext ctx;  // as the collector's ingest parses a line
   ctx.sensor = opt_.sensor_id;
   ctx.fallback_time_us = packerWallUs();
+  ctx.max_rules = store::kPackedMaxRules;  // what the collector takes of a packed detail
+  ctx.max_headers = store::kPackedMaxHeaders;
+  ctx.max_tags = store::kPackedMaxTags;
+  ctx.max_items = store::kPackedMaxItems;
   size_t pos = 0;
   while (pos < lines.size()) {
     size_t nl = lines.find('\n', pos);

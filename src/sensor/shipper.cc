@@ -460,7 +460,7 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
   const uint64_t line_bytes = batch.size();
   bool packed = false;
   std::string content_type = "application/x-ndjson";
-  if (opt_.pack) {
+  if (opt_.pack && !unpacked_next_) {
     std::string p;
     packed = opt_.pack(batch, &p, &content_type);
     if (packed) batch = std::move(p);
@@ -485,7 +485,18 @@ core::Result<bool> Shipper::shipStep(bool* rotated_meanwhile_out) {
     error = "collector answered " + std::to_string(resp->status) + ": " + resp->body.substr(0, 200);
     retry_after_s_ = retryAfter(resp->headers);
   }
+  unpacked_next_ = false;
   if (resp && resp->status == 413) {
+    if (packed && lines == 1) {
+      // Packed, one line can be larger than the line itself (an incompressible request body is
+      // in the packed body twice: raw and decoded): it goes again as the line.
+      spdlog::warn(
+          "shipper: the collector refused one packed event of {} bytes as too large; "
+          "sending it as its line of {} bytes",
+          req.body.size(), line_bytes);
+      unpacked_next_ = true;
+      return true;
+    }
     if (lines > 1) {
       // The collector takes smaller batches than ours: halve them (for good) and try again.
       ++shrink_;

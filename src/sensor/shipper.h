@@ -113,6 +113,8 @@ class Shipper {
   bool loaded_ = false;
   // Batches are halved for every 413 (the collector's max_batch_bytes is below ours); kept.
   int shrink_ = 0;
+  // A packed batch of one line was too large: the next batch (that line) goes unpacked.
+  bool unpacked_next_ = false;
   // A line longer than any the sensor writes was skipped in part: skip the rest of it too.
   bool skip_to_newline_ = false;
   // What the collector's last refusal asked with Retry-After (seconds; 0: nothing).

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/classify.h"
+#include "store/packed.h"
 
 namespace drosera::store::internal {
 namespace {
@@ -88,12 +89,21 @@ class Reader {
     if (n > static_cast<uint64_t>(end_ - p_)) return fail(), 0;
     return static_cast<size_t>(n);
   }
-  void strs(std::vector<std::string>* v) {
+  // A count of at most `max` items (a packed detail must keep the parser's limits): more fails.
+  size_t count(size_t max) {
     const size_t n = count();
+    if (n > max) return fail(), 0;
+    return n;
+  }
+  void strs(std::vector<std::string>* v, size_t max = SIZE_MAX) {
+    const size_t n = count(max);
     v->clear();
-    v->reserve(n);
+    v->reserve(std::min(n, kReserveAtMost));
     for (size_t i = 0; i < n && ok_; ++i) v->push_back(str());
   }
+  // A count says how many items follow, but a hostile one is believed only as far as this: an
+  // item may be a single byte, and reserving for millions of them would be gigabytes.
+  static constexpr size_t kReserveAtMost = 64;
 
  private:
   void fail() { ok_ = false; p_ = end_; }
@@ -171,9 +181,15 @@ void writeDetail(Writer& w, const core::Event& e) {
 }
 
 // `indexed_only`: only what the store indexes (see decodeDetail()); the other strings are
-// skipped, not copied.
+// skipped, not copied, and the counts keep the parser's limits (a sensor packed the detail).
 core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_only = false) {
   Reader r(bytes);
+  const size_t none = SIZE_MAX;
+  const size_t max_headers = indexed_only ? kPackedMaxHeaders : none;
+  const size_t max_rules = indexed_only ? kPackedMaxRules : none;
+  const size_t max_tags = indexed_only ? kPackedMaxTags : none;
+  const size_t max_items = indexed_only ? kPackedMaxItems : none;
+  constexpr size_t kReserve = Reader::kReserveAtMost;
   auto take = [&](std::string* dst) {
     if (indexed_only) {
       (void)r.view();
@@ -198,9 +214,9 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
   take(&e->host);
   e->user_agent = r.str();
   e->status = r.i32();
-  size_t n = r.count();
+  size_t n = r.count(max_headers);
   e->request_headers.clear();
-  if (!indexed_only) e->request_headers.reserve(n);
+  if (!indexed_only) e->request_headers.reserve(std::min(n, kReserve));
   for (size_t i = 0; i < n && r.ok(); ++i) {
     if (indexed_only) {
       (void)r.view();
@@ -212,9 +228,9 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
     h.value = r.str();
     e->request_headers.push_back(std::move(h));
   }
-  n = r.count();
+  n = r.count(max_rules);
   e->rules.clear();
-  e->rules.reserve(n);
+  e->rules.reserve(std::min(n, kReserve));
   for (size_t i = 0; i < n && r.ok(); ++i) {
     core::RuleHit h;
     h.id = r.i32();
@@ -222,25 +238,25 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
     h.message = r.str();
     take(&h.data);
     take(&h.match);
-    r.strs(&h.tags);
+    r.strs(&h.tags, max_tags);
     take(&h.file);
     h.line = r.i32();
     take(&h.ver);
     e->rules.push_back(std::move(h));
   }
-  n = r.count();
+  n = r.count(max_items);
   e->scores.clear();
-  e->scores.reserve(n);
+  e->scores.reserve(std::min(n, kReserve));
   for (size_t i = 0; i < n && r.ok(); ++i) {
     std::string name = r.str();
     e->scores.emplace_back(std::move(name), r.i64());
   }
   e->inbound_score = r.i64();
   e->outbound_score = r.i64();
-  r.strs(&e->categories);
-  n = r.count();
+  r.strs(&e->categories, max_items);
+  n = r.count(max_items);
   e->traps.clear();
-  e->traps.reserve(n);
+  e->traps.reserve(std::min(n, kReserve));
   for (size_t i = 0; i < n && r.ok(); ++i) {
     core::TrapHit t;
     t.kind = r.str();
@@ -251,8 +267,8 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
     e->traps.push_back(std::move(t));
   }
   e->attacker_flagged = r.boolean();
-  r.strs(&e->anomalies);
-  r.strs(&e->limits_hit);
+  r.strs(&e->anomalies, max_items);
+  r.strs(&e->limits_hit, max_items);
   e->inspected = r.boolean();
   if (!r.ok() || !r.atEnd()) return corrupt("detail");
   return core::Status::ok();

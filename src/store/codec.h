@@ -39,6 +39,8 @@ std::string_view detailOfBody(std::string_view body);  // empty when `body` has 
 // are in the body, which the store keeps whole): the request headers, a rule hit's data, match,
 // file and version, a trap hit's bait, captured value and origin, and format, dst_ip,
 // listener_kind, http_version, host, raw_record and request_body.
+// A detail with more items than a sensor's packer keeps is refused (store/packed.h,
+// kPackedMaxRules...).
 core::Status decodeDetail(std::string_view detail, core::Event* event);
 // True when `body` (decompressed) is a whole body whose detail is `detail`.
 bool bodyHasDetail(std::string_view body, std::string_view detail);

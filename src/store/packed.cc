@@ -98,6 +98,9 @@ core::Status nextPackedRecord(std::string_view* batch, PackedRecord* out) {
   if (!readField(batch, &out->detail) || !readField(batch, &out->body)) {
     return malformed("an event record is cut short");
   }
+  // An empty body would leave the store to make one from the detail, which lacks the headers
+  // and the raw record: refused, so an event is kept whole or not at all.
+  if (out->body.empty()) return malformed("an event record has no body");
   return core::Status::ok();
 }
 

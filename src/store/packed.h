@@ -28,6 +28,14 @@ inline constexpr std::string_view kPackedMagic = "DRP1";
 // member of an ingest response with the collector's current dictionary id.
 inline constexpr std::string_view kDictionaryIdHeader = "X-Drosera-Dictionary-Id";
 
+// The most items a packed detail may hold (the collector's parser's defaults, which the sensor
+// parses with): more rule hits, request headers, tags on one hit, or scores, trap hits,
+// categories, anomalies or limits_hit refuse the batch.
+inline constexpr size_t kPackedMaxRules = 1000;
+inline constexpr size_t kPackedMaxHeaders = 256;
+inline constexpr size_t kPackedMaxTags = 64;
+inline constexpr size_t kPackedMaxItems = 256;
+
 class Packer {
  public:
   // The dictionary a collector handed out (its bytes).

@@ -29,6 +29,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <tuple>
@@ -84,6 +85,10 @@ constexpr uint64_t kPackedCheckEvery = 32;       // packed bodies: one in this m
 // A sensor's body: a line of at most 4 MiB (the raw record), a request body and the detail.
 // A frame can declare much more in a few bytes: refused, so a batch stores no more than lines.
 constexpr uint64_t kMaxPackedBodyBytes = 6ull << 20;
+// A batch's bodies together: twice the collector's default max_batch_bytes (a body holds the
+// raw record, and the request body again). More is refused, so a batch of small frames that
+// each declare 6 MiB cannot make every reader decompress gigabytes.
+constexpr uint64_t kMaxPackedBatchBytes = 64ull << 20;
 constexpr size_t kMaxSampleBytes = 256 << 10;  // larger bodies are not dictionary samples
 constexpr size_t kDictionaryBytes = 64 * 1024;
 constexpr size_t kAttackerCacheRows = 500'000;
@@ -1641,7 +1646,8 @@ class SqlStore final : public Store {
                                   const std::vector<FileOffset>& offsets,
                                   const std::vector<PackedBody>* packed);
   // A body a sensor packed, event `i` of its batch, before it is stored (see insertPacked()).
-  Status checkPacked(size_t i, const PackedBody& packed, bool sample);
+  // `declared`: the sizes the batch's bodies declare so far, this one's added.
+  Status checkPacked(size_t i, const PackedBody& packed, bool sample, uint64_t* declared);
   Result<bool> knownDictionary(uint32_t id);
   bool sampling() const;
 
@@ -1659,6 +1665,8 @@ class SqlStore final : public Store {
   std::unordered_set<uint32_t> known_dictionaries_;
   Decompressor packed_decompressor_;
   uint64_t packed_seen_ = 0;
+  // Which ones: at random, so that a sensor cannot tell which of its bodies will be read.
+  std::minstd_rand packed_pick_{std::random_device{}()};
   std::vector<std::string> samples_;
   uint64_t since_training_ = 0;
   // A batch's events as insert() encodes them; kept between calls for their capacity.
@@ -1740,7 +1748,7 @@ Result<bool> SqlStore::knownDictionary(uint32_t id) {
   return found;
 }
 
-Status SqlStore::checkPacked(size_t i, const PackedBody& p, bool sample) {
+Status SqlStore::checkPacked(size_t i, const PackedBody& p, bool sample, uint64_t* declared) {
   const std::string which = "store: the body of packed event " + std::to_string(i + 1);
   uint32_t dict = 0;
   uint64_t size = 0;
@@ -1753,6 +1761,12 @@ Status SqlStore::checkPacked(size_t i, const PackedBody& p, bool sample) {
     return Status::invalidArgument(which + " declares " + std::to_string(size) +
                                    " bytes, more than an event's body can hold");
   }
+  *declared += size;
+  if (*declared > kMaxPackedBatchBytes) {
+    return Status::invalidArgument(which + " brings what the batch's bodies declare to " +
+                                   std::to_string(*declared) + " bytes, more than " +
+                                   std::to_string(kMaxPackedBatchBytes) + " a batch can hold");
+  }
   if (dict != 0) {
     auto known = knownDictionary(dict);
     if (!known) return known.status();
@@ -1764,7 +1778,10 @@ Status SqlStore::checkPacked(size_t i, const PackedBody& p, bool sample) {
   // In full: a stored (uncompressed) body costs nothing to check; a frame one time in
   // kPackedCheckEvery, and whenever the store samples bodies for its next dictionary.
   const bool stored = static_cast<uint8_t>(p.body[0]) == 0;
-  if (!stored && !sample && packed_seen_++ % kPackedCheckEvery != 0) return Status::ok();
+  const bool first = packed_seen_++ == 0;
+  if (!stored && !sample && !first && packed_pick_() % kPackedCheckEvery != 0) {
+    return Status::ok();
+  }
   std::string& body = body_;
   if (stored) {
     body.assign(p.body.substr(1));
@@ -1818,6 +1835,7 @@ Result<InsertResult> SqlStore::insertImpl(const std::vector<core::Event>& events
   if (body_.capacity() > kKeepBufferBytes) std::string().swap(body_);
   encoded_.clear();
   const bool sample = sampling();
+  uint64_t declared = 0;  // by the packed bodies
   for (size_t i = 0; i < firsts.size(); ++i) {
     const core::Event& e = *firsts[i];
     Encoded& x = enc_[i];
@@ -1829,7 +1847,7 @@ Result<InsertResult> SqlStore::insertImpl(const std::vector<core::Event>& events
     const size_t at = static_cast<size_t>(firsts[i] - events.data());
     if (packed != nullptr && !(*packed)[at].body.empty()) {
       const PackedBody& p = (*packed)[at];
-      if (auto st = checkPacked(at, p, sample); !st) return st;
+      if (auto st = checkPacked(at, p, sample, &declared); !st) return st;
       encoded_.append(p.body);
     } else {
       encodeBody(e, &body_);

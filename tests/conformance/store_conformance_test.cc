@@ -903,11 +903,38 @@ TEST_P(StoreTest, PackedBodiesTheStoreWillNotKeepRefuseTheBatch) {
   ASSERT_NE(stranger.dictionaryId(), dict.value()->id);
   const auto ps = pack(b, stranger);
   refused({da, db}, {{pa.first, pa.second}, {ps.first, ps.second}}, "an unknown dictionary");
+  // Bodies that each declare what a body may hold, but together more than a batch may: the
+  // twelfth brings the batch past 64 MiB.
+  {
+    std::vector<core::Event> big;
+    std::vector<std::pair<std::string, std::string>> packs;
+    for (int i = 0; i < 12; ++i) {
+      big.push_back(testutil::randomEvent(rng, 2000 + i, kBase, kDay));
+      big.back().raw_record = std::string((11u << 19) + i, 'x');  // 5.5 MiB
+      packs.push_back(pack(big.back(), packer));
+      ASSERT_LT(packs.back().second.size(), 64u << 10);
+    }
+    std::vector<core::Event> decoded(12);
+    std::vector<Store::PackedBody> bodies;
+    for (int i = 0; i < 12; ++i) {
+      ASSERT_TRUE(store::decodePackedDetail(packs[i].first, &decoded[i]).isOk());
+      bodies.push_back({packs[i].first, packs[i].second});
+    }
+    refused(decoded, bodies, "bodies declaring 66 MiB together", "packed event 12");
+    decoded.pop_back();
+    bodies.pop_back();
+    auto r = store_->insertPacked(decoded, bodies);  // 60.5 MiB: taken
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    EXPECT_EQ(r->inserted, 11u);
+    auto back = store_->event(611);
+    ASSERT_TRUE(back.isOk() && back->has_value());
+    expectSameEvent(big[10], (*back)->event, true);
+  }
   // And whole, they go in.
   auto r = store_->insertPacked({da, db}, {{pa.first, pa.second}, {pb.first, pb.second}});
   ASSERT_TRUE(r.isOk()) << r.status().toString();
   EXPECT_EQ(r->inserted, 2u);
-  auto got = store_->event(602);
+  auto got = store_->event(613);
   ASSERT_TRUE(got.isOk() && got->has_value());
   expectSameEvent(b, (*got)->event, true);
 }

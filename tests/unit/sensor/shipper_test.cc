@@ -650,6 +650,34 @@ TEST_F(ShipperTest, APackedBatchRefusedGoesAgainAsTheHookSaysNothingLost) {
   EXPECT_EQ(st.sent_bytes, st.bytes + 7);  // "PACKED\n"
 }
 
+TEST_F(ShipperTest, OnePackedLineTooLargeGoesAgainAsTheLineNotSkipped) {
+  append("event.log", 0, 3);
+  collector_.max_body = 40;  // a line (8 bytes) fits, its packed form (79 bytes) does not
+  ShipperOptions o = options();
+  o.batch_events = 1;
+  int packed_answers = 0;
+  o.pack = [&](std::string_view lines, std::string* out, std::string* type) {
+    *out = "PACKED\n" + std::string(lines) + std::string(64, ' ');
+    *type = "application/x-test-packed";
+    return true;
+  };
+  o.answered = [&](int status, std::string_view, bool was_packed) {
+    if (was_packed) {
+      EXPECT_EQ(status, 413);
+      ++packed_answers;
+    }
+  };
+  Shipper s(o, http::makeHttpClient());
+  drain(s);
+  EXPECT_EQ(collector_.lines, expected(3));
+  EXPECT_EQ(packed_answers, 3);
+  ASSERT_EQ(collector_.content_types.size(), 3u);
+  for (const auto& t : collector_.content_types) EXPECT_EQ(t, "application/x-ndjson");
+  auto st = s.stats();
+  EXPECT_EQ(st.refused_lines, 0u);
+  EXPECT_EQ(st.events, 3u);
+}
+
 TEST_F(ShipperTest, WrongTokenIsAFailureNotAnAdvance) {
   append("event.log", 0, 5);
   auto o = options();

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
+
+#include "store/packed.h"
 
 namespace drosera::store::internal {
 namespace {
@@ -95,6 +98,56 @@ TEST(Codec, TruncatedAndRandomBlobsAreCorruptNotCrashes) {
   std::string liar = "\x01\xff\xff\xff\xff\x0f";
   std::vector<std::string> set;
   EXPECT_FALSE(decodeSet(liar, &set).isOk());
+}
+
+// A packed detail comes from a sensor: counts over the parser's limits are refused, at the
+// limit taken; and a record without a body is malformed.
+TEST(Codec, PackedDetailsKeepTheParsersLimits) {
+  auto decodes = [](const core::Event& e) {
+    core::Event out;
+    return decodeDetail(detailOfBody(encodeBody(e)), &out).isOk();
+  };
+  const core::Event base = richEvent();
+  ASSERT_TRUE(decodes(base));
+  struct Case {
+    const char* what;
+    size_t limit;
+    std::function<void(core::Event&, size_t)> grow;
+  };
+  const std::vector<Case> cases = {
+      {"rule hits", kPackedMaxRules, [](core::Event& e, size_t n) { e.rules.resize(n); }},
+      {"request headers", kPackedMaxHeaders,
+       [](core::Event& e, size_t n) { e.request_headers.resize(n); }},
+      {"tags of a hit", kPackedMaxTags,
+       [](core::Event& e, size_t n) { e.rules[1].tags.resize(n); }},
+      {"scores", kPackedMaxItems, [](core::Event& e, size_t n) { e.scores.resize(n); }},
+      {"categories", kPackedMaxItems, [](core::Event& e, size_t n) { e.categories.resize(n); }},
+      {"trap hits", kPackedMaxItems, [](core::Event& e, size_t n) { e.traps.resize(n); }},
+      {"anomalies", kPackedMaxItems, [](core::Event& e, size_t n) { e.anomalies.resize(n); }},
+      {"limits hit", kPackedMaxItems, [](core::Event& e, size_t n) { e.limits_hit.resize(n); }},
+  };
+  for (const auto& c : cases) {
+    core::Event e = base;
+    c.grow(e, c.limit);
+    EXPECT_TRUE(decodes(e)) << c.what << " at the limit";
+    c.grow(e, c.limit + 1);
+    EXPECT_FALSE(decodes(e)) << c.what << " over the limit";
+    // The store's own bodies keep no such limit.
+    core::Event whole;
+    EXPECT_TRUE(decodeBody(encodeBody(e), true, &whole).isOk()) << c.what;
+  }
+  // A kind 1 record with an empty body.
+  std::string batch(kPackedMagic);
+  batch += std::string(
+      "\x01\x02"
+      "ab\x00",
+      5);
+  std::string_view in = batch;
+  ASSERT_TRUE(openPackedBatch(&in).isOk());
+  PackedRecord rec;
+  auto st = nextPackedRecord(&in, &rec);
+  ASSERT_FALSE(st.isOk());
+  EXPECT_NE(st.message().find("no body"), std::string::npos) << st.message();
 }
 
 TEST(Codec, FactsKeysAndFlags) {
