@@ -95,11 +95,19 @@ class Reader {
     if (n > max) return fail(), 0;
     return n;
   }
+  // Into `v`, whose strings' storage is reused (a reader decoding many details into one event).
   void strs(std::vector<std::string>* v, size_t max = SIZE_MAX) {
     const size_t n = count(max);
-    v->clear();
+    if (v->size() > n) v->resize(n);
     v->reserve(std::min(n, kReserveAtMost));
-    for (size_t i = 0; i < n && ok_; ++i) v->push_back(str());
+    for (size_t i = 0; i < n && ok_; ++i) {
+      if (i < v->size()) {
+        (*v)[i].assign(view());
+      } else {
+        v->emplace_back(view());
+      }
+    }
+    if (!ok_) v->clear();
   }
   // A count says how many items follow, but a hostile one is believed only as far as this: an
   // item may be a single byte, and reserving for millions of them would be gigabytes.
@@ -190,81 +198,88 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
   const size_t max_tags = indexed_only ? kPackedMaxTags : none;
   const size_t max_items = indexed_only ? kPackedMaxItems : none;
   constexpr size_t kReserve = Reader::kReserveAtMost;
+  // Strings are assigned, not replaced: an event decoded into again keeps its storage.
+  auto get = [&](std::string* dst) { dst->assign(r.view()); };
   auto take = [&](std::string* dst) {
     if (indexed_only) {
       (void)r.view();
       dst->clear();
     } else {
-      *dst = r.str();
+      get(dst);
     }
   };
-  e->sensor = r.str();
-  e->unique_id = r.str();
+  // The first `n` items of `v`, reused; a count past what is left fails (and keeps none).
+  auto items = [&](auto* v, size_t n) {
+    if (v->size() > n) v->resize(n);
+    v->reserve(std::min(n, kReserve));
+  };
+  get(&e->sensor);
+  get(&e->unique_id);
   take(&e->format);
   e->time_us = r.i64();
-  e->src_ip = r.str();
+  get(&e->src_ip);
   e->src_port = static_cast<uint16_t>(r.u64());
   take(&e->dst_ip);
   e->dst_port = static_cast<uint16_t>(r.u64());
   take(&e->listener_kind);
   e->tls = r.boolean();
-  e->method = r.str();
-  e->uri = r.str();
+  get(&e->method);
+  get(&e->uri);
   take(&e->http_version);
   take(&e->host);
-  e->user_agent = r.str();
+  get(&e->user_agent);
   e->status = r.i32();
   size_t n = r.count(max_headers);
-  e->request_headers.clear();
-  if (!indexed_only) e->request_headers.reserve(std::min(n, kReserve));
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    if (indexed_only) {
+  if (indexed_only) {
+    e->request_headers.clear();
+    for (size_t i = 0; i < n && r.ok(); ++i) {
       (void)r.view();
       (void)r.view();
-      continue;
     }
-    core::Header h;
-    h.name = r.str();
-    h.value = r.str();
-    e->request_headers.push_back(std::move(h));
+  } else {
+    items(&e->request_headers, n);
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      if (i == e->request_headers.size()) e->request_headers.emplace_back();
+      core::Header& h = e->request_headers[i];
+      get(&h.name);
+      get(&h.value);
+    }
   }
   n = r.count(max_rules);
-  e->rules.clear();
-  e->rules.reserve(std::min(n, kReserve));
+  items(&e->rules, n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
-    core::RuleHit h;
+    if (i == e->rules.size()) e->rules.emplace_back();
+    core::RuleHit& h = e->rules[i];
     h.id = r.i32();
     h.severity = r.i32();
-    h.message = r.str();
+    get(&h.message);
     take(&h.data);
     take(&h.match);
     r.strs(&h.tags, max_tags);
     take(&h.file);
     h.line = r.i32();
     take(&h.ver);
-    e->rules.push_back(std::move(h));
   }
   n = r.count(max_items);
-  e->scores.clear();
-  e->scores.reserve(std::min(n, kReserve));
+  items(&e->scores, n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
-    std::string name = r.str();
-    e->scores.emplace_back(std::move(name), r.i64());
+    if (i == e->scores.size()) e->scores.emplace_back();
+    get(&e->scores[i].first);
+    e->scores[i].second = r.i64();
   }
   e->inbound_score = r.i64();
   e->outbound_score = r.i64();
   r.strs(&e->categories, max_items);
   n = r.count(max_items);
-  e->traps.clear();
-  e->traps.reserve(std::min(n, kReserve));
+  items(&e->traps, n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
-    core::TrapHit t;
-    t.kind = r.str();
+    if (i == e->traps.size()) e->traps.emplace_back();
+    core::TrapHit& t = e->traps[i];
+    get(&t.kind);
     take(&t.bait);
     take(&t.captured);
     t.rule_id = r.i32();
     take(&t.origin);
-    e->traps.push_back(std::move(t));
   }
   e->attacker_flagged = r.boolean();
   r.strs(&e->anomalies, max_items);

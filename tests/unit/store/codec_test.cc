@@ -76,6 +76,36 @@ TEST(Codec, BodyRoundTripsEveryField) {
   EXPECT_EQ(lean.uri, e.uri);
 }
 
+// A reader decodes many events into one (its strings' storage reused): nothing of the event
+// decoded before may remain, neither in full nor in the indexed-only decoding.
+TEST(Codec, DecodingIntoAUsedEventLeavesNothingOfTheOld) {
+  const core::Event big = richEvent();
+  core::Event small;
+  small.sensor = "s";
+  small.unique_id = "u2";
+  small.uri = "/";
+  small.rules.resize(1);
+  small.rules[0].tags = {"only"};
+  small.categories = {"c"};
+  const std::string big_body = encodeBody(big), small_body = encodeBody(small);
+  core::Event reused, fresh;
+  ASSERT_TRUE(decodeBody(big_body, true, &reused).isOk());
+  ASSERT_TRUE(decodeBody(small_body, true, &reused).isOk());
+  EXPECT_EQ(encodeBody(reused), small_body);
+  // And back to the larger one: every item again.
+  ASSERT_TRUE(decodeBody(big_body, true, &reused).isOk());
+  EXPECT_EQ(encodeBody(reused), big_body);
+  ASSERT_TRUE(decodeDetail(detailOfBody(big_body), &reused).isOk());
+  ASSERT_TRUE(decodeDetail(detailOfBody(small_body), &reused).isOk());
+  ASSERT_TRUE(decodeDetail(detailOfBody(small_body), &fresh).isOk());
+  EXPECT_EQ(encodeBody(reused), encodeBody(fresh));
+  ASSERT_TRUE(decodeDetail(detailOfBody(big_body), &reused).isOk());
+  ASSERT_TRUE(decodeDetail(detailOfBody(big_body), &fresh).isOk());
+  EXPECT_EQ(encodeBody(reused), encodeBody(fresh));
+  EXPECT_EQ(reused.request_headers.size(), 0u);  // indexed only: skipped
+  EXPECT_EQ(reused.rules.size(), 2u);
+}
+
 TEST(Codec, TruncatedAndRandomBlobsAreCorruptNotCrashes) {
   const std::string body = encodeBody(richEvent());
   for (size_t n = 0; n < body.size(); n += (n < 200 ? 1 : 97)) {
