@@ -2123,7 +2123,7 @@ Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
     std::vector<uint32_t> gid(events.size());
     std::vector<uint32_t> sizes;
     for (uint32_t i = 0; i < events.size(); ++i) {
-      auto [it, fresh] = group_of.emplace(events[i]->ip, static_cast<uint32_t>(sizes.size()));
+      auto [it, fresh] = group_of.try_emplace(events[i]->ip, static_cast<uint32_t>(sizes.size()));
       if (fresh) sizes.push_back(0);
       gid[i] = it->second;
       ++sizes[it->second];
@@ -2177,6 +2177,7 @@ Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
   std::vector<Param> full;     // new rows, or rows whose sets grow
   std::vector<Param> scalars;  // rows whose sets stay as they are
   std::vector<Param> later;    // SQLite: of those, the rows whose first sighting stays too
+  std::vector<Param> grown, grown_later;  // SQLite: existing rows whose sets grow (the same)
   pending_attackers_.reserve(groups.size());
   for (Group& g : groups) {
     const AttackerRow* have = g.cached != nullptr ? g.cached : g.stored ? &*g.stored : nullptr;
@@ -2240,26 +2241,42 @@ Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
       for (auto c : e.k.categories) add(&u.sets->categories, c);
       for (auto t : e.k.traps) add(&u.sets->traps, t);
     }
+    // blobs has room for them all (reserved): views into it stay valid.
+    DROSERA_CHECK(blobs.size() + 3 <= blobs.capacity());
     blobs.push_back(encodeSet(u.sets->categories));
     blobs.push_back(encodeSet(u.sets->traps));
     blobs.push_back(encodeSet(u.sets->sensors));
-    full.emplace_back(g.ip);
-    full.emplace_back(u.first_seen_us);
-    full.emplace_back(u.last_seen_us);
-    full.emplace_back(static_cast<int64_t>(u.events));
-    full.emplace_back(static_cast<int64_t>(u.events_with_rules));
-    full.emplace_back(static_cast<int64_t>(blobs.size() - 3));  // index into blobs, see below
-    full.emplace_back(std::string_view());
-    full.emplace_back(std::string_view());
-    full.emplace_back(u.flagged ? 1 : 0);
+    const std::string_view categories = blobs[blobs.size() - 3];
+    const std::string_view traps = blobs[blobs.size() - 2];
+    const std::string_view sensors = blobs[blobs.size() - 1];
+    if (dialect_ == Dialect::kSqlite && have != nullptr) {
+      // SQLite: the row exists (this transaction read it, or the cache of this writer holds
+      // it): an UPDATE, which without first_seen_us (when it stays) leaves that index alone.
+      const bool first_stays = have->first_seen_us == u.first_seen_us;
+      std::vector<Param>& v = first_stays ? grown_later : grown;
+      if (!first_stays) v.emplace_back(u.first_seen_us);
+      v.emplace_back(u.last_seen_us);
+      v.emplace_back(static_cast<int64_t>(u.events));
+      v.emplace_back(static_cast<int64_t>(u.events_with_rules));
+      v.emplace_back(categories);
+      v.emplace_back(traps);
+      v.emplace_back(sensors);
+      v.emplace_back(u.flagged ? 1 : 0);
+      v.emplace_back(g.ip);
+    } else {
+      // A new row (SQLite: a plain INSERT, the row is known not to exist), or PostgreSQL's
+      // upsert.
+      full.emplace_back(g.ip);
+      full.emplace_back(u.first_seen_us);
+      full.emplace_back(u.last_seen_us);
+      full.emplace_back(static_cast<int64_t>(u.events));
+      full.emplace_back(static_cast<int64_t>(u.events_with_rules));
+      full.emplace_back(categories);
+      full.emplace_back(traps);
+      full.emplace_back(sensors);
+      full.emplace_back(u.flagged ? 1 : 0);
+    }
     pending_attackers_.push_back(std::move(u));
-  }
-  // blobs no longer grows: point the set parameters at it.
-  for (size_t p = 0; p < full.size(); p += 9) {
-    const size_t b = static_cast<size_t>(full[p + 5].i);
-    full[p + 5] = Param(std::string_view(blobs[b]));
-    full[p + 6] = Param(std::string_view(blobs[b + 1]));
-    full[p + 7] = Param(std::string_view(blobs[b + 2]));
   }
   // The rows exist and keep their sets. SQLite: an UPDATE, one b-tree search per row where an
   // upsert takes two; PostgreSQL: an upsert that leaves the sets alone, which takes the batch in
@@ -2278,6 +2295,24 @@ Status SqlStore::upsertAttackers(const std::vector<const StoredDims*>& events) {
           "WHERE ip = ?",
           5, later);
     }
+    if (st) {
+      st = w_->runMany(
+          "UPDATE attackers SET first_seen_us = ?, last_seen_us = ?, events = ?, "
+          "events_with_rules = ?, categories = ?, traps = ?, sensors = ?, flagged = ? WHERE ip = ?",
+          9, grown);
+    }
+    if (st) {
+      st = w_->runMany(
+          "UPDATE attackers SET last_seen_us = ?, events = ?, events_with_rules = ?, "
+          "categories = ?, traps = ?, sensors = ?, flagged = ? WHERE ip = ?",
+          8, grown_later);
+    }
+    if (!st) return st;
+    return insertEach(*w_,
+                      "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, "
+                      "events_with_rules, categories, traps, sensors, flagged) VALUES "
+                      "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      9, full);
   } else {
     st = w_->runMany(
         "INSERT INTO attackers (ip, first_seen_us, last_seen_us, events, events_with_rules, "
