@@ -27,6 +27,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -417,41 +418,57 @@ struct IngestResult {
 
 // Times only the store's insert calls and the fold of what they leave (generation is outside
 // the clock). `packed`: as the collector takes packed batches (docs/store.md, "Packed batches"):
-// once the store hands out a dictionary, each batch is packed as a sensor does (off the clock,
-// timed apart in `sensor_cpu_seconds`), then on the clock decoded and stored (insertPacked).
+// once the store has trained a sensor's own dictionary (on its first 500 events), that sensor's
+// events are packed as it does (off the clock, timed apart in `sensor_cpu_seconds`), then on the
+// clock decoded and stored (insertPacked); the others go whole, as parsed lines do. The
+// dictionaries' training (once per sensor, in a collector's ingest answer) is off the clock.
 IngestResult ingest(drosera::store::Store& store, const Gen& gen, uint64_t first, uint64_t n,
                     uint64_t total, bool packed = false, double* sensor_cpu_seconds = nullptr) {
   IngestResult r;
-  std::unique_ptr<drosera::store::Packer> packer;
-  std::string wire;
+  std::map<std::string, std::unique_ptr<drosera::store::Packer>> packers;  // by sensor
+  std::vector<std::string> wires;  // one packed record per event (empty: sent whole)
   std::vector<Event> decoded;
   std::vector<drosera::store::Store::PackedBody> bodies;
   for (uint64_t i = first; i < first + n; i += kBatch) {
     auto batch = batchOf(gen, i, std::min<uint64_t>(kBatch, first + n - i), total);
     for (const auto& e : batch) r.raw_bytes += e.raw_record.size();
+    bool any_packed = false;
     if (packed) {
-      auto d = store.dictionary();
-      if (!d) die("dictionary", d.status());
-      if (d.value() && (!packer || packer->dictionaryId() != d.value()->id)) {
-        packer = std::make_unique<drosera::store::Packer>(d.value()->bytes);
+      for (const auto& e : batch) {
+        const uint32_t id = store.packingDictionaryId(e.sensor);
+        auto& p = packers[e.sensor];
+        if (id == 0 || (p && p->dictionaryId() == id)) continue;
+        auto d = store.packingDictionary(e.sensor);
+        if (!d) die("dictionary", d.status());
+        if (d.value()) p = std::make_unique<drosera::store::Packer>(d.value()->bytes);
       }
-    }
-    if (packer) {
       const double sc = cpuNow();
-      wire.clear();
-      for (const auto& e : batch) packer->append(e, &wire);
+      wires.resize(batch.size());
+      for (size_t k = 0; k < batch.size(); ++k) {
+        wires[k].clear();
+        const auto& p = packers[batch[k].sensor];
+        if (p) {
+          p->append(batch[k], &wires[k]);
+          any_packed = true;
+        }
+      }
       if (sensor_cpu_seconds != nullptr) *sensor_cpu_seconds += cpuNow() - sc;
     }
     const double t = now();
     const double c = cpuNow();
     drosera::core::Result<drosera::store::InsertResult> res = drosera::store::InsertResult{};
-    if (packer) {
+    if (any_packed) {
       // The collector's part: the records decoded, the sensor named from its token.
-      std::string_view in = wire;
-      if (auto st = drosera::store::openPackedBatch(&in); !st) die("packed batch", st);
       decoded.resize(batch.size());
       bodies.clear();
-      for (size_t k = 0; !in.empty(); ++k) {
+      for (size_t k = 0; k < batch.size(); ++k) {
+        if (wires[k].empty()) {  // a sensor without its dictionary yet: the event whole
+          decoded[k] = batch[k];
+          bodies.push_back({});
+          continue;
+        }
+        std::string_view in = wires[k];
+        if (auto st = drosera::store::openPackedBatch(&in); !st) die("packed batch", st);
         drosera::store::PackedRecord rec;
         if (auto st = drosera::store::nextPackedRecord(&in, &rec); !st) die("packed record", st);
         if (auto st = drosera::store::decodePackedDetail(rec.detail, &decoded[k]); !st) {

@@ -407,8 +407,9 @@ http::Response Collector::writeBatch(const std::string& sensor, core::Capture& c
     }
   }
   store_->sensorSeen(sensor, nowUs(), lag, "");
-  // The dictionary sensors pack with (0: none yet, they send lines).
-  const uint32_t dictionary = store_->dictionaryId();
+  // The dictionary this sensor packs with, trained on its own events (0: none yet, it sends
+  // lines).
+  const uint32_t dictionary = store_->packingDictionaryId(sensor);
   nlohmann::json j = {{"stored", r->inserted},
                       {"duplicates", r->duplicates},
                       {"rejected", rejected},
@@ -418,11 +419,13 @@ http::Response Collector::writeBatch(const std::string& sensor, core::Capture& c
 }
 
 http::Response Collector::ingestDictionary(core::Capture& c) {
-  if (!credentials_.sensorFor(c.request.headers)) {
+  auto sensor = credentials_.sensorFor(c.request.headers);
+  if (!sensor) {
     stats_.auth_failures.fetch_add(1, std::memory_order_relaxed);
     return jsonError(401, "unknown sensor token");
   }
-  auto d = store_->dictionary();
+  // The token's sensor's own: trained on its events only, it holds nothing of another's.
+  auto d = store_->packingDictionary(*sensor);
   if (!d) return jsonError(503, "store unavailable, retry");
   if (!d.value()) return jsonError(404, "no dictionary yet: send event lines");
   http::Response r;

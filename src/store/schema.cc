@@ -247,6 +247,14 @@ DROP INDEX events_ip;
 CREATE INDEX events_ip ON events ((seq >> 12), src_ip, seq);
 )sql";
 
+// Version 7: each sensor packs with a zstd dictionary of its own, trained on its own events
+// (sql_store.cc, packingDictionaryId), so that a sensor's token reads nothing of the others'
+// traffic: the dictionary's id and the sensor's event count when it was trained.
+constexpr std::string_view kV7 = R"sql(
+ALTER TABLE sensors ADD COLUMN dictionary BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE sensors ADD COLUMN dictionary_events BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 constexpr const char* kOurTables[] = {"events", "writer", "rollups", "attackers", "sensors"};
 
 core::Status tableExists(Db& db, std::string_view name, bool* exists) {
@@ -330,6 +338,8 @@ std::string migrationSql(int version, Dialect dialect) {
       return std::string(kV5);
     case 6:
       return dialect == Dialect::kSqlite ? std::string(kV6Sqlite) : std::string();
+    case 7:
+      return std::string(kV7);
     default: DROSERA_CHECK(false && "no such schema version");
   }
   return {};

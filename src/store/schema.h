@@ -11,7 +11,7 @@ namespace drosera::store::internal {
 
 // The version this build writes. A database at a lower version is upgraded when opened; one at
 // a higher version is refused.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 // Brings the database behind `db` to kSchemaVersion in one transaction (PostgreSQL: under an
 // advisory lock, so collectors starting together migrate once). Refuses a newer database and

@@ -1420,6 +1420,8 @@ class SqlStore final : public Store {
     if (dictionary_.empty()) return std::optional<Dictionary>();
     return std::optional<Dictionary>(Dictionary{compressor_.dictionary(), dictionary_});
   }
+  uint32_t packingDictionaryId(const std::string& sensor) override;
+  Result<std::optional<Dictionary>> packingDictionary(const std::string& sensor) override;
   using Store::readAfter;
   Result<std::vector<StoredEvent>> readAfter(uint64_t after_seq, size_t limit,
                                             uint64_t* examined_to) override;
@@ -1712,6 +1714,20 @@ class SqlStore final : public Store {
   void forgetUnfolded();
   void dropFolded(int64_t aggregated_seq);
   std::atomic<int64_t> fold_retry_at_{0};  // steady clock ticks: see foldAllowed()
+  // The sensors' packing dictionaries (packingDictionaryId()): the id, and when the database
+  // was last asked (steady seconds).
+  struct SensorDictionary {
+    uint32_t id = 0;
+    double checked_at = -1e18;
+    uint64_t inserted = 0;  // events of the sensor this store inserted since
+    int64_t stored = 0;     // the sensor's events in the database then
+  };
+  std::mutex sensor_dictionaries_mu_;
+  std::unordered_map<std::string, SensorDictionary, StringHash, std::equal_to<>>
+      sensor_dictionaries_;
+  // The id of `sensor`'s dictionary in the database, trained first when it has none (or an old
+  // one) and has the events for it.
+  Result<uint32_t> refreshSensorDictionary(const std::string& sensor, int64_t* stored);
   ReaderPool readers_;
 
  public:
@@ -2383,6 +2399,13 @@ Status SqlStore::upsertSensorsAndRules(const std::vector<const core::Event*>& ev
     p.emplace_back(s.events);
     p.emplace_back(kEmptyJson);
   }
+  {
+    std::lock_guard lock(sensor_dictionaries_mu_);
+    for (const auto& [name, d] : sensors) {
+      auto it = sensor_dictionaries_.find(name);
+      if (it != sensor_dictionaries_.end()) it->second.inserted += static_cast<uint64_t>(d.events);
+    }
+  }
   auto st = w_->runMany(
       "INSERT INTO sensors (sensor, first_seen_us, last_seen_us, events, lag_ms, status_json) "
       "VALUES (?, ?, ?, ?, -1, ?) ON CONFLICT (sensor) DO UPDATE SET "
@@ -2640,6 +2663,123 @@ void SqlStore::useDictionary(const std::string& bytes) {
   dictionary_ = bytes;
   dictionary_id_.store(compressor_.dictionary(), std::memory_order_relaxed);
   known_dictionaries_.insert(compressor_.dictionary());
+}
+
+// A sensor's own dictionary (Store::packingDictionaryId). The known ids are asked again every
+// 10 minutes (another collector of a PostgreSQL fleet may have retrained one), a sensor without
+// one every 10 s.
+uint32_t SqlStore::packingDictionaryId(const std::string& sensor) {
+  constexpr double kRecheckKnown = 600, kRecheckNone = 10;
+  constexpr size_t kMaxSensors = 100'000;  // remembered; more and the map starts again
+  const double now =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  {
+    std::lock_guard lock(sensor_dictionaries_mu_);
+    if (sensor_dictionaries_.size() >= kMaxSensors) sensor_dictionaries_.clear();
+    SensorDictionary& d = sensor_dictionaries_[sensor];
+    // A sensor without one is asked about again as soon as it may have the events for one.
+    const bool may_train = d.id == 0 && d.stored + static_cast<int64_t>(d.inserted) >=
+                                            static_cast<int64_t>(kDictionarySamples);
+    if (!may_train && now - d.checked_at < (d.id != 0 ? kRecheckKnown : kRecheckNone)) {
+      return d.id;
+    }
+    d.checked_at = now;  // one caller at a time refreshes it
+    d.inserted = 0;
+  }
+  int64_t stored = 0;
+  auto id = refreshSensorDictionary(sensor, &stored);
+  if (!id) {
+    spdlog::warn("store: the packing dictionary of sensor {}: {}", sensor, id.status().message());
+  }
+  std::lock_guard lock(sensor_dictionaries_mu_);
+  SensorDictionary& d = sensor_dictionaries_[sensor];
+  if (id) {
+    d.id = id.value();
+    d.stored = stored;
+    if (d.id == 0 && stored >= static_cast<int64_t>(kDictionarySamples)) {
+      // The events were there and made no dictionary (bodies too large to sample, or too
+      // alike): tried again after 500 more, or in 10 minutes.
+      d.stored = 0;
+      d.checked_at = now + kRecheckKnown - kRecheckNone;
+    }
+  }
+  return d.id;
+}
+
+Result<std::optional<Store::Dictionary>> SqlStore::packingDictionary(const std::string& sensor) {
+  const uint32_t id = packingDictionaryId(sensor);
+  if (id == 0) return std::optional<Dictionary>();
+  auto lease = readers_.acquire();
+  if (!lease) return lease.status();
+  auto bytes = loadDictionary(lease->db(), id);
+  if (!bytes) return bytes.status();
+  if (!bytes.value()) return std::optional<Dictionary>();
+  return std::optional<Dictionary>(Dictionary{id, std::move(*bytes.value())});
+}
+
+Result<uint32_t> SqlStore::refreshSensorDictionary(const std::string& sensor, int64_t* stored) {
+  int64_t events = 0, trained_at = 0, id = 0;
+  std::vector<std::string> samples;
+  {
+    auto lease = readers_.acquire();
+    if (!lease) return lease.status();
+    Db& rd = lease->db();
+    auto st = rd.run("SELECT events, dictionary, dictionary_events FROM sensors WHERE sensor = ?",
+                     std::vector<Param>{Param(sensor)}, [&](const Row& r) {
+                       events = r.i64(0);
+                       id = r.i64(1);
+                       trained_at = r.i64(2);
+                     });
+    if (!st) return st;
+    *stored = events;
+    const bool fresh = id != 0 && events - trained_at < static_cast<int64_t>(kRetrainEvents);
+    if (fresh || events < static_cast<int64_t>(kDictionarySamples)) {
+      return static_cast<uint32_t>(id);
+    }
+    // Its newest bodies (by transaction id, which the sensor's index orders), decompressed.
+    Status inner;
+    std::string body;
+    st = rd.run(
+        "SELECT b.body FROM events e JOIN event_bodies b ON b.seq = e.seq WHERE e.sensor = ? "
+        "ORDER BY e.unique_id DESC LIMIT ?",
+        std::vector<Param>{Param(sensor), Param(static_cast<int64_t>(kDictionarySamples))},
+        [&](const Row& r) {
+          if (!inner) return;
+          auto d = lease->decompressor().decompress(r.bytes(0), &body, lease->loader());
+          if (!d) {
+            if (d.code() != Status::Code::kCorruption) inner = d;  // a damaged row: skipped
+            return;
+          }
+          if (body.size() <= kMaxSampleBytes) samples.push_back(body);
+        });
+    if (!st) return st;
+    if (!inner) return inner;
+  }
+  if (samples.size() < kDictionarySamples / 2) return static_cast<uint32_t>(id);
+  auto dict = trainDictionary(samples, kDictionaryBytes);
+  if (!dict) return static_cast<uint32_t>(id);
+  const uint32_t new_id = internal::dictionaryId(*dict);
+  std::lock_guard lock(write_mu_);
+  WriteTxn txn(*this);
+  if (auto st = txn.begin(); !st) return st;
+  auto st = w_->run(
+      "INSERT INTO dictionaries (id, created_seq, bytes) VALUES (?, ?, ?) ON CONFLICT (id) DO "
+      "NOTHING",
+      std::vector<Param>{Param(static_cast<int64_t>(new_id)), Param(txn.last_seq), Param(*dict)});
+  if (!st) return st;
+  auto kept = loadDictionary(*w_, new_id);
+  if (!kept) return kept.status();
+  // An id taken by another dictionary (random 32-bit ids): this one is dropped.
+  if (kept.value() != dict) return static_cast<uint32_t>(id);
+  st = w_->run(
+      "UPDATE sensors SET dictionary = ?, dictionary_events = ? WHERE sensor = ?",
+      std::vector<Param>{Param(static_cast<int64_t>(new_id)), Param(events), Param(sensor)});
+  if (!st) return st;
+  if (auto c = txn.commit(txn.last_seq, 0); !c) return c;
+  known_dictionaries_.insert(new_id);
+  spdlog::info("store: trained packing dictionary {} for sensor {} on {} of its events", new_id,
+               sensor, samples.size());
+  return new_id;
 }
 
 Status SqlStore::maybeTrainDictionary() {

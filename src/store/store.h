@@ -212,6 +212,19 @@ class Store {
     return std::optional<Dictionary>();
   }
   virtual uint32_t dictionaryId() { return 0; }  // dictionary()'s id, without copying it (0: none)
+  // The dictionary `sensor` packs its events with: trained on that sensor's own stored events,
+  // so that a sensor's token reads nothing of the other sensors' traffic from it. The store
+  // trains it once the sensor has 500 events stored (and again after each million more);
+  // 0 / none before (the sensor sends lines). Looked up in memory: cheap enough for every
+  // ingest answer (at most every 10 s a look at the database for a sensor without one).
+  virtual uint32_t packingDictionaryId(const std::string& sensor) {
+    (void)sensor;
+    return 0;
+  }
+  virtual core::Result<std::optional<Dictionary>> packingDictionary(const std::string& sensor) {
+    (void)sensor;
+    return std::optional<Dictionary>();
+  }
 
   // Events with seq > after_seq, oldest first, at most `limit`, complete (raw record included).
   // Damaged rows are left out (and logged); `*examined_to` gets the largest seq looked at

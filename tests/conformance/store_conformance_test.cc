@@ -40,7 +40,11 @@ using testutil::rule;
 enum class Backend { kSqlite, kPostgres };
 
 // The schema version this drosera writes (src/store/schema.h).
-constexpr int kCurrentSchema = 6;
+constexpr int kCurrentSchema = 7;
+// Makes a current store's tables those of version 6 (for tests that make an older store).
+const std::string kUndoV7 =
+    "ALTER TABLE sensors DROP COLUMN dictionary; "
+    "ALTER TABLE sensors DROP COLUMN dictionary_events";
 
 std::string hexOf(const std::string& bytes) {
   static const char* kHex = "0123456789abcdef";
@@ -837,6 +841,82 @@ TEST_P(StoreTest, PackedEventsReadBackAsTheSensorHadThem) {
 // nothing: one that is not a frame, one that needs a dictionary the store does not have, one
 // whose frame does not hold the detail sent with it (checked in full: the first of a store's,
 // then one in 32).
+// Each sensor packs with a dictionary trained on its own events only: a sensor's token reads
+// nothing of another sensor's traffic from it (a decoy host name all of beta's events carry is
+// in the store's own dictionary, trained on both, and in beta's, never in alpha's). None before
+// a sensor has 500 events; persisted; alpha's packed events are taken.
+TEST_P(StoreTest, EachSensorPacksWithADictionaryOfItsOwnTraffic) {
+  std::mt19937_64 rng(79);
+  auto of = [&](const std::string& sensor, const std::string& host, int i) {
+    core::Event e = testutil::randomEvent(rng, i, kBase, kDay);
+    e.sensor = sensor;
+    e.unique_id = sensor + "-" + std::to_string(100000 + i);
+    e.host = host;
+    e.raw_record = "{\"transaction\":{\"host\":\"" + host + "\",\"n\":" + std::to_string(rng()) +
+                   ",\"pad\":\"" + std::string(700, 'p') + "\"}}";
+    return e;
+  };
+  const std::string secret = "beta-decoy-7f3a9c.corp.internal";
+  std::vector<core::Event> events;
+  for (int i = 0; i < 1200; ++i) {
+    events.push_back(i % 2 == 0 || i >= 1000 ? of("alpha", "alpha.example", i)
+                                             : of("beta", secret, i));
+  }
+  insertInHundreds(events);  // alpha 700 events, beta 500
+  EXPECT_EQ(store_->packingDictionaryId("nobody"), 0u);
+  auto global = store_->dictionary();
+  ASSERT_TRUE(global.isOk() && global->has_value());
+  EXPECT_NE(global.value()->bytes.find(secret), std::string::npos)
+      << "the store's own dictionary, trained on both sensors, holds beta's host name";
+  // Both have the events for one of their own.
+  const uint32_t alpha = store_->packingDictionaryId("alpha");
+  const uint32_t beta = store_->packingDictionaryId("beta");
+  ASSERT_NE(alpha, 0u);
+  ASSERT_NE(beta, 0u);
+  EXPECT_NE(alpha, beta);
+  EXPECT_NE(alpha, global.value()->id);
+  auto a = store_->packingDictionary("alpha");
+  auto b = store_->packingDictionary("beta");
+  ASSERT_TRUE(a.isOk() && a->has_value() && b.isOk() && b->has_value());
+  EXPECT_EQ(a.value()->id, alpha);
+  EXPECT_EQ(a.value()->bytes.find(secret), std::string::npos)
+      << "alpha's dictionary holds nothing of beta's traffic";
+  EXPECT_NE(b.value()->bytes.find(secret), std::string::npos);
+  // A sensor with fewer than 500 events has none.
+  std::vector<core::Event> few;
+  for (int i = 0; i < 300; ++i) few.push_back(of("gamma", "gamma.example", 2000 + i));
+  insertInHundreds(few);
+  EXPECT_EQ(store_->packingDictionaryId("gamma"), 0u);
+  auto g = store_->packingDictionary("gamma");
+  ASSERT_TRUE(g.isOk());
+  EXPECT_FALSE(g->has_value());
+  // alpha's events packed with its dictionary are taken, and read back whole.
+  store::Packer packer(a.value()->bytes);
+  const core::Event sent = of("alpha", "alpha.example", 5000);
+  std::string batch;
+  packer.append(sent, &batch);
+  std::string_view in = batch;
+  ASSERT_TRUE(store::openPackedBatch(&in).isOk());
+  store::PackedRecord rec;
+  ASSERT_TRUE(store::nextPackedRecord(&in, &rec).isOk());
+  core::Event decoded;
+  ASSERT_TRUE(store::decodePackedDetail(rec.detail, &decoded).isOk());
+  decoded.sensor = "alpha";
+  auto r = store_->insertPacked({decoded}, {{rec.detail, rec.body}});
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->inserted, 1u);
+  auto back = store_->event(r->last_seq);
+  ASSERT_TRUE(back.isOk() && back->has_value());
+  expectSameEvent(sent, (*back)->event, true);
+  // Another instance finds the same dictionaries.
+  store_.reset();
+  auto reopened = open();
+  ASSERT_TRUE(reopened.isOk()) << reopened.status().toString();
+  store_ = std::move(reopened).value();
+  EXPECT_EQ(store_->packingDictionaryId("alpha"), alpha);
+  EXPECT_EQ(store_->packingDictionaryId("beta"), beta);
+}
+
 TEST_P(StoreTest, PackedBodiesTheStoreWillNotKeepRefuseTheBatch) {
   std::mt19937_64 rng(78);
   std::vector<core::Event> plain;
@@ -3440,8 +3520,13 @@ TEST_P(StoreTest, AVersionOneStoreWithItsEventsIsUpgradedWhenOpened) {
       "INSERT INTO writer SELECT id, last_seq, event_count, generation, folded_until, "
       "last_rollup_key FROM " +
       from + "writer;";
-  for (const char* table : {"dictionaries", "rollup_keys", "rollups", "attackers",
-                            "sensors", "rules", "cursors", "state", "file_offsets"}) {
+  // sensors: the columns of version 1 (version 7 added two).
+  copy +=
+      "INSERT INTO sensors SELECT sensor, first_seen_us, last_seen_us, events, lag_ms, "
+      "status_json FROM " +
+      from + "sensors;";
+  for (const char* table : {"dictionaries", "rollup_keys", "rollups", "attackers", "rules",
+                            "cursors", "state", "file_offsets"}) {
     copy += std::string("INSERT INTO ") + table + " SELECT * FROM " + from + table + ";";
   }
   copy += "INSERT INTO events (seq, sensor, unique_id, time_us, src_ip, src_port, dst_port, "
@@ -3569,7 +3654,8 @@ TEST_P(StoreTest, AVersionThreeStoreGetsTheAttackerIndexesWhenOpened) {
   ASSERT_TRUE(exec("DROP INDEX attackers_last_seen; DROP INDEX attackers_events; "
                    "DROP INDEX attackers_first_seen; ALTER TABLE writer DROP COLUMN keys_epoch; "
                    "ALTER TABLE writer RENAME COLUMN last_rollup_key TO rollup_key_id; "
-                   "UPDATE schema_version SET version = 3")
+                   "UPDATE schema_version SET version = 3; " +
+                   kUndoV7)
                   .isOk());
   auto s = open();
   ASSERT_TRUE(s.isOk()) << s.status().toString();
@@ -3608,7 +3694,8 @@ TEST_P(StoreTest, AVersionFourStoreIsUpgradedAndItsWritersLockedOut) {
   store_.reset();
   ASSERT_TRUE(exec("ALTER TABLE writer DROP COLUMN keys_epoch; "
                    "ALTER TABLE writer RENAME COLUMN last_rollup_key TO rollup_key_id; "
-                   "UPDATE schema_version SET version = 4")
+                   "UPDATE schema_version SET version = 4; " +
+                   kUndoV7)
                   .isOk());
   const std::string v4_writer =
       "UPDATE writer SET last_seq = last_seq, rollup_key_id = rollup_key_id WHERE id = 1";
@@ -3641,7 +3728,7 @@ TEST_P(StoreTest, AVersionFiveStoreGetsTheSegmentedIpIndexWhenOpened) {
     ASSERT_TRUE(
         exec("DROP INDEX events_ip; CREATE INDEX events_ip ON events (src_ip, seq)").isOk());
   }
-  ASSERT_TRUE(exec("UPDATE schema_version SET version = 5").isOk());
+  ASSERT_TRUE(exec("UPDATE schema_version SET version = 5; " + kUndoV7).isOk());
   auto s = open();
   ASSERT_TRUE(s.isOk()) << s.status().toString();
   store_ = std::move(s).value();
