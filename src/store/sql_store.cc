@@ -95,8 +95,8 @@ constexpr size_t kAttackerCacheRows = 500'000;
 constexpr size_t kKeyCacheEntries = 1'000'000;
 // Events an insert lets the aggregates fall behind before it folds them (docs/store.md,
 // "Folding"), and the most one fold transaction takes (its rows are held in memory, ~0.5 KB each).
-constexpr int64_t kFoldEvents = 50'000;
-constexpr int64_t kFoldChunk = 65'536;
+constexpr int64_t kFoldEvents = 100'000;
+constexpr int64_t kFoldChunk = 131'072;
 // The sizes in use: the constants, unless a test made them small (testing::setFoldSizesForTest).
 std::atomic<int64_t> fold_events{kFoldEvents};
 std::atomic<int64_t> fold_chunk{kFoldChunk};
