@@ -257,8 +257,42 @@ http::Response Collector::respond(core::Capture& c, const http::ListenerSpec&) {
 namespace {
 // Events decoded from packed batches, kept for the next batch on the same thread (ingest()).
 thread_local std::vector<core::Event> spare_events;
-constexpr size_t kSpareEvents = 2000;
+constexpr size_t kSpareEvents = 1000;
 constexpr size_t kSpareBatchBytes = 8u << 20;
+constexpr size_t kSpareEventBytes = 16u << 10;
+
+// About what an event keeps allocated (its strings' and vectors' capacities), counted until it
+// passes `limit`: an event decoded from a hostile detail (1,000 empty rule hits) keeps far more
+// than the detail's bytes, and a kept event keeps it for good.
+size_t keptBytes(const core::Event& e, size_t limit) {
+  size_t n = e.sensor.capacity() + e.unique_id.capacity() + e.src_ip.capacity() +
+             e.method.capacity() + e.uri.capacity() + e.user_agent.capacity() +
+             e.format.capacity() + e.dst_ip.capacity() + e.listener_kind.capacity() +
+             e.http_version.capacity() + e.host.capacity() + e.raw_record.capacity() +
+             e.request_body.capacity();
+  auto strings = [&](const std::vector<std::string>& v) {
+    n += v.capacity() * sizeof(std::string);
+    for (const auto& x : v) n += x.capacity();
+  };
+  n += e.request_headers.capacity() * sizeof(core::Header);
+  n += e.rules.capacity() * sizeof(core::RuleHit);
+  for (const auto& r : e.rules) {
+    if (n > limit) return n;
+    n += r.message.capacity() + r.data.capacity() + r.match.capacity() + r.file.capacity() +
+         r.ver.capacity();
+    strings(r.tags);
+  }
+  n += e.scores.capacity() * sizeof(e.scores[0]);
+  for (const auto& s : e.scores) n += s.first.capacity();
+  n += e.traps.capacity() * sizeof(core::TrapHit);
+  for (const auto& t : e.traps) {
+    n += t.kind.capacity() + t.bait.capacity() + t.captured.capacity() + t.origin.capacity();
+  }
+  strings(e.categories);
+  strings(e.anomalies);
+  strings(e.limits_hit);
+  return n;
+}
 }  // namespace
 
 http::Response Collector::ingest(core::Capture& c) {
@@ -339,10 +373,13 @@ http::Response Collector::ingest(core::Capture& c) {
     }
     http::Response resp = writeBatch(*sensor, c, events, bodies, rejected, first_reason);
     // Kept for the next batch on this thread: the decoded events only (a parsed line holds its
-    // raw record), from a batch of at most kSpareBatchBytes (what they keep is within it).
+    // raw record), from a batch of at most kSpareBatchBytes, each keeping at most
+    // kSpareEventBytes (so a thread keeps at most about 16 MiB).
     if (c.request.body.size() <= kSpareBatchBytes) {
       for (size_t i = 0; i < events.size() && spare_events.size() < kSpareEvents; ++i) {
-        if (!bodies[i].body.empty()) spare_events.push_back(std::move(events[i]));
+        if (!bodies[i].body.empty() && keptBytes(events[i], kSpareEventBytes) <= kSpareEventBytes) {
+          spare_events.push_back(std::move(events[i]));
+        }
       }
     }
     return resp;

@@ -100,6 +100,10 @@ constexpr int64_t kFoldChunk = 131'072;
 // The sizes in use: the constants, unless a test made them small (testing::setFoldSizesForTest).
 std::atomic<int64_t> fold_events{kFoldEvents};
 std::atomic<int64_t> fold_chunk{kFoldChunk};
+// Hour rows a day fold reads at a time on SQLite (foldDaysHere); a test's small fold chunk
+// makes it as small.
+constexpr int64_t kFoldDayRows = 65'536;
+std::atomic<int64_t> fold_day_rows{kFoldDayRows};
 constexpr std::chrono::seconds kFoldBackoff{10};
 constexpr size_t kKeepBufferBytes = 4 << 20;  // insert()'s buffers, kept between calls up to this
 // Inserted events remembered for the fold at most (~0.5 KB each; see SqlStore::unfolded_), and
@@ -1668,7 +1672,8 @@ class SqlStore final : public Store {
   std::unordered_set<uint32_t> known_dictionaries_;
   Decompressor packed_decompressor_;
   uint64_t packed_seen_ = 0;
-  // Which ones: at random, so that a sensor cannot tell which of its bodies will be read.
+  // Which ones: at random (seeded for each batch), so that a sensor cannot tell which of its
+  // bodies will be read.
   std::minstd_rand packed_pick_{std::random_device{}()};
   std::vector<std::string> samples_;
   uint64_t since_training_ = 0;
@@ -1721,6 +1726,7 @@ class SqlStore final : public Store {
     double checked_at = -1e18;
     uint64_t inserted = 0;  // events of the sensor this store inserted since
     int64_t stored = 0;     // the sensor's events in the database then
+    bool refreshing = false;  // a caller is asking the database (or training) now
   };
   std::mutex sensor_dictionaries_mu_;
   std::unordered_map<std::string, SensorDictionary, StringHash, std::equal_to<>>
@@ -1853,6 +1859,9 @@ Result<InsertResult> SqlStore::insertImpl(const std::vector<core::Event>& events
   encoded_.clear();
   const bool sample = sampling();
   uint64_t declared = 0;  // by the packed bodies
+  // Seeded anew for every packed batch: what a sensor learns of the choices from one batch's
+  // refusal tells it nothing of the next.
+  if (packed != nullptr) packed_pick_.seed(std::random_device{}());
   for (size_t i = 0; i < firsts.size(); ++i) {
     const core::Event& e = *firsts[i];
     Encoded& x = enc_[i];
@@ -2602,44 +2611,56 @@ Status SqlStore::foldDaysHere(int64_t from, int64_t until) {
   std::unordered_map<int64_t, int64_t> all;
   std::vector<std::pair<DayKey, int64_t>> rows;
   std::vector<Param> params;
+  // The hour rows are read kFoldDayRows at a time (a first fold over a long history would hold
+  // them all): the sums of each part are added to the day and all-time rows, which the
+  // upsert's `n + excluded.n` makes the same as one sum.
+  const int64_t per_read = fold_day_rows.load(std::memory_order_relaxed);
   for (int kind : kDimensionKinds) {
-    days.clear();
-    all.clear();
-    auto st = w_->run(
-        "SELECT bucket, key, n FROM rollups WHERE level = ? AND kind = ? AND bucket >= ? AND "
-        "bucket < ?",
-        std::vector<Param>{Param(int64_t{kLevelHour}), Param(kind), Param(from), Param(until)},
-        [&](const Row& r) {
-          const int64_t day = floorTo(r.i64(0), kDayUs);
-          const int64_t key = r.i64(1), n = r.i64(2);
-          days[DayKey{day, key}] += n;
-          all[key] += n;
-        });
-    if (!st) return st;
-    rows.assign(days.begin(), days.end());
-    for (const auto& [key, n] : all) rows.push_back({DayKey{kMinI64, key}, n});
-    // In the primary key's order: the day rows (by day, key), then the all-time rows (by key).
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-      const bool a_all = a.first.day == kMinI64, b_all = b.first.day == kMinI64;
-      return std::tuple(a_all, a.first.day, a.first.key) <
-             std::tuple(b_all, b.first.day, b.first.key);
-    });
-    params.clear();
-    params.reserve(rows.size() * 5);
-    for (const auto& [k, n] : rows) {
-      const bool is_all = k.day == kMinI64;
-      params.emplace_back(int64_t{is_all ? kLevelAll : kLevelDay});
-      params.emplace_back(kind);
-      params.emplace_back(is_all ? int64_t{0} : k.day);
-      params.emplace_back(k.key);
-      params.emplace_back(n);
+    int64_t after_bucket = kMinI64, after_key = kMinI64;  // the last row read (none yet)
+    for (;;) {
+      days.clear();
+      all.clear();
+      int64_t read = 0;
+      auto st = w_->run(
+          "SELECT bucket, key, n FROM rollups WHERE level = ? AND kind = ? AND bucket >= ? AND "
+          "bucket < ? AND (bucket, key) > (?, ?) ORDER BY bucket, key LIMIT ?",
+          std::vector<Param>{Param(int64_t{kLevelHour}), Param(kind), Param(from), Param(until),
+                             Param(after_bucket), Param(after_key), Param(per_read)},
+          [&](const Row& r) {
+            after_bucket = r.i64(0);
+            after_key = r.i64(1);
+            const int64_t n = r.i64(2);
+            days[DayKey{floorTo(after_bucket, kDayUs), after_key}] += n;
+            all[after_key] += n;
+            ++read;
+          });
+      if (!st) return st;
+      rows.assign(days.begin(), days.end());
+      for (const auto& [key, n] : all) rows.push_back({DayKey{kMinI64, key}, n});
+      // In the primary key's order: the day rows (by day, key), then the all-time rows (by key).
+      std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+        const bool a_all = a.first.day == kMinI64, b_all = b.first.day == kMinI64;
+        return std::tuple(a_all, a.first.day, a.first.key) <
+               std::tuple(b_all, b.first.day, b.first.key);
+      });
+      params.clear();
+      params.reserve(rows.size() * 5);
+      for (const auto& [k, n] : rows) {
+        const bool is_all = k.day == kMinI64;
+        params.emplace_back(int64_t{is_all ? kLevelAll : kLevelDay});
+        params.emplace_back(kind);
+        params.emplace_back(is_all ? int64_t{0} : k.day);
+        params.emplace_back(k.key);
+        params.emplace_back(n);
+      }
+      st = insertEach(
+          *w_,
+          "INSERT INTO rollups (level, kind, bucket, key, n) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT (level, kind, bucket, key) DO UPDATE SET n = rollups.n + excluded.n",
+          5, params);
+      if (!st) return st;
+      if (read < per_read) break;
     }
-    st = insertEach(
-        *w_,
-        "INSERT INTO rollups (level, kind, bucket, key, n) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (level, kind, bucket, key) DO UPDATE SET n = rollups.n + excluded.n",
-        5, params);
-    if (!st) return st;
   }
   return Status::ok();
 }
@@ -2677,14 +2698,16 @@ uint32_t SqlStore::packingDictionaryId(const std::string& sensor) {
     std::lock_guard lock(sensor_dictionaries_mu_);
     if (sensor_dictionaries_.size() >= kMaxSensors) sensor_dictionaries_.clear();
     SensorDictionary& d = sensor_dictionaries_[sensor];
+    if (d.refreshing) return d.id;  // one caller at a time asks (and trains)
     // A sensor without one is asked about again as soon as it may have the events for one.
     const bool may_train = d.id == 0 && d.stored + static_cast<int64_t>(d.inserted) >=
                                             static_cast<int64_t>(kDictionarySamples);
     if (!may_train && now - d.checked_at < (d.id != 0 ? kRecheckKnown : kRecheckNone)) {
       return d.id;
     }
-    d.checked_at = now;  // one caller at a time refreshes it
+    d.checked_at = now;
     d.inserted = 0;
+    d.refreshing = true;
   }
   int64_t stored = 0;
   auto id = refreshSensorDictionary(sensor, &stored);
@@ -2693,6 +2716,7 @@ uint32_t SqlStore::packingDictionaryId(const std::string& sensor) {
   }
   std::lock_guard lock(sensor_dictionaries_mu_);
   SensorDictionary& d = sensor_dictionaries_[sensor];
+  d.refreshing = false;
   if (id) {
     d.id = id.value();
     d.stored = stored;
@@ -4152,6 +4176,7 @@ namespace drosera::store::testing {
 void setFoldSizesForTest(int64_t fold_events, int64_t fold_chunk) {
   internal::fold_events.store(fold_events > 0 ? fold_events : internal::kFoldEvents);
   internal::fold_chunk.store(fold_chunk > 0 ? fold_chunk : internal::kFoldChunk);
+  internal::fold_day_rows.store(fold_chunk > 0 ? fold_chunk : internal::kFoldDayRows);
 }
 
 core::Result<std::shared_ptr<void>> holdReadersForTest(Store& store, size_t n) {

@@ -23,8 +23,9 @@ core::Status postgresExecForTest(const std::string& conninfo, const std::string&
 core::Result<int64_t> postgresServerPidForTest(const std::string& conninfo);
 
 // Makes the stores of this process fold after `fold_events` unfolded events, `fold_chunk` at a
-// time (sql_store.cc; 0: the defaults, 50,000 and 65,536), so that a test reaches the folds an
-// insert triggers and folds of several chunks with a few hundred events.
+// time (sql_store.cc; 0: the defaults, 100,000 and 131,072), so that a test reaches the folds an
+// insert triggers and folds of several chunks with a few hundred events. A day fold on SQLite
+// then reads `fold_chunk` hour rows at a time too (65,536 by default).
 void setFoldSizesForTest(int64_t fold_events, int64_t fold_chunk);
 
 // Takes `n` of the read connections of a store opened by openSqliteStore/openPostgresStore
