@@ -25,7 +25,8 @@ namespace drosera::store {
 inline constexpr std::string_view kPackedContentType = "application/vnd.drosera.packed";
 inline constexpr std::string_view kPackedMagic = "DRP1";
 // The response header that names the dictionary of GET /api/v1/ingest/dictionary, and the
-// member of an ingest response with the collector's current dictionary id.
+// member of an ingest response with the id of the dictionary the sensor is to pack with (its own,
+// Store::packingDictionaryId).
 inline constexpr std::string_view kDictionaryIdHeader = "X-Drosera-Dictionary-Id";
 
 // The most items a packed detail may hold (the collector's parser's defaults, which the sensor
