@@ -213,6 +213,11 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
     if (v->size() > n) v->resize(n);
     v->reserve(std::min(n, kReserve));
   };
+  // Item `i` of `v` (items() first), appended when `v` holds only the first i.
+  auto slot = [](auto* v, size_t i) -> auto& {
+    if (i == v->size()) v->emplace_back();
+    return (*v)[i];
+  };
   get(&e->sensor);
   get(&e->unique_id);
   take(&e->format);
@@ -239,8 +244,7 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
   } else {
     items(&e->request_headers, n);
     for (size_t i = 0; i < n && r.ok(); ++i) {
-      if (i == e->request_headers.size()) e->request_headers.emplace_back();
-      core::Header& h = e->request_headers[i];
+      core::Header& h = slot(&e->request_headers, i);
       get(&h.name);
       get(&h.value);
     }
@@ -248,8 +252,7 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
   n = r.count(max_rules);
   items(&e->rules, n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
-    if (i == e->rules.size()) e->rules.emplace_back();
-    core::RuleHit& h = e->rules[i];
+    core::RuleHit& h = slot(&e->rules, i);
     h.id = r.i32();
     h.severity = r.i32();
     get(&h.message);
@@ -263,9 +266,9 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
   n = r.count(max_items);
   items(&e->scores, n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
-    if (i == e->scores.size()) e->scores.emplace_back();
-    get(&e->scores[i].first);
-    e->scores[i].second = r.i64();
+    auto& score = slot(&e->scores, i);
+    get(&score.first);
+    score.second = r.i64();
   }
   e->inbound_score = r.i64();
   e->outbound_score = r.i64();
@@ -273,8 +276,7 @@ core::Status readDetail(std::string_view bytes, core::Event* e, bool indexed_onl
   n = r.count(max_items);
   items(&e->traps, n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
-    if (i == e->traps.size()) e->traps.emplace_back();
-    core::TrapHit& t = e->traps[i];
+    core::TrapHit& t = slot(&e->traps, i);
     get(&t.kind);
     take(&t.bait);
     take(&t.captured);
